@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Hot loops are written for AVX2/FMA/F16C (haswell = x86-64-v3), the machine kind kvd targets.
+let optimized: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", "haswell"]),
+]
+
+let package = Package(
+    name: "kvd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "KVModel", targets: ["KVModel"]),
+        .executable(name: "kvbench", targets: ["kvbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "KVModel",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: optimized
+        ),
+        .executableTarget(
+            name: "kvbench",
+            dependencies: [
+                "KVModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVModelTests",
+            dependencies: ["KVModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: optimized
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import KVModel
+import KVModel
 
 /// Locates the default model and the golden fixtures for tests.
 ///
@@ -32,5 +32,15 @@ enum TestModel {
             throw XCTSkip("fixture \(name) missing")
         }
         return try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+    }
+}
+
+extension TestModel {
+    private static let sharedModel = Result { try Model(path: path) }
+
+    /// The default model, loaded once per test process.
+    static func model() throws -> Model {
+        _ = try gguf()
+        return try sharedModel.get()
     }
 }

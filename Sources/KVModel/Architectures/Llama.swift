@@ -1,0 +1,185 @@
+import COpenBLAS
+
+// Llama-family decoder, matching Hugging Face transformers' `modeling_llama.py` (LlamaForCausalLM)
+// on weights converted by llama.cpp (see RoPE.swift for the layout of attn_q/attn_k).
+// Order: attention → MLP → block → model.
+
+/// The weights of one transformer block, used in place from the GGUF mapping.
+struct LlamaBlock {
+    let attentionNorm: UnsafePointer<Float>
+    let q, k, v, o: WeightMatrix
+    let ffnNorm: UnsafePointer<Float>
+    let gate, up, down: WeightMatrix
+
+    init(_ gguf: GGUFFile, index i: Int, config c: ModelConfig) throws {
+        attentionNorm = try LlamaModel.normWeight(gguf, GGUFKeys.block(i, .attnNorm), c.embeddingLength)
+        q = try WeightMatrix(gguf, GGUFKeys.block(i, .attnQ), outputs: c.queryWidth, inputs: c.embeddingLength)
+        k = try WeightMatrix(gguf, GGUFKeys.block(i, .attnK), outputs: c.kvWidth, inputs: c.embeddingLength)
+        v = try WeightMatrix(gguf, GGUFKeys.block(i, .attnV), outputs: c.kvWidth, inputs: c.embeddingLength)
+        o = try WeightMatrix(gguf, GGUFKeys.block(i, .attnOutput), outputs: c.embeddingLength, inputs: c.queryWidth)
+        ffnNorm = try LlamaModel.normWeight(gguf, GGUFKeys.block(i, .ffnNorm), c.embeddingLength)
+        gate = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnGate), outputs: c.feedForwardLength, inputs: c.embeddingLength)
+        up = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnUp), outputs: c.feedForwardLength, inputs: c.embeddingLength)
+        down = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnDown), outputs: c.embeddingLength, inputs: c.feedForwardLength)
+    }
+}
+
+/// Which logits a forward pass returns.
+public enum LogitsRequest: Sendable {
+    /// None (a context prefill that only fills the cache).
+    case none
+    /// The last token's logits, `[V]`.
+    case last
+    /// Every token's logits, `[T, V]` row-major.
+    case all
+}
+
+/// The llama forward pass: RMSNorm, RoPE, grouped-query attention, SwiGLU, tied or separate output.
+///
+/// A forward call runs LAYER BY LAYER over all its tokens (not token by token), so a layer hook sees
+/// the whole batch's queries, keys and values at once — what a press needs to score a context.
+/// Batches of `sgemmThreshold` tokens or more use `cblas_sgemm` on weights dequantized once per
+/// layer; smaller batches (decoding) multiply the quantized rows directly.
+final class LlamaModel {
+    let config: ModelConfig
+    let blocks: [LlamaBlock]
+    let embedding: WeightMatrix
+    let output: WeightMatrix
+    let outputNorm: UnsafePointer<Float>
+    let rope: RoPE
+    private let workspace = Workspace()
+
+    /// Batches at least this long go through sgemm.
+    static let sgemmThreshold = 8
+
+    init(gguf: GGUFFile, config c: ModelConfig) throws {
+        config = c
+        blocks = try (0..<c.layerCount).map { try LlamaBlock(gguf, index: $0, config: c) }
+        embedding = try WeightMatrix(gguf, GGUFKeys.tokenEmbedding, outputs: c.vocabularySize, inputs: c.embeddingLength)
+        output = c.tiedEmbeddings ? embedding
+            : try WeightMatrix(gguf, GGUFKeys.output, outputs: c.vocabularySize, inputs: c.embeddingLength)
+        outputNorm = try LlamaModel.normWeight(gguf, GGUFKeys.outputNorm, c.embeddingLength)
+        rope = RoPE(headDimension: c.headDimension, dimensionCount: c.ropeDimensionCount,
+                    base: c.ropeFrequencyBase, scale: c.ropeScale)
+    }
+
+    static func normWeight(_ gguf: GGUFFile, _ name: String, _ width: Int) throws -> UnsafePointer<Float> {
+        let info = try gguf.tensor(name)
+        guard info.type == .f32, info.elementCount == width else {
+            throw GGUFError(path: gguf.path, .missingTensor("'\(name)' must be f32 with \(width) elements, found \(info.type.name) \(info.shape)"))
+        }
+        return gguf.data(of: info).assumingMemoryBound(to: Float.self)
+    }
+
+    /// Bytes of scratch memory held between calls.
+    var workspaceBytes: Int { workspace.byteCount }
+
+    /// Runs `tokens` through the model, appending their keys and values to `cache`.
+    func forward(_ tokens: [Int], cache: KVCache, hook: LayerHook?, logits request: LogitsRequest) throws -> [Float] {
+        let c = config
+        let T = tokens.count
+        guard T > 0 else { throw ModelError.emptyInput }
+        guard cache.nextPosition + T <= c.contextLength else {
+            throw ModelError.contextOverflow(needed: cache.nextPosition + T, limit: c.contextLength)
+        }
+        for t in tokens where t < 0 || t >= c.vocabularySize { throw ModelError.invalidToken(t, vocabularySize: c.vocabularySize) }
+        let d = c.embeddingLength, D = c.headDimension, H = c.headCount, G = c.headCountKV
+        let ws = workspace
+        let x = ws.buffer(.hidden, T * d)
+        for (t, id) in tokens.enumerated() { embedding.dequantizeRow(id, into: x + t * d) }
+
+        let first = cache.nextPosition
+        let half = c.ropeDimensionCount / 2
+        let cosT = ws.buffer(.ropeCos, T * half), sinT = ws.buffer(.ropeSin, T * half)
+        rope.tables(first: first, count: T, cos: cosT, sin: sinT)
+
+        let normed = ws.buffer(.normed, T * d)
+        let q = ws.buffer(.queries, T * H * D)
+        let k = ws.buffer(.keys, T * G * D)
+        let v = ws.buffer(.values, T * G * D)
+        let headQ = ws.buffer(.headQueries, T * H * D)
+        let headK = ws.buffer(.headKeys, T * G * D)
+        let headV = ws.buffer(.headValues, T * G * D)
+        let attn = ws.buffer(.attention, T * H * D)
+        let projected = ws.buffer(.projected, T * d)
+        let gate = ws.buffer(.gate, T * c.feedForwardLength)
+        let up = ws.buffer(.up, T * c.feedForwardLength)
+
+        for (l, block) in blocks.enumerated() {
+            let heads = cache.layers[l]
+            // Attention.
+            RMSNorm.apply(x, weight: block.attentionNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
+            linear(block.q, normed, q, T)
+            linear(block.k, normed, k, T)
+            linear(block.v, normed, v, T)
+            for t in 0..<T {
+                rope.rotate(q + t * H * D, heads: H, stride: D, cos: cosT + t * half, sin: sinT + t * half)
+                rope.rotate(k + t * G * D, heads: G, stride: D, cos: cosT + t * half, sin: sinT + t * half)
+            }
+            // [T, heads, D] → [heads, T, D], the layout the cache and hooks use.
+            Self.transposeHeads(q, headQ, T: T, heads: H, D: D)
+            Self.transposeHeads(k, headK, T: T, heads: G, D: D)
+            Self.transposeHeads(v, headV, T: T, heads: G, D: D)
+            for (g, head) in heads.enumerated() {
+                head.append(keys: headK + g * T * D, values: headV + g * T * D, count: T, firstPosition: first)
+            }
+            if T == 1 {
+                DecodeAttention.run(query: q, config: c, cache: heads, output: attn, workspace: ws)
+            } else {
+                PrefillAttention.run(queries: headQ, tokenCount: T, config: c, cache: heads, output: attn, workspace: ws)
+            }
+            if let hook {
+                try hook.afterAttention(AttentionObservation(
+                    layer: l, tokenCount: T, firstPosition: first, config: c, hidden: normed,
+                    queries: headQ, keys: headK, values: headV, cache: heads))
+            }
+            linear(block.o, attn, projected, T)
+            Self.add(projected, into: x, T * d)
+            // Feed-forward (SwiGLU).
+            RMSNorm.apply(x, weight: block.ffnNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
+            linear(block.gate, normed, gate, T)
+            linear(block.up, normed, up, T)
+            FastMath.swiglu(gate, up, T * c.feedForwardLength)
+            linear(block.down, gate, projected, T)
+            Self.add(projected, into: x, T * d)
+        }
+        cache.nextPosition = first + T
+
+        switch request {
+        case .none:
+            return []
+        case .last:
+            RMSNorm.apply(x + (T - 1) * d, weight: outputNorm, into: normed, rows: 1, width: d, epsilon: c.rmsEpsilon)
+            var logits = [Float](repeating: 0, count: c.vocabularySize)
+            logits.withUnsafeMutableBufferPointer { output.multiply(normed, into: $0.baseAddress!) }
+            return logits
+        case .all:
+            RMSNorm.apply(x, weight: outputNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
+            var logits = [Float](repeating: 0, count: T * c.vocabularySize)
+            logits.withUnsafeMutableBufferPointer { linear(output, normed, $0.baseAddress!, T) }
+            return logits
+        }
+    }
+
+    /// `y[t] = W · x[t]` for `T` rows: `x` is `[T, inputs]`, `y` is `[T, outputs]`.
+    private func linear(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ T: Int) {
+        if T < Self.sgemmThreshold {
+            for t in 0..<T { w.multiply(x + t * w.inputs, into: y + t * w.outputs) }
+            return
+        }
+        let dense = workspace.buffer(.weights, w.outputs * w.inputs)
+        w.dequantize(into: dense)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(w.outputs), Int32(w.inputs),
+                    1, x, Int32(w.inputs), dense, Int32(w.inputs), 0, y, Int32(w.outputs))
+    }
+
+    private static func transposeHeads(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, T: Int, heads: Int, D: Int) {
+        for t in 0..<T {
+            for h in 0..<heads { (dst + (h * T + t) * D).update(from: src + (t * heads + h) * D, count: D) }
+        }
+    }
+
+    private static func add(_ a: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { x[i] += a[i] }
+    }
+}

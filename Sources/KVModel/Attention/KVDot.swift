@@ -1,0 +1,69 @@
+/// Inner loops of decode attention over stored keys and values (f16 or f32), 8 lanes at a time.
+enum KVDot {
+    @inline(__always)
+    static func load8(_ base: UnsafeRawPointer, _ element: Int, _ storage: KVStorageType) -> SIMD8<Float> {
+        switch storage {
+        case .f32: return base.loadUnaligned(fromByteOffset: element * 4, as: SIMD8<Float>.self)
+        case .f16: return SIMD8<Float>(base.loadUnaligned(fromByteOffset: element * 2, as: SIMD8<Float16>.self))
+        }
+    }
+
+    @inline(__always)
+    static func load1(_ base: UnsafeRawPointer, _ element: Int, _ storage: KVStorageType) -> Float {
+        switch storage {
+        case .f32: return base.load(fromByteOffset: element * 4, as: Float.self)
+        case .f16: return Float(base.loadUnaligned(fromByteOffset: element * 2, as: Float16.self))
+        }
+    }
+
+    /// `scores[k·scoreStride + (j - lo)] = queries[k] · key[j]` for `j` in `lo..<hi`, `k` in `0..<G`.
+    static func scores(head: HeadKVCache, lo: Int, hi: Int, queries: UnsafePointer<Float>, queryStride: Int,
+                       keyDimension kd: Int, groupSize G: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
+        guard let keys = head.keys else { return }
+        let base = UnsafeRawPointer(keys)
+        let storage = head.storage
+        let q = UnsafeRawPointer(queries)
+        let vecEnd = kd & ~7
+        for j in lo..<hi {
+            let row = j * kd
+            for k in 0..<G {
+                var acc = SIMD8<Float>()
+                var c = 0
+                while c < vecEnd {
+                    acc += load8(base, row + c, storage) * q.loadUnaligned(fromByteOffset: (k * queryStride + c) * 4, as: SIMD8<Float>.self)
+                    c += 8
+                }
+                var s = acc.sum()
+                while c < kd { s += load1(base, row + c, storage) * queries[k * queryStride + c]; c += 1 }
+                scores[k * scoreStride + j - lo] = s
+            }
+        }
+    }
+
+    /// `output[k·outputStride + c] += Σ_j weights[k·weightStride + (j - lo)] · value[j][c]`.
+    static func weightedValues(head: HeadKVCache, lo: Int, hi: Int, weights: UnsafePointer<Float>, weightStride: Int,
+                               groupSize G: Int, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        guard let values = head.values else { return }
+        let base = UnsafeRawPointer(values)
+        let storage = head.storage
+        let D = head.valueDimension
+        let vecEnd = D & ~7
+        let out = UnsafeMutableRawPointer(output)
+        for k in 0..<G {
+            var c = 0
+            while c < vecEnd {
+                var acc = SIMD8<Float>()
+                for j in lo..<hi { acc += weights[k * weightStride + j - lo] * load8(base, j * D + c, storage) }
+                let o = (k * outputStride + c) * 4
+                out.storeBytes(of: out.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + acc, toByteOffset: o, as: SIMD8<Float>.self)
+                c += 8
+            }
+            while c < D {
+                var s: Float = 0
+                for j in lo..<hi { s += weights[k * weightStride + j - lo] * load1(base, j * D + c, storage) }
+                output[k * outputStride + c] += s
+                c += 1
+            }
+        }
+    }
+}

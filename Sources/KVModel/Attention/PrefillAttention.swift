@@ -1,0 +1,76 @@
+import COpenBLAS
+
+/// Causal attention of a batch of new tokens over a layer's cache, for prefill.
+///
+/// For each query head, query rows are processed in blocks of `blockRows`: scores against every
+/// visible key come from one `sgemm`, are masked and soft-maxed row by row, and a second `sgemm`
+/// weighs the values. Memory is `O(blockRows × cacheLength)`, never `O(T²)`.
+struct PrefillAttention {
+    static let blockRows = 128
+
+    /// - Parameters:
+    ///   - queries: `[H, T, D]` post-RoPE queries.
+    ///   - cache: the layer's heads; each holds its earlier entries followed by the `T` new ones.
+    ///   - output: `[T, H·D]`, overwritten.
+    ///   - workspace: scratch buffers.
+    static func run(queries: UnsafePointer<Float>, tokenCount T: Int, config: ModelConfig,
+                    cache: [HeadKVCache], output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let D = config.headDimension, H = config.headCount
+        let scale = 1 / Float(D).squareRoot()
+        for (g, head) in cache.enumerated() {
+            let M = head.count
+            let kd = head.keyDimension
+            let prior = M - T
+            let keys = workspace.buffer(.attentionKeys, M * kd)
+            let values = workspace.buffer(.attentionValues, M * D)
+            KVConvert.keys(head, into: keys)
+            KVConvert.values(head, into: values)
+            let scores = workspace.buffer(.attentionScores, blockRows * M)
+            let gathered = workspace.buffer(.attentionQuery, T * kd)
+            for h in (g * config.groupSize)..<((g + 1) * config.groupSize) {
+                var q = queries + h * T * D
+                if let channels = head.keyChannels {
+                    for t in 0..<T { for (j, c) in channels.enumerated() { gathered[t * kd + j] = q[t * D + c] } }
+                    q = UnsafePointer(gathered)
+                }
+                var i0 = 0
+                while i0 < T {
+                    let rows = min(blockRows, T - i0)
+                    let visible = prior + i0 + rows
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(kd),
+                                scale, q + i0 * kd, Int32(kd), keys, Int32(kd), 0, scores, Int32(visible))
+                    for r in 0..<rows {
+                        let row = scores + r * visible
+                        let n = prior + i0 + r + 1
+                        FastMath.softmax(row, n)
+                        if n < visible { (row + n).update(repeating: 0, count: visible - n) }
+                    }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(visible),
+                                1, scores, Int32(visible), values, Int32(D), 0, output + i0 * H * D + h * D, Int32(H * D))
+                    i0 += rows
+                }
+            }
+        }
+    }
+}
+
+/// Converts a head's stored keys or values to contiguous floats.
+enum KVConvert {
+    static func keys(_ head: HeadKVCache, into dst: UnsafeMutablePointer<Float>) {
+        convert(head.keys, head.storage, head.count * head.keyDimension, dst)
+    }
+
+    static func values(_ head: HeadKVCache, into dst: UnsafeMutablePointer<Float>) {
+        convert(head.values, head.storage, head.count * head.valueDimension, dst)
+    }
+
+    private static func convert(_ src: UnsafeMutableRawPointer?, _ storage: KVStorageType, _ n: Int, _ dst: UnsafeMutablePointer<Float>) {
+        guard let src, n > 0 else { return }
+        switch storage {
+        case .f32:
+            dst.update(from: src.assumingMemoryBound(to: Float.self), count: n)
+        case .f16:
+            Half.toFloat(UnsafePointer(src.assumingMemoryBound(to: Float16.self)), dst, n)
+        }
+    }
+}

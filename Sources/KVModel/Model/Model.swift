@@ -1,0 +1,53 @@
+import COpenBLAS
+import Foundation
+
+/// A loaded language model: its GGUF file, hyperparameters and forward pass.
+///
+/// Weights stay in the memory-mapped file. A `Model` runs one forward pass at a time
+/// (calls are serialised); a `KVCache` belongs to whoever created it.
+public final class Model: @unchecked Sendable {
+    /// The GGUF file the weights are mapped from.
+    public let gguf: GGUFFile
+    /// Hyperparameters.
+    public let config: ModelConfig
+    /// Seconds spent opening and validating the model.
+    public let loadSeconds: Double
+
+    private let llama: LlamaModel
+    private let lock = NSLock()
+
+    /// Opens the model at `path`.
+    /// - Throws: `GGUFError` naming the file and the problem.
+    public init(path: String) throws {
+        let start = DispatchTime.now()
+        gguf = try GGUFFile(path: path)
+        config = try ModelConfig(gguf: gguf)
+        llama = try LlamaModel(gguf: gguf, config: config)
+        openblas_set_num_threads(Int32(ThreadPool.shared.threadCount))
+        loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    /// The path the model was loaded from.
+    public var path: String { gguf.path }
+
+    /// An empty cache shaped for this model.
+    public func makeCache(storage: KVStorageType = .f16) -> KVCache {
+        KVCache(layerCount: config.layerCount, headCountKV: config.headCountKV,
+                headDimension: config.headDimension, storage: storage)
+    }
+
+    /// Runs `tokens` through the model at positions `cache.nextPosition...`, appending their keys and values.
+    ///
+    /// - Parameters:
+    ///   - tokens: token ids.
+    ///   - cache: the cache to attend over and append to.
+    ///   - hook: called after each layer's attention (see `LayerHook`).
+    ///   - logits: which logits to return.
+    /// - Returns: `[]`, the last token's `[V]` logits, or all `[T, V]`.
+    /// - Throws: `ModelError` for empty input, unknown ids or a full context window; errors thrown by the hook.
+    public func forward(_ tokens: [Int], cache: KVCache, hook: LayerHook? = nil, logits: LogitsRequest = .last) throws -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try llama.forward(tokens, cache: cache, hook: hook, logits: logits)
+    }
+}

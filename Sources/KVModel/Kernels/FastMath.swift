@@ -7,8 +7,14 @@ public enum FastMath {
     /// e^x for 8 lanes. Inputs below -87 flush to 0.
     @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        var clamped = x
+        clamped.replace(with: -87.3, where: x .< -87.3)
+        clamped.replace(with: 88.3, where: x .> 88.3)
+        // Round x·log2(e) to an integer with the 1.5·2^23 trick: after the add, the integer sits in
+        // the low mantissa bits (Swift's generic SIMD float→int conversion is not vectorised).
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let shifted = clamped * 1.442_695_04 + magic
+        let n = shifted - magic
         var r = clamped - n * 0.693_145_75         // ln2 high part
         r = r - n * 1.428_606_8e-6                  // ln2 low part
         var p = SIMD8<Float>(repeating: 1.987_569_1e-4)
@@ -18,7 +24,8 @@ public enum FastMath {
         p = p * r + 0.166_666_65
         p = p * r + 0.5
         p = p * r * r + r + 1
-        let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let bits = (integer &+ 127) &<< 23
         var result = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
         result.replace(with: 0, where: x .< -87.3)
         return result
@@ -57,7 +64,8 @@ public enum FastMath {
         var m = SIMD8<Float>(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            m = pointwiseMax(m, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            let x = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            m.replace(with: x, where: x .> m)
             i += 8
         }
         var r = m.max()

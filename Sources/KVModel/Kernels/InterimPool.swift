@@ -1,8 +1,8 @@
 import Dispatch
 // Interim thread pool until the kernels branch lands.
-final class ThreadPool: @unchecked Sendable {
-    static let shared = ThreadPool()
-    let threadCount = 2
+public final class ThreadPool: @unchecked Sendable {
+    public static let shared = ThreadPool()
+    public let threadCount = 2
     func parallelFor(_ n: Int, _ body: (Range<Int>) -> Void) {
         if n < 2 { body(0..<n); return }
         let parts = min(threadCount, n)

@@ -1,0 +1,75 @@
+import Dispatch
+
+/// Generates tokens one `next()` at a time: the prompt is prefilled on the first call, then each
+/// call decodes one step on top of the cache.
+///
+/// The iterator appends to the cache it is given; take a `KVCache.checkpoint()` first and roll
+/// back afterwards to reuse a context (see `Session`-style callers).
+public struct TokenIterator {
+    public let model: Model
+    public let cache: KVCache
+    public let parameters: GenerateParameters
+    /// Timings so far.
+    public private(set) var timings = GenerationTimings()
+    /// Tokens produced so far.
+    public private(set) var tokens: [Int] = []
+
+    private var prompt: [Int]
+    private var sampler: Sampler
+    private var pendingLogits: [Float]?
+    private var finished = false
+    private var history: [Int]
+    private let start = DispatchTime.now()
+
+    /// - Parameters:
+    ///   - prompt: tokens to run before generating (may be empty if the cache already ends with
+    ///     them and `logits` gives their last logits).
+    ///   - logits: logits of the last token already in the cache, when `prompt` is empty.
+    public init(model: Model, cache: KVCache, prompt: [Int], logits: [Float]? = nil, parameters: GenerateParameters) {
+        self.model = model
+        self.cache = cache
+        self.prompt = prompt
+        self.parameters = parameters
+        sampler = Sampler(parameters.sampling)
+        pendingLogits = logits
+        history = prompt
+    }
+
+    /// The next token, or `nil` when a stop token was emitted or `maxNewTokens` reached.
+    public mutating func next() throws -> Int? {
+        guard !finished, tokens.count < parameters.maxNewTokens else { return nil }
+        var logits: [Float]
+        if !prompt.isEmpty {
+            let t0 = DispatchTime.now()
+            logits = try model.forward(prompt, cache: cache, logits: .last)
+            timings.promptTokens = prompt.count
+            timings.prefillSeconds = Self.seconds(since: t0)
+            prompt = []
+        } else if let pending = pendingLogits {
+            logits = pending
+            pendingLogits = nil
+        } else {
+            guard let last = tokens.last else { return nil }
+            let t0 = DispatchTime.now()
+            logits = try model.forward([last], cache: cache, logits: .last)
+            timings.decodeSeconds += Self.seconds(since: t0)
+        }
+        let token = sampler.sample(&logits, history: history)
+        tokens.append(token)
+        history.append(token)
+        timings.generatedTokens = tokens.count
+        if tokens.count == 1 { timings.timeToFirstTokenSeconds = Self.seconds(since: start) }
+        if parameters.stopTokens.contains(token) { finished = true }
+        return token
+    }
+
+    /// Runs to the end and returns every generated token.
+    public mutating func collect() throws -> [Int] {
+        while try next() != nil {}
+        return tokens
+    }
+
+    static func seconds(since t: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
+    }
+}

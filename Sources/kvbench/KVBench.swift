@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct KVBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kvbench",
+        abstract: "Benchmarks and tools for kvd's engine, run in-process (no daemon).",
+        discussion: """
+            Measures speed and memory of the inference engine, and offers the small tools scripts \
+            rely on: tokenize, generate.
+            """,
+        subcommands: [SpeedCommand.self]
+    )
+}

@@ -21,7 +21,7 @@ final class TokenizerTests: XCTestCase {
         // eos = 2 (<|im_end|>), which is also where the golden generations stop.
         XCTAssertEqual(g["eos_id"] as? Int, 1)
         XCTAssertEqual(t.eosID, 2)
-        XCTAssertEqual(t.preTokenizer, .smollm)
+        XCTAssertEqual(t.preTokenizer, .gpt2)  // tokenizer.ggml.pre = smollm; see PreTokenizer
         XCTAssertEqual(t.id(of: "<|im_end|>"), 2)
         XCTAssertEqual(t.id(of: "Ċ"), 198)
         XCTAssertEqual(t.decode([520, 9531]), "assistant")
@@ -54,6 +54,20 @@ final class TokenizerTests: XCTestCase {
             let text = try XCTUnwrap(c["text"] as? String)
             XCTAssertEqual(t.encode(text), try XCTUnwrap(c["ids"] as? [Int]))
         }
+    }
+
+    /// The reference stack does not isolate digits before the GPT-2 split (see `PreTokenizer`): the
+    /// press golden document has `follows:\n\n1.` as `Ċ Ċ 1`; the hub tokenizer.json / llama.cpp way gives `ĊĊ 1`.
+    func testSmolLMDigitsFollowTheReferenceStack() throws {
+        let t = try tokenizer()
+        let text = "follows:\n\n1. The"
+        XCTAssertEqual(t.encode(text), [21162, 99, 42, 198, 198, 33, 30, 378])
+        let isolated = try Tokenizer(gguf: TestModel.gguf(), preTokenizer: .gpt2IsolatedDigits)
+        XCTAssertEqual(isolated.encode(text), [21162, 99, 42, 1116, 33, 30, 378])
+        XCTAssertNotEqual(isolated.fingerprint, t.fingerprint)
+        // Both agree on every golden case.
+        let cases = try XCTUnwrap(golden()["cases"] as? [[String: Any]])
+        for c in cases { XCTAssertEqual(isolated.encode(c["text"] as! String), c["ids"] as! [Int]) }
     }
 
     func testSkipSpecialTokens() throws {

@@ -1,12 +1,20 @@
 /// How text is cut into words before BPE, selected by `tokenizer.ggml.pre`.
 ///
-/// Each case is a hand-written scanner equivalent to the regular expression the reference
-/// tokenizer (Hugging Face `tokenizers`, and llama.cpp) uses for that model family.
+/// Each case is a hand-written scanner equivalent to the regular expression(s) of the reference
+/// tokenizer (Hugging Face `tokenizers`, llama.cpp) for that model family.
+///
+/// SmolLM (`smollm`, like `starcoder` and `refact`) maps to plain `gpt2`, not to `gpt2IsolatedDigits`:
+/// kvd's reference stack (transformers loading the GGUF, then kvpress) builds a plain GPT-2 byte-level
+/// pre-tokenizer from the file, and its golden token ids show it (`"follows:\n\n1."` gives `Ċ Ċ 1`,
+/// where isolating digits first gives `ĊĊ 1`). The two differ only in whitespace next to digits, since
+/// these vocabularies hold no multi-digit tokens. Pass `.gpt2IsolatedDigits` to `Tokenizer` to get
+/// the hub `tokenizer.json` / llama.cpp behaviour instead.
 public enum PreTokenizer: String, CaseIterable, Sendable {
     /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
     case gpt2
-    /// SmolLM / StarCoder: every `\p{N}` isolated first (HF `Digits(individual_digits=True)`), then GPT-2.
-    case smollm
+    /// Every `\p{N}` isolated first (HF `Digits(individual_digits=True)`), then GPT-2 within each piece:
+    /// SmolLM's / StarCoder's hub `tokenizer.json` and llama.cpp's `smollm`. Not selected by any name; see above.
+    case gpt2IsolatedDigits = "gpt2-isolated-digits"
     /// Llama 3: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
     /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
     case llama3
@@ -16,7 +24,7 @@ public enum PreTokenizer: String, CaseIterable, Sendable {
     /// `tokenizer.ggml.pre` names accepted for each case (llama.cpp's names).
     public static let aliases: [String: PreTokenizer] = [
         "gpt2": .gpt2, "gpt-2": .gpt2,
-        "smollm": .smollm, "starcoder": .smollm, "refact": .smollm,
+        "smollm": .gpt2, "starcoder": .gpt2, "refact": .gpt2,
         "llama-bpe": .llama3, "llama3": .llama3, "llama-v3": .llama3,
         "qwen2": .qwen2,
     ]
@@ -39,7 +47,7 @@ public enum PreTokenizer: String, CaseIterable, Sendable {
         case .gpt2:
             var i = lo
             while i < hi { i = PreTokenizer.gpt2Match(scalars, classes, i, hi); ends.append(i) }
-        case .smollm:
+        case .gpt2IsolatedDigits:
             var start = lo
             var i = lo
             while i <= hi {
@@ -155,5 +163,27 @@ public enum PreTokenizer: String, CaseIterable, Sendable {
         while n > i && c[n - 1] & ScalarClass.newline == 0 { n -= 1 }
         if n > i { return n }
         return trailingSpaceEnd(i, r, hi)
+    }
+}
+
+extension PreTokenizer {
+    /// The pieces `text` is cut into (for tests and diagnostics; `Tokenizer.encode` uses `split` directly).
+    func pieces(of text: String) -> [String] {
+        let scalars = text.unicodeScalars.map(\.value)
+        let classes = text.unicodeScalars.map(ScalarClass.of)
+        var ends: [Int] = []
+        scalars.withUnsafeBufferPointer { s in
+            classes.withUnsafeBufferPointer { c in split(s, c, 0, s.count, into: &ends) }
+        }
+        let all = Array(text.unicodeScalars)
+        var out: [String] = []
+        var start = 0
+        for end in ends {
+            var v = String.UnicodeScalarView()
+            v.append(contentsOf: all[start..<end])
+            out.append(String(v))
+            start = end
+        }
+        return out
     }
 }

@@ -47,12 +47,15 @@ public final class Tokenizer: @unchecked Sendable {
     private static let cachedWordMaxBytes = 64
 
     /// Builds the tokenizer of a GGUF model.
-    public convenience init(gguf: GGUFFile) throws {
-        try self.init(metadata: gguf.metadata)
+    ///
+    /// `preTokenizer` overrides the one `tokenizer.ggml.pre` selects (see `PreTokenizer` for why SmolLM
+    /// might want `.gpt2IsolatedDigits`).
+    public convenience init(gguf: GGUFFile, preTokenizer: PreTokenizer? = nil) throws {
+        try self.init(metadata: gguf.metadata, preTokenizer: preTokenizer)
     }
 
     /// Builds a tokenizer from GGUF-style metadata (`tokenizer.ggml.*` keys); lets tests use tiny vocabularies.
-    public init(metadata: [String: GGUFValue]) throws {
+    public init(metadata: [String: GGUFValue], preTokenizer override: PreTokenizer? = nil) throws {
         guard let model = metadata[GGUFKeys.tokenizerModel]?.string else {
             throw TokenizerError.missingMetadata(key: GGUFKeys.tokenizerModel)
         }
@@ -66,7 +69,9 @@ public final class Tokenizer: @unchecked Sendable {
         }
         var warnings: [String] = []
         let preName = metadata[GGUFKeys.tokenizerPre]?.string
-        if let preName {
+        if let override {
+            preTokenizer = override
+        } else if let preName {
             guard let p = PreTokenizer(ggmlName: preName) else {
                 throw TokenizerError.unsupportedPreTokenizer(preName, supported: PreTokenizer.supportedNames)
             }

@@ -70,6 +70,23 @@ final class TokenizerTests: XCTestCase {
         for c in cases { XCTAssertEqual(isolated.encode(c["text"] as! String), c["ids"] as! [Int]) }
     }
 
+    func testConcurrentEncodingSharesTheCacheSafely() throws {
+        let t = try Tokenizer(gguf: TestModel.gguf())
+        let cases = try XCTUnwrap(golden()["cases"] as? [[String: Any]])
+        let texts = cases.map { $0["text"] as! String }
+        let expected = cases.map { $0["ids"] as! [Int] }
+        let failures = UnsafeMutableBufferPointer<Int>.allocate(capacity: 8)
+        failures.initialize(repeating: 0)
+        defer { failures.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for round in 0..<50 {
+                let k = (worker * 7 + round) % texts.count
+                if t.encode(texts[k]) != expected[k] { failures[worker] += 1 }
+            }
+        }
+        XCTAssertEqual(failures.reduce(0, +), 0)
+    }
+
     func testSkipSpecialTokens() throws {
         let t = try tokenizer()
         let ids = t.encode("<|im_start|>assistant\nHi!<|im_end|>")
@@ -122,5 +139,21 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(fresh.decode(ids), doc)
         print("encode speed: \(doc.utf8.count) bytes -> \(ids.count) tokens: cold cache \(String(format: "%.1f", cold)) ms, "
             + "warm \(String(format: "%.1f", warm)) ms")
+        // Worst case for the word cache: ~50 KB of distinct pseudo-random words.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var words = ""
+        let letters = Array("etaoinshrdlucmfwypvbgkjqxz")
+        while words.utf8.count < 50_000 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            let n = 3 + Int(state % 9)
+            words += " " + String((0..<n).map { letters[Int((state >> (UInt64($0) * 5 + 8)) % 26)] })
+        }
+        let other = try Tokenizer(gguf: TestModel.gguf())
+        start = DispatchTime.now()
+        let wordIDs = other.encode(words)
+        let distinct = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+        XCTAssertEqual(other.decode(wordIDs), words)
+        print("encode speed: \(words.utf8.count) bytes of distinct random words -> \(wordIDs.count) tokens: "
+            + "\(String(format: "%.1f", distinct)) ms")
     }
 }

@@ -5,6 +5,7 @@ public struct ChatMessage: Sendable, Equatable, Hashable {
     /// The message text.
     public var content: String
 
+    /// A message with any role.
     public init(role: String, content: String) {
         self.role = role
         self.content = content

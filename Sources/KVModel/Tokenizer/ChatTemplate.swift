@@ -181,7 +181,8 @@ public struct ChatTemplate: Sendable {
         for (i, m) in rest.enumerated() {
             switch m.role {
             case "user":
-                let content = (i == 0 && system != nil) ? system! + "\n\n" + m.content : m.content
+                var content = m.content
+                if i == 0, let system { content = system + "\n\n" + content }
                 out += instOpen + content + instClose
             case "assistant":
                 out += m.content + eosToken

@@ -1,0 +1,36 @@
+/// Why a tokenizer could not be built from a model's metadata.
+///
+/// Every case's `description` is a sentence a user can act on.
+public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A required `tokenizer.ggml.*` key is missing or has the wrong type.
+    case missingMetadata(key: String)
+    /// `tokenizer.ggml.model` names a tokenizer kind kvd cannot run (e.g. `llama`, SentencePiece).
+    case unsupportedModel(String)
+    /// `tokenizer.ggml.pre` names a pre-tokenizer kvd does not implement.
+    case unsupportedPreTokenizer(String, supported: [String])
+    /// The vocabulary arrays are inconsistent (lengths differ, special ids out of range, …).
+    case invalidVocabulary(String)
+
+    public var description: String {
+        switch self {
+        case .missingMetadata(let key):
+            return "the model's tokenizer metadata is incomplete: key '\(key)' is missing or has the wrong type"
+        case .unsupportedModel(let model):
+            let kind: String
+            switch model {
+            case "llama": kind = " (SentencePiece)"
+            case "bert": kind = " (WordPiece)"
+            case "t5": kind = " (Unigram)"
+            case "rwkv": kind = " (RWKV)"
+            default: kind = ""
+            }
+            return "tokenizer.ggml.model '\(model)'\(kind) is not supported yet; kvd supports byte-level BPE models "
+                + "(tokenizer.ggml.model = 'gpt2', e.g. SmolLM2, Llama 3, Qwen2)"
+        case .unsupportedPreTokenizer(let name, let supported):
+            return "pre-tokenizer '\(name)' (tokenizer.ggml.pre) is not supported; supported: "
+                + supported.joined(separator: ", ")
+        case .invalidVocabulary(let why):
+            return "the model's tokenizer vocabulary is invalid: \(why)"
+        }
+    }
+}

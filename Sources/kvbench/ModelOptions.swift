@@ -16,9 +16,9 @@ struct ModelOptions: ParsableArguments {
             return try Model(path: path)
         } catch let error as GGUFError {
             if case .cannotOpen = error.problem, model == nil {
-                throw ValidationError("\(error)\nInstall the default model with scripts/fetch-model, or pass --model PATH.")
+                throw CommandFailure("\(error)\nInstall the default model with scripts/fetch-model, or pass --model PATH.")
             }
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
     }
 }

@@ -10,6 +10,10 @@ public final class Model: @unchecked Sendable {
     public let gguf: GGUFFile
     /// Hyperparameters.
     public let config: ModelConfig
+    /// The vocabulary and its byte-level BPE.
+    public let tokenizer: Tokenizer
+    /// The chat template from `tokenizer.chat_template`, or the reason it cannot be used.
+    public let chatTemplate: Result<ChatTemplate, ChatTemplateError>
     /// Seconds spent opening and validating the model.
     public let loadSeconds: Double
 
@@ -23,9 +27,18 @@ public final class Model: @unchecked Sendable {
         gguf = try GGUFFile(path: path)
         config = try ModelConfig(gguf: gguf)
         llama = try LlamaModel(gguf: gguf, config: config)
+        tokenizer = try Tokenizer(gguf: gguf)
+        do {
+            chatTemplate = .success(try ChatTemplate(gguf: gguf))
+        } catch let error as ChatTemplateError {
+            chatTemplate = .failure(error)
+        }
         openblas_set_num_threads(Int32(ThreadPool.shared.threadCount))
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
+
+    /// Tokens that end an assistant turn: the tokenizer's end-of-sequence and end-of-turn tokens.
+    public var stopTokens: Set<Int> { tokenizer.eotIDs.union(tokenizer.eosID.map { [$0] } ?? []) }
 
     /// The path the model was loaded from.
     public var path: String { gguf.path }

@@ -41,6 +41,9 @@ enum KVDot {
     }
 
     /// `output[k·outputStride + c] += Σ_j weights[k·weightStride + (j - lo)] · value[j][c]`.
+    ///
+    /// Each value row is read (and converted from f16) once and added into every query's
+    /// accumulator, which stays in L1.
     static func weightedValues(head: HeadKVCache, lo: Int, hi: Int, weights: UnsafePointer<Float>, weightStride: Int,
                                groupSize G: Int, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         guard let values = head.values else { return }
@@ -49,19 +52,21 @@ enum KVDot {
         let D = head.valueDimension
         let vecEnd = D & ~7
         let out = UnsafeMutableRawPointer(output)
-        for k in 0..<G {
+        for j in lo..<hi {
+            let row = j * D
             var c = 0
             while c < vecEnd {
-                var acc = SIMD8<Float>()
-                for j in lo..<hi { acc += weights[k * weightStride + j - lo] * load8(base, j * D + c, storage) }
-                let o = (k * outputStride + c) * 4
-                out.storeBytes(of: out.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + acc, toByteOffset: o, as: SIMD8<Float>.self)
+                let v = load8(base, row + c, storage)
+                for k in 0..<G {
+                    let o = (k * outputStride + c) * 4
+                    let acc = out.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                    out.storeBytes(of: acc + weights[k * weightStride + j - lo] * v, toByteOffset: o, as: SIMD8<Float>.self)
+                }
                 c += 8
             }
             while c < D {
-                var s: Float = 0
-                for j in lo..<hi { s += weights[k * weightStride + j - lo] * load1(base, j * D + c, storage) }
-                output[k * outputStride + c] += s
+                let v = load1(base, row + c, storage)
+                for k in 0..<G { output[k * outputStride + c] += weights[k * weightStride + j - lo] * v }
                 c += 1
             }
         }

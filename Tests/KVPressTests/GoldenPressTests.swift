@@ -75,9 +75,11 @@ final class GoldenPressTests: XCTestCase {
         let filter = ProcessInfo.processInfo.environment["KVD_GOLDEN_PRESSES"].map { Set($0.split(separator: ",").map(String.init)) }
         let cases = Self.cases.filter { filter?.contains($0.file) ?? true }
         let goldens = try cases.map { try TestModel.golden("presses/\($0.file).json") as! [String: Any] }
-        let presses = try cases.map { try PressSpec.parse($0.spec) }
-        let context = goldens[0]["context_ids"] as! [Int]
-        let question = goldens[0]["question_ids"] as! [Int]
+        let none = try TestModel.golden("presses/none.json") as! [String: Any]
+        let extras = try Self.extras.map { try PressSpec.parse($0) }
+        let presses = try cases.map { try PressSpec.parse($0.spec) } + extras
+        let context = none["context_ids"] as! [Int]
+        let question = none["question_ids"] as! [Int]
 
         let fan = FanOutHook(presses: presses, model: model)
         let t0 = DispatchTime.now()
@@ -101,9 +103,9 @@ final class GoldenPressTests: XCTestCase {
                 }
             }
             let mean = sum / Double(n)
-            var it = TokenIterator(model: model, cache: cache, prompt: question,
-                                   parameters: GenerateParameters(maxNewTokens: 16, stopTokens: [2]))
-            let answer = tokenizer.decode(try it.collect(), skipSpecialTokens: true)
+            let compressedBytes = cache.byteCount, entries = cache.entryCount
+            let lengths = cache.layers.flatMap { $0.map(\.count) }
+            let answer = try Self.answer(model, tokenizer, cache, question)
             let reference = golden["answer"] as! String
             print(String(format: "%-26@ jaccard %.4f  compression %.3f s  answer %@  (reference %@)",
                          c.file as NSString, mean, fan.hooks[i].compressionSeconds,
@@ -112,8 +114,59 @@ final class GoldenPressTests: XCTestCase {
             if reference.contains("4819233") {
                 XCTAssertTrue(answer.contains("4819233"), "\(c.file): answer \(answer.debugDescription) lacks the needle")
             }
+            if c.file.hasPrefix("adakv") {
+                // Head-wise budgets: the same per-head lengths as the reference, and the bytes really drop.
+                let counts = lengths
+                let referenceCounts = kept.flatMap { $0.map(\.count) }
+                let meanDiff = Double(zip(counts, referenceCounts).map { abs($0 - $1) }.reduce(0, +)) / Double(counts.count)
+                print(String(format: "  adakv per-head lengths %d…%d (reference %d…%d), mean |Δ| %.1f",
+                             counts.min()!, counts.max()!, referenceCounts.min()!, referenceCounts.max()!, meanDiff))
+                XCTAssertEqual(entries, referenceCounts.reduce(0, +))
+                XCTAssertLessThan(meanDiff, 0.05 * Double(context.count))
+                XCTAssertGreaterThan(Set(counts).count, 10, "heads keep different lengths")
+                XCTAssertEqual(Double(compressedBytes) / Double(cache.uncompressedByteCount(tokens: context.count)), 0.5, accuracy: 0.001)
+            }
+        }
+
+        // Presses without a reference file: run them on the real model and check their shape.
+        for (j, spec) in Self.extras.enumerated() {
+            let i = cases.count + j
+            let cache = fan.caches[i]
+            let bytes = Double(cache.byteCount) / Double(cache.uncompressedByteCount(tokens: context.count))
+            if let pyramid = presses[i] as? PyramidKVPress {
+                for (l, heads) in cache.layers.enumerated() {
+                    XCTAssertEqual(heads[0].count, pyramid.layerBudget(layer: l, layerCount: 30, tokens: context.count), "layer \(l)")
+                }
+            }
+            if spec.contains("think") { XCTAssertEqual(cache.layers[5][0].keyDimension, 48) }
+            if spec.hasPrefix("key_rerotation") { XCTAssertEqual(cache.nextPosition, 831) }
+            if spec.hasPrefix("critical_adakv") {
+                XCTAssertEqual(cache.entryCount, 30 * 3 * 831)
+                XCTAssertGreaterThan(Set(cache.layers.flatMap { $0.map(\.count) }).count, 10)
+            }
+            let answer = try Self.answer(model, tokenizer, cache, question)
+            print(String(format: "%-26@ compression %.3f s  bytes %.3f of uncompressed  answer %@", spec as NSString,
+                         fan.hooks[i].compressionSeconds, bytes, answer.debugDescription as NSString))
         }
     }
+
+    /// Greedy answer (16 new tokens, as the reference) on top of `cache`, rolled back afterwards.
+    static func answer(_ model: Model, _ tokenizer: Tokenizer, _ cache: KVCache, _ question: [Int]) throws -> String {
+        let checkpoint = cache.checkpoint()
+        defer { cache.rollback(to: checkpoint) }
+        var it = TokenIterator(model: model, cache: cache, prompt: question,
+                               parameters: GenerateParameters(maxNewTokens: 16, stopTokens: [2]))
+        return tokenizer.decode(try it.collect(), skipSpecialTokens: true)
+    }
+
+    /// Presses with no kvpress reference here (kvpress crashes on pyramidkv with this model).
+    static let extras = [
+        "pyramidkv:ratio=0.5",
+        "composed(think:key_channel_compression_ratio=0.25,snapkv:ratio=0.5)",
+        "key_rerotation(streaming_llm:ratio=0.5)",
+        "critical_adakv(snapkv):ratio=0.5",
+        "random:ratio=0.5,seed=1",
+    ]
 
     /// `none.json`: the uncompressed path answers as the reference does.
     func testUncompressedAnswer() throws {

@@ -65,10 +65,8 @@ public final class CriticalKVPress: ScorerPress {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(d), Int32(D), 1,
                             input.value(g, 0), Int32(D), w.baseAddress! + h * D, Int32(H * D), 0, &projected, Int32(d))
             }
-            for t in 0..<T {
-                var s: Float = 0
-                for r in 0..<d { s += abs(projected[t * d + r]) }
-                out[g * T + t] += s / Float(input.groupSize)
+            projected.withUnsafeBufferPointer { p in
+                for t in 0..<T { out[g * T + t] += Vectorised.l1(p.baseAddress! + t * d, d) / Float(input.groupSize) }
             }
         }
         return out

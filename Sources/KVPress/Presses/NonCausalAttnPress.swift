@@ -47,22 +47,21 @@ public final class NonCausalAttnPress: ScorerPress {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(v), Int32(v), Int32(D), 1,
                             q, Int32(D), k, Int32(D), 0, &dots, Int32(v))
                 let isPaddedChunk = v < C && padLength > 0
-                for i in 0..<v {
-                    let row = (0..<v).map { dots[i * v + $0] }
-                    if isPaddedChunk {
-                        // Padded keys take logit -1e-9 (≈ 0) and stay in the softmax, as in kvpress.
-                        var m: Float = -1e-9
-                        for x in row { m = max(m, x) }
-                        var total = Float(C - v) * FastMath.exp(-1e-9 - m)
-                        let e = row.map { FastMath.exp($0 - m) }
-                        for x in e { total += x }
-                        for j in 0..<v { sums[h * S + start + j] += e[j] / total }
-                    } else {
-                        var r = row
-                        r.withUnsafeMutableBufferPointer { FastMath.softmax($0.baseAddress!, v) }
-                        for j in 0..<v { sums[h * S + start + j] += r[j] }
+                sums.withUnsafeMutableBufferPointer { sb in dots.withUnsafeMutableBufferPointer { buf in
+                    let acc = sb.baseAddress! + h * S + start
+                    for i in 0..<v {
+                        let row = buf.baseAddress! + i * v
+                        if isPaddedChunk {
+                            // Padded keys take logit -1e-9 (≈ 0) and stay in the softmax, as in kvpress.
+                            let m = max(FastMath.max(row, v), -1e-9)
+                            let total = FastMath.expShiftedSum(row, v, shift: m) + Float(C - v) * FastMath.exp(-1e-9 - m)
+                            FastMath.scale(row, v, by: 1 / total)
+                        } else {
+                            FastMath.softmax(row, v)
+                        }
+                        Vectorised.add(row, into: acc, v)
                     }
-                }
+                } }
                 if isPaddedChunk {
                     // Each padded query row attends uniformly to the whole chunk.
                     for j in 0..<v { sums[h * S + start + j] += Float(C - v) / Float(C) }

@@ -50,12 +50,46 @@ enum WindowAttention {
                         let row = rows + i * valid
                         let len = start + i + 1
                         FastMath.softmax(row, len)
-                        for j in 0..<len { acc[j] += row[j] }
+                        Vectorised.add(row, into: acc, len)
                     }
                     start += n
                 }
             }
         }
         return out
+    }
+}
+
+/// Small SIMD loops shared by the scorers.
+enum Vectorised {
+    /// `acc[i] += x[i]` for `n` floats.
+    @inline(__always)
+    static func add(_ x: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rx = UnsafeRawPointer(x), ra = UnsafeMutableRawPointer(acc)
+        var i = 0
+        while i + 8 <= n {
+            let s = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            ra.storeBytes(of: s, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { acc[i] += x[i]; i += 1 }
+    }
+
+    /// `Σ |x[i]|` for `n` floats.
+    @inline(__always)
+    static func l1(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let rx = UnsafeRawPointer(x)
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= n {
+            let a = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let b = rx.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            s0 += a.replacing(with: -a, where: a .< 0)
+            s1 += b.replacing(with: -b, where: b .< 0)
+            i += 16
+        }
+        var s = (s0 + s1).sum()
+        while i < n { s += abs(x[i]); i += 1 }
+        return s
     }
 }

@@ -75,6 +75,7 @@ public enum PressRegistry {
         CompactorPress.descriptor,
         PyramidKVPress.descriptor,
         RandomPress.descriptor,
+        H2OPress.descriptor,
         ChunkPress.descriptor,
         ChunkKVPress.descriptor,
         CriticalKVPress.descriptor,
@@ -118,6 +119,19 @@ public enum PressRegistry {
             break
         }
         return try d.make(PressArguments(descriptor: d, values: values), inner)
+    }
+
+    /// A plain-text catalog: every press, its summary and reference, and each parameter with its
+    /// default and meaning (what `kvctl presses` prints).
+    public static var catalog: String {
+        all.map { d in
+            let head = d.name + (d.inner == .none ? "" : d.inner == .one ? "(PRESS)" : "(PRESS,…)")
+            var lines = ["\(head) — \(d.summary)", "    \(d.reference)"]
+            for p in d.parameters {
+                lines.append("    \(p.name)=\(p.defaultValue.isEmpty ? "(required)" : p.defaultValue)  \(p.doc)")
+            }
+            return lines.joined(separator: "\n")
+        }.joined(separator: "\n")
     }
 
     /// The single inner press of a wrapper, which must be a scorer press.

@@ -166,6 +166,7 @@ final class GoldenPressTests: XCTestCase {
         "key_rerotation(streaming_llm:ratio=0.5)",
         "critical_adakv(snapkv):ratio=0.5",
         "random:ratio=0.5,seed=1",
+        "h2o:ratio=0.5",
     ]
 
     /// `none.json`: the uncompressed path answers as the reference does.

@@ -92,5 +92,7 @@ final class PressSpecTests: XCTestCase {
             for p in d.parameters { XCTAssertFalse(p.doc.isEmpty, "\(d.name).\(p.name)") }
         }
         XCTAssertEqual(PressRegistry.descriptor("streaming_llm")?.parameters.map(\.defaultValue), ["0.0", "4"])
+        XCTAssertTrue(PressRegistry.catalog.contains("adakv(PRESS) — head-wise budgets"))
+        XCTAssertTrue(PressRegistry.catalog.contains("    n_sink=4  initial tokens always kept (attention sinks), ≥ 0"))
     }
 }

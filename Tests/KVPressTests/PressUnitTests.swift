@@ -246,6 +246,17 @@ final class PressUnitTests: XCTestCase {
         }
     }
 
+    func testH2OKeepsHeavyHittersAndTheWindow() throws {
+        let s = Synthetic(tokens: 16)
+        for h in 0..<4 { for t in 0..<16 { s.setQuery(h, t, axis(2, 10)) } }
+        for g in 0..<2 { s.setKey(g, 2, axis(2, 5)) }
+        for h in try s.run(H2OPress(compressionRatio: 0.5, windowSize: 4)) {
+            XCTAssertEqual(h.count, 8)
+            XCTAssertTrue(h.positions.contains(2))
+            XCTAssertTrue(Set(12..<16).isSubset(of: Set(h.positions)))
+        }
+    }
+
     func testGQAAggregation() {
         let perHead: [Float] = [1, 2, 3, 4, 5, 6]  // H = 3 (one group), n = 2
         XCTAssertEqual(GQAScoreAggregation.mean.aggregate(perHead, headCount: 3, headCountKV: 1, count: 2), [3, 4])

@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
+        .library(name: "KVPress", targets: ["KVPress"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
     dependencies: [
@@ -28,6 +29,11 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: optimized
         ),
+        .target(
+            name: "KVPress",
+            dependencies: ["KVModel", "COpenBLAS"],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
@@ -39,6 +45,12 @@ let package = Package(
         .testTarget(
             name: "KVModelTests",
             dependencies: ["KVModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVPressTests",
+            dependencies: ["KVPress", "KVModel"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
         .library(name: "KVPress", targets: ["KVPress"]),
+        .library(name: "KVEngine", targets: ["KVEngine"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
     dependencies: [
@@ -34,6 +35,11 @@ let package = Package(
             dependencies: ["KVModel", "COpenBLAS"],
             swiftSettings: optimized
         ),
+        .target(
+            name: "KVEngine",
+            dependencies: ["KVModel", "KVPress"],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
@@ -45,6 +51,12 @@ let package = Package(
         .testTarget(
             name: "KVModelTests",
             dependencies: ["KVModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVEngineTests",
+            dependencies: ["KVEngine", "KVPress", "KVModel"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

@@ -1,3 +1,5 @@
+import COpenBLAS
+
 /// Evicts like its inner scorer, but first folds each evicted value into the kept entry whose key
 /// is most cosine-similar (kvpress `MergingPress`). Keys are untouched (RoPE-safe).
 ///
@@ -50,16 +52,22 @@ public final class MergingPress: Press {
             let evicted = (0..<T).filter { !isKept[$0] }
             let keyNorms = Norms.l2(input.key(g, 0), rows: T, width: D).map { max($0, eps) }
             let valueNorms = Norms.l2(input.value(g, 0), rows: T, width: D)
+            // Cosine similarities [evicted, kept] through one sgemm on unit keys.
+            func unit(_ rows: [Int]) -> [Float] {
+                var out = [Float](repeating: 0, count: rows.count * D)
+                for (i, t) in rows.enumerated() { let k = input.key(g, t); for c in 0..<D { out[i * D + c] = k[c] / keyNorms[t] } }
+                return out
+            }
+            let ue = unit(evicted), uk = unit(keep)
+            var sims = [Float](repeating: 0, count: evicted.count * keep.count)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(evicted.count), Int32(keep.count), Int32(D), 1,
+                        ue, Int32(D), uk, Int32(D), 0, &sims, Int32(keep.count))
             var best = [Float](repeating: -.infinity, count: evicted.count)
             var target = [Int](repeating: 0, count: evicted.count)
-            for (e, t) in evicted.enumerated() {
-                let ke = input.key(g, t)
-                for (i, k) in keep.enumerated() {
-                    let kk = input.key(g, k)
-                    var dot: Float = 0
-                    for c in 0..<D { dot += ke[c] * kk[c] }
-                    let sim = dot / (keyNorms[t] * keyNorms[k])
-                    if sim > best[e] { best[e] = sim; target[e] = i }
+            for e in 0..<evicted.count {
+                for i in 0..<keep.count where sims[e * keep.count + i] > best[e] {
+                    best[e] = sims[e * keep.count + i]
+                    target[e] = i
                 }
             }
             var ok = best.map { $0 >= Float(similarityThreshold) }

@@ -7,9 +7,11 @@ import Synchronization
 
 /// A persistent pool of worker threads for fork-join loops with microsecond overhead.
 ///
-/// A decode step runs a few hundred parallel regions per token, so the workers spin on a
-/// generation counter between regions (`spinMicroseconds`, default 300 µs) and only then
-/// block on a condition variable; the calling thread always takes the first share of the work.
+/// A decode step runs a few hundred parallel regions per token, so the workers spin between
+/// regions (`spinMicroseconds`, default 300 µs) and only then block on a condition variable.
+/// A region's range is cut into chunks that the caller and the workers claim from one atomic
+/// ticket; the caller claims too, so a worker that is descheduled (the cores are shared) only
+/// delays the chunk it actually holds, never the whole region.
 /// Regions are not reentrant: a `parallelFor` issued while another is running (from another
 /// thread, or nested inside a body) runs serially on its caller, which is correct, just slower.
 public final class ThreadPool: @unchecked Sendable {
@@ -27,19 +29,21 @@ public final class ThreadPool: @unchecked Sendable {
         return max(1, min(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }
 
-    private let generation = Atomic<Int>(0)    // bumped once per region; workers wait for a change
-    private let remaining = Atomic<Int>(0)     // workers still inside the current region
+    // `ticket` = generation << 40 | chunk count << 20 | next chunk to claim. Claiming with a compare-exchange
+    // that checks the generation means a late worker can never take a chunk of a newer region
+    // with a stale body: a successful claim proves its region is still open.
+    private let ticket = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)      // chunks of the current region completed
     private let sleepers = Atomic<Int>(0)      // workers blocked on `cond`
     private let busy = Atomic<Bool>(false)     // a region is running
     private let stopping = Atomic<Bool>(false)
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
     private var threads: [pthread_t] = []
-    // The current region; written by the caller before `generation` is bumped (release),
-    // read by workers after they observe the bump (acquire).
+    // The open region; written by the caller before `ticket` is published (release), read by a
+    // thread only after it claimed a chunk (acquire).
     private var body: ((Range<Int>) -> Void)?
-    private var count = 0
-    private var parts = 1
+    private var units = 0
 
     /// Creates a pool running regions on `threadCount` threads (the caller plus `threadCount − 1` workers).
     public init(threadCount: Int, spinMicroseconds: Int = 300) {
@@ -47,22 +51,22 @@ public final class ThreadPool: @unchecked Sendable {
         self.spinMicroseconds = spinMicroseconds
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&cond, nil)
-        for i in 1..<self.threadCount {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: i))
+        for _ in 1..<self.threadCount {
+            let box = Unmanaged.passRetained(WorkerStart(pool: self))
             var tid = pthread_t()
             let rc = pthread_create(&tid, nil, { arg in
                 let start = Unmanaged<WorkerStart>.fromOpaque(arg!).takeRetainedValue()
-                start.pool.workerLoop(start.index)
+                start.pool.workerLoop()
                 return nil
             }, box.toOpaque())
             if rc == 0 { threads.append(tid) } else { box.release() }
         }
-        // A failed pthread_create leaves fewer workers; regions still run, the caller covers for them.
+        // A failed pthread_create leaves fewer workers; the caller claims their chunks.
     }
 
     deinit {
         stopping.store(true, ordering: .sequentiallyConsistent)
-        generation.add(1, ordering: .sequentiallyConsistent)
+        ticket.add(1 << 40, ordering: .sequentiallyConsistent)
         pthread_mutex_lock(&mutex)
         pthread_cond_broadcast(&cond)
         pthread_mutex_unlock(&mutex)
@@ -73,60 +77,66 @@ public final class ThreadPool: @unchecked Sendable {
 
     private final class WorkerStart {
         let pool: ThreadPool
-        let index: Int
-        init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+        init(pool: ThreadPool) { self.pool = pool }
     }
 
-    /// The `part`-th of `parts` contiguous, nearly equal slices of 0..<n.
-    @inline(__always)
-    static func slice(_ part: Int, of parts: Int, _ n: Int) -> Range<Int> {
-        (n &* part / parts)..<(n &* (part &+ 1) / parts)
-    }
-
-    /// Runs `body` over 0..<n split into at most `threadCount` contiguous, non-empty ranges,
-    /// one per thread, and returns when all have finished.
+    /// Runs `body` over 0..<n cut into contiguous, non-empty ranges run concurrently on the
+    /// pool's threads, and returns when all have finished.
     ///
     /// - Parameters:
     ///   - n: number of items (nothing runs if n ≤ 0).
-    ///   - grain: ranges are whole multiples of `grain` items (except the last), and a region with
+    ///   - grain: ranges are whole multiples of `grain` items (except the last); a region with
     ///     fewer than `2·grain` items runs on the caller alone.
-    ///   - body: called once per range; must be safe to call concurrently on disjoint ranges.
+    ///   - body: called once per range (a few ranges per thread); must be safe to call
+    ///     concurrently on disjoint ranges.
     public func parallelFor(_ n: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         guard n > 0 else { return }
         let g = max(1, grain)
         let units = (n &+ g &- 1) / g
-        let parts = min(threads.count &+ 1, units)
-        if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+        // Two chunks per thread: enough to rebalance when a thread is late, few enough to keep claims cheap.
+        let chunks = min(units, 2 &* threadCount)
+        if chunks <= 1 || threads.isEmpty || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
             body(0..<n)
             return
         }
         withoutActuallyEscaping(body) { escaping in
-            self.body = { range in
-                escaping(min(n, range.lowerBound &* g)..<min(n, range.upperBound &* g))
-            }
-            self.count = units
-            self.parts = parts
-            remaining.store(threads.count, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
+            self.body = { range in escaping(min(n, range.lowerBound &* g)..<min(n, range.upperBound &* g)) }
+            self.units = units
+            finished.store(0, ordering: .relaxed)
+            let gen = (ticket.load(ordering: .relaxed) >> 40) &+ 1
+            ticket.store(gen << 40 | chunks << 20, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(&mutex)
                 pthread_cond_broadcast(&cond)
                 pthread_mutex_unlock(&mutex)
             }
-            escaping(0..<min(n, ThreadPool.slice(0, of: parts, units).upperBound &* g))
+            work(gen)
             var spins = 0
-            while remaining.load(ordering: .acquiring) != 0 {
+            while finished.load(ordering: .acquiring) != chunks {
                 spins &+= 1
-                if spins & 1023 == 0 { sched_yield() } else { ThreadPool.pause() }
+                if spins & 255 == 0 { sched_yield() }  // the holder of the last chunk may need our core
             }
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
     }
 
-    // No `pause` instruction: `_mm_pause` is a clang builtin Swift cannot call (it links as an undefined symbol).
-    @inline(__always)
-    static func pause() {}
+    /// Claims and runs chunks of region `gen` until none are left.
+    private func work(_ gen: Int) {
+        var t = ticket.load(ordering: .acquiring)
+        while t >> 40 == gen {
+            let c = t & 0xF_FFFF, total = (t >> 20) & 0xF_FFFF
+            if c >= total { return }
+            let (exchanged, current) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
+            if exchanged {
+                body!((units &* c / total)..<(units &* (c &+ 1) / total))
+                finished.add(1, ordering: .releasing)
+                t = ticket.load(ordering: .acquiring)
+            } else {
+                t = current
+            }
+        }
+    }
 
     private static func nowMicroseconds() -> Int {
         var ts = timespec()
@@ -134,35 +144,32 @@ public final class ThreadPool: @unchecked Sendable {
         return ts.tv_sec &* 1_000_000 &+ ts.tv_nsec / 1000
     }
 
-    private func workerLoop(_ index: Int) {
-        var seen = generation.load(ordering: .acquiring)
+    private func workerLoop() {
+        var seen = 0  // generation at init: a region may open before this thread first runs
         while true {
             // Wait for the next region: spin first, then block.
-            var g = generation.load(ordering: .acquiring)
-            if g == seen {
+            var gen = ticket.load(ordering: .acquiring) >> 40
+            if gen == seen {
                 let deadline = ThreadPool.nowMicroseconds() &+ spinMicroseconds
                 var spins = 0
-                while g == seen {
-                    ThreadPool.pause()
+                while gen == seen {
                     spins &+= 1
                     if spins & 255 == 0, ThreadPool.nowMicroseconds() > deadline {
                         pthread_mutex_lock(&mutex)
                         sleepers.add(1, ordering: .sequentiallyConsistent)
-                        while generation.load(ordering: .sequentiallyConsistent) == seen {
+                        while ticket.load(ordering: .sequentiallyConsistent) >> 40 == seen {
                             pthread_cond_wait(&cond, &mutex)
                         }
                         sleepers.subtract(1, ordering: .sequentiallyConsistent)
                         pthread_mutex_unlock(&mutex)
+                        spins = 0
                     }
-                    g = generation.load(ordering: .acquiring)
+                    gen = ticket.load(ordering: .acquiring) >> 40
                 }
             }
-            seen = g
+            seen = gen
             if stopping.load(ordering: .acquiring) { return }
-            if index < parts, let body {
-                body(ThreadPool.slice(index, of: parts, count))
-            }
-            remaining.subtract(1, ordering: .releasing)
+            work(gen)
         }
     }
 }

@@ -57,6 +57,32 @@ final class KernelSpeedTests: XCTestCase {
         }
     }
 
+    /// One matrix over and over (in cache): compute speed of the kernels without the memory wall.
+    func testHotMatvec() throws {
+        let f = try TestModel.gguf()
+        for name in ["blk.0.ffn_gate.weight", "blk.0.ffn_down.weight", "token_embd.weight"] {
+            let info = try f.tensor(name)
+            let m = QuantizedMatrix(info, in: f)
+            let x = Q8Vector(capacity: m.columns)
+            let xs = (0..<m.columns).map { sin(Float($0)) }
+            x.quantize(xs, count: m.columns)
+            let y = UnsafeMutablePointer<Float>.allocate(capacity: m.rows)
+            defer { y.deallocate() }
+            let rows = min(m.rows, 1536)  // the output matrix: its first 1536 rows only, to stay in cache
+            let sub = QuantizedMatrix(type: info.type, rows: rows, columns: m.columns, data: f.data(of: info))
+            for threads in [1, 2] {
+                let pool = ThreadPool(threadCount: threads)
+                for _ in 0..<50 { sub.matvec(x, into: y, pool: pool) }
+                let n = 1000
+                let t = Self.now()
+                for _ in 0..<n { sub.matvec(x, into: y, pool: pool) }
+                let dt = (Self.now() - t) / Double(n)
+                let bytes = Double(rows * info.type.rowBytes(m.columns)!)
+                print(String(format: "hot %@ %dx%d threads=%d: %.1f µs, %.1f GB/s", name, rows, m.columns, threads, dt * 1e6, bytes / dt / 1e9))
+            }
+        }
+    }
+
     func testParallelForOverhead() {
         for threads in [1, 2] {
             let pool = ThreadPool(threadCount: threads)

@@ -117,10 +117,22 @@ public final class QuantizedMatrix: @unchecked Sendable {
         switch layout {
         case .q4_1Packed:
             let nb = columns / 32
-            for r in range { y[r] = MatVecKernels.dotQ4_1(packed! + r &* packedRowBytes, x, blocks: nb) }
+            var r = range.lowerBound
+            while r &+ 2 <= range.upperBound {
+                let p = packed! + r &* packedRowBytes
+                (y[r], y[r &+ 1]) = MatVecKernels.dotQ4_1x2(p, p + packedRowBytes, x, blocks: nb)
+                r &+= 2
+            }
+            if r < range.upperBound { y[r] = MatVecKernels.dotQ4_1(packed! + r &* packedRowBytes, x, blocks: nb) }
         case .q8_0Packed:
             let nb = columns / 32
-            for r in range { y[r] = MatVecKernels.dotQ8_0(packed! + r &* packedRowBytes, x, blocks: nb) }
+            var r = range.lowerBound
+            while r &+ 2 <= range.upperBound {
+                let p = packed! + r &* packedRowBytes
+                (y[r], y[r &+ 1]) = MatVecKernels.dotQ8_0x2(p, p + packedRowBytes, x, blocks: nb)
+                r &+= 2
+            }
+            if r < range.upperBound { y[r] = MatVecKernels.dotQ8_0(packed! + r &* packedRowBytes, x, blocks: nb) }
         case .generic:
             if type == .f32 {
                 for r in range {

@@ -4,7 +4,6 @@
 /// so the FMA latency is hidden (one accumulator would stall on every add).
 public enum VectorOps {
     /// Σ a[i]·b[i] for i in 0..<count.
-    @inlinable
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         let pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
@@ -27,20 +26,19 @@ public enum VectorOps {
     }
 
     /// Σ k[i]·q[i] where `k` holds `count` halves (a row of an f16 key cache) and `q` floats.
-    @inlinable
     public static func dotF16(_ k: UnsafeRawPointer, _ q: UnsafePointer<Float>, count: Int) -> Float {
         let pq = UnsafeRawPointer(q)
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0
         while i &+ 32 <= count {
-            s0.addProduct(SIMD8<Float>(k.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
-            s1.addProduct(SIMD8<Float>(k.loadUnaligned(fromByteOffset: i &* 2 &+ 16, as: SIMD8<Float16>.self)), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 32, as: SIMD8<Float>.self))
-            s2.addProduct(SIMD8<Float>(k.loadUnaligned(fromByteOffset: i &* 2 &+ 32, as: SIMD8<Float16>.self)), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 64, as: SIMD8<Float>.self))
-            s3.addProduct(SIMD8<Float>(k.loadUnaligned(fromByteOffset: i &* 2 &+ 48, as: SIMD8<Float16>.self)), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 96, as: SIMD8<Float>.self))
+            s0.addProduct(Half.load8(k, i &* 2), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+            s1.addProduct(Half.load8(k, i &* 2 &+ 16), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 32, as: SIMD8<Float>.self))
+            s2.addProduct(Half.load8(k, i &* 2 &+ 32), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 64, as: SIMD8<Float>.self))
+            s3.addProduct(Half.load8(k, i &* 2 &+ 48), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 96, as: SIMD8<Float>.self))
             i &+= 32
         }
         while i &+ 8 <= count {
-            s0.addProduct(SIMD8<Float>(k.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+            s0.addProduct(Half.load8(k, i &* 2), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
             i &+= 8
         }
         var s = ((s0 + s1) + (s2 + s3)).sum()
@@ -49,7 +47,6 @@ public enum VectorOps {
     }
 
     /// y[i] += a·x[i] for i in 0..<count.
-    @inlinable
     public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         let px = UnsafeRawPointer(x), py = UnsafeMutableRawPointer(y)
         let va = SIMD8<Float>(repeating: a)
@@ -65,7 +62,6 @@ public enum VectorOps {
     }
 
     /// y[i] += a·k[i] where `k` holds `count` halves (a row of an f16 value cache).
-    @inlinable
     public static func axpyF16(_ a: Float, _ k: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, count: Int) {
         let py = UnsafeMutableRawPointer(y)
         let va = SIMD8<Float>(repeating: a)
@@ -73,7 +69,7 @@ public enum VectorOps {
         while i &+ 8 <= count {
             let o = i &* 4
             var v = py.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            v.addProduct(va, SIMD8<Float>(k.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<Float16>.self)))
+            v.addProduct(va, Half.load8(k, i &* 2))
             py.storeBytes(of: v, toByteOffset: o, as: SIMD8<Float>.self)
             i &+= 8
         }

@@ -44,6 +44,8 @@ public final class ThreadPool: @unchecked Sendable {
     // thread only after it claimed a chunk (acquire).
     private var body: ((Range<Int>) -> Void)?
     private var units = 0
+    private var itemCount = 0
+    private var grain = 1
 
     /// Creates a pool running regions on `threadCount` threads (the caller plus `threadCount − 1` workers).
     public init(threadCount: Int, spinMicroseconds: Int = 300) {
@@ -100,7 +102,9 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escaping in
-            self.body = { range in escaping(min(n, range.lowerBound &* g)..<min(n, range.upperBound &* g)) }
+            self.body = escaping  // no wrapper closure: that would be a heap allocation per region
+            self.itemCount = n
+            self.grain = g
             self.units = units
             finished.store(0, ordering: .relaxed)
             let gen = (ticket.load(ordering: .relaxed) >> 40) &+ 1
@@ -129,7 +133,8 @@ public final class ThreadPool: @unchecked Sendable {
             if c >= total { return }
             let (exchanged, current) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiringAndReleasing)
             if exchanged {
-                body!((units &* c / total)..<(units &* (c &+ 1) / total))
+                let lo = units &* c / total &* grain, hi = units &* (c &+ 1) / total &* grain
+                body!(min(itemCount, lo)..<min(itemCount, hi))
                 finished.add(1, ordering: .releasing)
                 t = ticket.load(ordering: .acquiring)
             } else {

@@ -54,11 +54,12 @@ final class MatVecTests: XCTestCase {
                         for r in 0..<tc.rows {
                             var tol = 1e-5 * ref.absDot[r] + 1e-6
                             if type == .q4_1 || type == .q8_0 {
-                                // |Σ (w−m)·(x − xq)| ≤ Σ |w−m|·scale/2, m = the block's offset (0 for q8_0).
+                                // |Σ (w−m)·(x − xq)| ≤ Σ |w−m|·scale, m = the block's offset (0 for q8_0); scale = the
+                                // combined step d/256 (half a step of rounding, up to a step where the residual clamps).
                                 var bound = 0.0
                                 for c in 0..<tc.cols {
                                     let mOff: Float = type == .q4_1 ? Half.load(src.baseAddress! + r * type.rowBytes(tc.cols)! + (c / 32) * 20, 2) : 0
-                                    bound += Double(abs(ref.rowsF[r][c] - mOff)) * Double(qx.scales[c / 32]) / 2
+                                    bound += Double(abs(ref.rowsF[r][c] - mOff)) * Double(qx.scales[c / 32])
                                 }
                                 tol += bound
                             }
@@ -91,7 +92,7 @@ final class MatVecTests: XCTestCase {
                         var e = 0.0, mag = 0.0
                         for c in 0..<cols {
                             let mOff: Float = type == .q4_1 ? Half.load(src.baseAddress! + r * rb + (c / 32) * 20, 2) : 0
-                            let xq = Double(qx.scales[c / 32]) * Double(qx.qs[c])
+                            let xq = Double(qx.quantizedValue(c))
                             e += Double(ref.rowsF[r][c] - mOff) * xq
                             mag += abs(Double(ref.rowsF[r][c]) * xq)
                             if c % 32 == 0 { e += Double(mOff) * Double(qx.sums[c / 32]) }

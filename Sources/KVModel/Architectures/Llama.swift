@@ -13,14 +13,14 @@ struct LlamaBlock {
 
     init(_ gguf: GGUFFile, index i: Int, config c: ModelConfig) throws {
         attentionNorm = try LlamaModel.normWeight(gguf, GGUFKeys.block(i, .attnNorm), c.embeddingLength)
-        q = try WeightMatrix(gguf, GGUFKeys.block(i, .attnQ), outputs: c.queryWidth, inputs: c.embeddingLength)
-        k = try WeightMatrix(gguf, GGUFKeys.block(i, .attnK), outputs: c.kvWidth, inputs: c.embeddingLength)
-        v = try WeightMatrix(gguf, GGUFKeys.block(i, .attnV), outputs: c.kvWidth, inputs: c.embeddingLength)
-        o = try WeightMatrix(gguf, GGUFKeys.block(i, .attnOutput), outputs: c.embeddingLength, inputs: c.queryWidth)
+        q = try WeightMatrix(gguf, GGUFKeys.block(i, .attnQ), outputs: c.queryWidth, inputs: c.embeddingLength, repack: true)
+        k = try WeightMatrix(gguf, GGUFKeys.block(i, .attnK), outputs: c.kvWidth, inputs: c.embeddingLength, repack: true)
+        v = try WeightMatrix(gguf, GGUFKeys.block(i, .attnV), outputs: c.kvWidth, inputs: c.embeddingLength, repack: true)
+        o = try WeightMatrix(gguf, GGUFKeys.block(i, .attnOutput), outputs: c.embeddingLength, inputs: c.queryWidth, repack: true)
         ffnNorm = try LlamaModel.normWeight(gguf, GGUFKeys.block(i, .ffnNorm), c.embeddingLength)
-        gate = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnGate), outputs: c.feedForwardLength, inputs: c.embeddingLength)
-        up = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnUp), outputs: c.feedForwardLength, inputs: c.embeddingLength)
-        down = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnDown), outputs: c.embeddingLength, inputs: c.feedForwardLength)
+        gate = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnGate), outputs: c.feedForwardLength, inputs: c.embeddingLength, repack: true)
+        up = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnUp), outputs: c.feedForwardLength, inputs: c.embeddingLength, repack: true)
+        down = try WeightMatrix(gguf, GGUFKeys.block(i, .ffnDown), outputs: c.embeddingLength, inputs: c.feedForwardLength, repack: true)
     }
 }
 
@@ -48,6 +48,8 @@ final class LlamaModel {
     let outputNorm: UnsafePointer<Float>
     let rope: RoPE
     private let workspace = Workspace()
+    /// The current input row quantized to 8 bits for the mat-vec kernels.
+    private let inputVector: Q8Vector
 
     /// Batches at least this long go through sgemm.
     static let sgemmThreshold = 8
@@ -55,9 +57,11 @@ final class LlamaModel {
     init(gguf: GGUFFile, config c: ModelConfig) throws {
         config = c
         blocks = try (0..<c.layerCount).map { try LlamaBlock(gguf, index: $0, config: c) }
-        embedding = try WeightMatrix(gguf, GGUFKeys.tokenEmbedding, outputs: c.vocabularySize, inputs: c.embeddingLength)
+        embedding = try WeightMatrix(gguf, GGUFKeys.tokenEmbedding, outputs: c.vocabularySize, inputs: c.embeddingLength,
+                                     repack: c.tiedEmbeddings)
         output = c.tiedEmbeddings ? embedding
-            : try WeightMatrix(gguf, GGUFKeys.output, outputs: c.vocabularySize, inputs: c.embeddingLength)
+            : try WeightMatrix(gguf, GGUFKeys.output, outputs: c.vocabularySize, inputs: c.embeddingLength, repack: true)
+        inputVector = Q8Vector(capacity: max(c.embeddingLength, c.queryWidth, c.feedForwardLength))
         outputNorm = try LlamaModel.normWeight(gguf, GGUFKeys.outputNorm, c.embeddingLength)
         rope = RoPE(headDimension: c.headDimension, dimensionCount: c.ropeDimensionCount,
                     base: c.ropeFrequencyBase, scale: c.ropeScale)
@@ -150,7 +154,9 @@ final class LlamaModel {
         case .last:
             RMSNorm.apply(x + (T - 1) * d, weight: outputNorm, into: normed, rows: 1, width: d, epsilon: c.rmsEpsilon)
             var logits = [Float](repeating: 0, count: c.vocabularySize)
-            logits.withUnsafeMutableBufferPointer { output.multiply(normed, into: $0.baseAddress!) }
+            logits.withUnsafeMutableBufferPointer {
+                linear([output], normed, inputStride: d, $0.baseAddress!, outputStride: c.vocabularySize, 1)
+            }
             return logits
         case .all:
             RMSNorm.apply(x, weight: outputNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
@@ -174,10 +180,18 @@ final class LlamaModel {
         let outputs = ws.reduce(0) { $0 + $1.outputs }
         if T < Self.sgemmThreshold {
             for t in 0..<T {
-                var offset = 0
-                for w in ws {
-                    w.multiply(x + t * inputStride, into: y + t * outputStride + offset)
-                    offset += w.outputs
+                inputVector.quantize(x + t * inputStride, count: inputs)
+                if ws.count == 1 {
+                    ws[0].matrix.matvec(inputVector, into: y + t * outputStride)
+                } else {
+                    var offset = 0
+                    var jobs: [(QuantizedMatrix, UnsafeMutablePointer<Float>)] = []
+                    jobs.reserveCapacity(ws.count)
+                    for w in ws {
+                        jobs.append((w.matrix, y + t * outputStride + offset))
+                        offset += w.outputs
+                    }
+                    QuantizedMatrix.matvec(jobs, inputVector)
                 }
             }
             return

@@ -4,7 +4,7 @@ enum KVDot {
     static func load8(_ base: UnsafeRawPointer, _ element: Int, _ storage: KVStorageType) -> SIMD8<Float> {
         switch storage {
         case .f32: return base.loadUnaligned(fromByteOffset: element * 4, as: SIMD8<Float>.self)
-        case .f16: return SIMD8<Float>(base.loadUnaligned(fromByteOffset: element * 2, as: SIMD8<Float16>.self))
+        case .f16: return Half.load8(base, element * 2)
         }
     }
 

@@ -70,7 +70,7 @@ enum KVConvert {
         case .f32:
             dst.update(from: src.assumingMemoryBound(to: Float.self), count: n)
         case .f16:
-            Half.toFloat(UnsafePointer(src.assumingMemoryBound(to: Float16.self)), dst, n)
+            Half.toFloat(UnsafeRawPointer(src), dst, count: n)
         }
     }
 }

@@ -100,8 +100,7 @@ public final class HeadKVCache {
         case .f32:
             (base.assumingMemoryBound(to: Float.self) + element).update(from: src, count: n)
         case .f16:
-            let dst = base.assumingMemoryBound(to: Float16.self) + element
-            for j in 0..<n { dst[j] = Float16(src[j]) }
+            Half.fromFloat(src, base + element * 2, count: n)
         }
     }
 

@@ -56,10 +56,14 @@ enum MatVecKernels {
 
     // MARK: dot products
 
-    /// Σ over 32 lanes of u8 `a` × i8 `b`, as eight i32 partial sums converted to float.
+    /// u8 `a` · (256·`hi` + `lo`) over 32 lanes, as eight i32 partial sums converted to float:
+    /// both products from the same weights, combined exactly in int32 (see `Q8Vector`).
     @inline(__always)
-    static func dotU8I8(_ a: SIMD4<Int64>, _ b: SIMD4<Int64>) -> SIMD8<Float> {
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)))
+    static func dotU8I8x2(_ a: SIMD4<Int64>, _ hi: SIMD4<Int64>, _ lo: SIMD4<Int64>) -> SIMD8<Float> {
+        let ones = _mm256_set1_epi16(1)
+        let h = _mm256_madd_epi16(_mm256_maddubs_epi16(a, hi), ones)
+        let l = _mm256_madd_epi16(_mm256_maddubs_epi16(a, lo), ones)
+        return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_slli_epi32(h, 8), l))
     }
 
     /// One packed q4_1 row · `x` (blocks `nb`, `x.count == 32·nb`).
@@ -74,7 +78,7 @@ enum MatVecKernels {
     @inline(__always)
     static func dotQ4_1Odd(_ row: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> Float {
         let dp = row, mp = row + nb &* 2, qp = row + nb &* 4
-        let xq = UnsafeRawPointer(x.qs), xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums)
+        let xq = UnsafeRawPointer(x.qs), xr = UnsafeRawPointer(x.residuals), xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums)
         let mask = _mm256_set1_epi8(0x0F)
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), macc = SIMD8<Float>()
         var b = 0
@@ -87,9 +91,11 @@ enum MatVecKernels {
                 let raw = qp.loadUnaligned(fromByteOffset: (b &+ k) &* 16, as: SIMD4<Int64>.self)
                 let lo = _mm256_and_si256(raw, mask), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask)
                 let x0 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
+                let x0r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
                 let x1 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
-                acc0.addProduct(dotU8I8(lo, x0), SIMD8(repeating: dv[k]))
-                acc1.addProduct(dotU8I8(hi, x1), SIMD8(repeating: dv[k &+ 1]))
+                let x1r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
+                acc0.addProduct(dotU8I8x2(lo, x0, x0r), SIMD8(repeating: dv[k]))
+                acc1.addProduct(dotU8I8x2(hi, x1, x1r), SIMD8(repeating: dv[k &+ 1]))
             }
             b &+= 8
         }
@@ -98,9 +104,11 @@ enum MatVecKernels {
             let raw = qp.loadUnaligned(fromByteOffset: b &* 16, as: SIMD4<Int64>.self)
             let lo = _mm256_and_si256(raw, mask), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask)
             let x0 = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
+            let x0r = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
             let x1 = xq.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
-            acc0.addProduct(dotU8I8(lo, x0), SIMD8(repeating: Half.load(dp, b &* 2) * x.scales[b]))
-            acc1.addProduct(dotU8I8(hi, x1), SIMD8(repeating: Half.load(dp, b &* 2 &+ 2) * x.scales[b &+ 1]))
+            let x1r = xr.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
+            acc0.addProduct(dotU8I8x2(lo, x0, x0r), SIMD8(repeating: Half.load(dp, b &* 2) * x.scales[b]))
+            acc1.addProduct(dotU8I8x2(hi, x1, x1r), SIMD8(repeating: Half.load(dp, b &* 2 &+ 2) * x.scales[b &+ 1]))
             tail += Half.load(mp, b &* 2) * x.sums[b] + Half.load(mp, b &* 2 &+ 2) * x.sums[b &+ 1]
             b &+= 2
         }
@@ -108,7 +116,8 @@ enum MatVecKernels {
             let r16 = qp.loadUnaligned(fromByteOffset: b &* 16, as: SIMD2<Int64>.self)
             let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r16, 4), r16), mask)
             let x0 = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            acc0.addProduct(dotU8I8(q, x0), SIMD8(repeating: Half.load(dp, b &* 2) * x.scales[b]))
+            let x0r = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
+            acc0.addProduct(dotU8I8x2(q, x0, x0r), SIMD8(repeating: Half.load(dp, b &* 2) * x.scales[b]))
             tail += Half.load(mp, b &* 2) * x.sums[b]
         }
         return (acc0 + acc1 + macc).sum() + tail
@@ -126,7 +135,7 @@ enum MatVecKernels {
     static func dotQ4_1x2(_ row0: UnsafeRawPointer, _ row1: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> (Float, Float) {
         guard nb & 1 == 0 else { return (dotQ4_1Odd(row0, x, blocks: nb), dotQ4_1Odd(row1, x, blocks: nb)) }
         let mo = nb &* 2, qo = nb &* 4
-        let xq = UnsafeRawPointer(x.qs), xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums)
+        let xq = UnsafeRawPointer(x.qs), xr = UnsafeRawPointer(x.residuals), xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums)
         let mask = _mm256_set1_epi8(0x0F)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), m0 = SIMD8<Float>(), m1 = SIMD8<Float>()
         var b = 0
@@ -139,13 +148,15 @@ enum MatVecKernels {
             for k in stride(from: 0, to: 8, by: 2) {
                 let off = (b &+ k) &* 16
                 let x0 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
+                let x0r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
                 let x1 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
+                let x1r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
                 let r0 = row0.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
                 let r1 = row1.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
-                a0.addProduct(dotU8I8(_mm256_and_si256(r0, mask), x0), SIMD8(repeating: d0[k]))
-                a1.addProduct(dotU8I8(_mm256_and_si256(r1, mask), x0), SIMD8(repeating: d1[k]))
-                a0.addProduct(dotU8I8(_mm256_and_si256(_mm256_srli_epi16(r0, 4), mask), x1), SIMD8(repeating: d0[k &+ 1]))
-                a1.addProduct(dotU8I8(_mm256_and_si256(_mm256_srli_epi16(r1, 4), mask), x1), SIMD8(repeating: d1[k &+ 1]))
+                a0.addProduct(dotU8I8x2(_mm256_and_si256(r0, mask), x0, x0r), SIMD8(repeating: d0[k]))
+                a1.addProduct(dotU8I8x2(_mm256_and_si256(r1, mask), x0, x0r), SIMD8(repeating: d1[k]))
+                a0.addProduct(dotU8I8x2(_mm256_and_si256(_mm256_srli_epi16(r0, 4), mask), x1, x1r), SIMD8(repeating: d0[k &+ 1]))
+                a1.addProduct(dotU8I8x2(_mm256_and_si256(_mm256_srli_epi16(r1, 4), mask), x1, x1r), SIMD8(repeating: d1[k &+ 1]))
             }
             b &+= 8
         }
@@ -153,14 +164,16 @@ enum MatVecKernels {
         while b < nb {  // remaining pairs (nb is even here)
             let off = b &* 16
             let x0 = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
+            let x0r = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
             let x1 = xq.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
+            let x1r = xr.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
             let r0 = row0.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
             let r1 = row1.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
             let s0 = x.scales[b], s1 = x.scales[b &+ 1]
-            a0.addProduct(dotU8I8(_mm256_and_si256(r0, mask), x0), SIMD8(repeating: Half.load(row0, b &* 2) * s0))
-            a1.addProduct(dotU8I8(_mm256_and_si256(r1, mask), x0), SIMD8(repeating: Half.load(row1, b &* 2) * s0))
-            a0.addProduct(dotU8I8(_mm256_and_si256(_mm256_srli_epi16(r0, 4), mask), x1), SIMD8(repeating: Half.load(row0, b &* 2 &+ 2) * s1))
-            a1.addProduct(dotU8I8(_mm256_and_si256(_mm256_srli_epi16(r1, 4), mask), x1), SIMD8(repeating: Half.load(row1, b &* 2 &+ 2) * s1))
+            a0.addProduct(dotU8I8x2(_mm256_and_si256(r0, mask), x0, x0r), SIMD8(repeating: Half.load(row0, b &* 2) * s0))
+            a1.addProduct(dotU8I8x2(_mm256_and_si256(r1, mask), x0, x0r), SIMD8(repeating: Half.load(row1, b &* 2) * s0))
+            a0.addProduct(dotU8I8x2(_mm256_and_si256(_mm256_srli_epi16(r0, 4), mask), x1, x1r), SIMD8(repeating: Half.load(row0, b &* 2 &+ 2) * s1))
+            a1.addProduct(dotU8I8x2(_mm256_and_si256(_mm256_srli_epi16(r1, 4), mask), x1, x1r), SIMD8(repeating: Half.load(row1, b &* 2 &+ 2) * s1))
             let u0 = x.sums[b], u1 = x.sums[b &+ 1]
             t0 += Half.load(row0, mo &+ b &* 2) * u0 + Half.load(row0, mo &+ b &* 2 &+ 2) * u1
             t1 += Half.load(row1, mo &+ b &* 2) * u0 + Half.load(row1, mo &+ b &* 2 &+ 2) * u1
@@ -173,14 +186,15 @@ enum MatVecKernels {
     @inline(__always)
     static func dotQ8_0x2(_ row0: UnsafeRawPointer, _ row1: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> (Float, Float) {
         let qo = nb &* 2
-        let xq = UnsafeRawPointer(x.qs), xd = UnsafeRawPointer(x.scales)
+        let xq = UnsafeRawPointer(x.qs), xr = UnsafeRawPointer(x.residuals), xd = UnsafeRawPointer(x.scales)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
         @inline(__always) func block(_ b: Int, _ s0: Float, _ s1: Float) {
             let v = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
+            let vr = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
             let w0 = row0.loadUnaligned(fromByteOffset: qo &+ b &* 32, as: SIMD4<Int64>.self)
             let w1 = row1.loadUnaligned(fromByteOffset: qo &+ b &* 32, as: SIMD4<Int64>.self)
-            a0.addProduct(dotU8I8(_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(v, w0)), SIMD8(repeating: s0))
-            a1.addProduct(dotU8I8(_mm256_sign_epi8(w1, w1), _mm256_sign_epi8(v, w1)), SIMD8(repeating: s1))
+            a0.addProduct(dotU8I8x2(_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(v, w0), _mm256_sign_epi8(vr, w0)), SIMD8(repeating: s0))
+            a1.addProduct(dotU8I8x2(_mm256_sign_epi8(w1, w1), _mm256_sign_epi8(v, w1), _mm256_sign_epi8(vr, w1)), SIMD8(repeating: s1))
         }
         var b = 0
         while b &+ 8 <= nb {

@@ -33,7 +33,7 @@ public final class Model: @unchecked Sendable {
         } catch let error as ChatTemplateError {
             chatTemplate = .failure(error)
         }
-        openblas_set_num_threads(Int32(ThreadPool.shared.threadCount))
+        BLAS.setThreadCount(ThreadPool.shared.threadCount)
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 

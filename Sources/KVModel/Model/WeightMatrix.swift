@@ -1,10 +1,9 @@
-import COpenBLAS
-
-/// A weight matrix used in place from the memory-mapped GGUF file.
+/// A weight matrix of the model, read from the memory-mapped GGUF file.
 ///
 /// Shape `[outputs, inputs]`, row-major: row `r` holds the weights of output `r`
 /// (GGUF `shape[0]` is `inputs`). Decoding multiplies single vectors with the quantized rows
-/// directly; prefill dequantizes the matrix once per forward call and uses `cblas_sgemm`.
+/// (`QuantizedMatrix`, repacked once at load for the fast q4_1/q8_0 kernels); prefill
+/// dequantizes the matrix once per forward call and uses `cblas_sgemm`.
 public struct WeightMatrix: @unchecked Sendable {
     /// The tensor's name in the GGUF file.
     public let name: String
@@ -14,14 +13,18 @@ public struct WeightMatrix: @unchecked Sendable {
     public let outputs: Int
     /// Number of inputs (elements per row).
     public let inputs: Int
-    /// Bytes per stored row.
+    /// Bytes per stored row in the file.
     public let rowBytes: Int
-    /// Start of the row data inside the mapping.
+    /// Start of the row data inside the mapping (GGUF layout).
     public let data: UnsafeRawPointer
+    /// The quantized rows for matrix-vector products.
+    public let matrix: QuantizedMatrix
 
     /// Maps tensor `name` of `gguf` as an `[outputs, inputs]` matrix.
+    /// - Parameter repack: copy q4_1/q8_0 rows into the fast mat-vec layout (the model does;
+    ///   code that only dequantizes need not).
     /// - Throws: `GGUFError` when the tensor is missing or has another shape.
-    public init(_ gguf: GGUFFile, _ name: String, outputs: Int, inputs: Int) throws {
+    public init(_ gguf: GGUFFile, _ name: String, outputs: Int, inputs: Int, repack: Bool = false) throws {
         let info = try gguf.tensor(name)
         guard info.shape.count == 2, info.rowLength == inputs, info.rowCount == outputs else {
             throw GGUFError(path: gguf.path, .missingTensor("'\(name)' has shape \(info.shape), expected [\(inputs), \(outputs)]"))
@@ -32,36 +35,20 @@ public struct WeightMatrix: @unchecked Sendable {
         self.inputs = inputs
         rowBytes = info.byteCount / outputs
         data = gguf.data(of: info)
+        matrix = QuantizedMatrix(info, in: gguf, repack: repack)
     }
 
-    /// Bytes of weights stored.
+    /// Bytes of weights stored in the file.
     public var byteCount: Int { rowBytes * outputs }
 
     /// Dequantizes row `r` into `dst[0..<inputs]`.
     @inline(__always)
     public func dequantizeRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
-        type.interimDequantizeRow(data + r * rowBytes, dst, inputs)
+        Dequantize.row(type, from: data + r * rowBytes, to: dst, count: inputs)
     }
 
-    /// Dequantizes the whole matrix into `dst` (`outputs × inputs` floats, row-major).
+    /// Dequantizes the whole matrix into `dst` (`outputs × inputs` floats, row-major), on all threads.
     public func dequantize(into dst: UnsafeMutablePointer<Float>) {
-        ThreadPool.shared.parallelFor(outputs) { rows in
-            for r in rows { dequantizeRow(r, into: dst + r * inputs) }
-        }
-    }
-
-    /// `y[r] = Σ_c W[r, c] · x[c]` for one input vector.
-    /// - Parameters:
-    ///   - x: `inputs` floats.
-    ///   - y: `outputs` floats, overwritten.
-    public func multiply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        ThreadPool.shared.parallelFor(outputs) { rows in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: inputs) { tmp in
-                for r in rows {
-                    dequantizeRow(r, into: tmp.baseAddress!)
-                    y[r] = Vector.dot(tmp.baseAddress!, x, inputs)
-                }
-            }
-        }
+        Dequantize.tensor(type, from: data, to: dst, rows: outputs, rowLength: inputs)
     }
 }

@@ -203,8 +203,7 @@ final class LlamaModel {
             w.dequantize(into: dense + row * inputs)
             row += w.outputs
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(outputs), Int32(inputs),
-                    1, x, Int32(inputStride), dense, Int32(inputs), 0, y, Int32(outputStride))
+        BLAS.parallelSgemm(m: T, n: outputs, k: inputs, a: x, lda: inputStride, b: dense, c: y, ldc: outputStride)
     }
 
     /// Copies `[T, heads, D]` rows (at `rowStride` floats apart) into `[heads, T, D]`.

@@ -2,9 +2,10 @@ import COpenBLAS
 
 /// Causal attention of a batch of new tokens over a layer's cache, for prefill.
 ///
-/// For each query head, query rows are processed in blocks of `blockRows`: scores against every
-/// visible key come from one `sgemm`, are masked and soft-maxed row by row, and a second `sgemm`
-/// weighs the values. Memory is `O(blockRows × cacheLength)`, never `O(T²)`.
+/// Query heads run in parallel on the pool. For each head, query rows are processed in blocks
+/// of `blockRows`: scores against every visible key come from one single-threaded `sgemm`, are
+/// masked and soft-maxed row by row, and a second `sgemm` weighs the values. Memory is
+/// `O(heads × blockRows × cacheLength)`, never `O(T²)`.
 struct PrefillAttention {
     static let blockRows = 128
 
@@ -15,38 +16,55 @@ struct PrefillAttention {
     ///   - workspace: scratch buffers.
     static func run(queries: UnsafePointer<Float>, tokenCount T: Int, config: ModelConfig,
                     cache: [HeadKVCache], output: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        let D = config.headDimension, H = config.headCount
+        let D = config.headDimension, H = config.headCount, G = cache.count
         let scale = 1 / Float(D).squareRoot()
-        for (g, head) in cache.enumerated() {
-            let M = head.count
-            let kd = head.keyDimension
-            let prior = M - T
-            let keys = workspace.buffer(.attentionKeys, M * kd)
-            let values = workspace.buffer(.attentionValues, M * D)
-            KVConvert.keys(head, into: keys)
-            KVConvert.values(head, into: values)
-            let scores = workspace.buffer(.attentionScores, blockRows * M)
-            let gathered = workspace.buffer(.attentionQuery, T * kd)
-            for h in (g * config.groupSize)..<((g + 1) * config.groupSize) {
+        // Every KV head's keys and values as contiguous floats: [G][M_g × D] (heads may differ in length).
+        var offsets: [Int] = []
+        var total = 0
+        for head in cache {
+            offsets.append(total)
+            total += head.count * D
+        }
+        let keys = workspace.buffer(.attentionKeys, total)
+        let values = workspace.buffer(.attentionValues, total)
+        ThreadPool.shared.parallelFor(G) { range in
+            for g in range {
+                KVConvert.keys(cache[g], into: keys + offsets[g])
+                KVConvert.values(cache[g], into: values + offsets[g])
+            }
+        }
+        let maxM = cache.map(\.count).max() ?? 0
+        let scoresPerHead = blockRows * maxM
+        let scores = workspace.buffer(.attentionScores, H * scoresPerHead)
+        let gathered = workspace.buffer(.attentionQuery, H * T * D)
+
+        ThreadPool.shared.parallelFor(H) { heads in
+            for h in heads {
+                let g = h / config.groupSize
+                let head = cache[g]
+                let M = head.count, kd = head.keyDimension, prior = M - T
+                let headKeys = keys + offsets[g], headValues = values + offsets[g]
+                let s = scores + h * scoresPerHead
                 var q = queries + h * T * D
                 if let channels = head.keyChannels {
-                    for t in 0..<T { for (j, c) in channels.enumerated() { gathered[t * kd + j] = q[t * D + c] } }
-                    q = UnsafePointer(gathered)
+                    let dst = gathered + h * T * D
+                    for t in 0..<T { for (j, c) in channels.enumerated() { dst[t * kd + j] = q[t * D + c] } }
+                    q = UnsafePointer(dst)
                 }
                 var i0 = 0
                 while i0 < T {
                     let rows = min(blockRows, T - i0)
                     let visible = prior + i0 + rows
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(kd),
-                                scale, q + i0 * kd, Int32(kd), keys, Int32(kd), 0, scores, Int32(visible))
+                                scale, q + i0 * kd, Int32(kd), headKeys, Int32(kd), 0, s, Int32(visible))
                     for r in 0..<rows {
-                        let row = scores + r * visible
+                        let row = s + r * visible
                         let n = prior + i0 + r + 1
                         FastMath.softmax(row, n)
                         if n < visible { (row + n).update(repeating: 0, count: visible - n) }
                     }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(visible),
-                                1, scores, Int32(visible), values, Int32(D), 0, output + i0 * H * D + h * D, Int32(H * D))
+                                1, s, Int32(visible), headValues, Int32(D), 0, output + i0 * H * D + h * D, Int32(H * D))
                     i0 += rows
                 }
             }

@@ -21,6 +21,23 @@ public enum BLAS {
                     beta, c, blasint(ldc ?? n))
     }
 
+    /// `sgemm` with `transposeB` (B is `n × k`, one row per output), its output columns split
+    /// over `pool`'s threads: each part is one single-threaded OpenBLAS call.
+    ///
+    /// kvd runs OpenBLAS with one thread (`Model` sets it): OpenBLAS's own pool spins after
+    /// every call and fought kvd's pool for the two cores (12% of prefill time in `sched_yield`).
+    public static func parallelSgemm(m: Int, n: Int, k: Int,
+                                     a: UnsafePointer<Float>, lda: Int? = nil,
+                                     b: UnsafePointer<Float>, ldb: Int? = nil,
+                                     c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+                                     pool: ThreadPool = .shared) {
+        let ldb = ldb ?? k, ldc = ldc ?? n
+        pool.parallelFor(n, grain: 64) { cols in
+            sgemm(m: m, n: cols.count, k: k, a: a, lda: lda, b: b + cols.lowerBound * ldb, ldb: ldb,
+                  c: c + cols.lowerBound, ldc: ldc)
+        }
+    }
+
     /// Sets the number of threads OpenBLAS uses (call with `ThreadPool.shared.threadCount`).
     /// OpenBLAS's own threads spin too, so using more than the pool would oversubscribe the cores.
     public static func setThreadCount(_ n: Int) {

@@ -33,7 +33,7 @@ public final class Model: @unchecked Sendable {
         } catch let error as ChatTemplateError {
             chatTemplate = .failure(error)
         }
-        BLAS.setThreadCount(ThreadPool.shared.threadCount)
+        BLAS.setThreadCount(1)  // kvd's pool splits the work (BLAS.parallelSgemm)
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 

@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
+        .library(name: "KVWire", targets: ["KVWire"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
     dependencies: [
@@ -23,10 +24,30 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for Protos/kvd.proto (scripts/generate-proto), committed.
+        .target(
+            name: "CKVProto",
+            dependencies: ["CProtobufC"]
+        ),
         .target(
             name: "KVModel",
             dependencies: ["COpenBLAS"],
             swiftSettings: optimized
+        ),
+        // The wire protocol: framing, codec, value types. No model, no event loop (kvctl uses it).
+        .target(
+            name: "KVWire",
+            dependencies: ["CKVProto", "CProtobufC"]
         ),
         .executableTarget(
             name: "kvbench",
@@ -41,6 +62,10 @@ let package = Package(
             dependencies: ["KVModel"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVWireTests",
+            dependencies: ["KVWire"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -48,6 +49,14 @@ let package = Package(
         .target(
             name: "KVWire",
             dependencies: ["CKVProto", "CProtobufC"]
+        ),
+        // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence, telemetry.
+        .target(
+            name: "KVServer",
+            dependencies: [
+                "KVWire", "CLibUV",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "kvbench",

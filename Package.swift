@@ -73,6 +73,10 @@ let package = Package(
             swiftSettings: optimized
         ),
         .testTarget(
+            name: "KVServerTests",
+            dependencies: ["KVServer", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "KVWireTests",
             dependencies: ["KVWire"]
         ),

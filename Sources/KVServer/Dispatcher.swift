@@ -160,7 +160,7 @@ final class Dispatcher {
         let (session, _) = try store.resident(r.session)
         store.setBusy(r.session, true)
         var finished = false
-        defer { store.setBusy(r.session, false, countAsk: finished) }
+        defer { if !finished { store.setBusy(r.session, false) } }
         let loop = server.loop
         let stream = r.stream
         let result = try session.ask(r, defaultMaxNewTokens: server.configuration.defaultMaxNewTokens,
@@ -168,6 +168,7 @@ final class Dispatcher {
             if stream { loop.execute { client.send(Response(id: id, .token(piece))) } }
         })
         finished = true
+        store.setBusy(r.session, false, countAsk: true)
         var row = TelemetryRow(event: "ask")
         row.describe(session.info)
         row.questionTokens = Int(result.timings.questionTokens)

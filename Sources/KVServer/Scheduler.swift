@@ -36,7 +36,7 @@ public final class Scheduler: @unchecked Sendable {
 
     public init(maxQueue: Int = 1024) {
         self.maxQueue = maxQueue
-        let t = Thread { [unowned self] in self.workerLoop() }
+        let t = Thread { self.workerLoop() }  // the worker keeps the scheduler alive until `drain`
         t.name = "kvd-worker"
         t.stackSize = 8 << 20
         thread = t

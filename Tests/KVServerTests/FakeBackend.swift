@@ -61,7 +61,7 @@ final class FakeBackend: InferenceBackend {
 final class FakeSession: BackendSession {
     let id: String
     let words: [String]
-    unowned let backend: FakeBackend
+    let backend: FakeBackend
 
     init(id: String, words: [String], backend: FakeBackend) {
         self.id = id

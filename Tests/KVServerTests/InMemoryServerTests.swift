@@ -26,6 +26,11 @@ final class InMemoryServerTests: XCTestCase {
     }
 
     func makeServer(budget: Int = 0, maxFrame: Int = 1 << 20) throws {
+        if let server, !server.isStopping {
+            var done = false
+            server.shutdown { done = true }
+            loop.run(until: { done })
+        }
         var c = ServerConfiguration()
         c.stateDirectory = dir.appendingPathComponent("state").path
         c.telemetryDirectory = dir.appendingPathComponent("telemetry").path

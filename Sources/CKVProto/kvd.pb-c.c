@@ -3518,7 +3518,7 @@ const ProtobufCMessageDescriptor kvd__stats_request__descriptor =
   (ProtobufCMessageInit) kvd__stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[11] =
+static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[13] =
 {
   {
     "sessions_resident",
@@ -3652,6 +3652,30 @@ static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[11]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "telemetry_dir",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, telemetry_dir),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state_dir",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, state_dir),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__stats_response__field_indices_by_name[] = {
   8,   /* field[8] = connections */
@@ -3664,12 +3688,14 @@ static const unsigned kvd__stats_response__field_indices_by_name[] = {
   4,   /* field[4] = rss_bytes */
   0,   /* field[0] = sessions_resident */
   1,   /* field[1] = sessions_saved */
+  12,   /* field[12] = state_dir */
+  11,   /* field[11] = telemetry_dir */
   10,   /* field[10] = uptime_s */
 };
 static const ProtobufCIntRange kvd__stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
 {
@@ -3679,7 +3705,7 @@ const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
   "Kvd__StatsResponse",
   "kvd",
   sizeof(Kvd__StatsResponse),
-  11,
+  13,
   kvd__stats_response__field_descriptors,
   kvd__stats_response__field_indices_by_name,
   1,  kvd__stats_response__number_ranges,

@@ -104,6 +104,8 @@ public final class Server {
         s.connections = UInt32(connections.count)
         s.queueDepth = UInt32(scheduler.depth)
         s.uptimeS = Date().timeIntervalSince(started)
+        s.telemetryDir = configuration.telemetryDirectory
+        s.stateDir = configuration.stateDirectory
         return s
     }
 

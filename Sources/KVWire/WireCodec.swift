@@ -263,6 +263,8 @@ public enum WireCodec {
             p.pointee.connections = s.connections
             p.pointee.queue_depth = s.queueDepth
             p.pointee.uptime_s = s.uptimeS
+            p.pointee.telemetry_dir = a.string(s.telemetryDir)
+            p.pointee.state_dir = a.string(s.stateDir)
             m.body_case = KVD__RESPONSE__BODY_STATS
             m.stats = p
         case .health(let status, let version):
@@ -353,6 +355,8 @@ public enum WireCodec {
                 s.connections = p.connections
                 s.queueDepth = p.queue_depth
                 s.uptimeS = p.uptime_s
+                s.telemetryDir = str(p.telemetry_dir)
+                s.stateDir = str(p.state_dir)
             }
             body = .stats(s)
         case KVD__RESPONSE__BODY_HEALTH:

@@ -154,6 +154,8 @@ public struct LoadResult: Equatable, Sendable, Codable {
 
 /// `kvd.AskToken`: one streamed token.
 public struct AskToken: Equatable, Sendable, Codable {
+    /// `tokenID` of a last piece that only flushes leftover bytes (no token of its own).
+    public static let noToken = UInt32.max
     public var tokenID: UInt32
     /// The text this token completes (may be empty mid UTF-8 character).
     public var text: String
@@ -230,6 +232,8 @@ public struct DaemonStats: Equatable, Sendable, Codable {
     public var connections: UInt32 = 0
     public var queueDepth: UInt32 = 0
     public var uptimeS: Double = 0
+    public var telemetryDir: String = ""
+    public var stateDir: String = ""
     public init() {}
 }
 

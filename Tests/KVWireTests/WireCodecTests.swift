@@ -27,7 +27,7 @@ final class WireCodecTests: XCTestCase {
         var t = Timings()
         t.contextTokens = 100; t.generatedTokens = 9; t.ttftMs = 12.5; t.kvBytesUncompressed = 99
         var stats = DaemonStats()
-        stats.sessionsResident = 2; stats.uptimeS = 3.5; stats.queueDepth = 4
+        stats.sessionsResident = 2; stats.uptimeS = 3.5; stats.queueDepth = 4; stats.telemetryDir = "/var/log/kvd"
         var model = ModelInfo()
         model.name = "smollm"; model.layers = 30; model.isDefault = true
         let responses: [Response] = [

@@ -274,6 +274,9 @@ struct  Kvd__AskRequest
 struct  Kvd__AskToken
 {
   ProtobufCMessage base;
+  /*
+   * 4294967295 for a last piece that only flushes leftover bytes of an incomplete character.
+   */
   uint32_t token_id;
   /*
    * The text this token completes (may be empty while a UTF-8 character is incomplete).
@@ -545,10 +548,15 @@ struct  Kvd__StatsResponse
   uint32_t connections;
   uint32_t queue_depth;
   double uptime_s;
+  /*
+   * Where kvd writes telemetry CSV files and saved sessions (kvctl telemetry reads the former).
+   */
+  char *telemetry_dir;
+  char *state_dir;
 };
 #define KVD__STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__stats_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Kvd__HealthRequest

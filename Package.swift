@@ -56,7 +56,8 @@ let package = Package(
             dependencies: [
                 "KVWire", "CLibUV",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Engine"]  // until KVEngine is merged
         ),
         .executableTarget(
             name: "kvbench",

@@ -12,8 +12,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
+        .library(name: "KVPress", targets: ["KVPress"]),
         .library(name: "KVWire", targets: ["KVWire"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
+        .executable(name: "kvctl", targets: ["kvctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +47,11 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: optimized
         ),
+        .target(
+            name: "KVPress",
+            dependencies: ["KVModel", "COpenBLAS"],
+            swiftSettings: optimized
+        ),
         // The wire protocol: framing, codec, value types. No model, no event loop (kvctl uses it).
         .target(
             name: "KVWire",
@@ -67,9 +74,22 @@ let package = Package(
             ],
             swiftSettings: optimized
         ),
+        .executableTarget(
+            name: "kvctl",
+            dependencies: [
+                "KVWire", "KVPress",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "KVModelTests",
             dependencies: ["KVModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVPressTests",
+            dependencies: ["KVPress", "KVModel"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

@@ -94,37 +94,37 @@ final class LlamaModel {
         rope.tables(first: first, count: T, cos: cosT, sin: sinT)
 
         let normed = ws.buffer(.normed, T * d)
-        let q = ws.buffer(.queries, T * H * D)
-        let k = ws.buffer(.keys, T * G * D)
-        let v = ws.buffer(.values, T * G * D)
+        // Q, K and V of a token sit side by side in one row of `qkv` (one sgemm for all three).
+        let qkvWidth = (H + 2 * G) * D
+        let qkv = ws.buffer(.queries, T * qkvWidth)
+        let q = qkv, k = qkv + H * D, v = qkv + (H + G) * D
         let headQ = ws.buffer(.headQueries, T * H * D)
         let headK = ws.buffer(.headKeys, T * G * D)
         let headV = ws.buffer(.headValues, T * G * D)
         let attn = ws.buffer(.attention, T * H * D)
         let projected = ws.buffer(.projected, T * d)
-        let gate = ws.buffer(.gate, T * c.feedForwardLength)
-        let up = ws.buffer(.up, T * c.feedForwardLength)
+        // Gate and up projections side by side: row t is [gate(ff) | up(ff)].
+        let ff = c.feedForwardLength
+        let gateUp = ws.buffer(.gate, T * 2 * ff)
 
         for (l, block) in blocks.enumerated() {
             let heads = cache.layers[l]
             // Attention.
             RMSNorm.apply(x, weight: block.attentionNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
-            linear(block.q, normed, q, T)
-            linear(block.k, normed, k, T)
-            linear(block.v, normed, v, T)
+            linear([block.q, block.k, block.v], normed, inputStride: d, qkv, outputStride: qkvWidth, T)
             for t in 0..<T {
-                rope.rotate(q + t * H * D, heads: H, stride: D, cos: cosT + t * half, sin: sinT + t * half)
-                rope.rotate(k + t * G * D, heads: G, stride: D, cos: cosT + t * half, sin: sinT + t * half)
+                rope.rotate(q + t * qkvWidth, heads: H, stride: D, cos: cosT + t * half, sin: sinT + t * half)
+                rope.rotate(k + t * qkvWidth, heads: G, stride: D, cos: cosT + t * half, sin: sinT + t * half)
             }
             // [T, heads, D] → [heads, T, D], the layout the cache and hooks use.
-            Self.transposeHeads(q, headQ, T: T, heads: H, D: D)
-            Self.transposeHeads(k, headK, T: T, heads: G, D: D)
-            Self.transposeHeads(v, headV, T: T, heads: G, D: D)
+            Self.transposeHeads(q, rowStride: qkvWidth, headQ, T: T, heads: H, D: D)
+            Self.transposeHeads(k, rowStride: qkvWidth, headK, T: T, heads: G, D: D)
+            Self.transposeHeads(v, rowStride: qkvWidth, headV, T: T, heads: G, D: D)
             for (g, head) in heads.enumerated() {
                 head.append(keys: headK + g * T * D, values: headV + g * T * D, count: T, firstPosition: first)
             }
             if T == 1 {
-                DecodeAttention.run(query: q, config: c, cache: heads, output: attn, workspace: ws)
+                DecodeAttention.run(query: headQ, config: c, cache: heads, output: attn, workspace: ws)
             } else {
                 PrefillAttention.run(queries: headQ, tokenCount: T, config: c, cache: heads, output: attn, workspace: ws)
             }
@@ -133,14 +133,13 @@ final class LlamaModel {
                     layer: l, tokenCount: T, firstPosition: first, config: c, hidden: normed,
                     queries: headQ, keys: headK, values: headV, cache: heads))
             }
-            linear(block.o, attn, projected, T)
+            linear([block.o], attn, inputStride: H * D, projected, outputStride: d, T)
             Self.add(projected, into: x, T * d)
             // Feed-forward (SwiGLU).
             RMSNorm.apply(x, weight: block.ffnNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
-            linear(block.gate, normed, gate, T)
-            linear(block.up, normed, up, T)
-            FastMath.swiglu(gate, up, T * c.feedForwardLength)
-            linear(block.down, gate, projected, T)
+            linear([block.gate, block.up], normed, inputStride: d, gateUp, outputStride: 2 * ff, T)
+            for t in 0..<T { FastMath.swiglu(gateUp + t * 2 * ff, gateUp + t * 2 * ff + ff, ff) }
+            linear([block.down], gateUp, inputStride: 2 * ff, projected, outputStride: d, T)
             Self.add(projected, into: x, T * d)
         }
         cache.nextPosition = first + T
@@ -156,26 +155,49 @@ final class LlamaModel {
         case .all:
             RMSNorm.apply(x, weight: outputNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
             var logits = [Float](repeating: 0, count: T * c.vocabularySize)
-            logits.withUnsafeMutableBufferPointer { linear(output, normed, $0.baseAddress!, T) }
+            logits.withUnsafeMutableBufferPointer {
+                linear([output], normed, inputStride: d, $0.baseAddress!, outputStride: c.vocabularySize, T)
+            }
             return logits
         }
     }
 
-    /// `y[t] = W · x[t]` for `T` rows: `x` is `[T, inputs]`, `y` is `[T, outputs]`.
-    private func linear(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ T: Int) {
+    /// `y[t] = [W₀; W₁; …] · x[t]` for `T` rows: the matrices' outputs are written side by side.
+    ///
+    /// - Parameters:
+    ///   - ws: matrices with the same number of inputs.
+    ///   - x: `[T, inputs]` at `inputStride` floats per row.
+    ///   - y: `[T, Σ outputs]` at `outputStride` floats per row.
+    private func linear(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, inputStride: Int,
+                        _ y: UnsafeMutablePointer<Float>, outputStride: Int, _ T: Int) {
+        let inputs = ws[0].inputs
+        let outputs = ws.reduce(0) { $0 + $1.outputs }
         if T < Self.sgemmThreshold {
-            for t in 0..<T { w.multiply(x + t * w.inputs, into: y + t * w.outputs) }
+            for t in 0..<T {
+                var offset = 0
+                for w in ws {
+                    w.multiply(x + t * inputStride, into: y + t * outputStride + offset)
+                    offset += w.outputs
+                }
+            }
             return
         }
-        let dense = workspace.buffer(.weights, w.outputs * w.inputs)
-        w.dequantize(into: dense)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(w.outputs), Int32(w.inputs),
-                    1, x, Int32(w.inputs), dense, Int32(w.inputs), 0, y, Int32(w.outputs))
+        // Dequantize the stacked matrices once for the whole batch, then one sgemm.
+        let dense = workspace.buffer(.weights, outputs * inputs)
+        var row = 0
+        for w in ws {
+            w.dequantize(into: dense + row * inputs)
+            row += w.outputs
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(outputs), Int32(inputs),
+                    1, x, Int32(inputStride), dense, Int32(inputs), 0, y, Int32(outputStride))
     }
 
-    private static func transposeHeads(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, T: Int, heads: Int, D: Int) {
+    /// Copies `[T, heads, D]` rows (at `rowStride` floats apart) into `[heads, T, D]`.
+    private static func transposeHeads(_ src: UnsafePointer<Float>, rowStride: Int, _ dst: UnsafeMutablePointer<Float>,
+                                       T: Int, heads: Int, D: Int) {
         for t in 0..<T {
-            for h in 0..<heads { (dst + (h * T + t) * D).update(from: src + (t * heads + h) * D, count: D) }
+            for h in 0..<heads { (dst + (h * T + t) * D).update(from: src + t * rowStride + h * D, count: D) }
         }
     }
 

@@ -19,7 +19,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Start of the row data inside the mapping.
     public let data: UnsafeRawPointer
 
-    init(_ gguf: GGUFFile, _ name: String, outputs: Int, inputs: Int) throws {
+    /// Maps tensor `name` of `gguf` as an `[outputs, inputs]` matrix.
+    /// - Throws: `GGUFError` when the tensor is missing or has another shape.
+    public init(_ gguf: GGUFFile, _ name: String, outputs: Int, inputs: Int) throws {
         let info = try gguf.tensor(name)
         guard info.shape.count == 2, info.rowLength == inputs, info.rowCount == outputs else {
             throw GGUFError(path: gguf.path, .missingTensor("'\(name)' has shape \(info.shape), expected [\(inputs), \(outputs)]"))

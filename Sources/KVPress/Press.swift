@@ -1,0 +1,89 @@
+import KVModel
+
+/// A KV cache compression method, applied to each layer during the context prefill.
+///
+/// `compress` decides, for every KV head of one layer, which context entries the cache keeps
+/// (and may narrow keys or merge values). The question is never seen by a press. Names,
+/// parameters and defaults follow NVIDIA kvpress 0.5.5; `description` is the press's spec string
+/// with every parameter (`snapkv:compression_ratio=0.5,window_size=64,kernel_size=5`), which
+/// `PressSpec.parse` reads back.
+public protocol Press: AnyObject, CustomStringConvertible {
+    /// The registry name (`snapkv`, `adakv`, …).
+    var name: String { get }
+    /// Inner presses of a wrapper, in spec order (empty for a plain press).
+    var innerPresses: [Press] { get }
+    /// Every parameter's current value as spec text, in registry order.
+    var parameterValues: [(String, String)] { get }
+    /// Nominal fraction of the context's KV pairs removed.
+    var compressionRatio: Double { get }
+    /// Compresses one layer's cache (`input.cache`) in place.
+    /// - Throws: `PressError` when the context does not suit the press (e.g. shorter than its window).
+    func compress(_ input: PressInput) throws
+}
+
+extension Press {
+    public var innerPresses: [Press] { [] }
+
+    /// The spec string: `name(inner,…):key=value,…`.
+    public var description: String {
+        var s = name
+        let inner = innerPresses
+        if !inner.isEmpty { s += "(" + inner.map(\.description).joined(separator: ",") + ")" }
+        let params = parameterValues
+        if !params.isEmpty { s += ":" + params.map { "\($0.0)=\($0.1)" }.joined(separator: ",") }
+        return s
+    }
+}
+
+/// A press that scores every context entry per KV head and keeps the best.
+///
+/// Conformers give only `score`; the default `compress` keeps, per KV head, the
+/// `Int(Double(T) * (1 - compressionRatio))` entries with the highest scores (kvpress's rule),
+/// in ascending order, and frees the rest.
+public protocol ScorerPress: Press {
+    /// Fraction of the context's KV pairs removed, in `[0, 1)`.
+    var compressionRatio: Double { get set }
+    /// Importance of every entry: `[G, T]` row-major, higher = keep.
+    func score(_ input: PressInput) throws -> [Float]
+}
+
+extension ScorerPress {
+    public func compress(_ input: PressInput) throws {
+        guard compressionRatio > 0 else { return }
+        let scores = try score(input)
+        input.keep(TopK.perHead(scores, heads: input.headCountKV, count: input.tokenCount,
+                                keep: keptCount(input.tokenCount)))
+    }
+
+    /// Entries kept per head out of `tokens`: `Int(Double(tokens) * (1 - compressionRatio))`.
+    public func keptCount(_ tokens: Int) -> Int { Int(Double(tokens) * (1 - compressionRatio)) }
+}
+
+/// How per-query-head scores combine over a GQA group into one KV head's score
+/// (KVCache-Factory's `gqa_score_agg`).
+public enum GQAScoreAggregation: String, CaseIterable, Sendable {
+    /// Average over the group (kvpress's behaviour, the default).
+    case mean
+    /// Maximum over the group.
+    case max
+    /// Sum over the group.
+    case sum
+
+    /// Combines `[H, n]` per-query-head scores into `[G, n]` (`H = G * groupSize`, heads of one
+    /// group adjacent, as in `repeat_kv`).
+    public func aggregate(_ scores: [Float], headCount H: Int, headCountKV G: Int, count n: Int) -> [Float] {
+        let group = H / G
+        var out = [Float](repeating: 0, count: G * n)
+        for g in 0..<G {
+            for j in 0..<n {
+                var acc: Float = self == .max ? -.infinity : 0
+                for k in 0..<group {
+                    let v = scores[(g * group + k) * n + j]
+                    if self == .max { acc = Swift.max(acc, v) } else { acc += v }
+                }
+                out[g * n + j] = self == .mean ? acc / Float(group) : acc
+            }
+        }
+        return out
+    }
+}

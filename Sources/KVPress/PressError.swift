@@ -1,0 +1,41 @@
+/// Why a press could not be built from a spec, or could not compress a context.
+///
+/// Every case's `description` is a sentence a user can act on: it names what was wrong and
+/// lists what is valid.
+public enum PressError: Error, CustomStringConvertible, Equatable {
+    /// The spec names no registered press. `valid` lists the registered names.
+    case unknownPress(String, valid: [String])
+    /// The press has no parameter of that name. `valid` lists its parameters.
+    case unknownParameter(press: String, parameter: String, valid: [String])
+    /// A parameter's value does not parse or is out of range; `expected` says what is allowed.
+    case invalidValue(press: String, parameter: String, value: String, expected: String)
+    /// The spec string itself is malformed (`position` is a character offset).
+    case syntax(spec: String, position: Int, reason: String)
+    /// A wrapper press was given the wrong number or kind of inner presses.
+    case innerPress(press: String, reason: String)
+    /// The context is too short for the press's parameters.
+    case contextTooShort(press: String, tokens: Int, needed: Int)
+    /// The press needs the model's weights (e.g. the output projection) but none were given.
+    case modelRequired(press: String)
+
+    public var description: String {
+        switch self {
+        case .unknownPress(let name, let valid):
+            return "unknown press '\(name)'; valid presses: \(valid.joined(separator: ", "))"
+        case .unknownParameter(let press, let parameter, let valid):
+            let list = valid.isEmpty ? "it takes no parameters" : "valid parameters: \(valid.joined(separator: ", "))"
+            return "press '\(press)' has no parameter '\(parameter)'; \(list)"
+        case .invalidValue(let press, let parameter, let value, let expected):
+            return "invalid value '\(value)' for \(press).\(parameter); expected \(expected)"
+        case .syntax(let spec, let position, let reason):
+            return "cannot parse press spec '\(spec)' at character \(position): \(reason); "
+                + "expected NAME, NAME:key=value,… or WRAPPER(INNER,…):key=value (e.g. snapkv:ratio=0.5,window_size=64)"
+        case .innerPress(let press, let reason):
+            return "press '\(press)' \(reason)"
+        case .contextTooShort(let press, let tokens, let needed):
+            return "press '\(press)' needs a context of at least \(needed) tokens, got \(tokens); use a longer context or smaller window parameters"
+        case .modelRequired(let press):
+            return "press '\(press)' reads the model's weights; create its PressHook with the model"
+        }
+    }
+}

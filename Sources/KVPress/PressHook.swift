@@ -1,0 +1,57 @@
+import Dispatch
+import KVModel
+
+/// Applies a press to the context prefill: after each layer's attention, the press compresses
+/// that layer's cache.
+///
+/// As in kvpress's pipeline, only a prefill that starts on an empty cache is compressed (the
+/// context); later forward calls (question, answer) pass through untouched, and their positions
+/// continue after the ORIGINAL context length (`KVCache.nextPosition`).
+///
+/// ```swift
+/// let cache = model.makeCache()
+/// let hook = PressHook(try PressSpec.parse("snapkv:ratio=0.5"), model: model)
+/// _ = try model.forward(contextIDs, cache: cache, hook: hook, logits: .none)
+/// ```
+public final class PressHook: LayerHook {
+    /// The press applied.
+    public let press: Press
+    /// The model, for presses that read weights (`criticalkv`).
+    public let model: Model?
+    /// Seconds spent inside `press.compress`, summed over layers.
+    public private(set) var compressionSeconds: Double = 0
+    /// Layers compressed so far.
+    public private(set) var layersCompressed = 0
+
+    public init(_ press: Press, model: Model? = nil) {
+        self.press = press
+        self.model = model
+    }
+
+    public func afterAttention(_ o: AttentionObservation) throws {
+        // Only a prefill over an empty cache is a context (kvpress's `is_prefilling`).
+        guard o.cache.allSatisfy({ $0.count == o.tokenCount }) else { return }
+        try apply(PressInput(o, model: model))
+    }
+
+    /// Call after the context prefill: when the press re-rotated keys to consecutive positions
+    /// (`key_rerotation`), later tokens continue after the kept entries, as in kvpress's pipeline;
+    /// otherwise `cache.nextPosition` (the original context length) is left as it is.
+    public func finish(_ cache: KVCache) {
+        guard Self.rerotates(press) else { return }
+        cache.nextPosition = cache.layers.flatMap { $0 }.map(\.count).max() ?? cache.nextPosition
+    }
+
+    private static func rerotates(_ press: Press) -> Bool {
+        press is KeyRerotationPress || press.innerPresses.contains { rerotates($0) }
+    }
+
+    /// Compresses one layer described by `input` (used by `afterAttention`; callable directly to
+    /// compress a copy of a layer).
+    public func apply(_ input: PressInput) throws {
+        let start = DispatchTime.now()
+        try press.compress(input)
+        compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        layersCompressed += 1
+    }
+}

@@ -1,0 +1,203 @@
+import KVModel
+
+/// Sizes a press needs to read one layer's tensors.
+public struct PressGeometry: Sendable, Equatable {
+    /// Index of the layer being compressed (0-based).
+    public var layer: Int
+    /// Number of layers of the model.
+    public var layerCount: Int
+    /// Query heads, `H`.
+    public var headCount: Int
+    /// KV heads, `G`.
+    public var headCountKV: Int
+    /// Width of one head, `D`.
+    public var headDimension: Int
+    /// Width of the residual stream, `d`.
+    public var embeddingLength: Int
+    /// RoPE base frequency θ.
+    public var ropeFrequencyBase: Float
+    /// Leading channels of each head that RoPE rotates.
+    public var ropeDimensionCount: Int
+    /// Linear RoPE scale.
+    public var ropeScale: Float
+
+    public init(layer: Int, layerCount: Int, headCount: Int, headCountKV: Int, headDimension: Int,
+                embeddingLength: Int, ropeFrequencyBase: Float = 10_000, ropeDimensionCount: Int? = nil, ropeScale: Float = 1) {
+        self.layer = layer
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.headCountKV = headCountKV
+        self.headDimension = headDimension
+        self.embeddingLength = embeddingLength
+        self.ropeFrequencyBase = ropeFrequencyBase
+        self.ropeDimensionCount = ropeDimensionCount ?? headDimension
+        self.ropeScale = ropeScale
+    }
+
+    /// The geometry of `layer` of a model with `config`.
+    public init(config c: ModelConfig, layer: Int) {
+        self.init(layer: layer, layerCount: c.layerCount, headCount: c.headCount, headCountKV: c.headCountKV,
+                  headDimension: c.headDimension, embeddingLength: c.embeddingLength,
+                  ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount, ropeScale: c.ropeScale)
+    }
+
+    /// Query heads per KV head.
+    public var groupSize: Int { headCount / headCountKV }
+
+    /// The model's rotary embedding (GGUF adjacent-pair layout).
+    public var rope: RoPE {
+        RoPE(headDimension: headDimension, dimensionCount: ropeDimensionCount, base: ropeFrequencyBase, scale: ropeScale)
+    }
+}
+
+/// What a press sees of one layer during the context prefill.
+///
+/// Shapes (`T = tokenCount`, `d = embeddingLength`, `H = headCount`, `G = headCountKV`, `D = headDimension`):
+/// `hidden` `[T, d]` (attention input after RMSNorm), `queries` `[H, T, D]` and `keys` `[G, T, D]` after RoPE,
+/// `values` `[G, T, D]`. Row `t` is the token at position `firstPosition + t`. Queries and keys use the
+/// GGUF channel layout (RoPE on adjacent pairs), which differs from Hugging Face's by a fixed
+/// permutation inside each head, so every score a press computes is the same.
+///
+/// `cache[g]` is the layer's KV head `g`, holding exactly these `T` entries; a press shrinks it with
+/// `HeadKVCache.keep`. Buffers are valid only during `Press.compress`.
+public final class PressInput {
+    /// Layer and model sizes.
+    public let geometry: PressGeometry
+    /// Number of tokens, `T`.
+    public let tokenCount: Int
+    /// Position of row 0.
+    public let firstPosition: Int
+    /// `[T, d]`.
+    public let hidden: UnsafePointer<Float>
+    /// `[H, T, D]`, after RoPE.
+    public let queries: UnsafePointer<Float>
+    /// `[G, T, D]`, after RoPE.
+    public let keys: UnsafePointer<Float>
+    /// `[G, T, D]`.
+    public let values: UnsafePointer<Float>
+    /// The layer's heads.
+    public let cache: [HeadKVCache]
+    /// The model, for presses that read weights (`criticalkv`); `nil` in synthetic tests.
+    public let model: Model?
+
+    private let owner: AnyObject?
+
+    /// Wraps raw buffers (synthetic inputs, tests). The caller keeps the buffers alive.
+    public convenience init(geometry: PressGeometry, tokenCount: Int, firstPosition: Int = 0,
+                hidden: UnsafePointer<Float>, queries: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+                values: UnsafePointer<Float>, cache: [HeadKVCache], model: Model? = nil) {
+        self.init(geometry: geometry, tokenCount: tokenCount, firstPosition: firstPosition, hidden: hidden,
+                  queries: queries, keys: keys, values: values, cache: cache, model: model, owner: nil)
+    }
+
+    /// What a layer hook observed; `cache` replaces the observation's heads when given.
+    public convenience init(_ o: AttentionObservation, cache: [HeadKVCache]? = nil, model: Model? = nil) {
+        self.init(geometry: PressGeometry(config: o.config, layer: o.layer), tokenCount: o.tokenCount,
+                  firstPosition: o.firstPosition, hidden: o.hidden, queries: o.queries, keys: o.keys,
+                  values: o.values, cache: cache ?? o.cache, model: model, owner: nil)
+    }
+
+    private init(geometry: PressGeometry, tokenCount: Int, firstPosition: Int, hidden: UnsafePointer<Float>,
+                 queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                 cache: [HeadKVCache], model: Model?, owner: AnyObject?) {
+        self.geometry = geometry
+        self.tokenCount = tokenCount
+        self.firstPosition = firstPosition
+        self.hidden = hidden
+        self.queries = queries
+        self.keys = keys
+        self.values = values
+        self.cache = cache
+        self.model = model
+        self.owner = owner
+    }
+
+    /// Query heads, `H`.
+    public var headCount: Int { geometry.headCount }
+    /// KV heads, `G`.
+    public var headCountKV: Int { geometry.headCountKV }
+    /// Head width, `D`.
+    public var headDimension: Int { geometry.headDimension }
+    /// Query heads per KV head.
+    public var groupSize: Int { geometry.groupSize }
+    /// Layer index.
+    public var layer: Int { geometry.layer }
+
+    /// Query row `t` of query head `h` (`D` floats).
+    @inline(__always) public func query(_ h: Int, _ t: Int) -> UnsafePointer<Float> { queries + (h * tokenCount + t) * headDimension }
+    /// Key row `t` of KV head `g`.
+    @inline(__always) public func key(_ g: Int, _ t: Int) -> UnsafePointer<Float> { keys + (g * tokenCount + t) * headDimension }
+    /// Value row `t` of KV head `g`.
+    @inline(__always) public func value(_ g: Int, _ t: Int) -> UnsafePointer<Float> { values + (g * tokenCount + t) * headDimension }
+
+    /// The rows `rows` of every tensor, as an input of their own (copies; positions keep their
+    /// original rotation). Its `cache` is empty: a sub-input is for scoring only.
+    public func rows(_ rows: [Int]) -> PressInput {
+        let n = rows.count, d = geometry.embeddingLength, D = headDimension, H = headCount, G = headCountKV
+        let store = RowStore(hidden: n * d, queries: H * n * D, keys: G * n * D, values: G * n * D)
+        for (i, t) in rows.enumerated() {
+            (store.hidden + i * d).update(from: hidden + t * d, count: d)
+            for h in 0..<H { (store.queries + (h * n + i) * D).update(from: query(h, t), count: D) }
+            for g in 0..<G {
+                (store.keys + (g * n + i) * D).update(from: key(g, t), count: D)
+                (store.values + (g * n + i) * D).update(from: value(g, t), count: D)
+            }
+        }
+        return PressInput(geometry: geometry, tokenCount: n, firstPosition: firstPosition, hidden: store.hidden,
+                          queries: store.queries, keys: store.keys, values: store.values, cache: [],
+                          model: model, owner: store)
+    }
+
+    /// A sub-input where KV head `g` (and the query heads of its group) takes rows `perHead[g]`;
+    /// `hidden` takes the rows of head 0. All lists must have the same length. Key channels a head
+    /// no longer stores (`HeadKVCache.keyChannels`) read as 0, as kvpress's ThinK leaves them.
+    /// Its `cache` is `cache` (the heads holding exactly those rows, in order).
+    public func rows(perHead: [[Int]], cache: [HeadKVCache]) -> PressInput {
+        let n = perHead.first?.count ?? 0
+        let d = geometry.embeddingLength, D = headDimension, H = headCount, G = headCountKV
+        let store = RowStore(hidden: n * d, queries: H * n * D, keys: G * n * D, values: G * n * D)
+        for (i, t) in perHead[0].enumerated() { (store.hidden + i * d).update(from: hidden + t * d, count: d) }
+        for g in 0..<G {
+            let channels = g < cache.count ? cache[g].keyChannels : nil
+            for (i, t) in perHead[g].enumerated() {
+                let k = store.keys + (g * n + i) * D
+                k.update(from: key(g, t), count: D)
+                if let channels {
+                    var keep = [Bool](repeating: false, count: D)
+                    for c in channels { keep[c] = true }
+                    for c in 0..<D where !keep[c] { k[c] = 0 }
+                }
+                (store.values + (g * n + i) * D).update(from: value(g, t), count: D)
+                for h in (g * groupSize)..<((g + 1) * groupSize) {
+                    (store.queries + (h * n + i) * D).update(from: query(h, t), count: D)
+                }
+            }
+        }
+        return PressInput(geometry: geometry, tokenCount: n, firstPosition: firstPosition, hidden: store.hidden,
+                          queries: store.queries, keys: store.keys, values: store.values, cache: cache,
+                          model: model, owner: store)
+    }
+
+    /// Consecutive rows `range` (see `rows(_:)`).
+    public func rows(_ range: Range<Int>) -> PressInput { rows(Array(range)) }
+
+    /// The per-head row indices to keep after scoring, ascending: `keep[g]`.
+    /// Applies them to the cache (really compacting memory).
+    public func keep(_ indices: [[Int]]) {
+        for (g, head) in cache.enumerated() where g < indices.count { head.keep(indices[g]) }
+    }
+}
+
+/// Owns copied rows for `PressInput.rows(_:)`.
+private final class RowStore {
+    let hidden, queries, keys, values: UnsafeMutablePointer<Float>
+    init(hidden h: Int, queries q: Int, keys k: Int, values v: Int) {
+        hidden = .allocate(capacity: max(h, 1))
+        queries = .allocate(capacity: max(q, 1))
+        keys = .allocate(capacity: max(k, 1))
+        values = .allocate(capacity: max(v, 1))
+    }
+    deinit {
+        hidden.deallocate(); queries.deallocate(); keys.deallocate(); values.deallocate()
+    }
+}

@@ -1,0 +1,63 @@
+/// Compresses block by block, as a chunked prefill would: the kept set so far plus the next
+/// `block_size` tokens are rescored and cut back to the budget (kvpress `BlockPress`).
+///
+/// Each KV head is rescored with its own kept rows (kvpress shares one hidden-state reshaping
+/// between heads; for key/value-only scorers such as `keydiff` the result is the same).
+///
+/// - Parameters:
+///   - press: the inner scorer press.
+///   - block_size: tokens added per step, `≥ 1`; default `128`.
+///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+///
+/// Based on https://arxiv.org/abs/2504.15364 (KeyDiff).
+public final class BlockPress: Press {
+    public let name = "block"
+    public let press: ScorerPress
+    public var blockSize: Int
+
+    public init(press: ScorerPress, blockSize: Int = 128) throws {
+        try Validate.atLeast(blockSize, 1, "block_size", press: "block")
+        self.press = press
+        self.blockSize = blockSize
+    }
+
+    public var innerPresses: [Press] { [press] }
+    public var compressionRatio: Double { press.compressionRatio }
+    public var parameterValues: [(String, String)] { [("block_size", String(blockSize))] }
+
+    public func compress(_ input: PressInput) throws {
+        guard press.compressionRatio > 0 else { return }
+        let T = input.tokenCount, G = input.headCountKV
+        let block = min(blockSize, T)
+        let nKept = Int(Double(T) * (1 - press.compressionRatio))
+        var kept = [[Int]](repeating: Array(0..<nKept), count: G)
+        var start = nKept
+        while start < T {
+            let end = min(start + block, T)
+            for g in 0..<G {
+                let current = kept[g] + Array(start..<end)
+                let sub = input.rows(perHead: [[Int]](repeating: current, count: G), cache: [])
+                let scores = try press.score(sub)
+                let top = scores.withUnsafeBufferPointer {
+                    TopK.indices($0.baseAddress! + g * current.count, count: current.count, keep: nKept)
+                }
+                kept[g] = top.map { current[$0] }
+            }
+            start = end
+        }
+        input.keep(kept)
+    }
+
+    static let descriptor = PressDescriptor(
+        name: "block", summary: "compresses block by block, rescoring the kept set with each new block",
+        reference: "https://arxiv.org/abs/2504.15364",
+        parameters: [
+            PressParameter("block_size", "128", "tokens added per step, ≥ 1"),
+            PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)"),
+        ], inner: .one
+    ) { args, inner in
+        let p = try PressRegistry.scorer(inner, for: "block")
+        if let r = try args.optionalRatio() { p.compressionRatio = r }
+        return try BlockPress(press: p, blockSize: args.int("block_size", minimum: 1))
+    }
+}

@@ -1,0 +1,66 @@
+import KVModel
+
+/// After the inner scorer chooses, the kept keys are re-rotated to consecutive positions
+/// `0..<n_kept`, as if the pruned tokens had never been there (kvpress `KeyRerotationPress`).
+///
+/// The cache's heads then hold positions `0..<n_kept`; call `PressHook.finish(_:)` after the
+/// prefill so later tokens continue at `n_kept` (kvpress's pipeline does the same).
+///
+/// - Parameters:
+///   - press: the inner scorer press.
+///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+///
+/// Used by StreamingLLM (https://arxiv.org/abs/2309.17453) and FINCH.
+public final class KeyRerotationPress: Press {
+    public let name = "key_rerotation"
+    public let press: ScorerPress
+
+    public init(press: ScorerPress) {
+        self.press = press
+    }
+
+    public var innerPresses: [Press] { [press] }
+    public var compressionRatio: Double { press.compressionRatio }
+    public var parameterValues: [(String, String)] { [] }
+
+    public func compress(_ input: PressInput) throws {
+        guard press.compressionRatio > 0 else { return }
+        let T = input.tokenCount, G = input.headCountKV, D = input.headDimension
+        let scores = try press.score(input)
+        let kept = TopK.perHead(scores, heads: G, count: T, keep: press.keptCount(T))
+        let rope = input.geometry.rope
+        let half = input.geometry.ropeDimensionCount / 2
+        for g in 0..<G {
+            let n = kept[g].count
+            var keys = [Float](repeating: 0, count: max(n * D, 1)), values = keys
+            for (i, t) in kept[g].enumerated() {
+                for c in 0..<D { keys[i * D + c] = input.key(g, t)[c]; values[i * D + c] = input.value(g, t)[c] }
+                // Rotate by (new − old) position: RoPE rotations compose additively.
+                let delta = Float(i - (input.firstPosition + t))
+                for p in 0..<half {
+                    let angle = delta * rope.inverseFrequencies[p]
+                    let cs = cosf(angle), sn = sinf(angle)
+                    let a = keys[i * D + 2 * p], b = keys[i * D + 2 * p + 1]
+                    keys[i * D + 2 * p] = a * cs - b * sn
+                    keys[i * D + 2 * p + 1] = a * sn + b * cs
+                }
+            }
+            let head = input.cache[g]
+            head.truncate(to: 0)
+            head.append(keys: keys, values: values, count: n, firstPosition: 0)
+            head.shrinkToFit()
+        }
+    }
+
+    static let descriptor = PressDescriptor(
+        name: "key_rerotation", summary: "re-rotates the kept keys to consecutive positions after the inner press",
+        reference: "https://arxiv.org/abs/2309.17453",
+        parameters: [PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)")], inner: .one
+    ) { args, inner in
+        let p = try PressRegistry.scorer(inner, for: "key_rerotation")
+        if let r = try args.optionalRatio() { p.compressionRatio = r }
+        return KeyRerotationPress(press: p)
+    }
+}
+
+import Foundation

@@ -1,0 +1,119 @@
+import COpenBLAS
+import KVModel
+
+/// Scores keys by their approximate statistical leverage (kvpress `LeverageScorePress`).
+///
+/// Per KV head: pre-RoPE keys, centred over the sequence, sketched by a Gaussian `D × k` matrix
+/// (`k = sketch_dimension`, entries `N(0, 1/k)`); the leverage of row `x` is `xᵀ(XᵀX + λI)⁻¹x`
+/// (Cholesky, jitter `λ = 1e-2`, raised if needed), clamped at 0; scores are z-normalised over
+/// all heads. kvpress draws the sketch unseeded; `seed` makes it reproducible.
+///
+/// - Parameters:
+///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
+///   - sketch_dimension: width of the Gaussian sketch, `≥ 1`; default `48`.
+///   - seed: sketch seed (kvd extension), or `none` for a fresh sketch; default `none`.
+///
+/// Based on https://arxiv.org/abs/2507.08143 (Compactor).
+public final class LeverageScorePress: ScorerPress {
+    public let name = "leverage"
+    public var compressionRatio: Double
+    public var sketchDimension: Int
+    public var seed: Int?
+
+    public init(compressionRatio: Double = 0.0, sketchDimension: Int = 48, seed: Int? = nil) throws {
+        try Validate.ratio(compressionRatio, press: "leverage")
+        try Validate.atLeast(sketchDimension, 1, "sketch_dimension", press: "leverage")
+        self.compressionRatio = compressionRatio
+        self.sketchDimension = sketchDimension
+        self.seed = seed
+    }
+
+    public var parameterValues: [(String, String)] {
+        [("compression_ratio", String(compressionRatio)), ("sketch_dimension", String(sketchDimension)),
+         ("seed", seed.map(String.init) ?? "none")]
+    }
+
+    public func score(_ input: PressInput) throws -> [Float] {
+        Pooling.zScore(Self.leverage(input, sketch: sketchDimension, seed: seed))
+    }
+
+    /// Raw leverage scores `[G, T]` (before z-normalisation).
+    static func leverage(_ input: PressInput, sketch k: Int, seed: Int?) -> [Float] {
+        let T = input.tokenCount, G = input.headCountKV, D = input.headDimension
+        let keys = Rotation.unrotate(input.keys, heads: G, tokenCount: T, rows: 0..<T,
+                                     basePosition: input.firstPosition, geometry: input.geometry)
+        var rng = SplitMix64(seed: seed.map { UInt64(bitPattern: Int64($0)) &+ UInt64(input.layer) &* 0x2545_F491_4F6C_DD1D }
+                             ?? UInt64.random(in: .min ... .max))
+        let inv = 1 / Float(k).squareRoot()
+        var out = [Float](repeating: 0, count: G * T)
+        var centred = [Float](repeating: 0, count: T * D)
+        var X = [Float](repeating: 0, count: T * k)
+        var gram = [Float](repeating: 0, count: k * k)
+        for g in 0..<G {
+            let phi = (0..<(D * k)).map { _ in rng.nextGaussian() * inv }
+            var mean = [Float](repeating: 0, count: D)
+            for t in 0..<T { for c in 0..<D { mean[c] += keys[(g * T + t) * D + c] } }
+            for c in 0..<D { mean[c] /= Float(T) }
+            for t in 0..<T { for c in 0..<D { centred[t * D + c] = keys[(g * T + t) * D + c] - mean[c] } }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(k), Int32(D), 1,
+                        centred, Int32(D), phi, Int32(k), 0, &X, Int32(k))
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(k), Int32(T), 1,
+                        X, Int32(k), X, Int32(k), 0, &gram, Int32(k))
+            guard let L = Cholesky.factor(gram, n: k, jitter: 1e-2) else { continue }
+            var z = [Float](repeating: 0, count: k)
+            for t in 0..<T {
+                // ‖L⁻¹x‖² = xᵀ(LLᵀ)⁻¹x.
+                var s: Float = 0
+                for i in 0..<k {
+                    var v = X[t * k + i]
+                    for j in 0..<i { v -= L[i * k + j] * z[j] }
+                    z[i] = v / L[i * k + i]
+                    s += z[i] * z[i]
+                }
+                out[g * T + t] = max(s, 0)
+            }
+        }
+        return out
+    }
+
+    static let descriptor = PressDescriptor(
+        name: "leverage", summary: "scores pre-RoPE keys by approximate statistical leverage (Gaussian sketch)",
+        reference: "https://arxiv.org/abs/2507.08143",
+        parameters: [
+            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
+            PressParameter("sketch_dimension", "48", "width of the Gaussian sketch, ≥ 1"),
+            PressParameter("seed", "none", "sketch seed for reproducible scores (kvd extension), or none"),
+        ]
+    ) { args, _ in
+        try LeverageScorePress(compressionRatio: args.ratio(), sketchDimension: args.int("sketch_dimension", minimum: 1),
+                               seed: args.optionalInt("seed"))
+    }
+}
+
+/// Cholesky factorisation with kvpress's adaptive jitter.
+enum Cholesky {
+    /// Lower factor `L` (row-major `n × n`) of `0.5(A + Aᵀ) + λI`; `λ` starts at `jitter` and grows ×10,
+    /// five tries; `nil` when all fail.
+    static func factor(_ a: [Float], n: Int, jitter: Double, tries: Int = 5) -> [Float]? {
+        var lambda = jitter
+        for _ in 0..<tries {
+            var L = [Double](repeating: 0, count: n * n)
+            var ok = true
+            outer: for i in 0..<n {
+                for j in 0...i {
+                    var s = 0.5 * (Double(a[i * n + j]) + Double(a[j * n + i])) + (i == j ? lambda : 0)
+                    for p in 0..<j { s -= L[i * n + p] * L[j * n + p] }
+                    if i == j {
+                        guard s > 0 else { ok = false; break outer }
+                        L[i * n + i] = s.squareRoot()
+                    } else {
+                        L[i * n + j] = s / L[j * n + j]
+                    }
+                }
+            }
+            if ok { return L.map { Float($0) } }
+            lambda = max(1e-8, lambda == 0 ? 1e-2 : 10 * lambda)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,65 @@
+import KVModel
+
+/// Undoing and averaging RoPE in the GGUF layout (adjacent channel pairs `(2i, 2i+1)` rotate by
+/// `position · θ_i`).
+enum Rotation {
+    /// `[heads, n, D]` rows of `x` (rows `first..<first+n` of a `[heads, T, D]` tensor at positions
+    /// `basePosition + t`) rotated back to pre-RoPE.
+    static func unrotate(_ x: UnsafePointer<Float>, heads: Int, tokenCount T: Int, rows: Range<Int>,
+                         basePosition: Int, geometry: PressGeometry) -> [Float] {
+        let D = geometry.headDimension, n = rows.count
+        let rope = geometry.rope
+        let half = geometry.ropeDimensionCount / 2
+        var cosT = [Float](repeating: 0, count: max(n * half, 1)), sinT = cosT
+        rope.tables(first: basePosition + rows.lowerBound, count: n, cos: &cosT, sin: &sinT)
+        var out = [Float](repeating: 0, count: heads * n * D)
+        for h in 0..<heads {
+            for (i, t) in rows.enumerated() {
+                let src = x + (h * T + t) * D
+                let o = (h * n + i) * D
+                for c in 0..<D { out[o + c] = src[c] }
+                for p in 0..<half {
+                    let a = src[2 * p], b = src[2 * p + 1]
+                    let cs = cosT[i * half + p], sn = sinT[i * half + p]
+                    // Inverse of (a cos − b sin, a sin + b cos).
+                    out[o + 2 * p] = a * cs + b * sn
+                    out[o + 2 * p + 1] = -a * sn + b * cs
+                }
+            }
+        }
+        return out
+    }
+
+    /// The RoPE rotation averaged over positions `positions`, as a `D × D` row-major matrix
+    /// (2×2 blocks `[[c̄, −s̄], [s̄, c̄]]` on each rotated pair, identity on the rest).
+    static func averageRotation(positions: Range<Int>, geometry: PressGeometry) -> [Float] {
+        let D = geometry.headDimension, half = geometry.ropeDimensionCount / 2
+        let rope = geometry.rope
+        let n = positions.count
+        var cosT = [Float](repeating: 0, count: max(n * half, 1)), sinT = cosT
+        rope.tables(first: positions.lowerBound, count: n, cos: &cosT, sin: &sinT)
+        var R = [Float](repeating: 0, count: D * D)
+        for c in 0..<D { R[c * D + c] = 1 }
+        for p in 0..<half {
+            var c = 0.0, s = 0.0
+            for t in 0..<n { c += Double(cosT[t * half + p]); s += Double(sinT[t * half + p]) }
+            let cm = Float(c / Double(max(n, 1))), sm = Float(s / Double(max(n, 1)))
+            let i = 2 * p, j = 2 * p + 1
+            R[i * D + i] = cm; R[i * D + j] = -sm
+            R[j * D + i] = sm; R[j * D + j] = cm
+        }
+        return R
+    }
+}
+
+/// Row norms of `[rows, D]` tensors.
+enum Norms {
+    /// L2 norm of each of the `rows` rows of width `D`.
+    static func l2(_ x: UnsafePointer<Float>, rows: Int, width D: Int) -> [Float] {
+        (0..<rows).map { r in
+            var s: Float = 0
+            for c in 0..<D { s += x[r * D + c] * x[r * D + c] }
+            return s.squareRoot()
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import KVPress
+import XCTest
+
+/// Spec strings parse into the right presses, round-trip, and every mistake gives an actionable error.
+final class PressSpecTests: XCTestCase {
+    func testValidSpecs() throws {
+        let snap = try XCTUnwrap(try PressSpec.parse("snapkv") as? SnapKVPress)
+        XCTAssertEqual(snap.compressionRatio, 0)
+        XCTAssertEqual(snap.windowSize, 64)
+        XCTAssertEqual(snap.kernelSize, 5)
+
+        let snap2 = try XCTUnwrap(try PressSpec.parse("snapkv:ratio=0.5,window_size=32") as? SnapKVPress)
+        XCTAssertEqual(snap2.compressionRatio, 0.5)
+        XCTAssertEqual(snap2.windowSize, 32)
+
+        let ada = try XCTUnwrap(try PressSpec.parse("adakv(expected_attention):ratio=0.5,alpha_safeguard=0.2") as? AdaKVPress)
+        XCTAssertEqual(ada.alphaSafeguard, 0.2)
+        XCTAssertEqual(ada.compressionRatio, 0.5, "ratio on a wrapper sets the inner press's ratio")
+        XCTAssertTrue(ada.press is ExpectedAttentionPress)
+
+        let chunkkv = try XCTUnwrap(try PressSpec.parse("chunkkv(snapkv):chunk_length=20") as? ChunkKVPress)
+        XCTAssertEqual(chunkkv.chunkLength, 20)
+
+        let composed = try XCTUnwrap(try PressSpec.parse("composed(think,knorm)") as? ComposedPress)
+        XCTAssertEqual(composed.presses.map(\.name), ["think", "knorm"])
+
+        let nested = try XCTUnwrap(try PressSpec.parse(" composed( snapkv:ratio=0.3 , think:key_channel_compression_ratio=0.25 ) ") as? ComposedPress)
+        XCTAssertEqual((nested.presses[0] as? SnapKVPress)?.compressionRatio, 0.3)
+        XCTAssertEqual((nested.presses[1] as? ThinKPress)?.keyChannelCompressionRatio, 0.25)
+
+    }
+
+    func testDescriptionRoundTrips() throws {
+        for d in PressRegistry.all {
+            let spec: String
+            switch d.inner {
+            case .none: spec = d.name == "per_layer" ? "" : d.name
+            case .one: spec = d.name == "per_layer" ? "per_layer(knorm):compression_ratios=0.1;0.2" : "\(d.name)(snapkv)"
+            case .many: spec = "\(d.name)(think,knorm)"
+            }
+            guard !spec.isEmpty else { continue }
+            let press = try PressSpec.parse(spec)
+            XCTAssertEqual(press.name, d.name)
+            XCTAssertEqual(try PressSpec.parse(press.description).description, press.description, spec)
+            let own = Set(press.parameterValues.map(\.0))
+            XCTAssertTrue(own.isSubset(of: Set(d.parameters.map(\.name))), "\(d.name): \(own) vs registry")
+        }
+    }
+
+    func testErrorsListWhatIsValid() {
+        func error(_ spec: String) -> PressError? {
+            do { _ = try PressSpec.parse(spec); return nil } catch { return error as? PressError }
+        }
+        guard case .unknownPress("snapkvv", let names)? = error("snapkvv") else { return XCTFail("unknown press") }
+        XCTAssertTrue(names.contains("snapkv") && names.contains("expected_attention"))
+        XCTAssertTrue(error("snapkvv")!.description.contains("valid presses: knorm, l2norm, streaming_llm, snapkv"))
+
+        XCTAssertEqual(error("snapkv:foo=1"), .unknownParameter(
+            press: "snapkv", parameter: "foo", valid: ["compression_ratio", "window_size", "kernel_size", "gqa_score_agg", "ratio"]))
+        XCTAssertTrue(error("snapkv:foo=1")!.description.contains("valid parameters: compression_ratio, window_size"))
+        XCTAssertEqual(error("keydiff:window_size=3")?.description,
+                       "press 'keydiff' has no parameter 'window_size'; valid parameters: compression_ratio, ratio")
+
+        XCTAssertEqual(error("snapkv:window_size=abc"),
+                       .invalidValue(press: "snapkv", parameter: "window_size", value: "abc", expected: "an integer ≥ 1"))
+        XCTAssertEqual(error("knorm:ratio=1"),
+                       .invalidValue(press: "knorm", parameter: "compression_ratio", value: "1", expected: "a number in [0, 1)"))
+        XCTAssertEqual(error("knorm:ratio=-0.1")?.description,
+                       "invalid value '-0.1' for knorm.compression_ratio; expected a number in [0, 1)")
+        XCTAssertNotNil(error("adakv(knorm):ratio=1.5"))
+        XCTAssertEqual(error("adakv(knorm):alpha_safeguard=2"),
+                       .invalidValue(press: "adakv", parameter: "alpha_safeguard", value: "2", expected: "a number in [0.0, 1.0]"))
+        XCTAssertEqual(error("snapkv:gqa_score_agg=median")?.description,
+                       "invalid value 'median' for snapkv.gqa_score_agg; expected one of mean, max, sum")
+
+        guard case .innerPress(press: "adakv", _)? = error("adakv") else { return XCTFail("wrapper without inner") }
+        guard case .innerPress(press: "knorm", _)? = error("knorm(snapkv)") else { return XCTFail("plain press with inner") }
+        guard case .innerPress(press: "adakv", _)? = error("adakv(composed(knorm))") else { return XCTFail("inner not a scorer") }
+        guard case .innerPress(press: "composed", _)? = error("composed(adakv(knorm))") else { return XCTFail("adakv in composed") }
+        guard case .invalidValue(press: "per_layer", _, _, _)? = error("per_layer(knorm)") else { return XCTFail("missing ratios") }
+
+        for bad in ["snapkv:ratio", "snapkv:=3", "snapkv,", "snapkv:ratio=0.5,", "adakv(knorm", "", "snapkv:ratio=0.5,ratio=0.4"] {
+            guard case .syntax? = error(bad) else { return XCTFail("'\(bad)' should be a syntax error, got \(String(describing: error(bad)))") }
+        }
+        XCTAssertTrue(error("snapkv:ratio")!.description.contains("expected NAME, NAME:key=value"))
+    }
+
+    func testRegistryDocumentsEveryParameter() {
+        XCTAssertEqual(Set(PressRegistry.names).count, PressRegistry.names.count)
+        for d in PressRegistry.all {
+            XCTAssertFalse(d.summary.isEmpty)
+            for p in d.parameters { XCTAssertFalse(p.doc.isEmpty, "\(d.name).\(p.name)") }
+        }
+        XCTAssertEqual(PressRegistry.descriptor("streaming_llm")?.parameters.map(\.defaultValue), ["0.0", "4"])
+        XCTAssertTrue(PressRegistry.catalog.contains("adakv(PRESS) — head-wise budgets"))
+        XCTAssertTrue(PressRegistry.catalog.contains("    n_sink=4  initial tokens always kept (attention sinks), ≥ 0"))
+    }
+}

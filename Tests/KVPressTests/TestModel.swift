@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+import KVModel
+
+/// Locates the default model and the golden fixtures for tests.
+///
+/// The model is installed by `scripts/fetch-model` into `models/`; `KVD_MODEL` overrides the path.
+/// Tests that need it fail with an actionable message when it is missing (CI always installs it).
+enum TestModel {
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var path: String {
+        if let env = ProcessInfo.processInfo.environment["KVD_MODEL"], !env.isEmpty { return env }
+        return repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    }
+
+    /// The GGUF file of the default model, opened once per test process.
+    static func gguf() throws -> GGUFFile {
+        guard FileManager.default.fileExists(atPath: path) else {
+            XCTFail("default model not found at \(path): run scripts/fetch-model (or set KVD_MODEL)")
+            throw XCTSkip("model missing")
+        }
+        return try shared.get()
+    }
+
+    private static let shared = Result { try GGUFFile(path: path) }
+
+    /// Parses a golden fixture (`Fixtures/golden/NAME`).
+    static func golden(_ name: String) throws -> Any {
+        guard let url = Bundle.module.url(forResource: "Fixtures/golden/\(name)", withExtension: nil) else {
+            throw XCTSkip("fixture \(name) missing")
+        }
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+    }
+}
+
+extension TestModel {
+    private static let sharedModel = Result { try Model(path: path) }
+
+    /// The default model, loaded once per test process.
+    static func model() throws -> Model {
+        _ = try gguf()
+        return try sharedModel.get()
+    }
+}

@@ -4,6 +4,19 @@ import KVWire
 /// kvctl: the client of kvd.
 @main
 struct KVCtl: ParsableCommand {
+    /// Accepts the shared options before the subcommand too (`kvctl --socket PATH sessions`) by
+    /// moving them after it, where each subcommand's `ConnectionOptions` parses them.
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        var leading: [String] = []
+        while let first = args.first, first == "--json" || first.hasPrefix("--socket") {
+            leading.append(args.removeFirst())
+            if first == "--socket", let value = args.first { leading.append(value); args.removeFirst() }
+        }
+        if !leading.isEmpty, !args.isEmpty { args.insert(contentsOf: leading, at: 1) } else { args = leading + args }
+        main(args)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "kvctl",
         abstract: "Load documents into kvd and ask questions against their compressed contexts.",

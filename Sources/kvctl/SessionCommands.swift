@@ -262,9 +262,9 @@ func ms(_ v: Double) -> String { String(format: "%.0f ms", v) }
 
 func formatBytes(_ b: UInt64) -> String {
     let v = Double(b)
-    if v >= 1 << 30 { return String(format: "%.2f GiB", v / Double(1 << 30)) }
-    if v >= 1 << 20 { return String(format: "%.1f MiB", v / Double(1 << 20)) }
-    if v >= 1 << 10 { return String(format: "%.1f KiB", v / Double(1 << 10)) }
+    if v >= 1_073_741_824 { return String(format: "%.2f GiB", v / Double(1 << 30)) }
+    if v >= 1_048_576 { return String(format: "%.1f MiB", v / Double(1 << 20)) }
+    if v >= 1024 { return String(format: "%.1f KiB", v / Double(1 << 10)) }
     return "\(b) B"
 }
 

@@ -13,9 +13,11 @@ let package = Package(
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
         .library(name: "KVPress", targets: ["KVPress"]),
+        .library(name: "KVEngine", targets: ["KVEngine"]),
         .library(name: "KVWire", targets: ["KVWire"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
         .executable(name: "kvctl", targets: ["kvctl"]),
+        .executable(name: "kvd", targets: ["kvd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +54,11 @@ let package = Package(
             dependencies: ["KVModel", "COpenBLAS"],
             swiftSettings: optimized
         ),
+        .target(
+            name: "KVEngine",
+            dependencies: ["KVModel", "KVPress"],
+            swiftSettings: optimized
+        ),
         // The wire protocol: framing, codec, value types. No model, no event loop (kvctl uses it).
         .target(
             name: "KVWire",
@@ -61,10 +68,9 @@ let package = Package(
         .target(
             name: "KVServer",
             dependencies: [
-                "KVWire", "CLibUV",
+                "KVWire", "CLibUV", "KVEngine", "KVPress", "KVModel",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            exclude: ["Engine"]  // until KVEngine is merged
+            ]
         ),
         .executableTarget(
             name: "kvbench",
@@ -73,6 +79,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
+        ),
+        .executableTarget(
+            name: "kvd",
+            dependencies: [
+                "KVServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "kvctl",
@@ -88,6 +102,12 @@ let package = Package(
             swiftSettings: optimized
         ),
         .testTarget(
+            name: "KVEngineTests",
+            dependencies: ["KVEngine", "KVPress", "KVModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: optimized
+        ),
+        .testTarget(
             name: "KVPressTests",
             dependencies: ["KVPress", "KVModel"],
             resources: [.copy("Fixtures")],
@@ -95,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KVServer", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KVWireTests",

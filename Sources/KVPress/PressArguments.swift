@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parameter values given in a spec, read with validation; absent ones take the registry default.
 public struct PressArguments: Sendable {
     /// The press being built.
@@ -91,15 +93,3 @@ public struct PressArguments: Sendable {
         return list
     }
 }
-
-extension Double {
-    /// Spec text of a parameter value (`0.5`, `64`-style integers print without a fraction only when given so).
-    var specText: String { String(self) }
-}
-
-extension Optional where Wrapped: CustomStringConvertible {
-    /// Spec text: the value or `none`.
-    var specText: String { map(\.description) ?? "none" }
-}
-
-import Foundation

@@ -76,6 +76,8 @@ public enum PressRegistry {
         PyramidKVPress.descriptor,
         RandomPress.descriptor,
         H2OPress.descriptor,
+        SimLayerKVPress.descriptor,
+        MergingPress.descriptor,
         ChunkPress.descriptor,
         ChunkKVPress.descriptor,
         CriticalKVPress.descriptor,

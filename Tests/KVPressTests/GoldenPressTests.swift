@@ -167,6 +167,8 @@ final class GoldenPressTests: XCTestCase {
         "critical_adakv(snapkv):ratio=0.5",
         "random:ratio=0.5,seed=1",
         "h2o:ratio=0.5",
+        "merging(snapkv):ratio=0.5",
+        "simlayerkv:lazy_threshold=0.6,n_recent=512",
     ]
 
     /// `none.json`: the uncompressed path answers as the reference does.

@@ -257,6 +257,37 @@ final class PressUnitTests: XCTestCase {
         }
     }
 
+    func testMergingFoldsEvictedValuesIntoTheirNearestKeptNeighbour() throws {
+        let s = Synthetic(tokens: 4)
+        // Head 0: token 1 (evicted, larger norm) has the same key direction as token 0 (kept).
+        s.setKey(0, 0, axis(0, 1)); s.setKey(0, 1, axis(0, 2)); s.setKey(0, 2, axis(1, 1)); s.setKey(0, 3, axis(2, 3))
+        s.setValue(0, 0, axis(0, 1)); s.setValue(0, 1, axis(1, 1)); s.setValue(0, 2, axis(2, 1)); s.setValue(0, 3, axis(3, 1))
+        let heads = try s.run(PressSpec.parse("merging(knorm:ratio=0.5)"))
+        XCTAssertEqual(heads[0].positions, [0, 2])
+        var v = [Float](repeating: 0, count: 8)
+        heads[0].copyValue(0, into: &v)
+        // w = 1 · 1/(1 + 1 + 1e-6) ≈ 0.5 → (e0 + 0.5 e1) / 1.5; token 3 (orthogonal keys) merges nowhere useful.
+        XCTAssertEqual(v[0], 1 / 1.5, accuracy: 1e-3)
+        XCTAssertEqual(v[1], 0.5 / 1.5, accuracy: 1e-3)
+        XCTAssertEqual(heads[0].count, 2)
+    }
+
+    func testSimLayerKVCompressesOnlyLazyLayers() throws {
+        let s = Synthetic(tokens: 40)
+        // The last query looks only at the first token: lazy under any threshold below 1.
+        for h in 0..<4 { s.setQuery(h, 39, axis(0, 20)) }
+        for g in 0..<2 { s.setKey(g, 0, axis(0, 5)) }
+        let press = try SimLayerKVPress(lazyThreshold: 0.5, nLast: 1, nRecent: 8, nInitial: 4)
+        let heads = try s.run(press)
+        XCTAssertEqual(heads[0].positions, [0, 1, 2, 3] + Array(33..<40))
+        XCTAssertEqual(press.compressionRatio, Double(40 - 4 - 8 + 1) / 40, accuracy: 1e-12)
+        XCTAssertEqual(try s.run(SimLayerKVPress())[0].count, 40, "threshold 1 never compresses")
+        for h in 0..<4 { s.setQuery(h, 39, axis(0, 0)) }
+        for g in 0..<2 { s.setKey(g, 0, axis(0, 0)); for t in 4..<32 { s.setKey(g, t, axis(1, 5)) } }
+        for h in 0..<4 { s.setQuery(h, 39, axis(1, 20)) }
+        XCTAssertEqual(try s.run(press)[0].count, 40, "attention on the middle: not lazy")
+    }
+
     func testGQAAggregation() {
         let perHead: [Float] = [1, 2, 3, 4, 5, 6]  // H = 3 (one group), n = 2
         XCTAssertEqual(GQAScoreAggregation.mean.aggregate(perHead, headCount: 3, headCountKV: 1, count: 2), [3, 4])

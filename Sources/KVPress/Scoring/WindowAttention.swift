@@ -49,8 +49,9 @@ enum WindowAttention {
                     for i in 0..<n {
                         let row = rows + i * valid
                         let len = start + i + 1
-                        FastMath.softmax(row, len)
-                        Vectorised.add(row, into: acc, len)
+                        let m = FastMath.max(row, len)
+                        let total = FastMath.expShiftedSum(row, len, shift: m)
+                        Vectorised.add(row, scaledBy: 1 / total, into: acc, len)
                     }
                     start += n
                 }
@@ -73,6 +74,20 @@ enum Vectorised {
             i += 8
         }
         while i < n { acc[i] += x[i]; i += 1 }
+    }
+
+    /// `acc[i] += x[i] · factor` for `n` floats.
+    @inline(__always)
+    static func add(_ x: UnsafePointer<Float>, scaledBy factor: Float, into acc: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rx = UnsafeRawPointer(x), ra = UnsafeMutableRawPointer(acc)
+        var i = 0
+        while i + 8 <= n {
+            let s = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                + rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * factor
+            ra.storeBytes(of: s, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { acc[i] += x[i] * factor; i += 1 }
     }
 
     /// `Σ |x[i]|` for `n` floats.

@@ -1,0 +1,173 @@
+import Dispatch
+import Foundation
+import KVModel
+import KVPress
+
+/// A compressed context: a document prefilled once, its KV cache pressed, ready to answer any
+/// number of questions.
+///
+/// The prompt is split exactly as kvpress's pipeline splits it: the context part is the chat
+/// template's opening of a user turn followed by the document; the question part is the question,
+/// the end of the user turn, the opening of the assistant turn and an optional answer prefix.
+/// The press sees only the context. Question and answer tokens take positions after the ORIGINAL
+/// context length, and after each answer the cache is rolled back to the compressed context, so
+/// every ask starts from the same state.
+///
+/// Lifecycle:
+/// ```
+/// load(...) ──▶ ready ──ask()──▶ answering ──(answer done, cache rolled back)──▶ ready
+/// ```
+/// Asks on one session are serialised; different sessions may be used from different threads
+/// (the model runs one forward pass at a time).
+public final class Session: @unchecked Sendable {
+    /// Where a session is in its lifecycle.
+    public enum State: String, Sendable {
+        /// Holding its compressed context, idle.
+        case ready
+        /// Answering a question; the cache holds the question and answer so far.
+        case answering
+    }
+
+    /// The session's id.
+    public let id: SessionID
+    /// The model the context was computed with.
+    public let model: Model
+    /// The compressed context (plus, during an ask, the question and answer).
+    public let cache: KVCache
+    /// The press's full spec with every parameter (`none` when uncompressed).
+    public let pressSpec: String
+    /// The press's nominal compression ratio (0 when uncompressed).
+    public let compressionRatio: Double
+    /// What loading cost.
+    public let loadReport: LoadReport
+    /// Token ids of the context part, kept so the session can be saved and verified.
+    public let contextTokenIDs: [Int]
+
+    /// Current lifecycle state.
+    public var state: State { lock.withLock { answering ? .answering : .ready } }
+    /// Questions answered so far.
+    public var askCount: Int { lock.withLock { asks } }
+
+    private let contextCheckpoint: KVCache.Checkpoint
+    private let askLock = NSLock()
+    private let lock = NSLock()
+    private var answering = false
+    private var asks = 0
+
+    /// Positions kept free after the document for the question and answer.
+    public static let reservedPositions = 512
+
+    /// Creates a session from an already computed cache (used by `load` and by persistence).
+    public init(id: SessionID, model: Model, cache: KVCache, contextTokenIDs: [Int], pressSpec: String,
+                compressionRatio: Double, loadReport: LoadReport) {
+        self.id = id
+        self.model = model
+        self.cache = cache
+        self.contextTokenIDs = contextTokenIDs
+        self.pressSpec = pressSpec
+        self.compressionRatio = compressionRatio
+        self.loadReport = loadReport
+        contextCheckpoint = cache.checkpoint()
+    }
+
+    /// The context part of kvpress's split for `document`, as token ids.
+    public static func contextTokens(model: Model, document: String) throws -> [Int] {
+        let template: ChatTemplate
+        do { template = try model.chatTemplate.get() } catch { throw SessionError.noChatTemplate("\(error)") }
+        return model.tokenizer.encode(try template.kvpressPrompt(context: document, question: "").context)
+    }
+
+    /// Prefills `document` and compresses its cache with `press`.
+    ///
+    /// - Parameters:
+    ///   - press: the press to apply, or `nil` to keep everything.
+    ///   - storage: element type of the cache.
+    /// - Throws: `SessionError` for an empty or too long document, `PressError` from the press,
+    ///   `ModelError` from the forward pass.
+    public static func load(id: SessionID, model: Model, document: String, press: Press?,
+                            storage: KVStorageType = .f16) throws -> Session {
+        guard !document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyDocument }
+        let ids = try contextTokens(model: model, document: document)
+        let limit = model.config.contextLength - reservedPositions
+        guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
+        let cache = model.makeCache(storage: storage)
+        let hook = press.map { PressHook($0, model: model) }
+        let start = DispatchTime.now()
+        _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
+        let total = seconds(since: start)
+        let compress = hook?.compressionSeconds ?? 0
+        let heads = model.config.layerCount * model.config.headCountKV
+        let report = LoadReport(
+            contextTokens: ids.count,
+            keptTokens: Int((Double(cache.entryCount) / Double(heads)).rounded()),
+            prefillSeconds: total - compress, compressSeconds: compress,
+            kvBytes: cache.byteCount, kvBytesUncompressed: cache.uncompressedByteCount(tokens: ids.count))
+        return Session(id: id, model: model, cache: cache, contextTokenIDs: ids,
+                       pressSpec: press?.description ?? "none", compressionRatio: press?.compressionRatio ?? 0,
+                       loadReport: report)
+    }
+
+    /// Answers `question` against the compressed context, then rolls the cache back.
+    ///
+    /// - Parameters:
+    ///   - answerPrefix: text the answer is forced to start with (kvpress's `answer_prefix`).
+    ///   - parameters: token budget and sampling; stop tokens default to the model's end-of-turn tokens.
+    ///   - shouldStop: polled before every token; return `.cancelled`/`.deadline` to stop early.
+    ///   - onToken: called with each generated piece: a token id and the text it completes (empty
+    ///     while a UTF-8 character is incomplete); a last piece without id flushes leftover bytes.
+    /// - Returns: the answer and its timings.
+    public func ask(question: String, answerPrefix: String = "", parameters: GenerateParameters,
+                    shouldStop: () -> FinishReason? = { nil },
+                    onToken: (GeneratedPiece) -> Void = { _ in }) throws -> AskReport {
+        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyQuestion }
+        if let problem = parameters.sampling.validationError { throw SessionError.invalidParameters(problem) }
+        guard parameters.maxNewTokens >= 1 else { throw SessionError.invalidParameters("max_new_tokens must be at least 1") }
+        let template: ChatTemplate
+        do { template = try model.chatTemplate.get() } catch { throw SessionError.noChatTemplate("\(error)") }
+        // The question part does not depend on the document; any context reproduces the split.
+        let part = try template.kvpressPrompt(context: "kvd", question: question, answerPrefix: answerPrefix).question
+        let ids = model.tokenizer.encode(part)
+
+        askLock.lock()
+        defer { askLock.unlock() }
+        let free = model.config.contextLength - cache.nextPosition
+        guard ids.count + parameters.maxNewTokens <= free else {
+            throw SessionError.questionTooLong(needed: ids.count + parameters.maxNewTokens, limit: free)
+        }
+        lock.withLock { answering = true }
+        defer {
+            cache.rollback(to: contextCheckpoint)
+            lock.withLock { answering = false; asks += 1 }
+        }
+
+        var params = parameters
+        if params.stopTokens.isEmpty { params.stopTokens = model.stopTokens }
+        var iterator = TokenIterator(model: model, cache: cache, prompt: ids, parameters: params)
+        var detokenizer = StreamingDetokenizer(tokenizer: model.tokenizer, skipSpecialTokens: true)
+        var answer = ""
+        var finish = FinishReason.maxNewTokens
+        while true {
+            if let reason = shouldStop() { finish = reason; break }
+            guard let token = try iterator.next() else { break }
+            let piece = detokenizer.append(token)
+            answer += piece
+            onToken(GeneratedPiece(tokenID: token, text: piece))
+            if params.stopTokens.contains(token) { finish = .eos; break }
+        }
+        let tail = detokenizer.flush()
+        if !tail.isEmpty {
+            answer += tail
+            onToken(GeneratedPiece(tokenID: nil, text: tail))
+        }
+        let heads = model.config.layerCount * model.config.headCountKV
+        let t = iterator.timings
+        return AskReport(answer: answer, tokenIDs: iterator.tokens, finishReason: finish, questionTokens: ids.count,
+                         prefillSeconds: t.prefillSeconds, timeToFirstTokenSeconds: t.timeToFirstTokenSeconds,
+                         decodeSeconds: t.decodeSeconds,
+                         peakCacheTokens: Int((Double(cache.entryCount) / Double(heads)).rounded()))
+    }
+}
+
+func seconds(since t: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
+}

@@ -1,0 +1,60 @@
+/// What loading a document cost and what it left in memory.
+public struct LoadReport: Sendable, Equatable, Codable {
+    /// Tokens of the context (chat-template prefix + document).
+    public var contextTokens: Int
+    /// Entries kept per KV head, averaged over all layers and heads (equals `contextTokens` without a press).
+    public var keptTokens: Int
+    /// Seconds of forward computation over the context (compression excluded).
+    public var prefillSeconds: Double
+    /// Seconds spent inside the press.
+    public var compressSeconds: Double
+    /// Bytes of keys and values held after compression.
+    public var kvBytes: Int
+    /// Bytes the same context would hold uncompressed.
+    public var kvBytesUncompressed: Int
+}
+
+/// Why a generation ended.
+public enum FinishReason: String, Sendable, Codable {
+    /// The model emitted an end-of-turn or end-of-sequence token.
+    case eos
+    /// `maxNewTokens` were generated.
+    case maxNewTokens = "max_new_tokens"
+    /// The caller asked to stop (cancel, disconnect).
+    case cancelled
+    /// The request's deadline passed.
+    case deadline
+}
+
+/// The answer to one question and its costs.
+public struct AskReport: Sendable, Equatable, Codable {
+    /// The answer text (end-of-turn tokens removed).
+    public var answer: String
+    /// Every generated token, including a final stop token.
+    public var tokenIDs: [Int]
+    /// Why generation ended.
+    public var finishReason: FinishReason
+    /// Tokens of the question part (question + end of turn + assistant start + answer prefix).
+    public var questionTokens: Int
+    /// Seconds prefilling the question part.
+    public var prefillSeconds: Double
+    /// Seconds from the start of the ask to the first generated token.
+    public var timeToFirstTokenSeconds: Double
+    /// Seconds generating the tokens after the first.
+    public var decodeSeconds: Double
+    /// Entries held in the cache at the end, before rollback (context kept + question + answer), per head.
+    public var peakCacheTokens: Int
+
+    /// Decode speed over the tokens after the first.
+    public var decodeTokensPerSecond: Double {
+        tokenIDs.count > 1 && decodeSeconds > 0 ? Double(tokenIDs.count - 1) / decodeSeconds : 0
+    }
+}
+
+/// One streamed step of an answer.
+public struct GeneratedPiece: Sendable, Equatable {
+    /// The token generated, or `nil` for a final flush of leftover bytes.
+    public let tokenID: Int?
+    /// Text completed by this step (may be empty while a UTF-8 character is incomplete).
+    public let text: String
+}

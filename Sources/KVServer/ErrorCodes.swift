@@ -1,5 +1,8 @@
 import KVWire
 import Foundation
+import KVEngine
+import KVModel
+import KVPress
 
 /// The one place that maps errors to wire codes.
 ///
@@ -7,10 +10,6 @@ import Foundation
 /// server's own, persistence, and the engine's (session, press, model). The message is always
 /// the error's own description, a sentence the user can act on.
 public enum ErrorCodes {
-    /// Extra mappings for error types of modules KVServer does not import (registered by the
-    /// backend at start). Returns nil for errors it does not know.
-    nonisolated(unsafe) public static var engineMapping: (Error) -> WireError? = { _ in nil }
-
     /// The wire form of `error`.
     public static func wireError(_ error: Error) -> WireError {
         switch error {
@@ -28,8 +27,27 @@ public enum ErrorCodes {
             case .io: return WireError(.internal, e.description)
             case .corrupt, .unsupportedVersion, .modelMismatch: return WireError(.failedPrecondition, e.description)
             }
+        case let e as SessionError:
+            switch e {
+            case .invalidSessionID, .emptyDocument, .emptyQuestion, .invalidParameters, .documentTooLong, .questionTooLong:
+                return WireError(.invalidArgument, e.description)
+            case .noChatTemplate:
+                return WireError(.failedPrecondition, e.description)
+            }
+        case let e as PressError:
+            switch e {
+            case .modelRequired: return WireError(.internal, e.description)
+            default: return WireError(.invalidArgument, e.description)
+            }
+        case let e as ModelError:
+            switch e {
+            case .contextOverflow, .emptyInput, .invalidToken: return WireError(.invalidArgument, e.description)
+            }
+        case let e as GGUFError:
+            return WireError(.failedPrecondition, e.description)
+        case let e as EngineStartupError:
+            return WireError(.failedPrecondition, e.description)
         default:
-            if let mapped = engineMapping(error) { return mapped }
             return WireError(.internal, "internal error: \(error)")
         }
     }

@@ -38,6 +38,7 @@ final class Daemon {
             server.accept(handle)
         }
 
+        let logger = self.logger
         var watchers: [UVSignalWatcher] = []
         let stop: (Int32) -> Void = { signum in
             guard !server.isStopping else { return }

@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "KVServer",
             dependencies: [
-                "KVWire", "CLibUV", "KVEngine", "KVPress", "KVModel",
+                "KVWire", "CLibUV", "COpenBLAS", "KVEngine", "KVPress", "KVModel",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -59,7 +59,7 @@ public enum ErrorCodes {
         case .invalidKVStorage, .duplicateRequestID: return .invalidArgument
         case .stopping: return .unavailable
         case .overBudget, .queueFull: return .resourceExhausted
-        case .cancelled: return .cancelled
+        case .cancelled(let why, _): return why == .shutdown ? .unavailable : .cancelled
         case .deadlineExceeded: return .deadlineExceeded
         case .permissionDenied: return .permissionDenied
         }

@@ -62,7 +62,11 @@ struct Load: ParsableCommand {
     /// The spec sent: `--press` with `ratio=R` appended when `--ratio` is given.
     var pressSpec: String {
         guard var spec = press else { return "" }
-        if let ratio { spec += (spec.contains(":") ? "," : ":") + "ratio=\(ratio)" }
+        if let ratio {
+            // Parameters of the outer press follow the last ')' (inner presses carry their own).
+            let outer = spec.lastIndex(of: ")").map { spec[spec.index(after: $0)...] } ?? spec[...]
+            spec += (outer.contains(":") ? "," : ":") + "ratio=\(ratio)"
+        }
         return spec
     }
 

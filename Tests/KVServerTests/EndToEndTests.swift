@@ -125,6 +125,10 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(Array(after.suffix(3)), ["save", "restore", "ask"], "a restore, not a load")
         XCTAssertEqual(after.filter { $0 == "load" }.count, 1)
         let loadMs = Double(loadRow["prefill_ms"] ?? "") ?? 0
+        let afterRows = try restarted.telemetry("kestrel")
+        XCTAssertEqual(Double(afterRows[afterRows.count - 2]["prefill_ms"] ?? ""), 0, "a restore prefills nothing")
+        let askPrefill = Double(afterRows[afterRows.count - 1]["prefill_ms"] ?? "") ?? .infinity
+        XCTAssertLessThan(askPrefill, loadMs / 4, "the first ask after a restart prefills only the question")
         print("restart: first ask \(Int(askSeconds * 1000)) ms (restore included) vs context prefill \(Int(loadMs)) ms")
     }
 
@@ -302,6 +306,31 @@ final class EndToEndTests: XCTestCase {
         XCTAssertThrowsError(try backend.restore(session: "fp", from: url)) {
             XCTAssertEqual(ErrorCodes.wireError($0).code, .failedPrecondition)
         }
+    }
+
+    /// kill -9 loses nothing saved: the saved session comes back after a crash; a torn temporary
+    /// file and a damaged snapshot in the state directory are ignored.
+    func testKillNineNeverCorruptsSavedSessions() throws {
+        try requireModel()
+        var daemon = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath])
+        let c = try daemon.client()
+        let text = "The Sorrel Ledge is a reef a mile south-west of Kestrel Point. Eleven ships were wrecked there."
+        guard case .load = try c.call(.load(LoadRequest(session: "k9", document: text))).body else { return XCTFail(daemon.log) }
+        guard case .save = try c.call(.save(session: "k9")).body else { return XCTFail(daemon.log) }
+        let ask = AskRequest(session: "k9", question: "What is the Sorrel Ledge?", maxNewTokens: 12)
+        guard case .ask(let before) = try c.call(.ask(ask)).body else { return XCTFail() }
+        try Data("half a snapsh".utf8).write(to: URL(fileURLWithPath: daemon.stateDir + "/.k9.kvds.tmp-99999"))
+        try Data("KVDSNAP\u{0}garbage".utf8).write(to: URL(fileURLWithPath: daemon.stateDir + "/junk.kvds"))
+        kill(daemon.process.processIdentifier, SIGKILL)
+        daemon.process.waitUntilExit()
+        daemon = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath])
+        defer { daemon.terminate() }
+        let c2 = try daemon.client()
+        guard case .sessions(let list) = try c2.call(.sessions).body else { return XCTFail() }
+        XCTAssertEqual(list.map(\.session), ["k9"])
+        guard case .ask(let after) = try c2.call(.ask(ask)).body else { return XCTFail(daemon.log) }
+        XCTAssertEqual(after.tokenIDs, before.tokenIDs)
+        XCTAssertTrue(daemon.log.contains("junk.kvds"), "the damaged file is reported")
     }
 
     func testKvctlWithoutDaemon() throws {

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import KVEngine
 import KVModel
@@ -34,9 +35,9 @@ public final class EngineBackend: InferenceBackend {
         if threads > 0 { EngineBackend.setMatrixThreads(threads) }
     }
 
-    /// Sets OpenBLAS's thread count (the Swift kernels use KVModel's pool).
+    /// Sets OpenBLAS's thread count for matrix products (the Swift kernels use KVModel's pool).
     static func setMatrixThreads(_ n: Int) {
-        setenv("OPENBLAS_NUM_THREADS", String(n), 1)
+        openblas_set_num_threads(Int32(n))
     }
 
     public var models: [ModelInfo] {

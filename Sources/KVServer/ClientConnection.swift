@@ -85,9 +85,8 @@ public final class ClientConnection {
     public func transportClosed() {
         guard isOpen else { return }
         isOpen = false
-        if let end = try? decoder.checkEndOfStream() { _ = end } else {
-            server?.log(.debug, "connection \(id) closed in the middle of a frame")
-        }
+        do { try decoder.checkEndOfStream() } catch { server?.log(.debug, "connection \(id): \(error)") }
+        if !inFlight.isEmpty { server?.log(.info, "connection \(id) disconnected with \(inFlight.count) request(s) in flight; cancelling") }
         for token in inFlight.values { token.cancel(.disconnected) }
         inFlight.removeAll()
         server?.connectionClosed(self)

@@ -73,9 +73,18 @@ final class DaemonClient {
     /// Sends a request and waits for its final response; streamed tokens go to `onToken`.
     /// - Throws: `CLIError.daemon` when the answer is an error.
     func call(_ operation: Request.Operation, deadlineMs: UInt32 = 0, onToken: (AskToken) -> Void = { _ in }) throws -> Response.Body {
-        let id = try send(operation, deadlineMs: deadlineMs)
+        let id: UInt64
+        do {
+            id = try send(operation, deadlineMs: deadlineMs)
+        } catch {
+            // kvd may have refused the connection (PERMISSION_DENIED, stopping) and closed it:
+            // its error frame is still there to read.
+            if let r = try? receive(), case .error(let e) = r.body { throw CLIError.daemon(e) }
+            throw error
+        }
         while true {
             let r = try receive()
+            // id 0: an error about the connection itself (refused peer, oversized frame).
             guard r.id == id || r.id == 0 else { continue }
             switch r.body {
             case .token(let t): onToken(t)

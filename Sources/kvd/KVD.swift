@@ -23,8 +23,8 @@ struct KVD: ParsableCommand {
         Settings come from the defaults, then the config file, then these flags.
 
         Examples:
-          kvd --socket /tmp/kvd.sock --state-dir /tmp/kvd/state --telemetry-dir /tmp/kvd/telemetry
-          kvd --config /etc/kvd/kvd.conf --state-dir /var/lib/kvd --telemetry-dir /var/log/kvd
+          kvd --socket /tmp/kvd.sock --state-dir /tmp/kvd/st --telemetry-dir /tmp/kvd/tm
+          kvd --config /etc/kvd/kvd.conf
         """,
         version: Server.version
     )

@@ -333,6 +333,47 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(daemon.log.contains("junk.kvds"), "the damaged file is reported")
     }
 
+    /// SO_PEERCRED: with allow lists set, a peer whose uid/gid is not listed is refused; and a
+    /// small memory budget evicts the least recently used session to disk, restored on use.
+    func testPeerCredentialsAndMemoryBudget() throws {
+        try requireModel()
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("needs root and setpriv to connect as another user")
+        }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let text = String(try Self.document.prefix(400))
+        let model = try Model(path: Self.modelPath)
+        let mc = model.config
+        let sessionBytes = try Session.contextTokens(model: model, document: text).count * mc.layerCount * mc.headCountKV * 2 * mc.headDimension * 2
+        let budget = sessionBytes * 5 / 2  // two sessions fit, three do not
+        let conf = dir.appendingPathComponent("kvd.conf")
+        // Mode 0666 so the file permissions let nobody in and SO_PEERCRED has to refuse.
+        try "socket_mode = 0666\nallow_uids = 12345\nmemory_budget = \(budget)\n".write(to: conf, atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath, "--config", conf.path])
+        defer { daemon.terminate() }
+        chmod(dir.path, 0o755)
+        let kvctl = try Products.path("kvctl")
+        let refused = try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", kvctl, "health", "--socket", daemon.socket])
+        XCTAssertEqual(refused.status, 10, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("uid 65534"), refused.stderr)
+
+        // The third load evicts the least recently used session.
+        let client = try daemon.client()
+        var infos: [SessionInfo] = []
+        for name in ["m1", "m2", "m3"] {
+            guard case .load(let l) = try client.call(.load(LoadRequest(session: name, document: text))).body else { return XCTFail(daemon.log) }
+            infos.append(l.session)
+        }
+        XCTAssertEqual(Int(infos[0].kvBytes), sessionBytes)
+        guard case .info(let m1) = try client.call(.info(session: "m1")).body else { return XCTFail() }
+        XCTAssertEqual(m1.state, "saved")
+        guard case .ask = try client.call(.ask(AskRequest(session: "m1", question: "What is this?", maxNewTokens: 3))).body else { return XCTFail(daemon.log) }
+        guard case .stats(let s) = try client.call(.stats).body else { return XCTFail() }
+        XCTAssertEqual(s.sessionsResident, 2)
+        XCTAssertEqual(s.sessionsSaved, 1)
+        XCTAssertEqual(try daemon.telemetry("m1").map { $0["event"] ?? "" }, ["load", "evict", "restore", "ask"])
+    }
+
     func testKvctlWithoutDaemon() throws {
         let kvctl = try Products.path("kvctl")
         let sock = "/tmp/kvd-none-\(getpid()).sock"

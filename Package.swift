@@ -14,16 +14,35 @@ let package = Package(
         .library(name: "KVModel", targets: ["KVModel"]),
         .library(name: "KVPress", targets: ["KVPress"]),
         .library(name: "KVEngine", targets: ["KVEngine"]),
+        .library(name: "KVWire", targets: ["KVWire"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
+        .executable(name: "kvctl", targets: ["kvctl"]),
+        .executable(name: "kvd", targets: ["kvd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for Protos/kvd.proto (scripts/generate-proto), committed.
+        .target(
+            name: "CKVProto",
+            dependencies: ["CProtobufC"]
         ),
         .target(
             name: "KVModel",
@@ -40,6 +59,19 @@ let package = Package(
             dependencies: ["KVModel", "KVPress"],
             swiftSettings: optimized
         ),
+        // The wire protocol: framing, codec, value types. No model, no event loop (kvctl uses it).
+        .target(
+            name: "KVWire",
+            dependencies: ["CKVProto", "CProtobufC"]
+        ),
+        // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence, telemetry.
+        .target(
+            name: "KVServer",
+            dependencies: [
+                "KVWire", "CLibUV", "COpenBLAS", "KVEngine", "KVPress", "KVModel",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
@@ -47,6 +79,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
+        ),
+        .executableTarget(
+            name: "kvd",
+            dependencies: [
+                "KVServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "kvctl",
+            dependencies: [
+                "KVWire", "KVPress",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(
             name: "KVModelTests",
@@ -65,6 +112,14 @@ let package = Package(
             dependencies: ["KVPress", "KVModel"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVServerTests",
+            dependencies: ["KVServer", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "KVWireTests",
+            dependencies: ["KVWire"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,101 @@
+import KVWire
+import Foundation
+
+/// The protocol state of one client connection: splits its byte stream into requests, hands them
+/// to the dispatcher, writes responses back, and cancels its work when it goes away.
+///
+/// Lives on the loop thread. Several requests may be in flight at once; each is tracked by its
+/// client-chosen id until its final response is sent.
+public final class ClientConnection {
+    /// A daemon-unique number, for logs.
+    public let id: Int
+    /// The peer's credentials, if known.
+    public let peer: PeerCredentials?
+    private let transport: Transport
+    private var decoder: FrameDecoder
+    private weak var server: Server?
+    /// Requests in flight, by id, with the token that stops them.
+    private(set) var inFlight: [UInt64: CancelToken] = [:]
+    /// Whether the peer is still there.
+    public private(set) var isOpen = true
+
+    init(id: Int, transport: Transport, peer: PeerCredentials?, maxFrameSize: Int, server: Server) {
+        self.id = id
+        self.transport = transport
+        self.peer = peer
+        self.server = server
+        decoder = FrameDecoder(maxFrameSize: maxFrameSize)
+    }
+
+    /// Feeds bytes read from the peer.
+    public func received(_ bytes: UnsafeRawBufferPointer) {
+        guard isOpen else { return }
+        decoder.append(bytes)
+        while isOpen {
+            let payload: [UInt8]
+            do {
+                guard let next = try decoder.next() else { return }
+                payload = next
+            } catch {
+                // The stream cannot be resynchronised after a bad header: answer, then hang up.
+                send(Response(id: 0, .error(ErrorCodes.wireError(error))))
+                server?.log(.warning, "connection \(id): \(error); closing")
+                closeFromServer()
+                return
+            }
+            let request: Request
+            do {
+                request = try WireCodec.decodeRequest(payload)
+            } catch {
+                send(Response(id: WireCodec.requestID(payload) ?? 0, .error(ErrorCodes.wireError(error))))
+                continue
+            }
+            guard inFlight[request.id] == nil else {
+                send(Response(id: request.id, .error(ErrorCodes.wireError(ServerError.duplicateRequestID(request.id)))), final: false)
+                continue
+            }
+            server?.dispatcher.handle(request, from: self)
+        }
+    }
+
+    /// Feeds bytes read from the peer.
+    public func received(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { received($0) }
+    }
+
+    /// Registers a request that will answer later, so `Cancel` and a disconnect can stop it.
+    func track(_ requestID: UInt64, _ token: CancelToken) {
+        inFlight[requestID] = token
+    }
+
+    /// The token of a request in flight, for `Cancel`.
+    func token(for requestID: UInt64) -> CancelToken? { inFlight[requestID] }
+
+    /// Writes a response; a final response ends its request's tracking.
+    /// - Parameter final: pass `false` for an error about a duplicate id, which must not end the
+    ///   original request.
+    public func send(_ response: Response, final: Bool = true) {
+        if case .error = response.body { server?.countError() }
+        if final && response.body.isFinal { inFlight[response.id] = nil }
+        guard isOpen else { return }
+        transport.write(FrameEncoder.frame(WireCodec.encode(response)))
+    }
+
+    /// The peer went away: cancel everything it started (answers in progress stop and roll back).
+    public func transportClosed() {
+        guard isOpen else { return }
+        isOpen = false
+        do { try decoder.checkEndOfStream() } catch { server?.log(.debug, "connection \(id): \(error)") }
+        if !inFlight.isEmpty { server?.log(.info, "connection \(id) disconnected with \(inFlight.count) request(s) in flight; cancelling") }
+        for token in inFlight.values { token.cancel(.disconnected) }
+        inFlight.removeAll()
+        server?.connectionClosed(self)
+    }
+
+    /// Closes the connection from the daemon's side (after a protocol error or at shutdown).
+    public func closeFromServer() {
+        guard isOpen else { return }
+        transport.close()
+        transportClosed()
+    }
+}

@@ -1,0 +1,189 @@
+import KVWire
+import Foundation
+
+/// Turns each request into its answer.
+///
+/// Catalog and metadata requests (`health`, `presses`, `models`, `stats`, `sessions`, `info`,
+/// `cancel`) are answered at once on the loop thread. Requests that touch a cache (`load`, `ask`,
+/// `save`, `restore`, `drop`) are checked here (session id, press, model: cheap errors come back
+/// immediately) and then queued on the scheduler; their results come back through the loop.
+final class Dispatcher {
+    private unowned let server: Server
+
+    init(server: Server) {
+        self.server = server
+    }
+
+    private var store: SessionStore { server.store }
+    private var backend: InferenceBackend { server.backend }
+
+    func handle(_ request: Request, from client: ClientConnection) {
+        server.countRequest()
+        let id = request.id
+        do {
+            switch request.operation {
+            case .health:
+                client.send(Response(id: id, .health(status: server.isStopping ? "stopping" : "serving", version: Server.version)))
+            case .presses:
+                client.send(Response(id: id, .presses(backend.presses)))
+            case .models:
+                client.send(Response(id: id, .models(backend.models)))
+            case .stats:
+                client.send(Response(id: id, .stats(server.stats())))
+            case .sessions:
+                client.send(Response(id: id, .sessions(store.list())))
+            case .info(let s):
+                try backend.validateSessionID(s)
+                client.send(Response(id: id, .info(try store.info(s))))
+            case .cancel(let target):
+                let token = client.token(for: target)
+                token?.cancel(.cancelled)
+                client.send(Response(id: id, .cancel(cancelled: token != nil)))
+            case .load(let r):
+                try refuseIfStopping()
+                try backend.validateSessionID(r.session)
+                try backend.validate(r)
+                if !r.replace && store.contains(r.session) { throw ServerError.sessionExists(r.session) }
+                try submit(request, client, label: "load \(r.session)") { token in try self.load(r, id, client, token) }
+            case .ask(let r):
+                try refuseIfStopping()
+                try backend.validateSessionID(r.session)
+                guard store.contains(r.session) else { throw ServerError.unknownSession(r.session) }
+                try submit(request, client, label: "ask \(r.session)") { token in try self.ask(r, id, client, token) }
+            case .save(let s):
+                try refuseIfStopping()
+                try backend.validateSessionID(s)
+                guard store.contains(s) else { throw ServerError.unknownSession(s) }
+                try submit(request, client, label: "save \(s)") { _ in
+                    let (url, bytes) = try self.store.save(s)
+                    self.reply(client, Response(id: id, .save(path: url.path, bytes: UInt64(bytes))))
+                }
+            case .restore(let s):
+                try refuseIfStopping()
+                try backend.validateSessionID(s)
+                guard store.contains(s) else { throw ServerError.unknownSession(s) }
+                try submit(request, client, label: "restore \(s)") { _ in
+                    _ = try self.store.resident(s)
+                    self.reply(client, Response(id: id, .restore(try self.store.info(s))))
+                }
+            case .drop(let s):
+                try refuseIfStopping()
+                try backend.validateSessionID(s)
+                guard store.contains(s) else { throw ServerError.unknownSession(s) }
+                try submit(request, client, label: "drop \(s)") { _ in
+                    let dropped = self.store.drop(s)
+                    self.reply(client, Response(id: id, .drop(dropped: dropped)))
+                }
+            }
+        } catch {
+            fail(client, id, error, session: sessionOf(request))
+        }
+    }
+
+    private func refuseIfStopping() throws {
+        if server.isStopping { throw ServerError.stopping }
+    }
+
+    /// Queues work for the worker; any error it throws is answered and recorded.
+    private func submit(_ request: Request, _ client: ClientConnection, label: String,
+                        _ work: @escaping (CancelToken) throws -> Void) throws {
+        let token = CancelToken(deadlineMs: request.deadlineMs)
+        let session = sessionOf(request)
+        client.track(request.id, token)
+        do {
+            try server.scheduler.submit(Scheduler.Job(label: label) {
+                do {
+                    if let why = token.stopReason {
+                        throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: 0) : ServerError.cancelled(why, generatedTokens: 0)
+                    }
+                    try work(token)
+                } catch {
+                    self.server.loop.execute { self.fail(client, request.id, error, session: session) }
+                }
+            })
+        } catch {
+            client.send(Response(id: request.id, .error(ErrorCodes.wireError(error))))
+            throw SubmitFailed()
+        }
+    }
+
+    private struct SubmitFailed: Error {}
+
+    /// Posts a response to the loop thread (from the worker).
+    private func reply(_ client: ClientConnection, _ response: Response) {
+        server.loop.execute { client.send(response) }
+    }
+
+    private func fail(_ client: ClientConnection, _ id: UInt64, _ error: Error, session: String?) {
+        if error is SubmitFailed { return }
+        let wire = ErrorCodes.wireError(error)
+        client.send(Response(id: id, .error(wire)))
+        var row = TelemetryRow(event: "error", session: session ?? "")
+        row.errorCode = wire.code.description
+        row.detail = wire.message
+        // Only sessions that exist get a file; other errors go to the daemon-wide CSV.
+        row.daemonOnly = session.map { !store.contains($0) } ?? true
+        server.telemetry.record(row)
+        server.log(.info, "request \(id) on connection \(client.id): \(wire)")
+    }
+
+    private func sessionOf(_ request: Request) -> String? {
+        switch request.operation {
+        case .load(let r): return r.session
+        case .ask(let r): return r.session
+        case .info(let s), .drop(let s), .save(let s), .restore(let s): return s
+        default: return nil
+        }
+    }
+
+    // MARK: Worker jobs
+
+    private func load(_ r: LoadRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken) throws {
+        let arrived = Date()
+        if !r.replace && store.contains(r.session) { throw ServerError.sessionExists(r.session) }
+        try store.ensureRoom(for: backend.estimatedBytes(r), except: r.session)
+        let session = try backend.load(r, shouldStop: { token.stopReason })
+        try store.insert(session, id: r.session, replace: r.replace)
+        let info = try store.info(r.session)
+        var row = TelemetryRow(event: "load")
+        row.describe(info)
+        let t = session.loadTimings
+        row.prefillMs = t.prefillMs
+        row.compressMs = t.compressMs
+        row.requestMs = Date().timeIntervalSince(arrived) * 1000
+        server.telemetry.record(row)
+        reply(client, Response(id: id, .load(LoadResult(session: info, timings: t))))
+    }
+
+    private func ask(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken) throws {
+        let arrived = Date()
+        let (session, _) = try store.resident(r.session)
+        store.setBusy(r.session, true)
+        var finished = false
+        defer { if !finished { store.setBusy(r.session, false) } }
+        let loop = server.loop
+        let stream = r.stream
+        let result = try session.ask(r, defaultMaxNewTokens: server.configuration.defaultMaxNewTokens,
+                                     shouldStop: { token.stopReason }, onToken: { piece in
+            if stream { loop.execute { client.send(Response(id: id, .token(piece))) } }
+        })
+        finished = true
+        store.setBusy(r.session, false, countAsk: true)
+        var row = TelemetryRow(event: "ask")
+        row.describe(session.info)
+        row.questionTokens = Int(result.timings.questionTokens)
+        row.generatedTokens = Int(result.timings.generatedTokens)
+        row.prefillMs = result.timings.prefillMs
+        row.ttftMs = result.timings.ttftMs
+        row.decodeMs = result.timings.decodeMs
+        row.decodeTokS = result.timings.decodeTokS
+        row.finishReason = result.finishReason
+        row.requestMs = Date().timeIntervalSince(arrived) * 1000
+        server.telemetry.record(row)
+        if let why = token.stopReason, result.finishReason == "cancelled" || result.finishReason == "deadline" {
+            throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: result.tokenIDs.count)
+                : ServerError.cancelled(why, generatedTokens: result.tokenIDs.count)
+        }
+        reply(client, Response(id: id, .ask(result)))
+    }
+}

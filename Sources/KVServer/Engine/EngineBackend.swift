@@ -1,0 +1,246 @@
+import COpenBLAS
+import Foundation
+import KVEngine
+import KVModel
+import KVPress
+import Logging
+
+/// The daemon's backend: KVEngine sessions on real models, KVPress presses, and saved sessions
+/// with a model fingerprint.
+public final class EngineBackend: InferenceBackend {
+    /// A model the daemon serves, by name (its file name without `.gguf`).
+    struct Served {
+        let name: String
+        let model: Model
+    }
+
+    private let served: [Served]
+
+    /// Opens `modelPaths` (the default model's usual places when empty).
+    /// - Throws: `WireError`-free startup errors naming the file and the problem.
+    public init(modelPaths: [String], threads: Int, logger: Logger) throws {
+        let paths = modelPaths.isEmpty ? [DefaultModel.path] : modelPaths
+        var list: [Served] = []
+        for path in paths {
+            do {
+                let model = try Model(path: path)
+                let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                logger.info("model \(name): \(model.config.architecture), \(model.config.layerCount) layers, context \(model.config.contextLength), opened in \(String(format: "%.2f", model.loadSeconds)) s")
+                list.append(Served(name: name, model: model))
+            } catch {
+                throw EngineStartupError(description: "cannot open model \(path): \(error) (pass --model PATH, set KVD_MODEL, or run scripts/fetch-model)")
+            }
+        }
+        served = list
+        if threads > 0 { EngineBackend.setMatrixThreads(threads) }
+    }
+
+    /// Sets OpenBLAS's thread count for matrix products (the Swift kernels use KVModel's pool).
+    static func setMatrixThreads(_ n: Int) {
+        openblas_set_num_threads(Int32(n))
+    }
+
+    public var models: [ModelInfo] {
+        served.enumerated().map { i, s in
+            var m = ModelInfo()
+            m.name = s.name
+            m.path = s.model.path
+            m.architecture = s.model.config.architecture
+            m.layers = UInt32(s.model.config.layerCount)
+            m.contextLength = UInt32(s.model.config.contextLength)
+            m.vocabularySize = UInt32(s.model.config.vocabularySize)
+            m.isDefault = i == 0
+            return m
+        }
+    }
+
+    public var presses: [PressInfo] {
+        PressRegistry.all.map { d in
+            PressInfo(name: d.name, summary: d.summary,
+                      parameters: d.parameters.map { PressParameterInfo(name: $0.name, defaultValue: $0.defaultValue, help: $0.doc) },
+                      wraps: d.inner != .none)
+        }
+    }
+
+    public func validateSessionID(_ id: String) throws {
+        _ = try SessionID(id)
+    }
+
+    func served(_ name: String) throws -> Served {
+        if name.isEmpty { return served[0] }
+        if let s = served.first(where: { $0.name == name || $0.model.path == name }) { return s }
+        throw ServerError.unknownModel(name, available: served.map(\.name))
+    }
+
+    func storage(_ s: String) throws -> KVStorageType {
+        if s.isEmpty { return .f16 }
+        guard let t = KVStorageType(rawValue: s) else { throw ServerError.invalidKVStorage(s) }
+        return t
+    }
+
+    public func validate(_ request: LoadRequest) throws {
+        _ = try served(request.model)
+        _ = try storage(request.kvStorage)
+        if !request.press.isEmpty { _ = try PressSpec.parse(request.press) }
+        if request.document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SessionError.emptyDocument }
+    }
+
+    public func estimatedBytes(_ request: LoadRequest) -> Int {
+        guard let s = try? served(request.model), let storage = try? storage(request.kvStorage) else { return 0 }
+        let ratio = request.press.isEmpty ? 0 : ((try? PressSpec.parse(request.press))?.compressionRatio ?? 0)
+        let tokens = Double(request.document.utf8.count) / 4  // a conservative-low guess; the exact size is checked after loading
+        let perToken = s.model.config.layerCount * s.model.config.headCountKV * 2 * s.model.config.headDimension * storage.elementBytes
+        return Int(tokens * (1 - ratio)) * perToken
+    }
+
+    public func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession {
+        let s = try served(request.model)
+        let press = request.press.isEmpty ? nil : try PressSpec.parse(request.press)
+        let session = try Session.load(id: try SessionID(request.session), model: s.model, document: request.document,
+                                       press: press, storage: try storage(request.kvStorage))
+        return EngineSession(session: session, modelName: s.name, restored: false)
+    }
+
+    public func restore(session id: String, from url: URL) throws -> BackendSession {
+        let (headerData, payload) = try SnapshotFile.read(from: url)
+        let header = try SessionSnapshotHeader.decode(headerData, path: url.path)
+        let s = try served(header.modelName.isEmpty ? "" : header.modelName, fallbackToDefault: true)
+        let current = fingerprint(s.model, storage: header.fingerprint.kvStorage, press: header.fingerprint.press)
+        let differences = header.fingerprint.differences(from: current)
+        guard differences.isEmpty else { throw PersistenceError.modelMismatch(path: url.path, differences: differences) }
+        guard let storage = KVStorageType(rawValue: header.fingerprint.kvStorage) else {
+            throw PersistenceError.corrupt(path: url.path, reason: "unknown KV storage '\(header.fingerprint.kvStorage)'")
+        }
+        let cache = s.model.makeCache(storage: storage)
+        try KVCacheSnapshot.decode(payload, into: cache, path: url.path)
+        cache.nextPosition = header.nextPosition
+        let session = Session(id: try SessionID(id), model: s.model, cache: cache, contextTokenIDs: header.contextTokenIDs,
+                              pressSpec: header.fingerprint.press, compressionRatio: header.compressionRatio,
+                              loadReport: header.loadReport)
+        return EngineSession(session: session, modelName: s.name, restored: true)
+    }
+
+    private func served(_ name: String, fallbackToDefault: Bool) throws -> Served {
+        if let s = served.first(where: { $0.name == name }) { return s }
+        return served[0]
+    }
+
+    public func savedInfo(at url: URL) throws -> SessionInfo {
+        let header = try SessionSnapshotHeader.decode(try SnapshotFile.readHeader(from: url), path: url.path)
+        var info = header.info
+        info.state = "saved"
+        return info
+    }
+
+    func fingerprint(_ model: Model, storage: String, press: String) -> ModelFingerprint {
+        let c = model.config
+        return ModelFingerprint(architecture: c.architecture, vocabularyFingerprint: model.tokenizer.fingerprint,
+                                vocabularySize: c.vocabularySize, layers: c.layerCount, headsKV: c.headCountKV,
+                                headDimension: c.headDimension, contextLength: c.contextLength,
+                                ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount,
+                                ropeScale: c.ropeScale, kvStorage: storage, press: press)
+    }
+}
+
+/// The model could not be opened at start.
+public struct EngineStartupError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The JSON header of a saved session.
+struct SessionSnapshotHeader: Codable {
+    var modelName: String
+    var fingerprint: ModelFingerprint
+    var info: SessionInfo
+    var loadReport: LoadReport
+    var compressionRatio: Double
+    var contextTokenIDs: [Int]
+    var nextPosition: Int
+
+    static func decode(_ data: Data, path: String) throws -> SessionSnapshotHeader {
+        do { return try JSONDecoder().decode(SessionSnapshotHeader.self, from: data) } catch {
+            throw PersistenceError.corrupt(path: path, reason: "unreadable header: \(error)")
+        }
+    }
+}
+
+/// A KVEngine session as the server sees it.
+final class EngineSession: BackendSession {
+    let session: Session
+    let modelName: String
+    let restored: Bool
+
+    init(session: Session, modelName: String, restored: Bool) {
+        self.session = session
+        self.modelName = modelName
+        self.restored = restored
+    }
+
+    var info: SessionInfo {
+        let r = session.loadReport
+        var i = SessionInfo()
+        i.session = session.id.rawValue
+        i.model = modelName
+        i.press = session.pressSpec
+        i.compressionRatio = session.compressionRatio
+        i.contextTokens = UInt32(r.contextTokens)
+        i.keptTokens = UInt32(r.keptTokens)
+        i.kvBytes = UInt64(r.kvBytes)
+        i.kvBytesUncompressed = UInt64(r.kvBytesUncompressed)
+        return i
+    }
+
+    var loadTimings: Timings {
+        let r = session.loadReport
+        var t = Timings()
+        t.contextTokens = UInt32(r.contextTokens)
+        t.keptTokens = UInt32(r.keptTokens)
+        t.kvBytes = UInt64(r.kvBytes)
+        t.kvBytesUncompressed = UInt64(r.kvBytesUncompressed)
+        if !restored {
+            t.prefillMs = r.prefillSeconds * 1000
+            t.compressMs = r.compressSeconds * 1000
+        }
+        return t
+    }
+
+    func ask(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
+             onToken: @escaping (AskToken) -> Void) throws -> AskResult {
+        let w = request.sampling ?? WireSampling()
+        let sampling = SamplingParameters(temperature: w.temperature, topK: Int(w.topK), topP: w.topP == 0 ? 1 : w.topP,
+                                          repetitionPenalty: w.repetitionPenalty == 0 ? 1 : w.repetitionPenalty, seed: w.seed)
+        let maxNew = request.maxNewTokens == 0 ? defaultMaxNewTokens : Int(request.maxNewTokens)
+        let report = try session.ask(
+            question: request.question, answerPrefix: request.answerPrefix,
+            parameters: GenerateParameters(maxNewTokens: maxNew, sampling: sampling),
+            shouldStop: { shouldStop().map { $0 == .deadline ? FinishReason.deadline : FinishReason.cancelled } },
+            onToken: { piece in onToken(AskToken(tokenID: piece.tokenID.map { UInt32($0) } ?? AskToken.noToken, text: piece.text)) })
+        var t = loadTimings
+        t.prefillMs = report.prefillSeconds * 1000
+        t.compressMs = 0
+        t.questionTokens = UInt32(report.questionTokens)
+        t.generatedTokens = UInt32(report.tokenIDs.count)
+        t.ttftMs = report.timeToFirstTokenSeconds * 1000
+        t.decodeMs = report.decodeSeconds * 1000
+        t.decodeTokS = report.decodeTokensPerSecond
+        return AskResult(answer: report.answer, tokenIDs: report.tokenIDs.map { UInt32($0) }, timings: t,
+                         finishReason: report.finishReason.rawValue)
+    }
+
+    func save(to url: URL) throws -> Int {
+        let model = session.model
+        let c = model.config
+        let fp = ModelFingerprint(architecture: c.architecture, vocabularyFingerprint: model.tokenizer.fingerprint,
+                                  vocabularySize: c.vocabularySize, layers: c.layerCount, headsKV: c.headCountKV,
+                                  headDimension: c.headDimension, contextLength: c.contextLength,
+                                  ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount,
+                                  ropeScale: c.ropeScale, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
+        let cache = session.cache
+        let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: info, loadReport: session.loadReport,
+                                           compressionRatio: session.compressionRatio, contextTokenIDs: session.contextTokenIDs,
+                                           nextPosition: cache.nextPosition)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try SnapshotFile.write(to: url, header: try encoder.encode(header), payload: KVCacheSnapshot.encode(cache))
+    }
+}

@@ -1,0 +1,115 @@
+import KVWire
+import Foundation
+
+/// Everything kvd is configured with: the config file's keys, overridden by flags.
+///
+/// The config file is `key = value` lines; `#` starts a comment; blank lines are ignored; `model`
+/// may repeat. Sizes accept `K`, `M`, `G` suffixes (powers of 1024). See `systemd/kvd.conf`.
+public struct ServerConfiguration: Equatable, Sendable {
+    /// `socket`: the Unix socket to listen on (ignored under socket activation).
+    public var socketPath = "/run/kvd/kvd.sock"
+    /// `state_dir`: where saved sessions live.
+    public var stateDirectory = "/var/lib/kvd"
+    /// `telemetry_dir`: where the CSV files go.
+    public var telemetryDirectory = "/var/log/kvd"
+    /// `model`: model files; the first is the default. Empty = the default model's usual places.
+    public var modelPaths: [String] = []
+    /// `threads`: compute threads (0 = one per core).
+    public var threads = 0
+    /// `memory_budget`: bytes of KV cache resident sessions may hold together (0 = unlimited).
+    public var memoryBudget = 4 << 30
+    /// `max_frame`: largest accepted frame in bytes.
+    public var maxFrame = FrameDecoder.defaultMaxFrameSize
+    /// `allow_uids`: peer uids allowed besides root and kvd's own (empty with `allow_gids` empty = anyone who can open the socket).
+    public var allowUIDs: [UInt32] = []
+    /// `allow_gids`: peer primary gids allowed.
+    public var allowGIDs: [UInt32] = []
+    /// `socket_mode`: permissions of the socket file (octal).
+    public var socketMode: UInt32 = 0o660
+    /// `max_new_tokens`: answer length when a request does not say.
+    public var defaultMaxNewTokens = 256
+    /// `max_queue`: jobs that may wait for the worker.
+    public var maxQueue = 1024
+    /// `log_level`: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// Why a config file could not be read.
+    public struct ParseError: Error, CustomStringConvertible, Equatable {
+        public let line: Int
+        public let message: String
+        public var description: String { "line \(line): \(message)" }
+    }
+
+    /// The keys a config file may set.
+    public static let keys = ["socket", "state_dir", "telemetry_dir", "model", "threads", "memory_budget", "max_frame",
+                              "allow_uids", "allow_gids", "socket_mode", "max_new_tokens", "max_queue", "log_level"]
+
+    /// Applies the settings of a config file's text on top of `self`.
+    public mutating func apply(configText text: String) throws {
+        var models: [String] = []
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ParseError(line: n + 1, message: "expected 'key = value', got '\(line)'")
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            func fail(_ expected: String) -> ParseError {
+                ParseError(line: n + 1, message: "invalid value '\(value)' for \(key): expected \(expected)")
+            }
+            switch key {
+            case "socket": socketPath = value
+            case "state_dir": stateDirectory = value
+            case "telemetry_dir": telemetryDirectory = value
+            case "model": models.append(value)
+            case "threads": guard let v = Int(value), v >= 0 else { throw fail("a number of threads (0 = all cores)") }; threads = v
+            case "memory_budget": guard let v = Self.parseSize(value) else { throw fail("bytes, e.g. 4G or 512M") }; memoryBudget = v
+            case "max_frame": guard let v = Self.parseSize(value), v >= 1024 else { throw fail("bytes ≥ 1K, e.g. 16M") }; maxFrame = v
+            case "allow_uids": guard let v = Self.parseIDs(value) else { throw fail("comma-separated uids") }; allowUIDs = v
+            case "allow_gids": guard let v = Self.parseIDs(value) else { throw fail("comma-separated gids") }; allowGIDs = v
+            case "socket_mode": guard let v = UInt32(value, radix: 8), v <= 0o777 else { throw fail("octal permissions, e.g. 0660") }; socketMode = v
+            case "max_new_tokens": guard let v = Int(value), v >= 1 else { throw fail("a positive number") }; defaultMaxNewTokens = v
+            case "max_queue": guard let v = Int(value), v >= 1 else { throw fail("a positive number") }; maxQueue = v
+            case "log_level":
+                guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
+                    throw fail("trace, debug, info, notice, warning, error or critical")
+                }
+                logLevel = value
+            default:
+                throw ParseError(line: n + 1, message: "unknown key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
+            }
+        }
+        if !models.isEmpty { modelPaths = models }
+    }
+
+    /// `123`, `4K`, `512M`, `4G` → bytes.
+    public static func parseSize(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [(String, Int)] = [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
+        for (u, m) in units where t.hasSuffix(u) || t.hasSuffix(u + "B") || t.hasSuffix(u + "IB") {
+            let digits = t.replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "").dropLast()
+            guard let v = Double(digits), v >= 0 else { return nil }
+            return Int(v * Double(m))
+        }
+        return Int(t).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    static func parseIDs(_ s: String) -> [UInt32]? {
+        if s.isEmpty { return [] }
+        let parts = s.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
+        return parts.contains(where: { $0 == nil }) ? nil : parts.compactMap { $0 }
+    }
+
+    /// Whether a peer may use the daemon: root and kvd's own uid always may; otherwise, when
+    /// allow lists are set, its uid or primary gid must be listed. With no lists, the socket's
+    /// file permissions (`socket_mode`) are the only gate.
+    public func allows(_ peer: PeerCredentials?, ownUID: UInt32) -> Bool {
+        if allowUIDs.isEmpty && allowGIDs.isEmpty { return true }
+        guard let peer else { return false }
+        return peer.uid == 0 || peer.uid == ownUID || allowUIDs.contains(peer.uid) || allowGIDs.contains(peer.gid)
+    }
+}

@@ -1,0 +1,62 @@
+import KVWire
+/// Why the daemon refused or could not finish a request (failures of the server layer itself;
+/// the engine's and press's errors keep their own types). `ErrorCodes` maps them to wire codes.
+public enum ServerError: Error, Equatable, CustomStringConvertible {
+    /// No session of that id, in memory or on disk.
+    case unknownSession(String)
+    /// A session of that id exists and the load did not ask to replace it.
+    case sessionExists(String)
+    /// The load named a model the daemon does not serve.
+    case unknownModel(String, available: [String])
+    /// `kv_storage` is not `f16` or `f32`.
+    case invalidKVStorage(String)
+    /// The daemon is shutting down.
+    case stopping
+    /// The session alone needs more memory than the whole budget.
+    case overBudget(needed: Int, budget: Int)
+    /// Too many jobs are waiting.
+    case queueFull(limit: Int)
+    /// A request reused the id of one still in flight on the connection.
+    case duplicateRequestID(UInt64)
+    /// The work was cancelled (by `Cancel`, a disconnect, or shutdown).
+    case cancelled(StopReason, generatedTokens: Int)
+    /// The request's deadline passed.
+    case deadlineExceeded(generatedTokens: Int)
+    /// The peer's uid/gid may not use the daemon.
+    case permissionDenied(uid: UInt32, gid: UInt32)
+    /// `restore` for a session that has no saved state.
+    case notSaved(String)
+
+    public var description: String {
+        switch self {
+        case .unknownSession(let id):
+            return "no session '\(id)'; load it first (kvctl load \(id) FILE) or list sessions with kvctl sessions"
+        case .sessionExists(let id):
+            return "session '\(id)' already exists; pass replace (kvctl load --replace) or drop it first"
+        case .unknownModel(let name, let available):
+            return "no model '\(name)'; this daemon serves: \(available.joined(separator: ", "))"
+        case .invalidKVStorage(let s):
+            return "invalid kv_storage '\(s)'; use f16 or f32"
+        case .stopping:
+            return "kvd is stopping; retry when it is back (systemctl status kvd)"
+        case .overBudget(let needed, let budget):
+            return "the session needs \(needed) bytes of KV cache but the memory budget is \(budget) bytes; compress more (a higher ratio), load a shorter document, or raise memory_budget"
+        case .queueFull(let limit):
+            return "\(limit) jobs are already waiting; retry later"
+        case .duplicateRequestID(let id):
+            return "request id \(id) is already in flight on this connection; use a new id per request"
+        case .cancelled(let why, let n):
+            switch why {
+            case .disconnected: return "the client disconnected; stopped after \(n) tokens"
+            case .shutdown: return "kvd is stopping; stopped after \(n) tokens"
+            default: return "cancelled after \(n) generated tokens"
+            }
+        case .deadlineExceeded(let n):
+            return "the request's deadline passed after \(n) generated tokens; raise deadline_ms or lower max_new_tokens"
+        case .permissionDenied(let uid, let gid):
+            return "uid \(uid) / gid \(gid) may not use this kvd; add it to allow_uids or allow_gids in kvd.conf"
+        case .notSaved(let id):
+            return "session '\(id)' has no saved state; save it first (kvctl save \(id))"
+        }
+    }
+}

@@ -1,0 +1,259 @@
+import KVWire
+import Foundation
+import Logging
+
+/// The sessions the daemon knows, resident or saved, under a memory budget.
+///
+/// When resident sessions would exceed the budget, the least recently used ones are saved to the
+/// state directory and unloaded ("evicted"); the next use restores them. Sessions found in the
+/// state directory at start are registered as saved and restored lazily.
+///
+/// Metadata (`list`, `info`, `stats`) may be read from any thread; everything that loads, saves
+/// or restores runs on the scheduler's worker, one job at a time.
+public final class SessionStore: @unchecked Sendable {
+    /// One session's bookkeeping.
+    final class Entry {
+        let id: String
+        var session: BackendSession?
+        var info: SessionInfo
+        /// The snapshot on disk, valid for the current content.
+        var savedURL: URL?
+        /// A snapshot file exists for this id (possibly not yet verified).
+        var lastUsed: Date
+        var busy = false
+
+        init(id: String, info: SessionInfo) {
+            self.id = id
+            self.info = info
+            lastUsed = Date()
+        }
+    }
+
+    /// Bytes of KV cache all resident sessions may hold together.
+    public let memoryBudget: Int
+    /// Where snapshots are written.
+    public let stateDirectory: URL
+    private let backend: InferenceBackend
+    private let telemetry: TelemetryCSV
+    private let log: (Logger.Level, String) -> Void
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+
+    init(backend: InferenceBackend, stateDirectory: URL, memoryBudget: Int, telemetry: TelemetryCSV,
+         log: @escaping (Logger.Level, String) -> Void) {
+        self.backend = backend
+        self.stateDirectory = stateDirectory
+        self.memoryBudget = memoryBudget
+        self.telemetry = telemetry
+        self.log = log
+    }
+
+    /// The snapshot path of `id` (ids are validated, so this never leaves the directory).
+    func snapshotURL(_ id: String) -> URL {
+        stateDirectory.appendingPathComponent(id + "." + SnapshotFile.fileExtension)
+    }
+
+    /// Registers every snapshot in the state directory as a saved session (headers only).
+    func scanStateDirectory() {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory.path)) ?? []
+        for name in files.sorted() where name.hasSuffix("." + SnapshotFile.fileExtension) && !name.hasPrefix(".") {
+            let id = String(name.dropLast(SnapshotFile.fileExtension.count + 1))
+            guard (try? backend.validateSessionID(id)) != nil else { continue }
+            let url = stateDirectory.appendingPathComponent(name)
+            do {
+                var info = try backend.savedInfo(at: url)
+                info.session = id
+                let e = Entry(id: id, info: info)
+                e.savedURL = url
+                e.lastUsed = Date(timeIntervalSince1970: info.lastUsedUnix > 0 ? info.lastUsedUnix : 0)
+                lock.withLock { entries[id] = e }
+            } catch {
+                log(.warning, "ignoring \(url.path): \(error)")
+            }
+        }
+    }
+
+    // MARK: Metadata (any thread)
+
+    /// Every session, sorted by id.
+    public func list() -> [SessionInfo] {
+        lock.withLock { entries.values.map(describe).sorted { $0.session < $1.session } }
+    }
+
+    /// One session's metadata.
+    /// - Throws: `ServerError.unknownSession`.
+    public func info(_ id: String) throws -> SessionInfo {
+        try lock.withLock {
+            guard let e = entries[id] else { throw ServerError.unknownSession(id) }
+            return describe(e)
+        }
+    }
+
+    /// Whether a session of that id exists.
+    public func contains(_ id: String) -> Bool { lock.withLock { entries[id] != nil } }
+
+    /// Resident/saved counts and resident KV bytes.
+    public func totals() -> (resident: Int, saved: Int, kvBytes: Int) {
+        lock.withLock {
+            var r = 0, s = 0, b = 0
+            for e in entries.values {
+                if e.session != nil { r += 1; b += Int(e.info.kvBytes) } else { s += 1 }
+            }
+            return (r, s, b)
+        }
+    }
+
+    private func describe(_ e: Entry) -> SessionInfo {
+        var i = e.info
+        i.session = e.id
+        i.state = e.busy ? "busy" : (e.session != nil ? "resident" : "saved")
+        i.lastUsedUnix = e.lastUsed.timeIntervalSince1970
+        return i
+    }
+
+    // MARK: Worker-thread operations
+
+    /// Makes room for `bytes` more resident bytes by evicting least recently used sessions.
+    /// - Throws: `ServerError.overBudget` when `bytes` alone exceed the budget.
+    func ensureRoom(for bytes: Int, except keep: String? = nil) throws {
+        guard memoryBudget > 0 else { return }
+        guard bytes <= memoryBudget else { throw ServerError.overBudget(needed: bytes, budget: memoryBudget) }
+        while true {
+            let victim: Entry? = lock.withLock {
+                let resident = entries.values.filter { $0.session != nil }
+                let used = resident.reduce(0) { $0 + Int($1.info.kvBytes) }
+                guard used + bytes > memoryBudget else { return nil }
+                return resident.filter { $0.id != keep && !$0.busy }.min { $0.lastUsed < $1.lastUsed }
+            }
+            guard let victim else { return }
+            evict(victim)
+        }
+    }
+
+    /// Saves (if needed) and unloads a resident session.
+    private func evict(_ e: Entry) {
+        guard let session = e.session else { return }
+        let start = Date()
+        do {
+            if e.savedURL == nil { _ = try save(e, session) }
+            lock.withLock { e.session = nil }
+            var row = TelemetryRow(event: "evict")
+            row.describe(e.info)
+            row.ioMs = Date().timeIntervalSince(start) * 1000
+            row.detail = e.savedURL?.path ?? ""
+            telemetry.record(row)
+            log(.info, "evicted session \(e.id) (\(e.info.kvBytes) bytes) to \(e.savedURL?.path ?? "?")")
+        } catch {
+            // Never lose a session: if it cannot be saved it stays resident.
+            log(.error, "cannot evict session \(e.id): \(error)")
+            lock.withLock { e.lastUsed = Date() }
+        }
+    }
+
+    @discardableResult
+    private func save(_ e: Entry, _ session: BackendSession) throws -> Int {
+        let url = snapshotURL(e.id)
+        let bytes = try session.save(to: url)
+        lock.withLock { e.savedURL = url }
+        return bytes
+    }
+
+    /// Adds a freshly loaded session (evicting others to fit), replacing an old one if allowed.
+    func insert(_ session: BackendSession, id: String, replace: Bool) throws {
+        try lock.withLock {
+            if entries[id] != nil && !replace { throw ServerError.sessionExists(id) }
+        }
+        try ensureRoom(for: Int(session.info.kvBytes), except: id)
+        let e = Entry(id: id, info: session.info)
+        e.session = session
+        e.info.createdUnix = Date().timeIntervalSince1970
+        let old: Entry? = lock.withLock {
+            let old = entries[id]
+            entries[id] = e
+            return old
+        }
+        if old?.savedURL != nil { unlink(snapshotURL(id).path) }
+    }
+
+    /// The resident session `id`, restoring it from disk when it was evicted or saved at shutdown.
+    /// - Returns: the session and whether it was just restored (with the restore's I/O time).
+    func resident(_ id: String) throws -> (BackendSession, restoredMs: Double?) {
+        let e: Entry = try lock.withLock {
+            guard let e = entries[id] else { throw ServerError.unknownSession(id) }
+            e.lastUsed = Date()
+            return e
+        }
+        if let s = lock.withLock({ e.session }) { return (s, nil) }
+        guard let url = lock.withLock({ e.savedURL }) else { throw ServerError.unknownSession(id) }
+        try ensureRoom(for: Int(e.info.kvBytes), except: id)
+        let start = Date()
+        let session = try backend.restore(session: id, from: url)
+        let ms = Date().timeIntervalSince(start) * 1000
+        lock.withLock {
+            let keep = (e.info.asks, e.info.createdUnix)
+            e.info = session.info
+            e.info.asks = keep.0
+            e.info.createdUnix = keep.1
+            e.session = session
+        }
+        var row = TelemetryRow(event: "restore")
+        row.describe(e.info)
+        row.ioMs = ms
+        row.detail = url.path
+        telemetry.record(row)
+        log(.info, "restored session \(id) from \(url.path) in \(Int(ms)) ms")
+        return (session, ms)
+    }
+
+    /// Marks a session busy (an ask is running) or idle, and counts finished asks.
+    func setBusy(_ id: String, _ busy: Bool, countAsk: Bool = false) {
+        lock.withLock {
+            guard let e = entries[id] else { return }
+            e.busy = busy
+            e.lastUsed = Date()
+            if countAsk { e.info.asks += 1 }
+        }
+    }
+
+    /// Saves one session now.
+    /// - Returns: the path and size written.
+    func save(_ id: String) throws -> (URL, Int) {
+        let (session, _) = try resident(id)
+        guard let e = lock.withLock({ entries[id] }) else { throw ServerError.unknownSession(id) }
+        let start = Date()
+        let bytes = try save(e, session)
+        var row = TelemetryRow(event: "save")
+        row.describe(e.info)
+        row.ioMs = Date().timeIntervalSince(start) * 1000
+        row.detail = snapshotURL(id).path
+        telemetry.record(row)
+        return (snapshotURL(id), bytes)
+    }
+
+    /// Saves every resident session whose content is not on disk yet (at shutdown).
+    func saveAll() {
+        let resident = lock.withLock { entries.values.filter { $0.session != nil && $0.savedURL == nil } }
+        for e in resident.sorted(by: { $0.id < $1.id }) {
+            do {
+                _ = try save(e.id)
+                log(.info, "saved session \(e.id)")
+            } catch {
+                log(.error, "cannot save session \(e.id): \(error)")
+            }
+        }
+    }
+
+    /// Forgets a session: memory and snapshot.
+    /// - Returns: whether it existed.
+    func drop(_ id: String) -> Bool {
+        guard let e = lock.withLock({ entries.removeValue(forKey: id) }) else { return false }
+        if e.savedURL != nil || FileManager.default.fileExists(atPath: snapshotURL(id).path) {
+            unlink(snapshotURL(id).path)
+        }
+        var row = TelemetryRow(event: "drop")
+        row.describe(e.info)
+        telemetry.record(row)
+        return true
+    }
+}
+

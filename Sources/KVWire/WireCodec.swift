@@ -1,0 +1,491 @@
+import CKVProto
+import CProtobufC
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Converts `Request`/`Response` values to and from protobuf bytes with libprotobuf-c
+/// (the C code `scripts/generate-proto` generated from `Protos/kvd.proto`).
+///
+/// Decoding never crashes on hostile input: libprotobuf-c's `unpack` returns NULL on garbage,
+/// which becomes `ProtocolError.malformedMessage`.
+public enum WireCodec {
+    // MARK: Request
+
+    /// Protobuf bytes of `request` (without the frame header).
+    public static func encode(_ request: Request) -> [UInt8] {
+        let a = CArena()
+        var m = Kvd__Request()
+        kvd__request__init(&m)
+        m.id = request.id
+        m.deadline_ms = request.deadlineMs
+        switch request.operation {
+        case .load(let r):
+            let p = a.make(kvd__load_request__init)
+            p.pointee.session = a.string(r.session)
+            p.pointee.document = a.string(r.document)
+            p.pointee.press = a.string(r.press)
+            p.pointee.model = a.string(r.model)
+            p.pointee.replace = r.replace ? 1 : 0
+            p.pointee.kv_storage = a.string(r.kvStorage)
+            m.op_case = KVD__REQUEST__OP_LOAD
+            m.load = p
+        case .ask(let r):
+            let p = a.make(kvd__ask_request__init)
+            p.pointee.session = a.string(r.session)
+            p.pointee.question = a.string(r.question)
+            p.pointee.answer_prefix = a.string(r.answerPrefix)
+            p.pointee.max_new_tokens = r.maxNewTokens
+            p.pointee.stream = r.stream ? 1 : 0
+            if let s = r.sampling {
+                let q = a.make(kvd__sampling__init)
+                q.pointee.temperature = s.temperature
+                q.pointee.top_k = s.topK
+                q.pointee.top_p = s.topP
+                q.pointee.repetition_penalty = s.repetitionPenalty
+                q.pointee.seed = s.seed
+                p.pointee.sampling = q
+            }
+            m.op_case = KVD__REQUEST__OP_ASK
+            m.ask = p
+        case .sessions:
+            m.op_case = KVD__REQUEST__OP_SESSIONS
+            m.sessions = a.make(kvd__sessions_request__init)
+        case .info(let s):
+            let p = a.make(kvd__info_request__init)
+            p.pointee.session = a.string(s)
+            m.op_case = KVD__REQUEST__OP_INFO
+            m.info = p
+        case .drop(let s):
+            let p = a.make(kvd__drop_request__init)
+            p.pointee.session = a.string(s)
+            m.op_case = KVD__REQUEST__OP_DROP
+            m.drop = p
+        case .save(let s):
+            let p = a.make(kvd__save_request__init)
+            p.pointee.session = a.string(s)
+            m.op_case = KVD__REQUEST__OP_SAVE
+            m.save = p
+        case .restore(let s):
+            let p = a.make(kvd__restore_request__init)
+            p.pointee.session = a.string(s)
+            m.op_case = KVD__REQUEST__OP_RESTORE
+            m.restore = p
+        case .presses:
+            m.op_case = KVD__REQUEST__OP_PRESSES
+            m.presses = a.make(kvd__presses_request__init)
+        case .models:
+            m.op_case = KVD__REQUEST__OP_MODELS
+            m.models = a.make(kvd__models_request__init)
+        case .stats:
+            m.op_case = KVD__REQUEST__OP_STATS
+            m.stats = a.make(kvd__stats_request__init)
+        case .health:
+            m.op_case = KVD__REQUEST__OP_HEALTH
+            m.health = a.make(kvd__health_request__init)
+        case .cancel(let target):
+            let p = a.make(kvd__cancel_request__init)
+            p.pointee.target_id = target
+            m.op_case = KVD__REQUEST__OP_CANCEL
+            m.cancel = p
+        }
+        let n = kvd__request__get_packed_size(&m)
+        return packed(n) { kvd__request__pack(&m, $0) }
+    }
+
+    /// Decodes a request's protobuf bytes.
+    /// - Throws: `ProtocolError.malformedMessage` for bytes that are not a `kvd.Request`,
+    ///   `ProtocolError.missingOperation` when no operation is set.
+    public static func decodeRequest(_ bytes: [UInt8]) throws -> Request {
+        let m: UnsafeMutablePointer<Kvd__Request>? = bytes.withUnsafeBufferPointer { b in
+            withNonNilBase(b) { kvd__request__unpack(nil, b.count, $0) }
+        }
+        guard let m else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+        defer { kvd__request__free_unpacked(m, nil) }
+        let r = m.pointee
+        let op: Request.Operation
+        switch r.op_case {
+        case KVD__REQUEST__OP_LOAD:
+            guard let p = r.load?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            op = .load(LoadRequest(session: str(p.session), document: str(p.document), press: str(p.press),
+                                   model: str(p.model), replace: p.replace != 0, kvStorage: str(p.kv_storage)))
+        case KVD__REQUEST__OP_ASK:
+            guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            let sampling = p.sampling.map { q in
+                WireSampling(temperature: q.pointee.temperature, topK: q.pointee.top_k, topP: q.pointee.top_p,
+                             repetitionPenalty: q.pointee.repetition_penalty, seed: q.pointee.seed)
+            }
+            op = .ask(AskRequest(session: str(p.session), question: str(p.question), answerPrefix: str(p.answer_prefix),
+                                 maxNewTokens: p.max_new_tokens, sampling: sampling, stream: p.stream != 0))
+        case KVD__REQUEST__OP_SESSIONS: op = .sessions
+        case KVD__REQUEST__OP_INFO: op = .info(session: str(r.info?.pointee.session))
+        case KVD__REQUEST__OP_DROP: op = .drop(session: str(r.drop?.pointee.session))
+        case KVD__REQUEST__OP_SAVE: op = .save(session: str(r.save?.pointee.session))
+        case KVD__REQUEST__OP_RESTORE: op = .restore(session: str(r.restore?.pointee.session))
+        case KVD__REQUEST__OP_PRESSES: op = .presses
+        case KVD__REQUEST__OP_MODELS: op = .models
+        case KVD__REQUEST__OP_STATS: op = .stats
+        case KVD__REQUEST__OP_HEALTH: op = .health
+        case KVD__REQUEST__OP_CANCEL: op = .cancel(targetID: r.cancel?.pointee.target_id ?? 0)
+        default: throw ProtocolError.missingOperation
+        }
+        return Request(id: r.id, deadlineMs: r.deadline_ms, op)
+    }
+
+    /// The id of a request whose operation could not be decoded, if its bytes parse at all
+    /// (so an error answer can carry the id back).
+    public static func requestID(_ bytes: [UInt8]) -> UInt64? {
+        let m: UnsafeMutablePointer<Kvd__Request>? = bytes.withUnsafeBufferPointer { b in
+            withNonNilBase(b) { kvd__request__unpack(nil, b.count, $0) }
+        }
+        guard let m else { return nil }
+        defer { kvd__request__free_unpacked(m, nil) }
+        return m.pointee.id
+    }
+
+    // MARK: Response
+
+    /// Protobuf bytes of `response` (without the frame header).
+    public static func encode(_ response: Response) -> [UInt8] {
+        let a = CArena()
+        var m = Kvd__Response()
+        kvd__response__init(&m)
+        m.id = response.id
+        switch response.body {
+        case .error(let e):
+            let p = a.make(kvd__error__init)
+            p.pointee.code = Kvd__Code(rawValue: UInt32(bitPattern: e.code.rawValue))
+            p.pointee.message = a.string(e.message)
+            m.body_case = KVD__RESPONSE__BODY_ERROR
+            m.error = p
+        case .load(let r):
+            let p = a.make(kvd__load_response__init)
+            p.pointee.session = sessionInfo(r.session, a)
+            p.pointee.timings = timings(r.timings, a)
+            m.body_case = KVD__RESPONSE__BODY_LOAD
+            m.load = p
+        case .token(let t):
+            let p = a.make(kvd__ask_token__init)
+            p.pointee.token_id = t.tokenID
+            p.pointee.text = a.string(t.text)
+            m.body_case = KVD__RESPONSE__BODY_TOKEN
+            m.token = p
+        case .ask(let r):
+            let p = a.make(kvd__ask_response__init)
+            p.pointee.answer = a.string(r.answer)
+            let ids = a.array(UInt32.self, r.tokenIDs.count)
+            for (i, t) in r.tokenIDs.enumerated() { ids[i] = t }
+            p.pointee.n_token_ids = r.tokenIDs.count
+            p.pointee.token_ids = ids
+            p.pointee.timings = timings(r.timings, a)
+            p.pointee.finish_reason = a.string(r.finishReason)
+            m.body_case = KVD__RESPONSE__BODY_ASK
+            m.ask = p
+        case .sessions(let list):
+            let p = a.make(kvd__sessions_response__init)
+            let items = a.array(UnsafeMutablePointer<Kvd__SessionInfo>?.self, list.count)
+            for (i, s) in list.enumerated() { items[i] = sessionInfo(s, a) }
+            p.pointee.n_sessions = list.count
+            p.pointee.sessions = items
+            m.body_case = KVD__RESPONSE__BODY_SESSIONS
+            m.sessions = p
+        case .info(let s):
+            m.body_case = KVD__RESPONSE__BODY_INFO
+            m.info = sessionInfo(s, a)
+        case .drop(let dropped):
+            let p = a.make(kvd__drop_response__init)
+            p.pointee.dropped = dropped ? 1 : 0
+            m.body_case = KVD__RESPONSE__BODY_DROP
+            m.drop = p
+        case .save(let path, let bytes):
+            let p = a.make(kvd__save_response__init)
+            p.pointee.path = a.string(path)
+            p.pointee.bytes = bytes
+            m.body_case = KVD__RESPONSE__BODY_SAVE
+            m.save = p
+        case .restore(let s):
+            let p = a.make(kvd__restore_response__init)
+            p.pointee.session = sessionInfo(s, a)
+            m.body_case = KVD__RESPONSE__BODY_RESTORE
+            m.restore = p
+        case .presses(let list):
+            let p = a.make(kvd__presses_response__init)
+            let items = a.array(UnsafeMutablePointer<Kvd__PressInfo>?.self, list.count)
+            for (i, info) in list.enumerated() {
+                let q = a.make(kvd__press_info__init)
+                q.pointee.name = a.string(info.name)
+                q.pointee.summary = a.string(info.summary)
+                q.pointee.wraps = info.wraps ? 1 : 0
+                let params = a.array(UnsafeMutablePointer<Kvd__PressParameter>?.self, info.parameters.count)
+                for (j, pp) in info.parameters.enumerated() {
+                    let r = a.make(kvd__press_parameter__init)
+                    r.pointee.name = a.string(pp.name)
+                    r.pointee.default_value = a.string(pp.defaultValue)
+                    r.pointee.help = a.string(pp.help)
+                    params[j] = r
+                }
+                q.pointee.n_parameters = info.parameters.count
+                q.pointee.parameters = params
+                items[i] = q
+            }
+            p.pointee.n_presses = list.count
+            p.pointee.presses = items
+            m.body_case = KVD__RESPONSE__BODY_PRESSES
+            m.presses = p
+        case .models(let list):
+            let p = a.make(kvd__models_response__init)
+            let items = a.array(UnsafeMutablePointer<Kvd__ModelInfo>?.self, list.count)
+            for (i, info) in list.enumerated() {
+                let q = a.make(kvd__model_info__init)
+                q.pointee.name = a.string(info.name)
+                q.pointee.path = a.string(info.path)
+                q.pointee.architecture = a.string(info.architecture)
+                q.pointee.layers = info.layers
+                q.pointee.context_length = info.contextLength
+                q.pointee.vocabulary_size = info.vocabularySize
+                q.pointee.is_default = info.isDefault ? 1 : 0
+                items[i] = q
+            }
+            p.pointee.n_models = list.count
+            p.pointee.models = items
+            m.body_case = KVD__RESPONSE__BODY_MODELS
+            m.models = p
+        case .stats(let s):
+            let p = a.make(kvd__stats_response__init)
+            p.pointee.sessions_resident = s.sessionsResident
+            p.pointee.sessions_saved = s.sessionsSaved
+            p.pointee.kv_bytes = s.kvBytes
+            p.pointee.memory_budget_bytes = s.memoryBudgetBytes
+            p.pointee.rss_bytes = s.rssBytes
+            p.pointee.peak_rss_bytes = s.peakRssBytes
+            p.pointee.requests = s.requests
+            p.pointee.errors = s.errors
+            p.pointee.connections = s.connections
+            p.pointee.queue_depth = s.queueDepth
+            p.pointee.uptime_s = s.uptimeS
+            p.pointee.telemetry_dir = a.string(s.telemetryDir)
+            p.pointee.state_dir = a.string(s.stateDir)
+            m.body_case = KVD__RESPONSE__BODY_STATS
+            m.stats = p
+        case .health(let status, let version):
+            let p = a.make(kvd__health_response__init)
+            p.pointee.status = a.string(status)
+            p.pointee.version = a.string(version)
+            m.body_case = KVD__RESPONSE__BODY_HEALTH
+            m.health = p
+        case .cancel(let cancelled):
+            let p = a.make(kvd__cancel_response__init)
+            p.pointee.cancelled = cancelled ? 1 : 0
+            m.body_case = KVD__RESPONSE__BODY_CANCEL
+            m.cancel = p
+        }
+        let n = kvd__response__get_packed_size(&m)
+        return packed(n) { kvd__response__pack(&m, $0) }
+    }
+
+    /// Decodes a response's protobuf bytes.
+    /// - Throws: `ProtocolError.malformedMessage` or `.missingBody`.
+    public static func decodeResponse(_ bytes: [UInt8]) throws -> Response {
+        let m: UnsafeMutablePointer<Kvd__Response>? = bytes.withUnsafeBufferPointer { b in
+            withNonNilBase(b) { kvd__response__unpack(nil, b.count, $0) }
+        }
+        guard let m else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+        defer { kvd__response__free_unpacked(m, nil) }
+        let r = m.pointee
+        let body: Response.Body
+        switch r.body_case {
+        case KVD__RESPONSE__BODY_ERROR:
+            let e = r.error?.pointee
+            let code = WireCode(rawValue: Int32(bitPattern: e?.code.rawValue ?? 2)) ?? .unknown
+            body = .error(WireError(code, str(e?.message)))
+        case KVD__RESPONSE__BODY_LOAD:
+            body = .load(LoadResult(session: sessionInfo(r.load?.pointee.session), timings: timings(r.load?.pointee.timings)))
+        case KVD__RESPONSE__BODY_TOKEN:
+            body = .token(AskToken(tokenID: r.token?.pointee.token_id ?? 0, text: str(r.token?.pointee.text)))
+        case KVD__RESPONSE__BODY_ASK:
+            guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            let ids = (0..<p.n_token_ids).map { p.token_ids[$0] }
+            body = .ask(AskResult(answer: str(p.answer), tokenIDs: ids, timings: timings(p.timings), finishReason: str(p.finish_reason)))
+        case KVD__RESPONSE__BODY_SESSIONS:
+            guard let p = r.sessions?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            body = .sessions((0..<p.n_sessions).map { sessionInfo(p.sessions[$0]) })
+        case KVD__RESPONSE__BODY_INFO:
+            body = .info(sessionInfo(r.info))
+        case KVD__RESPONSE__BODY_DROP:
+            body = .drop(dropped: (r.drop?.pointee.dropped ?? 0) != 0)
+        case KVD__RESPONSE__BODY_SAVE:
+            body = .save(path: str(r.save?.pointee.path), bytes: r.save?.pointee.bytes ?? 0)
+        case KVD__RESPONSE__BODY_RESTORE:
+            body = .restore(sessionInfo(r.restore?.pointee.session))
+        case KVD__RESPONSE__BODY_PRESSES:
+            guard let p = r.presses?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            body = .presses((0..<p.n_presses).compactMap { i in
+                guard let q = p.presses[i]?.pointee else { return nil }
+                let params = (0..<q.n_parameters).compactMap { j -> PressParameterInfo? in
+                    guard let pp = q.parameters[j]?.pointee else { return nil }
+                    return PressParameterInfo(name: str(pp.name), defaultValue: str(pp.default_value), help: str(pp.help))
+                }
+                return PressInfo(name: str(q.name), summary: str(q.summary), parameters: params, wraps: q.wraps != 0)
+            })
+        case KVD__RESPONSE__BODY_MODELS:
+            guard let p = r.models?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            body = .models((0..<p.n_models).compactMap { i in
+                guard let q = p.models[i]?.pointee else { return nil }
+                var info = ModelInfo()
+                info.name = str(q.name)
+                info.path = str(q.path)
+                info.architecture = str(q.architecture)
+                info.layers = q.layers
+                info.contextLength = q.context_length
+                info.vocabularySize = q.vocabulary_size
+                info.isDefault = q.is_default != 0
+                return info
+            })
+        case KVD__RESPONSE__BODY_STATS:
+            var s = DaemonStats()
+            if let p = r.stats?.pointee {
+                s.sessionsResident = p.sessions_resident
+                s.sessionsSaved = p.sessions_saved
+                s.kvBytes = p.kv_bytes
+                s.memoryBudgetBytes = p.memory_budget_bytes
+                s.rssBytes = p.rss_bytes
+                s.peakRssBytes = p.peak_rss_bytes
+                s.requests = p.requests
+                s.errors = p.errors
+                s.connections = p.connections
+                s.queueDepth = p.queue_depth
+                s.uptimeS = p.uptime_s
+                s.telemetryDir = str(p.telemetry_dir)
+                s.stateDir = str(p.state_dir)
+            }
+            body = .stats(s)
+        case KVD__RESPONSE__BODY_HEALTH:
+            body = .health(status: str(r.health?.pointee.status), version: str(r.health?.pointee.version))
+        case KVD__RESPONSE__BODY_CANCEL:
+            body = .cancel(cancelled: (r.cancel?.pointee.cancelled ?? 0) != 0)
+        default:
+            throw ProtocolError.missingBody
+        }
+        return Response(id: r.id, body)
+    }
+
+    // MARK: Helpers
+
+    private static func sessionInfo(_ s: SessionInfo, _ a: CArena) -> UnsafeMutablePointer<Kvd__SessionInfo> {
+        let p = a.make(kvd__session_info__init)
+        p.pointee.session = a.string(s.session)
+        p.pointee.model = a.string(s.model)
+        p.pointee.press = a.string(s.press)
+        p.pointee.compression_ratio = s.compressionRatio
+        p.pointee.context_tokens = s.contextTokens
+        p.pointee.kept_tokens = s.keptTokens
+        p.pointee.kv_bytes = s.kvBytes
+        p.pointee.kv_bytes_uncompressed = s.kvBytesUncompressed
+        p.pointee.state = a.string(s.state)
+        p.pointee.asks = s.asks
+        p.pointee.created_unix = s.createdUnix
+        p.pointee.last_used_unix = s.lastUsedUnix
+        return p
+    }
+
+    private static func sessionInfo(_ p: UnsafeMutablePointer<Kvd__SessionInfo>?) -> SessionInfo {
+        var s = SessionInfo()
+        guard let q = p?.pointee else { return s }
+        s.session = str(q.session)
+        s.model = str(q.model)
+        s.press = str(q.press)
+        s.compressionRatio = q.compression_ratio
+        s.contextTokens = q.context_tokens
+        s.keptTokens = q.kept_tokens
+        s.kvBytes = q.kv_bytes
+        s.kvBytesUncompressed = q.kv_bytes_uncompressed
+        s.state = str(q.state)
+        s.asks = q.asks
+        s.createdUnix = q.created_unix
+        s.lastUsedUnix = q.last_used_unix
+        return s
+    }
+
+    private static func timings(_ t: Timings, _ a: CArena) -> UnsafeMutablePointer<Kvd__Timings> {
+        let p = a.make(kvd__timings__init)
+        p.pointee.context_tokens = t.contextTokens
+        p.pointee.kept_tokens = t.keptTokens
+        p.pointee.question_tokens = t.questionTokens
+        p.pointee.generated_tokens = t.generatedTokens
+        p.pointee.prefill_ms = t.prefillMs
+        p.pointee.compress_ms = t.compressMs
+        p.pointee.ttft_ms = t.ttftMs
+        p.pointee.decode_ms = t.decodeMs
+        p.pointee.decode_tok_s = t.decodeTokS
+        p.pointee.kv_bytes = t.kvBytes
+        p.pointee.kv_bytes_uncompressed = t.kvBytesUncompressed
+        return p
+    }
+
+    private static func timings(_ p: UnsafeMutablePointer<Kvd__Timings>?) -> Timings {
+        var t = Timings()
+        guard let q = p?.pointee else { return t }
+        t.contextTokens = q.context_tokens
+        t.keptTokens = q.kept_tokens
+        t.questionTokens = q.question_tokens
+        t.generatedTokens = q.generated_tokens
+        t.prefillMs = q.prefill_ms
+        t.compressMs = q.compress_ms
+        t.ttftMs = q.ttft_ms
+        t.decodeMs = q.decode_ms
+        t.decodeTokS = q.decode_tok_s
+        t.kvBytes = q.kv_bytes
+        t.kvBytesUncompressed = q.kv_bytes_uncompressed
+        return t
+    }
+
+    private static func str(_ p: UnsafeMutablePointer<CChar>?) -> String {
+        guard let p else { return "" }
+        return String(cString: p)
+    }
+
+    private static func packed(_ n: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> [UInt8] {
+        guard n > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: n) { buffer, count in
+            count = pack(buffer.baseAddress!)
+        }
+    }
+
+    private static func withNonNilBase<R>(_ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<UInt8>) -> R) -> R {
+        if let base = b.baseAddress { return body(base) }
+        var zero: UInt8 = 0
+        return body(&zero)
+    }
+}
+
+/// Owns the C memory of a message being built; everything is freed when the arena goes.
+final class CArena {
+    private var strings: [UnsafeMutablePointer<CChar>] = []
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    deinit {
+        for s in strings { free(s) }
+        for b in blocks { b.deallocate() }
+    }
+
+    /// A C copy of `s` (protobuf-c stores `char *`).
+    func string(_ s: String) -> UnsafeMutablePointer<CChar> {
+        let p = strdup(s) ?? strdup("")!
+        strings.append(p)
+        return p
+    }
+
+    /// Room for `count` values of `T` (at least one).
+    func array<T>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+        blocks.append(UnsafeMutableRawPointer(p))
+        return p
+    }
+
+    /// A message initialised by its protoc-c `*_init` function.
+    func make<T>(_ initialize: (UnsafeMutablePointer<T>?) -> Void) -> UnsafeMutablePointer<T> {
+        let p = array(T.self, 1)
+        initialize(p)
+        return p
+    }
+}

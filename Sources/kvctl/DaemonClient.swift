@@ -1,0 +1,96 @@
+import Foundation
+import KVWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking client of kvd's socket: sends requests, reads response frames.
+final class DaemonClient {
+    let socketPath: String
+    private let fd: Int32
+    private var decoder = FrameDecoder(maxFrameSize: 1 << 30)
+    private var nextID: UInt64 = 1
+
+    /// Connects to `socketPath`.
+    /// - Throws: `CLIError.cannotConnect` when nothing listens there.
+    init(socketPath: String) throws {
+        self.socketPath = socketPath
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard socketPath.utf8.count < capacity else { throw CLIError.cannotConnect(socketPath) }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in socketPath.utf8.enumerated() { raw[i] = b }
+        }
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw CLIError.cannotConnect(socketPath) }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+        guard ok else {
+            close(fd)
+            throw CLIError.cannotConnect(socketPath)
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Sends `operation` as a new request.
+    /// - Returns: the request's id.
+    @discardableResult
+    func send(_ operation: Request.Operation, deadlineMs: UInt32 = 0) throws -> UInt64 {
+        let id = nextID
+        nextID += 1
+        try writeAll(FrameEncoder.frame(WireCodec.encode(Request(id: id, deadlineMs: deadlineMs, operation))))
+        return id
+    }
+
+    /// Writes raw bytes (for tests of malformed input).
+    func writeAll(_ bytes: [UInt8]) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CLIError.connectionLost(socketPath)
+            }
+            done += n
+        }
+    }
+
+    /// The next response frame.
+    func receive() throws -> Response {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            if let payload = try decoder.next() { return try WireCodec.decodeResponse(payload) }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw CLIError.connectionLost(socketPath) }
+            buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+
+    /// Sends a request and waits for its final response; streamed tokens go to `onToken`.
+    /// - Throws: `CLIError.daemon` when the answer is an error.
+    func call(_ operation: Request.Operation, deadlineMs: UInt32 = 0, onToken: (AskToken) -> Void = { _ in }) throws -> Response.Body {
+        let id: UInt64
+        do {
+            id = try send(operation, deadlineMs: deadlineMs)
+        } catch {
+            // kvd may have refused the connection (PERMISSION_DENIED, stopping) and closed it:
+            // its error frame is still there to read.
+            if let r = try? receive(), case .error(let e) = r.body { throw CLIError.daemon(e) }
+            throw error
+        }
+        while true {
+            let r = try receive()
+            // id 0: an error about the connection itself (refused peer, oversized frame).
+            guard r.id == id || r.id == 0 else { continue }
+            switch r.body {
+            case .token(let t): onToken(t)
+            case .error(let e): throw CLIError.daemon(e)
+            default: return r.body
+            }
+        }
+    }
+}

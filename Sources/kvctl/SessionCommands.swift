@@ -1,0 +1,293 @@
+import ArgumentParser
+import Foundation
+import KVPress
+import KVWire
+
+/// Checks a press spec's name(s) against the registry before bothering the daemon.
+func validatePressSpec(_ spec: String) throws {
+    let names = spec.split(whereSeparator: { "(),:".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }
+    guard let first = names.first, !first.isEmpty else { return }
+    if PressRegistry.descriptor(first) == nil {
+        throw ValidationError("unknown press '\(first)'; valid presses: \(PressRegistry.names.joined(separator: ", ")) (kvctl presses lists their parameters)")
+    }
+}
+
+struct Load: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prefill a document once and keep its compressed cache as a session.",
+        discussion: """
+        Reads FILE (or standard input for '-'), sends it to kvd, which prefills it, compresses its \
+        KV cache with the press, and keeps it under SESSION (1-64 characters of A-Z a-z 0-9 . _ -).
+
+        Presses (kvpress's names): \(PressRegistry.names.joined(separator: ", ")).
+
+        Examples:
+          kvctl load manual manual.txt
+          kvctl load manual manual.txt --press snapkv --ratio 0.5 --replace
+          cat notes.txt | kvctl load notes - --press "adakv(expected_attention):ratio=0.25"
+        """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "Session id: 1-64 characters of A-Z a-z 0-9 . _ -")
+    var session: String
+
+    @Argument(help: ArgumentHelp("Document to load; '-' reads standard input.", valueName: "FILE|-"))
+    var file: String
+
+    @Option(help: ArgumentHelp("Press spec: NAME, NAME:key=value,… or WRAPPER(INNER):key=value (see kvctl presses). Default: no compression.", valueName: "spec"))
+    var press: String?
+
+    @Option(help: ArgumentHelp("Compression ratio: the fraction of context KV pairs removed, 0 ≤ R < 1 (sets the press's compression_ratio).", valueName: "R"))
+    var ratio: Double?
+
+    @Flag(help: "Replace an existing session of the same id.")
+    var replace = false
+
+    @Option(name: .customLong("kv-storage"), help: "KV cache element type: f16 or f32.")
+    var kvStorage: String?
+
+    @Option(help: "Model name or path among those kvd serves (default: kvd's default).")
+    var model: String?
+
+    func validate() throws {
+        if let press { try validatePressSpec(press) }
+        if ratio != nil && press == nil {
+            throw ValidationError("--ratio needs --press (which press should remove that fraction?); e.g. --press knorm --ratio \(ratio ?? 0.5)")
+        }
+        if let kvStorage, kvStorage != "f16" && kvStorage != "f32" { throw ValidationError("--kv-storage must be f16 or f32") }
+    }
+
+    /// The spec sent: `--press` with `ratio=R` appended when `--ratio` is given.
+    var pressSpec: String {
+        guard var spec = press else { return "" }
+        if let ratio {
+            // Parameters of the outer press follow the last ')' (inner presses carry their own).
+            let outer = spec.lastIndex(of: ")").map { spec[spec.index(after: $0)...] } ?? spec[...]
+            spec += (outer.contains(":") ? "," : ":") + "ratio=\(ratio)"
+        }
+        return spec
+    }
+
+    func run() throws {
+        try runReporting(json: connection.json) {
+            let document: String
+            if file == "-" {
+                document = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                guard let data = FileManager.default.contents(atPath: file) else { throw CLIError.local("cannot read \(file)") }
+                document = String(decoding: data, as: UTF8.self)
+            }
+            let client = try connection.connect()
+            let body = try client.call(.load(LoadRequest(session: session, document: document, press: pressSpec, model: model ?? "",
+                                                         replace: replace, kvStorage: kvStorage ?? "")))
+            guard case .load(let r) = body else { throw CLIError.unexpected("\(body)") }
+            if connection.json {
+                printJSON(r)
+            } else {
+                let s = r.session, t = r.timings
+                print("loaded \(s.session): \(s.contextTokens) tokens, kept \(s.keptTokens) (\(s.press), ratio \(s.compressionRatio)); KV \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)); prefill \(ms(t.prefillMs)), compress \(ms(t.compressMs))")
+            }
+        }
+    }
+}
+
+struct Ask: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a question against a session; the answer streams to standard output.",
+        discussion: """
+        The question is answered from the session's compressed context; the context is not \
+        prefilled again. Tokens are printed as they are generated. Interrupting kvctl cancels the \
+        generation in kvd.
+
+        Examples:
+          kvctl ask --session manual "How do I reset the device?"
+          kvctl ask --session manual "Summarise section 2." --max-new-tokens 200 --temperature 0.7
+          kvctl ask --session manual "Give the date." --answer-prefix "The date is" --json
+        """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "The session to ask.")
+    var session: String
+
+    @Argument(help: "The question.")
+    var question: String
+
+    @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate (default: kvd's max_new_tokens).")
+    var maxNewTokens: UInt32?
+
+    @Option(help: "Sampling temperature; 0 = greedy (default).")
+    var temperature: Float = 0
+
+    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens (0 = all).")
+    var topK: UInt32 = 0
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off).")
+    var topP: Float = 1
+
+    @Option(help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("answer-prefix"), help: "Text the answer is forced to start with.")
+    var answerPrefix: String = ""
+
+    @Option(name: .customLong("deadline-ms"), help: "Give up after this many milliseconds (0 = no deadline).")
+    var deadlineMs: UInt32 = 0
+
+    @Flag(help: "Print timings to standard error after the answer.")
+    var verbose = false
+
+    func validate() throws {
+        if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the question is empty") }
+        if temperature < 0 { throw ValidationError("--temperature must be ≥ 0") }
+        if !(0...1).contains(topP) { throw ValidationError("--top-p must be between 0 and 1") }
+    }
+
+    func run() throws {
+        try runReporting(json: connection.json) {
+            let client = try connection.connect()
+            let sampling = WireSampling(temperature: temperature, topK: topK, topP: topP, seed: seed)
+            let request = AskRequest(session: session, question: question, answerPrefix: answerPrefix,
+                                     maxNewTokens: maxNewTokens ?? 0, sampling: sampling, stream: !connection.json)
+            let out = FileHandle.standardOutput
+            if !connection.json && !answerPrefix.isEmpty { out.write(Data(answerPrefix.utf8)) }
+            let body = try client.call(.ask(request), deadlineMs: deadlineMs) { token in
+                out.write(Data(token.text.utf8))
+            }
+            guard case .ask(let r) = body else { throw CLIError.unexpected("\(body)") }
+            if connection.json {
+                printJSON(r)
+            } else {
+                out.write(Data("\n".utf8))
+                if verbose {
+                    let t = r.timings
+                    FileHandle.standardError.write(Data("[\(t.questionTokens) question tokens, \(t.generatedTokens) generated (\(r.finishReason)); first token \(ms(t.ttftMs)), decode \(String(format: "%.1f", t.decodeTokS)) tok/s]\n".utf8))
+                }
+            }
+        }
+    }
+}
+
+struct Sessions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List sessions with their sizes, presses and state.",
+        discussion: "State is resident (in memory), saved (on disk, restored on next use) or busy.\n\nExample:\n  kvctl sessions --json"
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        try runReporting(json: connection.json) {
+            let body = try connection.connect().call(.sessions)
+            guard case .sessions(let list) = body else { throw CLIError.unexpected("\(body)") }
+            if connection.json {
+                printJSON(["sessions": list])
+                return
+            }
+            if list.isEmpty { print("no sessions (load one with: kvctl load SESSION FILE)"); return }
+            let header = ["SESSION", "STATE", "TOKENS", "KEPT", "KV", "PRESS", "ASKS"]
+            let rows = list.map { s in
+                [s.session, s.state, String(s.contextTokens), String(s.keptTokens), formatBytes(s.kvBytes), s.press, String(s.asks)]
+            }
+            printTable(header, rows)
+        }
+    }
+}
+
+/// Commands that name one session and print what kvd says about it.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one session.", discussion: "Example:\n  kvctl info manual")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The session.") var session: String
+
+    func run() throws {
+        try runReporting(json: connection.json) {
+            let body = try connection.connect().call(.info(session: session))
+            guard case .info(let s) = body else { throw CLIError.unexpected("\(body)") }
+            if connection.json { printJSON(s) } else { printSession(s) }
+        }
+    }
+}
+
+struct Drop: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Forget a session: its memory and its saved file.", discussion: "Example:\n  kvctl drop manual")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The session.") var session: String
+
+    func run() throws {
+        try runReporting(json: connection.json) {
+            let body = try connection.connect().call(.drop(session: session))
+            guard case .drop(let dropped) = body else { throw CLIError.unexpected("\(body)") }
+            if connection.json { printJSON(["dropped": dropped]) } else { print("dropped \(session)") }
+        }
+    }
+}
+
+struct Save: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a session to kvd's state directory now.",
+        discussion: "kvd also saves every session on SIGTERM and when evicting under its memory budget.\n\nExample:\n  kvctl save manual")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The session.") var session: String
+
+    func run() throws {
+        try runReporting(json: connection.json) {
+            let body = try connection.connect().call(.save(session: session))
+            guard case .save(let path, let bytes) = body else { throw CLIError.unexpected("\(body)") }
+            if connection.json { printJSON(SaveOutput(path: path, bytes: bytes)) } else { print("saved \(session) to \(path) (\(formatBytes(bytes)))") }
+        }
+    }
+
+    struct SaveOutput: Encodable { let path: String; let bytes: UInt64 }
+}
+
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring a saved session back into memory now (otherwise its next ask does).",
+        discussion: "Example:\n  kvctl restore manual")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The session.") var session: String
+
+    func run() throws {
+        try runReporting(json: connection.json) {
+            let body = try connection.connect().call(.restore(session: session))
+            guard case .restore(let s) = body else { throw CLIError.unexpected("\(body)") }
+            if connection.json { printJSON(s) } else { printSession(s) }
+        }
+    }
+}
+
+// MARK: Formatting
+
+func ms(_ v: Double) -> String { String(format: "%.0f ms", v) }
+
+func formatBytes(_ b: UInt64) -> String {
+    let v = Double(b)
+    if v >= 1_073_741_824 { return String(format: "%.2f GiB", v / Double(1 << 30)) }
+    if v >= 1_048_576 { return String(format: "%.1f MiB", v / Double(1 << 20)) }
+    if v >= 1024 { return String(format: "%.1f KiB", v / Double(1 << 10)) }
+    return "\(b) B"
+}
+
+func printSession(_ s: SessionInfo) {
+    print("""
+    session:     \(s.session)
+    state:       \(s.state)
+    model:       \(s.model)
+    press:       \(s.press) (ratio \(s.compressionRatio))
+    tokens:      \(s.contextTokens) context, \(s.keptTokens) kept
+    kv bytes:    \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)) uncompressed
+    asks:        \(s.asks)
+    """)
+}
+
+func printTable(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    for r in [header] + rows {
+        print(r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import KVServer
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// kvd: the KV-cache-compression inference daemon.
+@main
+struct KVD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kvd",
+        abstract: "Serve compressed document contexts of a language model over a Unix socket.",
+        discussion: """
+        kvd holds a model and many sessions: documents prefilled once and compressed by a press. \
+        Clients (kvctl) load documents and ask questions with protobuf frames over a Unix socket \
+        (Protos/kvd.proto). kvd runs in the foreground and logs to stderr; systemd starts it with \
+        Type=notify (READY=1 is sent once the socket accepts) and may pass the socket (LISTEN_FDS). \
+        On SIGTERM or SIGINT it finishes queued work, saves every session to the state directory \
+        and exits 0; saved sessions are restored lazily on their next use.
+
+        Settings come from the defaults, then the config file, then these flags.
+
+        Examples:
+          kvd --socket /tmp/kvd.sock --state-dir /tmp/kvd/st --telemetry-dir /tmp/kvd/tm
+          kvd --config /etc/kvd/kvd.conf
+        """,
+        version: Server.version
+    )
+
+    @Option(help: ArgumentHelp("Unix socket to listen on (ignored under socket activation).", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Directory for saved sessions.", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(name: .customLong("telemetry-dir"), help: ArgumentHelp("Directory for the telemetry CSV files.", valueName: "dir"))
+    var telemetryDir: String?
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("Model file (GGUF); repeat to serve several, the first is the default. Default: $KVD_MODEL or models/SmolLM2-135M-Instruct.Q4_1.gguf.", valueName: "path"))
+    var models: [String] = []
+
+    @Option(help: ArgumentHelp("Config file of 'key = value' lines (see systemd/kvd.conf).", valueName: "file"))
+    var config: String?
+
+    @Option(help: "Compute threads for matrix products (0 = one per core).")
+    var threads: Int?
+
+    @Option(name: .customLong("memory-budget"), help: ArgumentHelp("Bytes of KV cache resident sessions may hold (K/M/G suffixes; 0 = unlimited). Least recently used sessions are saved and unloaded beyond it.", valueName: "bytes"))
+    var memoryBudget: String?
+
+    @Option(name: .customLong("max-frame"), help: ArgumentHelp("Largest accepted frame (K/M/G suffixes).", valueName: "bytes"))
+    var maxFrame: String?
+
+    @Option(name: .customLong("allow-uid"), help: ArgumentHelp("Peer uid allowed besides root and kvd's own (repeatable; checked with SO_PEERCRED).", valueName: "uid"))
+    var allowUIDs: [UInt32] = []
+
+    @Option(name: .customLong("allow-gid"), help: ArgumentHelp("Peer primary gid allowed (repeatable).", valueName: "gid"))
+    var allowGIDs: [UInt32] = []
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    func validate() throws {
+        if let memoryBudget, ServerConfiguration.parseSize(memoryBudget) == nil {
+            throw ValidationError("--memory-budget '\(memoryBudget)' is not a size; use bytes or K/M/G, e.g. 2G")
+        }
+        if let maxFrame, (ServerConfiguration.parseSize(maxFrame) ?? 0) < 1024 {
+            throw ValidationError("--max-frame '\(maxFrame)' must be a size of at least 1K, e.g. 16M")
+        }
+        if let threads, threads < 0 { throw ValidationError("--threads must be 0 or more") }
+    }
+
+    func resolvedConfiguration() throws -> ServerConfiguration {
+        var c = ServerConfiguration()
+        if let config {
+            let text: String
+            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                throw DaemonFailure("cannot read config file \(config): \(error.localizedDescription)")
+            }
+            do { try c.apply(configText: text) } catch { throw DaemonFailure("\(config): \(error)") }
+        }
+        if let socket { c.socketPath = socket }
+        if let stateDir { c.stateDirectory = stateDir }
+        if let telemetryDir { c.telemetryDirectory = telemetryDir }
+        if !models.isEmpty { c.modelPaths = models }
+        if let threads { c.threads = threads }
+        if let memoryBudget, let v = ServerConfiguration.parseSize(memoryBudget) { c.memoryBudget = v }
+        if let maxFrame, let v = ServerConfiguration.parseSize(maxFrame) { c.maxFrame = v }
+        if !allowUIDs.isEmpty { c.allowUIDs = allowUIDs }
+        if !allowGIDs.isEmpty { c.allowGIDs = allowGIDs }
+        if let logLevel { c.logLevel = logLevel }
+        return c
+    }
+
+    func run() throws {
+        let c = try resolvedConfiguration()
+        let level = Logger.Level(rawValue: c.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        var logger = Logger(label: "kvd")
+        logger.logLevel = level
+        do {
+            try Daemon(configuration: c, logger: logger).run()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// A startup failure with a message for the operator.
+struct DaemonFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,105 @@
+import Foundation
+@testable import KVServer
+
+/// A model-free backend: a "session" holds its document's words; an answer streams the first
+/// words back, one token per `tokenDelay`. Lets protocol tests run in milliseconds.
+final class FakeBackend: InferenceBackend {
+    var tokenDelay: TimeInterval = 0
+    var bytesPerWord = 100
+    private(set) var loads = 0
+    private(set) var restores = 0
+
+    var models: [ModelInfo] {
+        var m = ModelInfo()
+        m.name = "fake"; m.architecture = "fake"; m.isDefault = true
+        return [m]
+    }
+
+    var presses: [PressInfo] {
+        [PressInfo(name: "knorm", summary: "keeps keys with small norms",
+                   parameters: [PressParameterInfo(name: "compression_ratio", defaultValue: "0.0", help: "fraction removed")], wraps: false)]
+    }
+
+    func validateSessionID(_ id: String) throws {
+        let ok = (1...64).contains(id.utf8.count) && id != "." && id != ".."
+            && id.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D }
+        if !ok { throw WireError(.invalidArgument, "invalid session id '\(id)'") }
+    }
+
+    func validate(_ request: LoadRequest) throws {
+        if !request.press.isEmpty && !request.press.hasPrefix("knorm") { throw WireError(.invalidArgument, "unknown press '\(request.press)'") }
+        if request.document.trimmingCharacters(in: .whitespaces).isEmpty { throw WireError(.invalidArgument, "the document is empty") }
+    }
+
+    func estimatedBytes(_ request: LoadRequest) -> Int {
+        request.document.split(separator: " ").count * bytesPerWord
+    }
+
+    func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession {
+        loads += 1
+        return FakeSession(id: request.session, words: request.document.split(separator: " ").map(String.init), backend: self)
+    }
+
+    func restore(session: String, from url: URL) throws -> BackendSession {
+        restores += 1
+        let (header, payload) = try SnapshotFile.read(from: url)
+        guard String(decoding: header, as: UTF8.self) == "fake" else {
+            throw PersistenceError.modelMismatch(path: url.path, differences: ["architecture: saved other, model fake"])
+        }
+        let words = String(decoding: payload, as: UTF8.self).split(separator: " ").map(String.init)
+        return FakeSession(id: session, words: words, backend: self)
+    }
+
+    func savedInfo(at url: URL) throws -> SessionInfo {
+        _ = try SnapshotFile.readHeader(from: url)
+        var info = SessionInfo()
+        info.model = "fake"
+        return info
+    }
+}
+
+final class FakeSession: BackendSession {
+    let id: String
+    let words: [String]
+    let backend: FakeBackend
+
+    init(id: String, words: [String], backend: FakeBackend) {
+        self.id = id
+        self.words = words
+        self.backend = backend
+    }
+
+    var info: SessionInfo {
+        var i = SessionInfo()
+        i.session = id
+        i.model = "fake"
+        i.contextTokens = UInt32(words.count)
+        i.keptTokens = UInt32(words.count)
+        i.kvBytes = UInt64(words.count * backend.bytesPerWord)
+        i.kvBytesUncompressed = i.kvBytes
+        return i
+    }
+
+    var loadTimings: Timings { Timings() }
+
+    func ask(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
+             onToken: @escaping (AskToken) -> Void) throws -> AskResult {
+        let n = Int(request.maxNewTokens == 0 ? UInt32(defaultMaxNewTokens) : request.maxNewTokens)
+        var out: [String] = []
+        var finish = "max_new_tokens"
+        for i in 0..<min(n, words.count) {
+            if let why = shouldStop() { finish = why == .deadline ? "deadline" : "cancelled"; break }
+            if backend.tokenDelay > 0 { Thread.sleep(forTimeInterval: backend.tokenDelay) }
+            out.append(words[i])
+            onToken(AskToken(tokenID: UInt32(i), text: (i == 0 ? "" : " ") + words[i]))
+        }
+        var t = Timings()
+        t.questionTokens = UInt32(request.question.split(separator: " ").count)
+        t.generatedTokens = UInt32(out.count)
+        return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, timings: t, finishReason: finish)
+    }
+
+    func save(to url: URL) throws -> Int {
+        try SnapshotFile.write(to: url, header: Data("fake".utf8), payload: Array(words.joined(separator: " ").utf8))
+    }
+}

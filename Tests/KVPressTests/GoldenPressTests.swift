@@ -18,6 +18,9 @@ final class FanOutHook: LayerHook {
         caches = presses.map { _ in model.makeCache() }
     }
 
+    /// Everything any of the presses needs from the attention.
+    var observes: AttentionOutputs { hooks.reduce([]) { $0.union($1.observes) } }
+
     func afterAttention(_ o: AttentionObservation) throws {
         let D = o.config.headDimension, T = o.tokenCount
         for (hook, cache) in zip(hooks, caches) {

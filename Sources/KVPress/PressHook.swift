@@ -61,7 +61,8 @@ public final class PressHook: LayerHook {
     }
 
     private static func rerotates(_ press: Press) -> Bool {
-        press is KeyRerotationPress || press.innerPresses.contains { rerotates($0) }
+        press is KeyRerotationPress || (press as? FinchPress)?.rerotateKeys == true
+            || press.innerPresses.contains { rerotates($0) }
     }
 
     /// Compresses one layer described by `input` (used by `afterAttention`; callable directly to

@@ -52,6 +52,7 @@ let package = Package(
         .target(
             name: "KVPress",
             dependencies: ["KVModel", "COpenBLAS"],
+            resources: [.copy("Resources")],
             swiftSettings: optimized
         ),
         .target(
@@ -76,6 +77,7 @@ let package = Package(
             name: "kvbench",
             dependencies: [
                 "KVModel",
+                "KVPress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized

@@ -94,6 +94,8 @@ public final class Session: @unchecked Sendable {
         let hook = press.map { PressHook($0, model: model) }
         let start = DispatchTime.now()
         _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
+        // Presses that decide after the prefill (kvzip) run here; re-rotating presses move the next position.
+        try hook?.finish(cache, contextIDs: ids)
         let total = seconds(since: start)
         let compress = hook?.compressionSeconds ?? 0
         let heads = model.config.layerCount * model.config.headCountKV

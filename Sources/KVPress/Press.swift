@@ -16,6 +16,9 @@ public protocol Press: AnyObject, CustomStringConvertible {
     var parameterValues: [(String, String)] { get }
     /// Nominal fraction of the context's KV pairs removed.
     var compressionRatio: Double { get }
+    /// What the press reads from the attention besides Q, K, V (e.g. `.columnSums`); by default
+    /// the union over its inner presses. ``PressHook`` asks the model for it.
+    var observes: AttentionOutputs { get }
     /// Compresses one layer's cache (`input.cache`) in place.
     /// - Throws: `PressError` when the context does not suit the press (e.g. shorter than its window).
     func compress(_ input: PressInput) throws
@@ -23,6 +26,7 @@ public protocol Press: AnyObject, CustomStringConvertible {
 
 extension Press {
     public var innerPresses: [Press] { [] }
+    public var observes: AttentionOutputs { innerPresses.reduce([]) { $0.union($1.observes) } }
 
     /// The spec string: `name(inner,…):key=value,…`.
     public var description: String {
@@ -86,4 +90,15 @@ public enum GQAScoreAggregation: String, CaseIterable, Sendable {
         }
         return out
     }
+}
+
+/// A press that decides only once the whole context is prefilled, over all layers at once
+/// (`kvzip` runs extra forward passes that re-read the context).
+///
+/// During the prefill its per-layer `compress` keeps everything; ``PressHook/finish(_:contextIDs:)``
+/// then calls `compress(contextIDs:cache:model:)` on the full cache.
+public protocol ContextPress: Press {
+    /// Compresses `cache`, which holds exactly the uncompressed context `contextIDs`.
+    /// - Throws: `PressError`, or `ModelError` from extra forward passes.
+    func compress(contextIDs: [Int], cache: KVCache, model: Model) throws
 }

@@ -15,6 +15,9 @@ public struct PressArguments: Sendable {
         PressError.invalidValue(press: descriptor.name, parameter: name, value: text(name), expected: expected)
     }
 
+    /// The value as given (e.g. a path).
+    public func string(_ name: String) -> String { text(name) }
+
     /// A compression ratio in `[0, 1)`.
     public func ratio(_ name: String = "compression_ratio") throws -> Double {
         guard let v = Double(text(name)), v >= 0, v < 1 else { throw invalid(name, "a number in [0, 1)") }

@@ -17,6 +17,10 @@ public enum PressError: Error, CustomStringConvertible, Equatable {
     case contextTooShort(press: String, tokens: Int, needed: Int)
     /// The press needs the model's weights (e.g. the output projection) but none were given.
     case modelRequired(press: String)
+    /// The press re-reads the context's token ids after the prefill (`kvzip`) but none were given.
+    case contextRequired(press: String)
+    /// A file the press reads (e.g. `headkv`'s head profile) is missing or malformed.
+    case badFile(press: String, path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -36,6 +40,10 @@ public enum PressError: Error, CustomStringConvertible, Equatable {
             return "press '\(press)' needs a context of at least \(needed) tokens, got \(tokens); use a longer context or smaller window parameters"
         case .modelRequired(let press):
             return "press '\(press)' reads the model's weights; create its PressHook with the model"
+        case .contextRequired(let press):
+            return "press '\(press)' re-reads the context after the prefill; call PressHook.finish(_:contextIDs:) with the context's token ids"
+        case .badFile(let press, let path, let reason):
+            return "press '\(press)' cannot use '\(path)': \(reason)"
         }
     }
 }

@@ -28,6 +28,9 @@ public final class PressHook: LayerHook {
         self.model = model
     }
 
+    /// What the press needs from the attention (``Press/observes``).
+    public var observes: AttentionOutputs { press.observes }
+
     public func afterAttention(_ o: AttentionObservation) throws {
         // Only a prefill over an empty cache is a context (kvpress's `is_prefilling`).
         guard o.cache.allSatisfy({ $0.count == o.tokenCount }) else { return }
@@ -42,8 +45,24 @@ public final class PressHook: LayerHook {
         cache.nextPosition = cache.layers.flatMap { $0 }.map(\.count).max() ?? cache.nextPosition
     }
 
+    /// Call after the context prefill with the context's ids: runs a ``ContextPress`` (which
+    /// needs the whole uncompressed context and may run extra forward passes, e.g. `kvzip`),
+    /// counting its time as compression, then does what `finish(_:)` does.
+    /// - Throws: `PressError` from the press (e.g. `contextRequired` without ids), `ModelError`.
+    public func finish(_ cache: KVCache, contextIDs: [Int]?) throws {
+        if let press = press as? ContextPress, press.compressionRatio > 0 {
+            guard let model else { throw PressError.modelRequired(press: press.name) }
+            guard let contextIDs else { throw PressError.contextRequired(press: press.name) }
+            let start = DispatchTime.now()
+            try press.compress(contextIDs: contextIDs, cache: cache, model: model)
+            compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        }
+        finish(cache)
+    }
+
     private static func rerotates(_ press: Press) -> Bool {
-        press is KeyRerotationPress || press.innerPresses.contains { rerotates($0) }
+        press is KeyRerotationPress || (press as? FinchPress)?.rerotateKeys == true
+            || press.innerPresses.contains { rerotates($0) }
     }
 
     /// Compresses one layer described by `input` (used by `afterAttention`; callable directly to

@@ -79,6 +79,10 @@ public final class PressInput {
     public let cache: [HeadKVCache]
     /// The model, for presses that read weights (`criticalkv`); `nil` in synthetic tests.
     public let model: Model?
+    /// Causal attention column sums `[H, T]` the model accumulated during this prefill
+    /// (`AttentionObservation.columnSums`), when the hook asked for them and the prefill started
+    /// on an empty cache; `nil` otherwise (sub-inputs, synthetic inputs), and scorers recompute.
+    public let columnSums: UnsafePointer<Float>?
 
     private let owner: AnyObject?
 
@@ -90,16 +94,28 @@ public final class PressInput {
                   queries: queries, keys: keys, values: values, cache: cache, model: model, owner: nil)
     }
 
+    /// Raw buffers plus precomputed causal column sums `[H, T]` (tests of the fast path).
+    public convenience init(geometry: PressGeometry, tokenCount: Int, firstPosition: Int = 0,
+                            hidden: UnsafePointer<Float>, queries: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+                            values: UnsafePointer<Float>, cache: [HeadKVCache], model: Model? = nil,
+                            columnSums: UnsafePointer<Float>) {
+        self.init(geometry: geometry, tokenCount: tokenCount, firstPosition: firstPosition, hidden: hidden,
+                  queries: queries, keys: keys, values: values, cache: cache, model: model, owner: nil,
+                  columnSums: columnSums)
+    }
+
     /// What a layer hook observed; `cache` replaces the observation's heads when given.
     public convenience init(_ o: AttentionObservation, cache: [HeadKVCache]? = nil, model: Model? = nil) {
+        // Column sums are the context's own only when the prefill started on an empty cache.
+        let sums = o.columnSumsStride == o.tokenCount ? o.columnSums : nil
         self.init(geometry: PressGeometry(config: o.config, layer: o.layer), tokenCount: o.tokenCount,
                   firstPosition: o.firstPosition, hidden: o.hidden, queries: o.queries, keys: o.keys,
-                  values: o.values, cache: cache ?? o.cache, model: model, owner: nil)
+                  values: o.values, cache: cache ?? o.cache, model: model, owner: nil, columnSums: sums)
     }
 
     private init(geometry: PressGeometry, tokenCount: Int, firstPosition: Int, hidden: UnsafePointer<Float>,
                  queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                 cache: [HeadKVCache], model: Model?, owner: AnyObject?) {
+                 cache: [HeadKVCache], model: Model?, owner: AnyObject?, columnSums: UnsafePointer<Float>? = nil) {
         self.geometry = geometry
         self.tokenCount = tokenCount
         self.firstPosition = firstPosition
@@ -110,6 +126,7 @@ public final class PressInput {
         self.cache = cache
         self.model = model
         self.owner = owner
+        self.columnSums = columnSums
     }
 
     /// Query heads, `H`.

@@ -88,6 +88,12 @@ public enum PressRegistry {
         PerLayerCompressionPress.descriptor,
         KeyRerotationPress.descriptor,
         ThinKPress.descriptor,
+        CAMPress.descriptor,
+        NACLPress.descriptor,
+        ScissorhandsPress.descriptor,
+        HeadKVPress.descriptor,
+        FinchPress.descriptor,
+        KVzipPress.descriptor,
     ]
 
     private static let byName: [String: PressDescriptor] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

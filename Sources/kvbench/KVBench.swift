@@ -9,6 +9,6 @@ struct KVBench: ParsableCommand {
             Measures speed and memory of the inference engine, and offers the small tools scripts \
             rely on: tokenize, generate.
             """,
-        subcommands: [SpeedCommand.self, GenerateCommand.self, TokenizeCommand.self]
+        subcommands: [SpeedCommand.self, GenerateCommand.self, TokenizeCommand.self, ProfileHeadsCommand.self]
     )
 }

@@ -18,6 +18,9 @@ final class FanOutHook: LayerHook {
         caches = presses.map { _ in model.makeCache() }
     }
 
+    /// Everything any of the presses needs from the attention.
+    var observes: AttentionOutputs { hooks.reduce([]) { $0.union($1.observes) } }
+
     func afterAttention(_ o: AttentionObservation) throws {
         let D = o.config.headDimension, T = o.tokenCount
         for (hook, cache) in zip(hooks, caches) {
@@ -139,7 +142,14 @@ final class GoldenPressTests: XCTestCase {
                 }
             }
             if spec.contains("think") { XCTAssertEqual(cache.layers[5][0].keyDimension, 48) }
-            if spec.hasPrefix("key_rerotation") { XCTAssertEqual(cache.nextPosition, 831) }
+            if spec.hasPrefix("key_rerotation") || spec.hasPrefix("finch") { XCTAssertEqual(cache.nextPosition, 831) }
+            if spec.hasPrefix("cam") || spec.hasPrefix("nacl") || spec.hasPrefix("scissorhands") || spec.hasPrefix("finch") {
+                XCTAssertEqual(cache.entryCount, 30 * 3 * 831, spec)
+            }
+            if spec.hasPrefix("headkv") {
+                XCTAssertEqual(Double(cache.entryCount), Double(30 * 3 * 831), accuracy: 0.02 * Double(30 * 3 * 831))
+                XCTAssertGreaterThan(Set(cache.layers.flatMap { $0.map(\.count) }).count, 1, "head-wise budgets")
+            }
             if spec.hasPrefix("critical_adakv") {
                 XCTAssertEqual(cache.entryCount, 30 * 3 * 831)
                 XCTAssertGreaterThan(Set(cache.layers.flatMap { $0.map(\.count) }).count, 10)
@@ -169,7 +179,35 @@ final class GoldenPressTests: XCTestCase {
         "h2o:ratio=0.5",
         "merging(snapkv):ratio=0.5",
         "simlayerkv:lazy_threshold=0.6,n_recent=512",
+        "cam:ratio=0.5,seed=1",
+        "nacl:ratio=0.5,seed=1",
+        "scissorhands:ratio=0.5",
+        "headkv:ratio=0.5",
+        "finch:ratio=0.5",
     ]
+
+    /// kvzip on the real model: extra passes re-read the context, the global budget holds, the
+    /// needle survives, and the cost is reported next to the prefill.
+    func testKVzipOnTheModel() throws {
+        let model = try TestModel.model()
+        let tokenizer = try Tokenizer(gguf: model.gguf)
+        let none = try TestModel.golden("presses/none.json") as! [String: Any]
+        let context = none["context_ids"] as! [Int]
+        let cache = model.makeCache()
+        let hook = PressHook(try PressSpec.parse("kvzip:ratio=0.5"), model: model)
+        let t0 = DispatchTime.now()
+        _ = try model.forward(context, cache: cache, hook: hook, logits: .none)
+        let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+        try hook.finish(cache, contextIDs: context)
+        let total = 30 * 3 * context.count
+        XCTAssertEqual(cache.entryCount, total - Int(Double(total) * 0.5))
+        XCTAssertEqual(cache.nextPosition, context.count)
+        XCTAssertGreaterThan(Set(cache.layers.flatMap { $0.map(\.count) }).count, 10, "layers and heads keep different lengths")
+        let answer = try Self.answer(model, tokenizer, cache, none["question_ids"] as! [Int])
+        print(String(format: "kvzip: prefill %.2f s, compression (extra passes + scoring) %.2f s, answer %@",
+                     prefill, hook.compressionSeconds, answer.debugDescription as NSString))
+        XCTAssertTrue(answer.contains("4819233"), "kvzip answer \(answer.debugDescription) lacks the needle")
+    }
 
     /// `none.json`: the uncompressed path answers as the reference does.
     func testUncompressedAnswer() throws {

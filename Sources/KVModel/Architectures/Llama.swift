@@ -110,6 +110,7 @@ final class LlamaModel {
         // Gate and up projections side by side: row t is [gate(ff) | up(ff)].
         let ff = c.feedForwardLength
         let gateUp = ws.buffer(.gate, T * 2 * ff)
+        let wantsColumnSums = hook?.observes.contains(.columnSums) ?? false
 
         for (l, block) in blocks.enumerated() {
             let heads = cache.layers[l]
@@ -127,15 +128,20 @@ final class LlamaModel {
             for (g, head) in heads.enumerated() {
                 head.append(keys: headK + g * T * D, values: headV + g * T * D, count: T, firstPosition: first)
             }
+            var columnSums: UnsafeMutablePointer<Float>?
+            let stride = heads.map(\.count).max() ?? 0
             if T == 1 {
                 DecodeAttention.run(query: headQ, config: c, cache: heads, output: attn, workspace: ws)
             } else {
-                PrefillAttention.run(queries: headQ, tokenCount: T, config: c, cache: heads, output: attn, workspace: ws)
+                if wantsColumnSums { columnSums = ws.buffer(.attentionColumnSums, H * stride) }
+                PrefillAttention.run(queries: headQ, tokenCount: T, config: c, cache: heads, output: attn, workspace: ws,
+                                     columnSums: columnSums, columnSumsStride: stride)
             }
             if let hook {
                 try hook.afterAttention(AttentionObservation(
                     layer: l, tokenCount: T, firstPosition: first, config: c, hidden: normed,
-                    queries: headQ, keys: headK, values: headV, cache: heads))
+                    queries: headQ, keys: headK, values: headV, cache: heads,
+                    columnSums: columnSums.map { UnsafePointer($0) }, columnSumsStride: columnSums == nil ? 0 : stride))
             }
             linear([block.o], attn, inputStride: H * D, projected, outputStride: d, T)
             Self.add(projected, into: x, T * d)

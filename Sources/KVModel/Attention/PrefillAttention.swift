@@ -14,10 +14,20 @@ struct PrefillAttention {
     ///   - cache: the layer's heads; each holds its earlier entries followed by the `T` new ones.
     ///   - output: `[T, H·D]`, overwritten.
     ///   - workspace: scratch buffers.
+    ///   - columnSums: when given, `[H, columnSumsStride]`, overwritten with each query head's
+    ///     attention column sums over the `T` query rows (zero past its head's length).
     static func run(queries: UnsafePointer<Float>, tokenCount T: Int, config: ModelConfig,
-                    cache: [HeadKVCache], output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+                    cache: [HeadKVCache], output: UnsafeMutablePointer<Float>, workspace: Workspace,
+                    columnSums: UnsafeMutablePointer<Float>? = nil, columnSumsStride: Int = 0) {
         let D = config.headDimension, H = config.headCount, G = cache.count
         let scale = 1 / Float(D).squareRoot()
+        var ones: UnsafeMutablePointer<Float>?
+        if let columnSums {
+            columnSums.update(repeating: 0, count: H * columnSumsStride)
+            let o = workspace.buffer(.attentionOnes, blockRows)
+            o.update(repeating: 1, count: blockRows)
+            ones = o
+        }
         // Every KV head's keys and values as contiguous floats: [G][M_g × D] (heads may differ in length).
         var offsets: [Int] = []
         var total = 0
@@ -62,6 +72,11 @@ struct PrefillAttention {
                         let n = prior + i0 + r + 1
                         FastMath.softmax(row, n)
                         if n < visible { (row + n).update(repeating: 0, count: visible - n) }
+                    }
+                    if let columnSums, let ones {
+                        // Σ over the block's rows of the probabilities: scoresᵀ · 1 (each head owns its row).
+                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(visible), 1, s, Int32(visible),
+                                    ones, 1, 1, columnSums + h * columnSumsStride, 1)
                     }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(visible),
                                 1, s, Int32(visible), headValues, Int32(D), 0, output + i0 * H * D + h * D, Int32(H * D))

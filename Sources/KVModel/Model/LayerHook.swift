@@ -21,6 +21,41 @@ public struct AttentionObservation {
     public let values: UnsafePointer<Float>
     /// The layer's cache, one head per KV head. The `T` new entries are already appended at the end of each head.
     public let cache: [HeadKVCache]
+    /// Attention column sums, `[H, columnSumsStride]`, when the hook asked for `.columnSums`:
+    /// row `h` holds, for every key `j` of query head `h`'s KV head (cache order, earlier entries
+    /// first), `Σ_i p_i(j)` over the `T` new query rows `i` of the softmax probabilities the
+    /// attention computed (`p_i(j) = 0` for keys after query `i`). Otherwise `nil`.
+    public let columnSums: UnsafePointer<Float>?
+    /// Floats between rows of `columnSums`: the longest head of the layer.
+    public let columnSumsStride: Int
+
+    public init(layer: Int, tokenCount: Int, firstPosition: Int, config: ModelConfig, hidden: UnsafePointer<Float>,
+                queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                cache: [HeadKVCache], columnSums: UnsafePointer<Float>? = nil, columnSumsStride: Int = 0) {
+        self.layer = layer
+        self.tokenCount = tokenCount
+        self.firstPosition = firstPosition
+        self.config = config
+        self.hidden = hidden
+        self.queries = queries
+        self.keys = keys
+        self.values = values
+        self.cache = cache
+        self.columnSums = columnSums
+        self.columnSumsStride = columnSumsStride
+    }
+}
+
+/// Extra results a layer hook asks the attention to produce while it runs (the model computes
+/// them only when asked, and never knows what the hook does with them).
+public struct AttentionOutputs: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Per query head, the sum over the new query rows of the softmax probabilities each key
+    /// received (`AttentionObservation.columnSums`). Prefill accumulates them from the
+    /// probability rows it already holds: one `sgemv` per block of 128 query rows.
+    public static let columnSums = AttentionOutputs(rawValue: 1 << 0)
 }
 
 /// Code that runs after each layer's attention, e.g. a press that decides what the cache keeps.
@@ -30,6 +65,12 @@ public struct AttentionObservation {
 /// `keepKeyChannels`, `setValue`); that changes what later forward calls attend to, never the
 /// current call's remaining computation. The model code never knows what the hook does.
 public protocol LayerHook: AnyObject {
+    /// What the hook needs the attention to compute besides its output; `[]` by default.
+    var observes: AttentionOutputs { get }
     /// Called after `observation.layer`'s attention.
     func afterAttention(_ observation: AttentionObservation) throws
+}
+
+extension LayerHook {
+    public var observes: AttentionOutputs { [] }
 }

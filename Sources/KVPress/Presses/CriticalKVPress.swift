@@ -50,23 +50,41 @@ public final class CriticalKVPress: ScorerPress {
     }
 
     /// `‖v_j W_o[h]‖₁` averaged over the query heads `h` of each KV head: `[G, T]`.
+    ///
+    /// Per KV head, one `sgemm` per block of 256 rows projects the values through all of its
+    /// group's output slices at once (`[rows, D] × [D, group·d]`), and the L1 norms are taken
+    /// while the block is still in cache.
     static func projectedValueNorms(_ input: PressInput, press: String) throws -> [Float] {
         guard let model = input.model else { throw PressError.modelRequired(press: press) }
         let T = input.tokenCount, G = input.headCountKV, H = input.headCount, D = input.headDimension
-        let d = input.geometry.embeddingLength
+        let d = input.geometry.embeddingLength, group = input.groupSize
         let wo = try WeightMatrix(model.gguf, GGUFKeys.block(input.layer, .attnOutput), outputs: d, inputs: H * D)
         var dense = [Float](repeating: 0, count: d * H * D)
         dense.withUnsafeMutableBufferPointer { wo.dequantize(into: $0.baseAddress!) }
-        var projected = [Float](repeating: 0, count: T * d)
+        let width = group * d, block = 256
+        var slices = [Float](repeating: 0, count: D * width)
+        var projected = [Float](repeating: 0, count: block * width)
         var out = [Float](repeating: 0, count: G * T)
-        for h in 0..<H {
-            let g = h / input.groupSize
-            dense.withUnsafeBufferPointer { w in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(T), Int32(d), Int32(D), 1,
-                            input.value(g, 0), Int32(D), w.baseAddress! + h * D, Int32(H * D), 0, &projected, Int32(d))
+        for g in 0..<G {
+            // slices[c, k·d + o] = W_o[o, (g·group + k)·D + c].
+            for k in 0..<group {
+                for o in 0..<d {
+                    for c in 0..<D { slices[c * width + k * d + o] = dense[o * H * D + (g * group + k) * D + c] }
+                }
             }
-            projected.withUnsafeBufferPointer { p in
-                for t in 0..<T { out[g * T + t] += Vectorised.l1(p.baseAddress! + t * d, d) / Float(input.groupSize) }
+            var t0 = 0
+            while t0 < T {
+                let rows = min(block, T - t0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(width), Int32(D), 1,
+                            input.value(g, t0), Int32(D), slices, Int32(width), 0, &projected, Int32(width))
+                projected.withUnsafeBufferPointer { p in
+                    for r in 0..<rows {
+                        var s: Float = 0
+                        for k in 0..<group { s += Vectorised.l1(p.baseAddress! + r * width + k * d, d) }
+                        out[g * T + t0 + r] = s / Float(group)
+                    }
+                }
+                t0 += rows
             }
         }
         return out

@@ -1,3 +1,5 @@
+import KVModel
+
 /// Heavy hitters: keys by the attention they accumulated from ALL context queries, plus the
 /// recent window (KVCache-Factory `H2OKVCluster`, prefill form).
 ///
@@ -25,6 +27,9 @@ public final class H2OPress: ScorerPress {
         self.windowSize = windowSize
         self.aggregation = aggregation
     }
+
+    /// Reads the attention column sums the prefill accumulates (no recomputation).
+    public var observes: AttentionOutputs { .columnSums }
 
     public var parameterValues: [(String, String)] {
         [("compression_ratio", String(compressionRatio)), ("window_size", String(windowSize)),

@@ -25,9 +25,14 @@ public final class KeyRerotationPress: Press {
 
     public func compress(_ input: PressInput) throws {
         guard press.compressionRatio > 0 else { return }
-        let T = input.tokenCount, G = input.headCountKV, D = input.headDimension
         let scores = try press.score(input)
-        let kept = TopK.perHead(scores, heads: G, count: T, keep: press.keptCount(T))
+        Self.rerotate(input, kept: TopK.perHead(scores, heads: input.headCountKV, count: input.tokenCount,
+                                                keep: press.keptCount(input.tokenCount)))
+    }
+
+    /// Keeps rows `kept[g]` (ascending) of each head, re-rotated to positions `0..<kept[g].count`.
+    static func rerotate(_ input: PressInput, kept: [[Int]]) {
+        let G = input.headCountKV, D = input.headDimension
         let rope = input.geometry.rope
         let half = input.geometry.ropeDimensionCount / 2
         for g in 0..<G {

@@ -60,17 +60,16 @@ public final class LeverageScorePress: ScorerPress {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(k), Int32(T), 1,
                         X, Int32(k), X, Int32(k), 0, &gram, Int32(k))
             guard let L = Cholesky.factor(gram, n: k, jitter: 1e-2) else { continue }
-            var z = [Float](repeating: 0, count: k)
-            for t in 0..<T {
-                // ‖L⁻¹x‖² = xᵀ(LLᵀ)⁻¹x.
-                var s: Float = 0
-                for i in 0..<k {
-                    var v = X[t * k + i]
-                    for j in 0..<i { v -= L[i * k + j] * z[j] }
-                    z[i] = v / L[i * k + i]
-                    s += z[i] * z[i]
+            // Rows z_t = L⁻¹x_t of Z = X·L⁻ᵀ in one triangular solve; leverage = ‖z_t‖².
+            cblas_strsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, Int32(T), Int32(k), 1,
+                        L, Int32(k), &X, Int32(k))
+            X.withUnsafeBufferPointer { z in
+                for t in 0..<T {
+                    let row = z.baseAddress! + t * k
+                    var s: Float = 0
+                    for i in 0..<k { s += row[i] * row[i] }
+                    out[g * T + t] = max(s, 0)
                 }
-                out[g * T + t] = max(s, 0)
             }
         }
         return out

@@ -1,8 +1,11 @@
+import KVModel
+
 /// Scores each key by the average attention it received from every context query (kvpress `ObservedAttentionPress`).
 ///
 /// Per query head: causal attention column sums, divided by the number of queries that could see
 /// the key (`T - j`), combined over the GQA group (`gqa_score_agg`, mean in kvpress). kvpress
-/// needs eager attention for this; kvd recomputes the attention in blocks of queries.
+/// needs eager attention for this; kvd reads the column sums the prefill attention accumulates
+/// (`AttentionOutputs.columnSums`), recomputing them only for sub-inputs.
 ///
 /// - Parameters:
 ///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
@@ -19,6 +22,9 @@ public final class ObservedAttentionPress: ScorerPress {
         self.compressionRatio = compressionRatio
         self.aggregation = aggregation
     }
+
+    /// Reads the attention column sums the prefill accumulates (no recomputation).
+    public var observes: AttentionOutputs { .columnSums }
 
     public var parameterValues: [(String, String)] {
         [("compression_ratio", String(compressionRatio)), ("gqa_score_agg", aggregation.rawValue)]

@@ -30,9 +30,11 @@ enum WindowAttention {
 
     /// Column sums of full causal attention per query head, `[H, T]`:
     /// `out[h, j] = Σ_{i ≥ j} softmax_i(q_i · k / √D)[j]` (eager attention summed over queries).
-    /// Queries run in blocks so memory stays `block × T`.
+    /// Reads `input.columnSums` when the model accumulated them during the prefill (free);
+    /// otherwise recomputes, queries in blocks so memory stays `block × T`.
     static func causalColumnSums(_ input: PressInput, block: Int = 256) -> [Float] {
         let T = input.tokenCount, D = input.headDimension, H = input.headCount, group = input.groupSize
+        if let sums = input.columnSums { return Array(UnsafeBufferPointer(start: sums, count: H * T)) }
         var out = [Float](repeating: 0, count: H * T)
         let scale = 1 / Float(D).squareRoot()
         let rows = UnsafeMutablePointer<Float>.allocate(capacity: block * T)

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "KVModel", targets: ["KVModel"]),
         .library(name: "KVPress", targets: ["KVPress"]),
         .library(name: "KVEngine", targets: ["KVEngine"]),
+        .library(name: "KVBenchKit", targets: ["KVBenchKit"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
     ],
     dependencies: [
@@ -40,10 +41,15 @@ let package = Package(
             dependencies: ["KVModel", "KVPress"],
             swiftSettings: optimized
         ),
+        .target(
+            name: "KVBenchKit",
+            dependencies: ["KVEngine", "KVPress", "KVModel"],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVModel",
+                "KVBenchKit", "KVEngine", "KVPress", "KVModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
@@ -57,6 +63,12 @@ let package = Package(
         .testTarget(
             name: "KVEngineTests",
             dependencies: ["KVEngine", "KVPress", "KVModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVBenchKitTests",
+            dependencies: ["KVBenchKit", "KVEngine", "KVPress", "KVModel"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

@@ -8,8 +8,11 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Run a grid of presses × compression ratios and plot score versus ratio.",
         discussion: """
-            Every configuration is an `eval` run (finished ones are reused unless --force). \
-            `none` runs once and is drawn as a dashed baseline. Writes DIR/<dataset>/<model>/sweep.csv \
+            Every configuration is an `eval` run (finished ones are reused unless --force). By \
+            default each context is prefilled ONCE for the whole grid and every press compresses its \
+            own copy of that prefill (a press never changes the prefill's residual stream, so the \
+            results are those of separate runs); --separate-prefill runs each configuration on its \
+            own. `none` runs once and is drawn as a dashed baseline. Writes DIR/<dataset>/<model>/sweep.csv \
             and sweep.svg (and sweep.png when rsvg-convert or ImageMagick is installed).
 
             Example:
@@ -26,6 +29,9 @@ struct SweepCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Compression ratios, comma-separated, each in [0, 1).", valueName: "list"))
     var ratios: String = "0.25,0.5,0.75"
+
+    @Flag(help: "Prefill each context once per configuration (as `eval` does) instead of once for the whole grid.")
+    var separatePrefill = false
 
     var ratioValues: [Double] { ratios.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
 
@@ -54,26 +60,54 @@ struct SweepCommand: ParsableCommand {
         let dataset = try eval.loadDataset(model: model)
         let grid = try Sweep.grid(presses: pressList, ratios: ratioValues)
         let modelName = ResultStore.modelName(path: model.path)
-        var rows: [Sweep.Row] = []
+        var rows: [Sweep.Row?] = grid.map { _ in nil }
         let start = DispatchTime.now()
-        for (i, choice) in grid.enumerated() {
-            var evaluation = Evaluation(model: model, dataset: dataset, press: choice, options: eval.options, outputRoot: eval.outputDir)
-            evaluation.extraConfig = ["arguments": eval.json.merging(["press": choice.base, "ratio": choice.ratio]) { a, _ in a }]
-            let bar = ProgressBar(label: "[\(i + 1)/\(grid.count)] \(choice.base)@\(fmt2(choice.ratio))", enabled: !eval.quiet)
-            let outcome = try evaluation.run(force: eval.force, progress: bar.update)
+        func evaluation(_ choice: PressChoice) -> Evaluation {
+            var e = Evaluation(model: model, dataset: dataset, press: choice, options: eval.options, outputRoot: eval.outputDir)
+            e.extraConfig = ["arguments": eval.json.merging(["press": choice.base, "ratio": choice.ratio,
+                                                             "shared_prefill": !separatePrefill]) { a, _ in a }]
+            return e
+        }
+        func record(_ i: Int, _ outcome: Evaluation.Outcome) {
+            let choice = grid[i]
             let row = Sweep.Row(dataset: dataset.name, model: modelName, press: choice.base, ratio: choice.ratio,
                                 metrics: outcome.metrics, reused: outcome.skipped)
-            rows.append(row)
+            rows[i] = row
             FileHandle.standardError.write(Data("\(choice.base)@\(fmt2(choice.ratio)): accuracy \(row.accuracy) (n \(row.n), \(String(format: "%.0f", row.wallSeconds)) s\(outcome.skipped ? ", reused" : ""))\n".utf8))
         }
+        // Finished configurations are reused unless --force.
+        var pending: [Int] = []
+        for (i, choice) in grid.enumerated() {
+            let e = evaluation(choice)
+            if !eval.force, e.store.isFinished, let m = e.store.readMetrics() {
+                record(i, Evaluation.Outcome(metrics: m, skipped: true, predictions: [], store: e.store))
+            } else {
+                pending.append(i)
+            }
+        }
+        if separatePrefill {
+            for i in pending {
+                let bar = ProgressBar(label: "[\(i + 1)/\(grid.count)] \(grid[i].base)@\(fmt2(grid[i].ratio))", enabled: !eval.quiet)
+                record(i, try evaluation(grid[i]).run(force: true, progress: bar.update))
+            }
+        } else if !pending.isEmpty {
+            let selected = eval.options.select(dataset)
+            let bar = ProgressBar(label: "\(pending.count) configurations, one prefill per context", enabled: !eval.quiet)
+            let results = try SharedPrefillSweep(model: model, choices: pending.map { grid[$0] }, options: eval.options)
+                .run(selected, progress: bar.update)
+            for (k, i) in pending.enumerated() {
+                record(i, try evaluation(grid[i]).write(predictions: results[k].0, timing: results[k].1, selected: selected))
+            }
+        }
+        let done = rows.compactMap { $0 }
         let dir = URL(fileURLWithPath: eval.outputDir).appendingPathComponent(dataset.name).appendingPathComponent(modelName)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Data(Sweep.csv(rows).utf8).write(to: dir.appendingPathComponent("sweep.csv"))
+        try Data(Sweep.csv(done).utf8).write(to: dir.appendingPathComponent("sweep.csv"))
         let svg = dir.appendingPathComponent("sweep.svg")
-        try Data(Sweep.chart(rows, title: "\(dataset.name) — \(modelName)").render().utf8).write(to: svg)
+        try Data(Sweep.chart(done, title: "\(dataset.name) — \(modelName)").render().utf8).write(to: svg)
         let png = PNGConverter.convert(svg: svg.path, png: dir.appendingPathComponent("sweep.png").path)
         let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        print(Sweep.csv(rows), terminator: "")
+        print(Sweep.csv(done), terminator: "")
         print("sweep wall time \(String(format: "%.0f", total)) s; wrote \(dir.path)/sweep.csv, sweep.svg\(png != nil ? ", sweep.png" : "")")
     }
 }

@@ -52,6 +52,7 @@ public struct EvalRunner {
         var predictions: [Prediction] = []
         var timing = Timing()
         let start = DispatchTime.now()
+        var done = 0
         for (ci, context) in dataset.contexts.enumerated() {
             let document = truncated(context.context)
             var session: Session?
@@ -63,40 +64,9 @@ public struct EvalRunner {
             } catch {
                 loadError = "\(error)"
             }
-            if let s = session {
-                let r = s.loadReport
-                timing.prefillSeconds += r.prefillSeconds
-                timing.compressSeconds += r.compressSeconds
-                timing.contextTokens += r.contextTokens
-                timing.keptTokens += r.keptTokens
-                timing.kvBytes += r.kvBytes
-                timing.kvBytesUncompressed += r.kvBytesUncompressed
-                timing.contexts += 1
-            }
-            for q in context.questions {
-                var pred = Prediction(id: q.id, contextID: context.id, task: q.task, question: q.question, prediction: "",
-                                      reference: q.references, score: 0, metric: q.metric.name,
-                                      contextTokens: session?.loadReport.contextTokens ?? 0,
-                                      keptTokens: session?.loadReport.keptTokens ?? 0, generatedTokens: 0,
-                                      timeToFirstTokenSeconds: 0, error: loadError)
-                if let s = session {
-                    let budget = options.maxNewTokens ?? q.maxNewTokens ?? options.defaultMaxNewTokens
-                    do {
-                        let a = try s.ask(question: q.question, answerPrefix: q.answerPrefix,
-                                          parameters: GenerateParameters(maxNewTokens: budget, sampling: .greedy))
-                        pred.prediction = a.answer
-                        pred.generatedTokens = a.tokenIDs.count
-                        pred.timeToFirstTokenSeconds = a.timeToFirstTokenSeconds
-                        pred.score = q.metric.score(StringMatch.clean(a.answer), references: q.references)
-                        timing.timeToFirstTokenSeconds += a.timeToFirstTokenSeconds
-                        timing.decodeSeconds += a.decodeSeconds
-                        timing.generatedTokens += max(0, a.tokenIDs.count - 1)
-                    } catch {
-                        pred.error = "\(error)"
-                    }
-                }
-                predictions.append(pred)
-                progress(predictions.count, total)
+            answer(context, session: session, loadError: loadError, into: &predictions, timing: &timing) { _ in
+                done += 1
+                progress(done, total)
             }
         }
         timing.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
@@ -108,5 +78,49 @@ public struct EvalRunner {
         guard let limit = options.maxContextLength else { return text }
         let ids = model.tokenizer.encode(text)
         return ids.count <= limit ? text : model.tokenizer.decode(Array(ids.prefix(limit)))
+    }
+}
+
+extension EvalRunner {
+    /// Answers every question of `context` against `session` (or records `loadError` for each),
+    /// appending predictions and adding the session's load costs and the answers' costs to `timing`.
+    /// - Parameter answered: called after each question with its prediction.
+    func answer(_ context: EvalContext, session: Session?, loadError: String?, into predictions: inout [Prediction],
+                timing: inout Timing, answered: (Prediction) -> Void = { _ in }) {
+        if let s = session {
+            let r = s.loadReport
+            timing.prefillSeconds += r.prefillSeconds
+            timing.compressSeconds += r.compressSeconds
+            timing.contextTokens += r.contextTokens
+            timing.keptTokens += r.keptTokens
+            timing.kvBytes += r.kvBytes
+            timing.kvBytesUncompressed += r.kvBytesUncompressed
+            timing.contexts += 1
+        }
+        for q in context.questions {
+            var pred = Prediction(id: q.id, contextID: context.id, task: q.task, question: q.question, prediction: "",
+                                  reference: q.references, score: 0, metric: q.metric.name,
+                                  contextTokens: session?.loadReport.contextTokens ?? 0,
+                                  keptTokens: session?.loadReport.keptTokens ?? 0, generatedTokens: 0,
+                                  timeToFirstTokenSeconds: 0, error: loadError)
+            if let s = session {
+                let budget = options.maxNewTokens ?? q.maxNewTokens ?? options.defaultMaxNewTokens
+                do {
+                    let a = try s.ask(question: q.question, answerPrefix: q.answerPrefix,
+                                      parameters: GenerateParameters(maxNewTokens: budget, sampling: .greedy))
+                    pred.prediction = a.answer
+                    pred.generatedTokens = a.tokenIDs.count
+                    pred.timeToFirstTokenSeconds = a.timeToFirstTokenSeconds
+                    pred.score = q.metric.score(StringMatch.clean(a.answer), references: q.references)
+                    timing.timeToFirstTokenSeconds += a.timeToFirstTokenSeconds
+                    timing.decodeSeconds += a.decodeSeconds
+                    timing.generatedTokens += max(0, a.tokenIDs.count - 1)
+                } catch {
+                    pred.error = "\(error)"
+                }
+            }
+            predictions.append(pred)
+            answered(pred)
+        }
     }
 }

@@ -31,6 +31,13 @@ public struct Evaluation {
         public var skipped: Bool
         public var predictions: [Prediction]
         public var store: ResultStore
+
+        public init(metrics: [String: Any], skipped: Bool, predictions: [Prediction], store: ResultStore) {
+            self.metrics = metrics
+            self.skipped = skipped
+            self.predictions = predictions
+            self.store = store
+        }
     }
 
     /// Runs (or skips) the configuration.
@@ -42,6 +49,12 @@ public struct Evaluation {
         }
         let selected = options.select(dataset)
         let (predictions, timing) = try EvalRunner(model: model, press: press, options: options).run(selected, progress: progress)
+        return try write(predictions: predictions, timing: timing, selected: selected)
+    }
+
+    /// Writes the three files for predictions computed elsewhere (a shared-prefill sweep).
+    public func write(predictions: [Prediction], timing: EvalRunner.Timing, selected: EvalDataset) throws -> Outcome {
+        let store = self.store
         var metrics = EvalMetrics(predictions).json
         metrics["timing"] = timing.json
         metrics["wall_seconds"] = round4(timing.wallSeconds)

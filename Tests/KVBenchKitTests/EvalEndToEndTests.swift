@@ -51,6 +51,13 @@ final class EvalEndToEndTests: XCTestCase {
         XCTAssertNotNil((config["environment"] as? [String: Any])?["timestamp"])
         XCTAssertEqual((config["options"] as? [String: Any])?["max_new_tokens"] as? Int, 8)
 
+        // One shared prefill for several presses gives exactly the separate run's predictions.
+        let shared = try SharedPrefillSweep(model: model, choices: [try PressChoice(spec: "none", ratio: nil), press],
+                                            options: EvalOptions(maxNewTokens: 8)).run(dataset)
+        XCTAssertEqual(shared[1].0.map(\.prediction), outcome.predictions.map(\.prediction))
+        XCTAssertEqual(shared[1].0.map(\.keptTokens), outcome.predictions.map(\.keptTokens))
+        XCTAssertEqual(shared[0].0.map(\.keptTokens), shared[0].0.map(\.contextTokens), "none keeps everything")
+
         // Finished: a second run is skipped and returns the stored metrics.
         let again = try evaluation.run(force: false)
         XCTAssertTrue(again.skipped)

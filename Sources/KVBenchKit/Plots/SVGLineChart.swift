@@ -20,7 +20,7 @@ public struct SVGLineChart {
     public var yLabel: String
     public var series: [Series]
     public var yRange: ClosedRange<Double> = 0...1
-    public var width = 760.0, height = 460.0
+    public var width = 860.0, height = 460.0
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
         self.title = title
@@ -33,10 +33,10 @@ public struct SVGLineChart {
 
     /// The SVG document.
     public func render() -> String {
-        let left = 70.0, right = 200.0, top = 50.0, bottom = 60.0
+        let left = 70.0, right = 260.0, top = 50.0, bottom = 60.0
         let pw = width - left - right, ph = height - top - bottom
         let xs = series.filter { !$0.isBaseline }.flatMap { $0.points.map(\.x) }
-        var x0 = xs.min() ?? 0, x1 = xs.max() ?? 1
+        var x0 = min(0, xs.min() ?? 0), x1 = max(xs.max() ?? 1, 0.1)
         if x1 - x0 < 1e-9 { x0 -= 0.1; x1 += 0.1 }
         let pad = (x1 - x0) * 0.05
         x0 -= pad; x1 += pad

@@ -93,8 +93,20 @@ struct SweepCommand: ParsableCommand {
         } else if !pending.isEmpty {
             let selected = eval.options.select(dataset)
             let bar = ProgressBar(label: "\(pending.count) configurations, one prefill per context", enabled: !eval.quiet)
+            // A running tally after each context, so an interrupted sweep still tells something.
+            let partialURL = URL(fileURLWithPath: eval.outputDir).appendingPathComponent(dataset.name)
+                .appendingPathComponent(modelName).appendingPathComponent("sweep-partial.csv")
+            try FileManager.default.createDirectory(at: partialURL.deletingLastPathComponent(), withIntermediateDirectories: true)
             let results = try SharedPrefillSweep(model: model, choices: pending.map { grid[$0] }, options: eval.options)
-                .run(selected, progress: bar.update)
+                .run(selected, progress: bar.update) { soFar in
+                    var text = "press,compression_ratio,accuracy,n,elapsed_seconds\n"
+                    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+                    for (k, i) in pending.enumerated() {
+                        let m = EvalMetrics(soFar[k])
+                        text += "\(grid[i].base.contains(",") ? "\"\(grid[i].base)\"" : grid[i].base),\(grid[i].ratio),\(m.accuracy),\(m.n),\(Int(elapsed))\n"
+                    }
+                    try? Data(text.utf8).write(to: partialURL)
+                }
             for (k, i) in pending.enumerated() {
                 record(i, try evaluation(grid[i]).write(predictions: results[k].0, timing: results[k].1, selected: selected))
             }

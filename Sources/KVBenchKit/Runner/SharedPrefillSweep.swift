@@ -21,7 +21,10 @@ public struct SharedPrefillSweep {
 
     /// Predictions and timings per configuration (same order as `choices`).
     /// - Parameter progress: (contexts done, total contexts).
-    public func run(_ dataset: EvalDataset, progress: (Int, Int) -> Void = { _, _ in }) throws -> [([Prediction], EvalRunner.Timing)] {
+    /// - Parameter partial: after each context, the predictions so far per configuration (for a
+    ///   running tally that survives an interrupted sweep).
+    public func run(_ dataset: EvalDataset, progress: (Int, Int) -> Void = { _, _ in },
+                    partial: ([[Prediction]]) -> Void = { _ in }) throws -> [([Prediction], EvalRunner.Timing)] {
         var results = choices.map { _ in ([Prediction](), EvalRunner.Timing()) }
         let runner = EvalRunner(model: model, press: choices[0], options: options)
         let start = DispatchTime.now()
@@ -66,6 +69,7 @@ public struct SharedPrefillSweep {
                 timing.wallSeconds += seconds(since: before) + (sessions[i]?.loadReport.compressSeconds ?? 0)
                 results[i] = (preds, timing)
             }
+            partial(results.map(\.0))
             progress(ci + 1, dataset.contexts.count)
         }
         // Each configuration is charged the shared prefill too, so wall_seconds reads as "what this

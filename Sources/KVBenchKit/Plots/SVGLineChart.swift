@@ -54,7 +54,7 @@ public struct SVGLineChart {
             s += "<line x1=\"\(left)\" y1=\(q(y)) x2=\"\(left + pw)\" y2=\(q(y)) stroke=\"#e5e5e5\"/>\n"
             s += "<text x=\"\(left - 8)\" y=\(q(y + 4)) text-anchor=\"end\" font-size=\"12\">\(fmt(v))</text>\n"
         }
-        for x in Array(Set(xs)).sorted() {
+        for x in Array(Set(xs + (x0 < 0 ? [0] : []))).sorted() {
             s += "<line x1=\(q(px(x))) y1=\"\(top + ph)\" x2=\(q(px(x))) y2=\"\(top + ph + 5)\" stroke=\"black\"/>\n"
             s += "<text x=\(q(px(x))) y=\"\(top + ph + 20)\" text-anchor=\"middle\" font-size=\"12\">\(fmt(x))</text>\n"
         }

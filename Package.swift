@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "KVPress", targets: ["KVPress"]),
         .library(name: "KVEngine", targets: ["KVEngine"]),
         .library(name: "KVWire", targets: ["KVWire"]),
+        .library(name: "KVBenchKit", targets: ["KVBenchKit"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
         .executable(name: "kvctl", targets: ["kvctl"]),
         .executable(name: "kvd", targets: ["kvd"]),
@@ -73,11 +74,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Evaluation harness: datasets, RULER, metrics, runners, plots (kvbench's library).
+        .target(
+            name: "KVBenchKit",
+            dependencies: ["KVEngine", "KVPress", "KVModel"],
+            swiftSettings: optimized
+        ),
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVModel",
-                "KVPress",
+                "KVBenchKit", "KVEngine", "KVPress", "KVModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
@@ -106,6 +112,12 @@ let package = Package(
         .testTarget(
             name: "KVEngineTests",
             dependencies: ["KVEngine", "KVPress", "KVModel"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: optimized
+        ),
+        .testTarget(
+            name: "KVBenchKitTests",
+            dependencies: ["KVBenchKit", "KVEngine", "KVPress", "KVModel"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

@@ -12,6 +12,16 @@ public struct LoadReport: Sendable, Equatable, Codable {
     public var kvBytes: Int
     /// Bytes the same context would hold uncompressed.
     public var kvBytesUncompressed: Int
+
+    public init(contextTokens: Int, keptTokens: Int, prefillSeconds: Double, compressSeconds: Double,
+                kvBytes: Int, kvBytesUncompressed: Int) {
+        self.contextTokens = contextTokens
+        self.keptTokens = keptTokens
+        self.prefillSeconds = prefillSeconds
+        self.compressSeconds = compressSeconds
+        self.kvBytes = kvBytes
+        self.kvBytesUncompressed = kvBytesUncompressed
+    }
 }
 
 /// Why a generation ended.

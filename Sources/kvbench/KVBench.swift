@@ -7,8 +7,9 @@ struct KVBench: ParsableCommand {
         abstract: "Benchmarks and tools for kvd's engine, run in-process (no daemon).",
         discussion: """
             Measures speed and memory of the inference engine, and offers the small tools scripts \
-            rely on: tokenize, generate.
+            rely on: tokenize, generate. Scores presses on datasets (eval, sweep).
             """,
-        subcommands: [SpeedCommand.self, GenerateCommand.self, TokenizeCommand.self, ProfileHeadsCommand.self]
+        subcommands: [EvalCommand.self, SweepCommand.self, SpeedCommand.self, GenerateCommand.self, TokenizeCommand.self,
+                      ProfileHeadsCommand.self]
     )
 }

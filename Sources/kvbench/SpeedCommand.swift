@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import KVModel
+import KVPress
 
 struct SpeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,7 +11,9 @@ struct SpeedCommand: ParsableCommand {
         discussion: """
             Prefill is timed on 512 and 2048 tokens from an empty cache; decode on 128 tokens after a \
             short prompt, and on 32 tokens after 4096 and 8000 tokens of context (the cache is rolled \
-            back between repeats). Every figure is the median of --repeats runs. Token ids are drawn \
+            back between repeats). With --press and/or --context-length, also a context of that length \
+            (default 2048): prefill, compression, time to first token of a 32-token question, decode \
+            tok/s and KV bytes, uncompressed and compressed (ctx_* keys). Every figure is the median of --repeats runs. Token ids are drawn \
             from a seeded generator: speed does not depend on the text.
             """
     )
@@ -22,6 +25,12 @@ struct SpeedCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("KV cache element type.", valueName: "f16|f32"))
     var kvStorage: String = "f16"
+
+    @Option(help: ArgumentHelp("Also measure a context compressed by this press (kvpress spec, e.g. snapkv:ratio=0.5).", valueName: "spec"))
+    var press: String?
+
+    @Option(help: "Context length in tokens for the press rows (default 2048 when --press is given).")
+    var contextLength: Int?
 
     @Flag(help: "Skip the long-context rows (4096 and 8000 tokens) for a fast smoke run.")
     var quick = false
@@ -35,6 +44,8 @@ struct SpeedCommand: ParsableCommand {
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard KVStorageType(rawValue: kvStorage) != nil else { throw ValidationError("--kv-storage must be f16 or f32") }
+        if let contextLength, contextLength < 16 { throw ValidationError("--context-length must be at least 16") }
+        if let press { do { _ = try PressSpec.parse(press) } catch { throw ValidationError("\(error)") } }
     }
 
     func run() throws {
@@ -89,11 +100,17 @@ struct SpeedCommand: ParsableCommand {
                 result.append(("kv_bytes_\(context)", Double(cache.byteCount)))
             }
         }
+        if press != nil || contextLength != nil {
+            let n = contextLength ?? 2048
+            progress("context \(n)\(press.map { " with \($0)" } ?? "")")
+            result += try contextRows(model: model, storage: storage, ids: randomTokens(n), question: randomTokens(32))
+        }
         result.append(("peak_rss_bytes", Double(ResourceUsage.peakRSSBytes)))
 
         var object: [String: Any] = ["threads": ThreadPool.shared.threadCount, "kv_storage": storage.rawValue,
                                      "repeats": repeats, "model": model.path]
-        for (k, v) in result { object[k] = (k.hasSuffix("bytes") || k.hasPrefix("kv_bytes")) ? Int(v) : (v * 1000).rounded() / 1000 }
+        if let press { object["press"] = (try? PressSpec.parse(press))?.description ?? press }
+        for (k, v) in result { object[k] = (k.hasSuffix("bytes") || k.contains("kv_bytes") || k == "context_length") ? Int(v) : (v * 1000).rounded() / 1000 }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         if let output { try data.write(to: URL(fileURLWithPath: output)) }
         if json {
@@ -101,10 +118,44 @@ struct SpeedCommand: ParsableCommand {
         } else {
             print("kvbench speed — \(model.config.name), \(ThreadPool.shared.threadCount) threads, \(storage.rawValue) KV cache, median of \(repeats)")
             for (k, v) in result {
-                let shown = k.contains("bytes") ? String(format: "%.1f MiB", v / 1_048_576) : String(format: "%.3f", v)
-                print(k.padding(toLength: 22, withPad: " ", startingAt: 0), shown)
+                let shown = k == "context_length" ? String(Int(v)) : k.contains("bytes") ? String(format: "%.1f MiB", v / 1_048_576) : String(format: "%.3f", v)
+                print(k.padding(toLength: 30, withPad: " ", startingAt: 0), shown)
             }
         }
+    }
+
+    /// KVCache-Factory's latency/memory rows for one context: prefill, compression, time to first
+    /// token of a 32-token question, decode speed and KV bytes, uncompressed and (with --press)
+    /// compressed. Medians of --repeats runs.
+    private func contextRows(model: Model, storage: KVStorageType, ids: [Int], question: [Int]) throws -> [(String, Double)] {
+        let n = ids.count
+        var rows: [(String, Double)] = [("context_length", Double(n))]
+        func measure(_ press: Press?) throws -> (prefill: Double, compress: Double, ttft: Double, decode: Double, bytes: Int) {
+            var samples: [(Double, Double, Double, Double, Int)] = []
+            for _ in 0..<repeats {
+                let cache = model.makeCache(storage: storage)
+                let hook = press.map { PressHook($0, model: model) }
+                let total = try time { _ = try model.forward(ids, cache: cache, hook: hook, logits: .none) }
+                hook?.finish(cache)
+                let compress = hook?.compressionSeconds ?? 0
+                let bytes = cache.byteCount
+                var first = 0
+                let ttft = try time { first = Sampler.argmax(try model.forward(question, cache: cache, logits: .last)) }
+                let decode = try decodeRate(model: model, cache: cache, first: first, steps: 32)
+                samples.append((total - compress, compress, ttft, decode, bytes))
+            }
+            return (median(samples.map(\.0)), median(samples.map(\.1)), median(samples.map(\.2)), median(samples.map(\.3)), samples[0].4)
+        }
+        let plain = try measure(nil)
+        rows += [("ctx_prefill_s_uncompressed", plain.prefill), ("ctx_ttft_s_uncompressed", plain.ttft),
+                 ("ctx_decode_tok_s_uncompressed", plain.decode), ("ctx_kv_bytes_uncompressed", Double(plain.bytes))]
+        if let spec = press {
+            let p = try PressSpec.parse(spec)
+            let c = try measure(p)
+            rows += [("ctx_prefill_s", c.prefill), ("ctx_compress_s", c.compress), ("ctx_ttft_s", c.ttft),
+                     ("ctx_decode_tok_s", c.decode), ("ctx_kv_bytes", Double(c.bytes))]
+        }
+        return rows
     }
 
     /// Decodes `steps` tokens greedily (ignoring stop tokens) and returns tokens per second.

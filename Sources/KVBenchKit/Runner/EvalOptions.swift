@@ -1,0 +1,47 @@
+import KVModel
+
+/// Settings of one evaluation run (one dataset, one press, one ratio).
+public struct EvalOptions: Sendable {
+    /// Answer at most this many questions (in file order, whole contexts first).
+    public var samples: Int?
+    /// Keep a seeded random share of the contexts, in (0, 1].
+    public var fraction: Double?
+    /// Truncate every context to its first this-many tokens.
+    public var maxContextLength: Int?
+    /// Overrides each question's own token budget.
+    public var maxNewTokens: Int?
+    /// Budget for questions that set none.
+    public var defaultMaxNewTokens = 128
+    /// Seed for sampling the dataset and for generators.
+    public var seed: UInt64 = 42
+    /// KV cache element type.
+    public var storage: KVStorageType = .f16
+
+    public init(samples: Int? = nil, fraction: Double? = nil, maxContextLength: Int? = nil, maxNewTokens: Int? = nil,
+                seed: UInt64 = 42, storage: KVStorageType = .f16) {
+        self.samples = samples
+        self.fraction = fraction
+        self.maxContextLength = maxContextLength
+        self.maxNewTokens = maxNewTokens
+        self.seed = seed
+        self.storage = storage
+    }
+
+    /// The settings as config.json writes them.
+    public var json: [String: Any] {
+        var o: [String: Any] = ["seed": Int(seed), "kv_storage": storage.rawValue, "default_max_new_tokens": defaultMaxNewTokens]
+        if let samples { o["samples"] = samples }
+        if let fraction { o["fraction"] = fraction }
+        if let maxContextLength { o["max_context_length"] = maxContextLength }
+        if let maxNewTokens { o["max_new_tokens"] = maxNewTokens }
+        return o
+    }
+
+    /// The dataset cut down as `samples` and `fraction` ask.
+    public func select(_ dataset: EvalDataset) -> EvalDataset {
+        var d = dataset
+        if let fraction { d = d.sampled(fraction: fraction, seed: seed) }
+        if let samples { d = d.limited(toQuestions: samples) }
+        return d
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import KVModel
+
+/// One configuration end to end: skip it when finished (unless forced), otherwise run it and
+/// write predictions.jsonl, metrics.json and config.json.
+public struct Evaluation {
+    public var model: Model
+    public var dataset: EvalDataset
+    public var press: PressChoice
+    public var options: EvalOptions
+    public var outputRoot: String
+    /// Extra settings for config.json (the command line, dataset flags).
+    public var extraConfig: [String: Any] = [:]
+
+    public init(model: Model, dataset: EvalDataset, press: PressChoice, options: EvalOptions, outputRoot: String) {
+        self.model = model
+        self.dataset = dataset
+        self.press = press
+        self.options = options
+        self.outputRoot = outputRoot
+    }
+
+    /// Where the results go.
+    public var store: ResultStore {
+        ResultStore(root: outputRoot, dataset: dataset.name, model: ResultStore.modelName(path: model.path), press: press)
+    }
+
+    /// The outcome of `run`.
+    public struct Outcome {
+        public var metrics: [String: Any]
+        public var skipped: Bool
+        public var predictions: [Prediction]
+        public var store: ResultStore
+
+        public init(metrics: [String: Any], skipped: Bool, predictions: [Prediction], store: ResultStore) {
+            self.metrics = metrics
+            self.skipped = skipped
+            self.predictions = predictions
+            self.store = store
+        }
+    }
+
+    /// Runs (or skips) the configuration.
+    /// - Parameter progress: (answered, total) after each question.
+    public func run(force: Bool, progress: (Int, Int) -> Void = { _, _ in }) throws -> Outcome {
+        let store = self.store
+        if !force, store.isFinished, let m = store.readMetrics() {
+            return Outcome(metrics: m, skipped: true, predictions: [], store: store)
+        }
+        let selected = options.select(dataset)
+        let (predictions, timing) = try EvalRunner(model: model, press: press, options: options).run(selected, progress: progress)
+        return try write(predictions: predictions, timing: timing, selected: selected)
+    }
+
+    /// Writes the three files for predictions computed elsewhere (a shared-prefill sweep).
+    public func write(predictions: [Prediction], timing: EvalRunner.Timing, selected: EvalDataset) throws -> Outcome {
+        let store = self.store
+        var metrics = EvalMetrics(predictions).json
+        metrics["timing"] = timing.json
+        metrics["wall_seconds"] = round4(timing.wallSeconds)
+        metrics["press"] = press.isNone ? "none" : press.spec
+        metrics["compression_ratio"] = press.ratio
+        var config: [String: Any] = [
+            "dataset": ["name": dataset.name, "settings": dataset.settings, "contexts": selected.contexts.count,
+                        "questions": selected.questionCount],
+            "press": ["spec": press.isNone ? "none" : ((try? press.makePress())??.description ?? press.spec),
+                      "name": press.base, "compression_ratio": press.ratio],
+            "options": options.json,
+            "model": RunInfo.model(model),
+            "environment": RunInfo.environment(),
+            "sampling": "greedy",
+        ]
+        for (k, v) in extraConfig { config[k] = v }
+        try store.write(predictions: predictions, metrics: metrics, config: config)
+        return Outcome(metrics: metrics, skipped: false, predictions: predictions, store: store)
+    }
+}

@@ -1,0 +1,85 @@
+import Dispatch
+import Foundation
+import KVEngine
+import KVModel
+import KVPress
+
+/// Runs a whole grid of presses over a dataset with one prefill per context
+/// (`FanOutPressHook`): each configuration's cache is compressed from the same forward pass,
+/// then that configuration answers the context's questions. Per configuration it yields the same
+/// predictions as separate `EvalRunner` runs; the prefill time is shared and reported as such.
+public struct SharedPrefillSweep {
+    public let model: Model
+    public let choices: [PressChoice]
+    public let options: EvalOptions
+
+    public init(model: Model, choices: [PressChoice], options: EvalOptions) {
+        self.model = model
+        self.choices = choices
+        self.options = options
+    }
+
+    /// Predictions and timings per configuration (same order as `choices`).
+    /// - Parameter progress: (contexts done, total contexts).
+    /// - Parameter partial: after each context, the predictions so far per configuration (for a
+    ///   running tally that survives an interrupted sweep).
+    public func run(_ dataset: EvalDataset, progress: (Int, Int) -> Void = { _, _ in },
+                    partial: ([[Prediction]]) -> Void = { _ in }) throws -> [([Prediction], EvalRunner.Timing)] {
+        var results = choices.map { _ in ([Prediction](), EvalRunner.Timing()) }
+        let runner = EvalRunner(model: model, press: choices[0], options: options)
+        let start = DispatchTime.now()
+        var sharedPrefill = 0.0
+        for (ci, context) in dataset.contexts.enumerated() {
+            let document = runner.truncated(context.context)
+            var sessions: [Session?] = choices.map { _ in nil }
+            var loadError: String?
+            do {
+                let ids = try Session.contextTokens(model: model, document: document)
+                let limit = model.config.contextLength - Session.reservedPositions
+                guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
+                let pressed = choices.enumerated().filter { !$0.element.isNone }
+                let hook = FanOutPressHook(presses: try pressed.map { try $0.element.makePress()! }, model: model, storage: options.storage)
+                let cache = model.makeCache(storage: options.storage)
+                let t0 = DispatchTime.now()
+                _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
+                hook.finish(prefilled: cache)
+                let total = seconds(since: t0)
+                let compressTotal = hook.targets.reduce(0) { $0 + $1.hook.compressionSeconds }
+                let prefill = total - compressTotal
+                sharedPrefill += prefill
+                let heads = Double(model.config.layerCount * model.config.headCountKV)
+                func session(_ c: KVCache, _ choice: PressChoice, compress: Double) throws -> Session {
+                    let report = LoadReport(contextTokens: ids.count, keptTokens: Int((Double(c.entryCount) / heads).rounded()),
+                                                    prefillSeconds: prefill, compressSeconds: compress, kvBytes: c.byteCount,
+                                                    kvBytesUncompressed: c.uncompressedByteCount(tokens: ids.count))
+                    return Session(id: try SessionID("sweep-\(ci)"), model: model, cache: c, contextTokenIDs: ids,
+                                   pressSpec: choice.isNone ? "none" : choice.spec, compressionRatio: choice.ratio, loadReport: report)
+                }
+                for (i, choice) in choices.enumerated() where choice.isNone { sessions[i] = try session(cache, choice, compress: 0) }
+                for (k, (i, choice)) in pressed.enumerated() {
+                    sessions[i] = try session(hook.targets[k].cache, choice, compress: hook.targets[k].hook.compressionSeconds)
+                }
+            } catch {
+                loadError = "\(error)"
+            }
+            for (i, _) in choices.enumerated() {
+                var (preds, timing) = results[i]
+                let before = DispatchTime.now()
+                runner.answer(context, session: sessions[i], loadError: loadError, into: &preds, timing: &timing)
+                timing.wallSeconds += seconds(since: before) + (sessions[i]?.loadReport.compressSeconds ?? 0)
+                results[i] = (preds, timing)
+            }
+            partial(results.map(\.0))
+            progress(ci + 1, dataset.contexts.count)
+        }
+        // Each configuration is charged the shared prefill too, so wall_seconds reads as "what this
+        // configuration would cost alone"; the sweep's real wall time is reported by the caller.
+        for i in results.indices { results[i].1.wallSeconds += sharedPrefill }
+        _ = start
+        return results
+    }
+}
+
+func seconds(since t: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KVBenchKit
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run a grid of presses × compression ratios and plot score versus ratio.",
+        discussion: """
+            Every configuration is an `eval` run (finished ones are reused unless --force). By \
+            default each context is prefilled ONCE for the whole grid and every press compresses its \
+            own copy of that prefill (a press never changes the prefill's residual stream, so the \
+            results are those of separate runs); --separate-prefill runs each configuration on its \
+            own. `none` runs once and is drawn as a dashed baseline. Writes DIR/<dataset>/<model>/sweep.csv \
+            and sweep.svg (and sweep.png when rsvg-convert or ImageMagick is installed).
+
+            Example:
+              kvbench sweep --dataset ruler --context-length 2048 --samples 50 \\
+                --presses none,knorm,snapkv,streaming_llm --ratios 0.5,0.75 --output-dir results
+            """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var eval: EvalArguments
+
+    @Option(help: ArgumentHelp("Presses, comma-separated at the top level (parentheses may hold commas), e.g. none,knorm,adakv(expected_attention).", valueName: "list"))
+    var presses: String
+
+    @Option(help: ArgumentHelp("Compression ratios, comma-separated, each in [0, 1).", valueName: "list"))
+    var ratios: String = "0.25,0.5,0.75"
+
+    @Flag(help: "Prefill each context once per configuration (as `eval` does) instead of once for the whole grid.")
+    var separatePrefill = false
+
+    var ratioValues: [Double] { ratios.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+
+    /// Splits at commas outside parentheses.
+    var pressList: [String] {
+        var out: [String] = [], cur = "", depth = 0
+        for c in presses {
+            if c == "(" { depth += 1 } else if c == ")" { depth -= 1 }
+            if c == ",", depth == 0 { out.append(cur); cur = "" } else { cur.append(c) }
+        }
+        if !cur.isEmpty { out.append(cur) }
+        return out.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func validate() throws {
+        let r = ratios.split(separator: ",")
+        guard !r.isEmpty, r.count == ratioValues.count, ratioValues.allSatisfy({ $0 >= 0 && $0 < 1 }) else {
+            throw ValidationError("--ratios must be comma-separated numbers in [0, 1)")
+        }
+        guard !pressList.isEmpty else { throw ValidationError("--presses needs at least one press") }
+        do { _ = try Sweep.grid(presses: pressList, ratios: ratioValues) } catch { throw ValidationError("\(error)") }
+    }
+
+    func run() throws {
+        let model = try modelOptions.load()
+        let dataset = try eval.loadDataset(model: model)
+        let grid = try Sweep.grid(presses: pressList, ratios: ratioValues)
+        let modelName = ResultStore.modelName(path: model.path)
+        var rows: [Sweep.Row?] = grid.map { _ in nil }
+        let start = DispatchTime.now()
+        func evaluation(_ choice: PressChoice) -> Evaluation {
+            var e = Evaluation(model: model, dataset: dataset, press: choice, options: eval.options, outputRoot: eval.outputDir)
+            e.extraConfig = ["arguments": eval.json.merging(["press": choice.base, "ratio": choice.ratio,
+                                                             "shared_prefill": !separatePrefill]) { a, _ in a }]
+            return e
+        }
+        func record(_ i: Int, _ outcome: Evaluation.Outcome) {
+            let choice = grid[i]
+            let row = Sweep.Row(dataset: dataset.name, model: modelName, press: choice.base, ratio: choice.ratio,
+                                metrics: outcome.metrics, reused: outcome.skipped)
+            rows[i] = row
+            FileHandle.standardError.write(Data("\(choice.base)@\(fmt2(choice.ratio)): accuracy \(row.accuracy) (n \(row.n), \(String(format: "%.0f", row.wallSeconds)) s\(outcome.skipped ? ", reused" : ""))\n".utf8))
+        }
+        // Finished configurations are reused unless --force.
+        var pending: [Int] = []
+        for (i, choice) in grid.enumerated() {
+            let e = evaluation(choice)
+            if !eval.force, e.store.isFinished, let m = e.store.readMetrics() {
+                record(i, Evaluation.Outcome(metrics: m, skipped: true, predictions: [], store: e.store))
+            } else {
+                pending.append(i)
+            }
+        }
+        if separatePrefill {
+            for i in pending {
+                let bar = ProgressBar(label: "[\(i + 1)/\(grid.count)] \(grid[i].base)@\(fmt2(grid[i].ratio))", enabled: !eval.quiet)
+                record(i, try evaluation(grid[i]).run(force: true, progress: bar.update))
+            }
+        } else if !pending.isEmpty {
+            let selected = eval.options.select(dataset)
+            let bar = ProgressBar(label: "\(pending.count) configurations, one prefill per context", enabled: !eval.quiet)
+            // A running tally after each context, so an interrupted sweep still tells something.
+            let partialURL = URL(fileURLWithPath: eval.outputDir).appendingPathComponent(dataset.name)
+                .appendingPathComponent(modelName).appendingPathComponent("sweep-partial.csv")
+            try FileManager.default.createDirectory(at: partialURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let results = try SharedPrefillSweep(model: model, choices: pending.map { grid[$0] }, options: eval.options)
+                .run(selected, progress: bar.update) { soFar in
+                    var text = "press,compression_ratio,accuracy,n,elapsed_seconds\n"
+                    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+                    for (k, i) in pending.enumerated() {
+                        let m = EvalMetrics(soFar[k])
+                        text += "\(grid[i].base.contains(",") ? "\"\(grid[i].base)\"" : grid[i].base),\(grid[i].ratio),\(m.accuracy),\(m.n),\(Int(elapsed))\n"
+                    }
+                    try? Data(text.utf8).write(to: partialURL)
+                }
+            for (k, i) in pending.enumerated() {
+                record(i, try evaluation(grid[i]).write(predictions: results[k].0, timing: results[k].1, selected: selected))
+            }
+        }
+        let done = rows.compactMap { $0 }
+        let dir = URL(fileURLWithPath: eval.outputDir).appendingPathComponent(dataset.name).appendingPathComponent(modelName)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data(Sweep.csv(done).utf8).write(to: dir.appendingPathComponent("sweep.csv"))
+        let svg = dir.appendingPathComponent("sweep.svg")
+        try Data(Sweep.chart(done, title: "\(dataset.name) — \(modelName)").render().utf8).write(to: svg)
+        let png = PNGConverter.convert(svg: svg.path, png: dir.appendingPathComponent("sweep.png").path)
+        let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        print(Sweep.csv(done), terminator: "")
+        print("sweep wall time \(String(format: "%.0f", total)) s; wrote \(dir.path)/sweep.csv, sweep.svg\(png != nil ? ", sweep.png" : "")")
+    }
+}

@@ -1,0 +1,38 @@
+import XCTest
+@testable import KVBenchKit
+
+/// Sweep CSV and chart, heatmap and progress line.
+final class ReportTests: XCTestCase {
+    func row(_ press: String, _ ratio: Double, _ acc: Double) -> Sweep.Row {
+        Sweep.Row(dataset: "d", model: "m", press: press, ratio: ratio,
+                  metrics: ["accuracy": acc, "n": 10, "wall_seconds": 12.5], reused: false)
+    }
+
+    func testSweepGridRunsNoneOnce() throws {
+        let grid = try Sweep.grid(presses: ["none", "knorm", "adakv(expected_attention)"], ratios: [0.5, 0.75])
+        XCTAssertEqual(grid.map(\.base), ["none", "knorm", "knorm", "adakv(expected_attention)", "adakv(expected_attention)"])
+        XCTAssertEqual(grid.map(\.ratio), [0, 0.5, 0.75, 0.5, 0.75])
+    }
+
+    func testCSVAndChart() {
+        let rows = [row("none", 0, 1), row("knorm", 0.5, 0.8), row("knorm", 0.75, 0.4), row("adakv(a,b)", 0.5, 0.1)]
+        let csv = Sweep.csv(rows).split(separator: "\n")
+        XCTAssertEqual(csv[0], "dataset,model,press,compression_ratio,accuracy,n,wall_seconds,reused,mean_context_tokens,mean_kept_tokens")
+        XCTAssertEqual(csv[2], "d,m,knorm,0.5,0.8,10,12.5,false,0,0")
+        XCTAssertEqual(csv[4].split(separator: ",").count, 11, "a press with a comma is quoted")
+        let svg = Sweep.chart(rows, title: "t <1>").render()
+        XCTAssertTrue(svg.hasPrefix("<svg"))
+        XCTAssertTrue(svg.contains("t &lt;1&gt;"))
+        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 2, "one line per press, none is a baseline")
+        XCTAssertTrue(svg.contains("stroke-dasharray"))
+    }
+
+    func testHeatmapAndProgress() {
+        let svg = SVGHeatmap(title: "h", columns: [1000, 2000], rows: [0, 50]) { d, l in d == 0 ? 1 : (l == 1000 ? 0 : nil) }.render()
+        XCTAssertEqual(svg.components(separatedBy: "<rect x=").count - 1, 4)
+        XCTAssertTrue(svg.contains("#eeeeee"))
+        XCTAssertEqual(ProgressBar.line(label: "x", done: 1, total: 4, elapsed: 30, width: 8),
+                       "x [##......] 1/4  0:30 elapsed  ETA 1:30")
+        XCTAssertEqual(ProgressBar.clock(3725), "1:02:05")
+    }
+}

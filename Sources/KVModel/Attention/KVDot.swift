@@ -20,6 +20,12 @@ enum KVDot {
     static func scores(head: HeadKVCache, lo: Int, hi: Int, queries: UnsafePointer<Float>, queryStride: Int,
                        keyDimension kd: Int, groupSize G: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
         guard let keys = head.keys else { return }
+        #if arch(x86_64)
+        if G == 3 && kd == 64 && head.storage == .f16 {
+            return scoresF16Group3(keys: UnsafeRawPointer(keys), lo: lo, hi: hi, queries: queries, queryStride: queryStride,
+                                   scores: scores, scoreStride: scoreStride)
+        }
+        #endif
         let base = UnsafeRawPointer(keys)
         let storage = head.storage
         let q = UnsafeRawPointer(queries)
@@ -47,6 +53,12 @@ enum KVDot {
     static func weightedValues(head: HeadKVCache, lo: Int, hi: Int, weights: UnsafePointer<Float>, weightStride: Int,
                                groupSize G: Int, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         guard let values = head.values else { return }
+        #if arch(x86_64)
+        if G == 3 && head.valueDimension == 64 && head.storage == .f16 {
+            return weightedValuesF16Group3(values: UnsafeRawPointer(values), lo: lo, hi: hi, weights: weights,
+                                           weightStride: weightStride, output: output, outputStride: outputStride)
+        }
+        #endif
         let base = UnsafeRawPointer(values)
         let storage = head.storage
         let D = head.valueDimension

@@ -62,29 +62,37 @@ public final class CriticalKVPress: ScorerPress {
         var dense = [Float](repeating: 0, count: d * H * D)
         dense.withUnsafeMutableBufferPointer { wo.dequantize(into: $0.baseAddress!) }
         let width = group * d, block = 256
-        var slices = [Float](repeating: 0, count: D * width)
-        var projected = [Float](repeating: 0, count: block * width)
-        var out = [Float](repeating: 0, count: G * T)
+        // slices[g][c, k·d + o] = W_o[o, (g·group + k)·D + c].
+        var slices = [Float](repeating: 0, count: G * D * width)
         for g in 0..<G {
-            // slices[c, k·d + o] = W_o[o, (g·group + k)·D + c].
             for k in 0..<group {
                 for o in 0..<d {
-                    for c in 0..<D { slices[c * width + k * d + o] = dense[o * H * D + (g * group + k) * D + c] }
+                    for c in 0..<D { slices[(g * D + c) * width + k * d + o] = dense[o * H * D + (g * group + k) * D + c] }
                 }
             }
-            var t0 = 0
-            while t0 < T {
-                let rows = min(block, T - t0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(width), Int32(D), 1,
-                            input.value(g, t0), Int32(D), slices, Int32(width), 0, &projected, Int32(width))
-                projected.withUnsafeBufferPointer { p in
-                    for r in 0..<rows {
-                        var s: Float = 0
-                        for k in 0..<group { s += Vectorised.l1(p.baseAddress! + r * width + k * d, d) }
-                        out[g * T + t0 + r] = s / Float(group)
+        }
+        var out = [Float](repeating: 0, count: G * T)
+        let blocks = (T + block - 1) / block
+        slices.withUnsafeBufferPointer { sp in
+            out.withUnsafeMutableBufferPointer { op in
+                let slicesBase = sp.baseAddress!, outBase = op.baseAddress!
+                // Tasks are (KV head, block of rows), spread over the pool; OpenBLAS runs single-threaded.
+                ThreadPool.shared.parallelFor(G * blocks) { tasks in
+                    let projected = UnsafeMutablePointer<Float>.allocate(capacity: block * width)
+                    defer { projected.deallocate() }
+                    for task in tasks {
+                        let g = task / blocks, t0 = (task % blocks) * block
+                        let rows = min(block, T - t0)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(width), Int32(D), 1,
+                                    input.value(g, t0), Int32(D), slicesBase + g * D * width, Int32(width), 0,
+                                    projected, Int32(width))
+                        for r in 0..<rows {
+                            var s: Float = 0
+                            for k in 0..<group { s += Vectorised.l1(projected + r * width + k * d, d) }
+                            outBase[g * T + t0 + r] = s / Float(group)
+                        }
                     }
                 }
-                t0 += rows
             }
         }
         return out

@@ -45,30 +45,38 @@ public final class LeverageScorePress: ScorerPress {
         var rng = SplitMix64(seed: seed.map { UInt64(bitPattern: Int64($0)) &+ UInt64(input.layer) &* 0x2545_F491_4F6C_DD1D }
                              ?? UInt64.random(in: .min ... .max))
         let inv = 1 / Float(k).squareRoot()
+        // Sketches drawn in head order first, so a seed gives the same scores on any thread count.
+        let phis = (0..<G).map { _ in (0..<(D * k)).map { _ in rng.nextGaussian() * inv } }
         var out = [Float](repeating: 0, count: G * T)
-        var centred = [Float](repeating: 0, count: T * D)
-        var X = [Float](repeating: 0, count: T * k)
-        var gram = [Float](repeating: 0, count: k * k)
-        for g in 0..<G {
-            let phi = (0..<(D * k)).map { _ in rng.nextGaussian() * inv }
-            var mean = [Float](repeating: 0, count: D)
-            for t in 0..<T { for c in 0..<D { mean[c] += keys[(g * T + t) * D + c] } }
-            for c in 0..<D { mean[c] /= Float(T) }
-            for t in 0..<T { for c in 0..<D { centred[t * D + c] = keys[(g * T + t) * D + c] - mean[c] } }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(k), Int32(D), 1,
-                        centred, Int32(D), phi, Int32(k), 0, &X, Int32(k))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(k), Int32(T), 1,
-                        X, Int32(k), X, Int32(k), 0, &gram, Int32(k))
-            guard let L = Cholesky.factor(gram, n: k, jitter: 1e-2) else { continue }
-            // Rows z_t = L⁻¹x_t of Z = X·L⁻ᵀ in one triangular solve; leverage = ‖z_t‖².
-            cblas_strsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, Int32(T), Int32(k), 1,
-                        L, Int32(k), &X, Int32(k))
-            X.withUnsafeBufferPointer { z in
-                for t in 0..<T {
-                    let row = z.baseAddress! + t * k
-                    var s: Float = 0
-                    for i in 0..<k { s += row[i] * row[i] }
-                    out[g * T + t] = max(s, 0)
+        out.withUnsafeMutableBufferPointer { outBuffer in
+            let outp = outBuffer.baseAddress!
+            // KV heads are independent: one per thread (OpenBLAS itself runs single-threaded).
+            ThreadPool.shared.parallelFor(G) { heads in
+                var centred = [Float](repeating: 0, count: T * D)
+                var X = [Float](repeating: 0, count: T * k)
+                var gram = [Float](repeating: 0, count: k * k)
+                for g in heads {
+                    let phi = phis[g]
+                    var mean = [Float](repeating: 0, count: D)
+                    for t in 0..<T { for c in 0..<D { mean[c] += keys[(g * T + t) * D + c] } }
+                    for c in 0..<D { mean[c] /= Float(T) }
+                    for t in 0..<T { for c in 0..<D { centred[t * D + c] = keys[(g * T + t) * D + c] - mean[c] } }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(T), Int32(k), Int32(D), 1,
+                                centred, Int32(D), phi, Int32(k), 0, &X, Int32(k))
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(k), Int32(T), 1,
+                                X, Int32(k), X, Int32(k), 0, &gram, Int32(k))
+                    guard let L = Cholesky.factor(gram, n: k, jitter: 1e-2) else { continue }
+                    // Rows z_t = L⁻¹x_t of Z = X·L⁻ᵀ in one triangular solve; leverage = ‖z_t‖².
+                    cblas_strsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, Int32(T), Int32(k), 1,
+                                L, Int32(k), &X, Int32(k))
+                    X.withUnsafeBufferPointer { z in
+                        for t in 0..<T {
+                            let row = z.baseAddress! + t * k
+                            var s: Float = 0
+                            for i in 0..<k { s += row[i] * row[i] }
+                            outp[g * T + t] = max(s, 0)
+                        }
+                    }
                 }
             }
         }

@@ -36,37 +36,42 @@ public final class NonCausalAttnPress: ScorerPress {
     public func score(_ input: PressInput) throws -> [Float] {
         let S = input.tokenCount, H = input.headCount, G = input.headCountKV, D = input.headDimension, C = chunkSize
         var sums = [Float](repeating: 0, count: H * S)
-        var dots = [Float](repeating: 0, count: C * C)
         let padded = (S + C - 1) / C * C
         let padLength = padded - S
-        for h in 0..<H {
-            var start = 0
-            while start < S {
-                let v = min(C, S - start)
-                let q = input.query(h, start), k = input.key(h / input.groupSize, start)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(v), Int32(v), Int32(D), 1,
-                            q, Int32(D), k, Int32(D), 0, &dots, Int32(v))
-                let isPaddedChunk = v < C && padLength > 0
-                sums.withUnsafeMutableBufferPointer { sb in dots.withUnsafeMutableBufferPointer { buf in
-                    let acc = sb.baseAddress! + h * S + start
-                    for i in 0..<v {
-                        let row = buf.baseAddress! + i * v
-                        if isPaddedChunk {
-                            // Padded keys take logit -1e-9 (≈ 0) and stay in the softmax, as in kvpress.
-                            let m = max(FastMath.max(row, v), -1e-9)
-                            let total = FastMath.expShiftedSum(row, v, shift: m) + Float(C - v) * FastMath.exp(-1e-9 - m)
-                            FastMath.scale(row, v, by: 1 / total)
-                        } else {
-                            FastMath.softmax(row, v)
+        sums.withUnsafeMutableBufferPointer { sb in
+            let sumsBase = sb.baseAddress!
+            // Query heads are independent (each owns its row of `sums`): one per thread.
+            ThreadPool.shared.parallelFor(H) { heads in
+                let dots = UnsafeMutablePointer<Float>.allocate(capacity: C * C)
+                defer { dots.deallocate() }
+                for h in heads {
+                    var start = 0
+                    while start < S {
+                        let v = min(C, S - start)
+                        let q = input.query(h, start), k = input.key(h / input.groupSize, start)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(v), Int32(v), Int32(D), 1,
+                                    q, Int32(D), k, Int32(D), 0, dots, Int32(v))
+                        let isPaddedChunk = v < C && padLength > 0
+                        let acc = sumsBase + h * S + start
+                        for i in 0..<v {
+                            let row = dots + i * v
+                            if isPaddedChunk {
+                                // Padded keys take logit -1e-9 (≈ 0) and stay in the softmax, as in kvpress.
+                                let m = max(FastMath.max(row, v), -1e-9)
+                                let total = FastMath.expShiftedSum(row, v, shift: m) + Float(C - v) * FastMath.exp(-1e-9 - m)
+                                FastMath.scale(row, v, by: 1 / total)
+                            } else {
+                                FastMath.softmax(row, v)
+                            }
+                            Vectorised.add(row, into: acc, v)
                         }
-                        Vectorised.add(row, into: acc, v)
+                        if isPaddedChunk {
+                            // Each padded query row attends uniformly to the whole chunk.
+                            for j in 0..<v { acc[j] += Float(C - v) / Float(C) }
+                        }
+                        start += v
                     }
-                } }
-                if isPaddedChunk {
-                    // Each padded query row attends uniformly to the whole chunk.
-                    for j in 0..<v { sums[h * S + start + j] += Float(C - v) / Float(C) }
                 }
-                start += v
             }
         }
         var scores = aggregation.aggregate(sums, headCount: H, headCountKV: G, count: S)

@@ -13,15 +13,18 @@ enum WindowAttention {
         let scale = 1 / Float(D).squareRoot()
         out.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
-            for h in 0..<H {
-                let c = base + h * w * T
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(w), Int32(T), Int32(D), scale,
-                            input.query(h, T - w), Int32(D), input.key(h / group, 0), Int32(D), 0, c, Int32(T))
-                for i in 0..<w {
-                    let valid = T - w + i + 1
-                    let row = c + i * T
-                    FastMath.softmax(row, valid)
-                    for j in valid..<T { row[j] = 0 }
+            // Query heads are independent (each owns its slice of `out`): one per thread.
+            ThreadPool.shared.parallelFor(H) { heads in
+                for h in heads {
+                    let c = base + h * w * T
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(w), Int32(T), Int32(D), scale,
+                                input.query(h, T - w), Int32(D), input.key(h / group, 0), Int32(D), 0, c, Int32(T))
+                    for i in 0..<w {
+                        let valid = T - w + i + 1
+                        let row = c + i * T
+                        FastMath.softmax(row, valid)
+                        for j in valid..<T { row[j] = 0 }
+                    }
                 }
             }
         }

@@ -54,7 +54,11 @@ public final class HeadKVCache {
     /// Makes room for at least `needed` entries.
     public func reserve(_ needed: Int) {
         guard needed > capacity else { return }
-        let newCapacity = max(needed, capacity * 2, 64)
+        reallocate(to: max(needed, capacity * 2, 64))
+    }
+
+    /// Moves the `count` entries (at the current key width) into buffers of `newCapacity` entries.
+    private func reallocate(to newCapacity: Int) {
         let eb = storage.elementBytes
         let newKeys = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * keyDimension * eb, alignment: 64)
         let newValues = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * valueDimension * eb, alignment: 64)
@@ -193,26 +197,11 @@ public final class HeadKVCache {
     }
 
     /// Releases spare capacity (after compression, so freed memory really returns).
+    /// - Parameter oldKeyDimension: the key width the buffers were allocated at, when keys were
+    ///   just narrowed in place.
     public func shrinkToFit(oldKeyDimension: Int? = nil) {
-        let kdOld = oldKeyDimension ?? keyDimension
-        guard capacity > count || kdOld != keyDimension else { return }
-        let eb = storage.elementBytes
-        let n = max(count, 1)
-        let newKeys = UnsafeMutableRawPointer.allocate(byteCount: n * keyDimension * eb, alignment: 64)
-        let newValues = UnsafeMutableRawPointer.allocate(byteCount: n * valueDimension * eb, alignment: 64)
-        let newPositions = UnsafeMutablePointer<Int32>.allocate(capacity: n)
-        if count > 0 {
-            newKeys.copyMemory(from: keys!, byteCount: count * keyDimension * eb)
-            newValues.copyMemory(from: values!, byteCount: count * valueDimension * eb)
-            newPositions.update(from: positionBuffer!, count: count)
-        }
-        keys?.deallocate()
-        values?.deallocate()
-        positionBuffer?.deallocate()
-        keys = newKeys
-        values = newValues
-        positionBuffer = newPositions
-        capacity = n
+        guard capacity > count || (oldKeyDimension ?? keyDimension) != keyDimension else { return }
+        reallocate(to: max(count, 1))
     }
 
     /// An independent copy of this head.

@@ -103,9 +103,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Locates the default model and golden fixtures for the test targets.
+        .target(
+            name: "KVTestSupport",
+            dependencies: ["KVModel"],
+            path: "Tests/KVTestSupport"
+        ),
         .testTarget(
             name: "KVModelTests",
-            dependencies: ["KVModel"],
+            dependencies: ["KVModel", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),
@@ -123,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVPressTests",
-            dependencies: ["KVPress", "KVModel"],
+            dependencies: ["KVPress", "KVModel", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KVModel
+import KVTestSupport
 
 final class ChatTemplateTests: XCTestCase {
     private static let shared = Result { () throws -> (ChatTemplate, Tokenizer) in

@@ -1,5 +1,6 @@
 import XCTest
 @testable import KVModel
+import KVTestSupport
 
 /// Decode attention (all kernel paths) against a naive softmax over the stored keys and values.
 final class DecodeAttentionTests: XCTestCase {

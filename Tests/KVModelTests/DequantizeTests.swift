@@ -1,5 +1,6 @@
 import XCTest
 @testable import KVModel
+import KVTestSupport
 
 final class DequantizeTests: XCTestCase {
     /// Every type: blocks written by the test quantizer dequantize to exactly the values their

@@ -1,5 +1,6 @@
 import XCTest
 import KVModel
+import KVTestSupport
 
 /// The forward pass reproduces the reference logits (`golden/forward.json`) within the golden tolerances.
 final class ForwardGoldenTests: XCTestCase {

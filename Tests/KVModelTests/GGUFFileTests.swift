@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import KVModel
+import KVTestSupport
 
 final class GGUFFileTests: XCTestCase {
     private func expectProblem(_ path: String, _ check: (GGUFError.Problem) -> Bool,

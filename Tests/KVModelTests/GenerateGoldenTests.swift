@@ -1,5 +1,6 @@
 import XCTest
 import KVModel
+import KVTestSupport
 
 /// Greedy generation reproduces `golden/generate.json`: the first 16 tokens of every case, and the
 /// whole sequence in at least 3 of the 4 cases.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KVModel
+import KVTestSupport
 
 /// Speed measurements of the kernels; prints numbers, asserts nothing about time.
 /// Skipped unless `KVD_BENCH=1` (run: `KVD_BENCH=1 swift test -c release --filter KernelSpeed`).

@@ -1,5 +1,6 @@
 import XCTest
 @testable import KVModel
+import KVTestSupport
 
 final class MatVecTests: XCTestCase {
     struct Case { var rows: Int; var cols: Int }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import KVModel
+import KVTestSupport
 
 final class StreamingDetokenizerTests: XCTestCase {
     private static let shared = Result { try Tokenizer(gguf: TestModel.gguf()) }

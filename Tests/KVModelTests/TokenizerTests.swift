@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KVModel
+import KVTestSupport
 
 /// The default model's tokenizer against the Python reference (golden `tokenizer.json`).
 final class TokenizerTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import KVModel
+import KVTestSupport
 import KVPress
 import XCTest
 

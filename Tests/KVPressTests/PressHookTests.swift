@@ -1,4 +1,5 @@
 import KVModel
+import KVTestSupport
 import KVPress
 import XCTest
 

@@ -2,21 +2,21 @@ import Foundation
 import XCTest
 import KVModel
 
-/// Locates the default model and the golden fixtures for tests.
+/// Locates the default model and the golden fixtures for tests (shared by the test targets).
 ///
 /// The model is installed by `scripts/fetch-model` into `models/`; `KVD_MODEL` overrides the path.
 /// Tests that need it fail with an actionable message when it is missing (CI always installs it).
-enum TestModel {
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+public enum TestModel {
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var path: String {
+    public static var path: String {
         if let env = ProcessInfo.processInfo.environment["KVD_MODEL"], !env.isEmpty { return env }
         return repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
     }
 
     /// The GGUF file of the default model, opened once per test process.
-    static func gguf() throws -> GGUFFile {
+    public static func gguf() throws -> GGUFFile {
         guard FileManager.default.fileExists(atPath: path) else {
             XCTFail("default model not found at \(path): run scripts/fetch-model (or set KVD_MODEL)")
             throw XCTSkip("model missing")
@@ -26,9 +26,9 @@ enum TestModel {
 
     private static let shared = Result { try GGUFFile(path: path) }
 
-    /// Parses a golden fixture (`Fixtures/golden/NAME`).
-    static func golden(_ name: String) throws -> Any {
-        guard let url = Bundle.module.url(forResource: "Fixtures/golden/\(name)", withExtension: nil) else {
+    /// Parses a golden fixture (`Fixtures/golden/NAME`) from a test target's resource bundle.
+    public static func golden(_ name: String, in bundle: Bundle) throws -> Any {
+        guard let url = bundle.url(forResource: "Fixtures/golden/\(name)", withExtension: nil) else {
             throw XCTSkip("fixture \(name) missing")
         }
         return try JSONSerialization.jsonObject(with: Data(contentsOf: url))
@@ -39,7 +39,7 @@ extension TestModel {
     private static let sharedModel = Result { try Model(path: path) }
 
     /// The default model, loaded once per test process.
-    static func model() throws -> Model {
+    public static func model() throws -> Model {
         _ = try gguf()
         return try sharedModel.get()
     }

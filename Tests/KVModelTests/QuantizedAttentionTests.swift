@@ -2,7 +2,7 @@ import XCTest
 @testable import KVModel
 import KVTestSupport
 
-/// Decode attention over quantized heads (every kernel path: 8/4/2 bits, the three-query fast
+/// Decode attention over quantized heads (every kernel path: 8/4/2 bits, the three-query integer
 /// path and the generic one, split-K slices starting mid-block, blocks shortened by `keep`,
 /// narrowed keys, outliers and low-rank terms) equals naive attention over the dequantized entries.
 final class QuantizedAttentionTests: XCTestCase {
@@ -13,7 +13,7 @@ final class QuantizedAttentionTests: XCTestCase {
             ("kivi:bits=8", 1500, 3, ""), ("kivi:bits=4", 1500, 3, "keep"), ("kivi:bits=2", 1500, 3, ""),
             ("kivi:bits=4,group_size=16,residual=40", 700, 3, ""), ("kivi:bits=8,group_size=8", 1100, 2, "keep"),
             ("kivi:bits=4,residual=0", 1100, 3, "narrow"), ("kivi:bits=2,group_size=4", 300, 3, ""),
-            ("gear:bits=4", 1100, 3, "keep"), ("kvquant:bits=2,residual=16", 1100, 3, "keep"), ("gear:bits=2,rank=3", 900, 2, "narrow"),
+            ("gear:bits=4", 1100, 3, "keep"), ("kivi:bits=8", 1037, 3, "keep"), ("kivi:bits=2", 1111, 3, "keep"), ("kvquant:bits=2,residual=16", 1100, 3, "keep"), ("gear:bits=2,rank=3", 900, 2, "narrow"),
         ]
         for (n, c) in cases.enumerated() {
             config.headCountKV = 3

@@ -2,14 +2,22 @@
 import _Builtin_intrinsics.intel
 #endif
 
-/// Eight consecutive packed codes of a quantized row, as floats (`0…2^bits-1`).
+/// Unpacking the packed codes of a quantized row (`0…2^bits-1`).
 ///
 /// Codes are packed in 8-byte chunks (`QuantizedKVBlocks.codeLocation`): the eight codes from
 /// channel `c` (a multiple of 8) are one bit-field of the chunk's 8 bytes, so unpacking is a
-/// widening load (`vpmovzxbd`), one shift or mask by a constant, and one int-to-float conversion.
-/// No vector constants beyond the mask, so the attention loops keep their accumulators in registers.
+/// widening load, one shift or mask by a constant, and (for floats) one int-to-float conversion.
 protocol KVCodeUnpacker {
+    /// Eight consecutive codes from channel `c` (a multiple of 8), as floats.
     static func load8(_ row: UnsafeRawPointer, _ c: Int) -> SIMD8<Float>
+    #if arch(x86_64)
+    /// Part `i` (0..<4) of a 64-channel row as sixteen 16-bit lanes: lanes 0..<8 hold channels
+    /// `runStart(i, 0)..<+8`, lanes 8..<16 channels `runStart(i, 1)..<+8` (one widening load and at
+    /// most a shift and a mask; which channels land where follows from the packing).
+    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64>
+    /// First channel of the eight lanes `8·half..<8·half+8` of `codeVector(_, i)`.
+    static func runStart(_ i: Int, _ half: Int) -> Int
+    #endif
 }
 
 enum Codes8: KVCodeUnpacker {
@@ -17,6 +25,16 @@ enum Codes8: KVCodeUnpacker {
     static func load8(_ row: UnsafeRawPointer, _ c: Int) -> SIMD8<Float> {
         codesToFloat(widen(row, c))
     }
+
+    #if arch(x86_64)
+    @inline(__always)
+    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64> {
+        widen16(row, i &* 16)
+    }
+
+    @inline(__always)
+    static func runStart(_ i: Int, _ half: Int) -> Int { 16 * i + 8 * half }
+    #endif
 }
 
 enum Codes4: KVCodeUnpacker {
@@ -25,6 +43,17 @@ enum Codes4: KVCodeUnpacker {
         let x = widen(row, (c &>> 4) &<< 3)
         return codesToFloat(c & 8 == 0 ? x & 15 : x &>> 4)
     }
+
+    #if arch(x86_64)
+    @inline(__always)
+    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64> {
+        let x = widen16(row, (i &>> 1) &* 16)
+        return i & 1 == 0 ? _mm256_and_si256(x, _mm256_set1_epi16(15)) : _mm256_srli_epi16(x, 4)
+    }
+
+    @inline(__always)
+    static func runStart(_ i: Int, _ half: Int) -> Int { 32 * (i / 2) + 8 * (i % 2) + 16 * half }
+    #endif
 }
 
 enum Codes2: KVCodeUnpacker {
@@ -34,6 +63,22 @@ enum Codes2: KVCodeUnpacker {
         let shift = UInt32((c &>> 3) & 3) &* 2
         return codesToFloat(shift == 6 ? x &>> 6 : (x &>> shift) & 3)
     }
+
+    #if arch(x86_64)
+    @inline(__always)
+    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64> {
+        let x = widen16(row, 0)
+        switch i {
+        case 0: return _mm256_and_si256(x, _mm256_set1_epi16(3))
+        case 1: return _mm256_and_si256(_mm256_srli_epi16(x, 2), _mm256_set1_epi16(3))
+        case 2: return _mm256_and_si256(_mm256_srli_epi16(x, 4), _mm256_set1_epi16(3))
+        default: return _mm256_srli_epi16(x, 6)
+        }
+    }
+
+    @inline(__always)
+    static func runStart(_ i: Int, _ half: Int) -> Int { 8 * i + 32 * half }
+    #endif
 }
 
 /// The 8 bytes at `row + offset`, each widened to a 32-bit lane.
@@ -46,6 +91,14 @@ private func widen(_ row: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
     return SIMD8<UInt32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
     #endif
 }
+
+#if arch(x86_64)
+/// The 16 bytes at `row + offset`, each widened to a 16-bit lane (`vpmovzxbw`).
+@inline(__always)
+private func widen16(_ row: UnsafeRawPointer, _ offset: Int) -> SIMD4<Int64> {
+    _mm256_cvtepu8_epi16(row.loadUnaligned(fromByteOffset: offset, as: SIMD2<Int64>.self))
+}
+#endif
 
 /// Small non-negative integers to floats in one instruction (`vcvtdq2ps`).
 @inline(__always)

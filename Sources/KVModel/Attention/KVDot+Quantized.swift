@@ -47,6 +47,7 @@ extension KVDot {
         let kd = blocks.keyDimension, rowBytes = blocks.keyRowBytes, rank = blocks.scheme.rank
         let vecEnd = kd & ~7
         withUnsafeTemporaryAllocation(of: Float.self, capacity: G * (kd + 1 + rank)) { scratch in
+        withUnsafeTemporaryAllocation(of: Int16.self, capacity: G * kd) { lanes in
             let scaled = scratch.baseAddress!, bias = scaled + G * kd, projected = bias + G
             blocks.keyCodes.withUnsafeBytes { codesBuffer in
             blocks.keyParams.withUnsafeBytes { paramBuffer in
@@ -76,7 +77,7 @@ extension KVDot {
                     #if arch(x86_64)
                     if G == 3 && kd == 64 {
                         blockScoresGroup3(U.self, codes: codes, rowBytes: rowBytes, r0: r0, r1: r1, scaled: scaled, bias: bias,
-                                          scores: out, scoreStride: scoreStride)
+                                          lanes: lanes.baseAddress!, scores: out, scoreStride: scoreStride)
                     } else {
                         blockScores(U.self, codes: codes, rowBytes: rowBytes, bits: blocks.scheme.bits, kd: kd, G: G, r0: r0, r1: r1,
                                     scaled: scaled, bias: bias, scores: out, scoreStride: scoreStride)
@@ -104,7 +105,7 @@ extension KVDot {
                     b += 1
                 }
             } } } }
-        }
+        } }
     }
 
     /// Scores of rows `r0..<r1` of one block, any width and group: `scaled·codes + bias`.
@@ -142,7 +143,7 @@ extension KVDot {
             let codes = codesBuffer.baseAddress!, params = paramBuffer.baseAddress!
             #if arch(x86_64)
             if G == 3 && vd == 64 && gs == 32 {
-                return weightedValuesGroup3(U.self, codes: codes, params: params, rowBytes: rowBytes, lo: lo, hi: hi,
+                return weightedValuesGroup3(U.self, codes: codes, params: params, rowBytes: rowBytes, groupSize: gs, lo: lo, hi: hi,
                                             weights: weights, weightStride: weightStride, output: output, outputStride: outputStride)
             }
             #endif

@@ -20,9 +20,12 @@ enum DecodeAttention {
                     columnSums: UnsafeMutablePointer<Float>? = nil, columnSumsStride: Int = 0) {
         let D = config.headDimension, G = config.groupSize
         let threads = ThreadPool.shared.threadCount
-        // Tasks: (head, slice). Slices per head so that the pool has work for every thread.
+        // Tasks: (head, slice), about twelve per thread: with only a few per thread, whichever
+        // thread finishes its last one first waits for the other (measured at 8000 tokens: two
+        // slices per head, 19 ms; eight, 15 ms for f16 and 11 → 10 ms for 4-bit codes).
         let maxCount = cache.map(\.count).max() ?? 0
-        let slices = maxCount >= minSlice * 2 ? max(1, min(threads * 2 / max(1, cache.count) + 1, maxCount / minSlice)) : 1
+        let wanted = (threads * 12 + cache.count - 1) / max(1, cache.count)
+        let slices = maxCount >= minSlice * 2 ? max(1, min(wanted, maxCount / minSlice)) : 1
         let tasks = cache.count * slices
         // Per task: G partial outputs (D each) + G maxima + G sums.
         let partialStride = G * (D + 2)

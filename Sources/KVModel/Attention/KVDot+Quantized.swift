@@ -46,9 +46,9 @@ extension KVDot {
     ) {
         let kd = blocks.keyDimension, rowBytes = blocks.keyRowBytes, rank = blocks.scheme.rank
         let vecEnd = kd & ~7
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: G * (kd + 1 + rank)) { scratch in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: G * (kd + 1 + rank) + rank) { scratch in
         withUnsafeTemporaryAllocation(of: Int16.self, capacity: G * kd) { lanes in
-            let scaled = scratch.baseAddress!, bias = scaled + G * kd, projected = bias + G
+            let scaled = scratch.baseAddress!, bias = scaled + G * kd, projected = bias + G, factor = projected + G * rank
             blocks.keyCodes.withUnsafeBytes { codesBuffer in
             blocks.keyParams.withUnsafeBytes { paramBuffer in
             blocks.keyFactors.withUnsafeBufferPointer { factors in
@@ -90,14 +90,14 @@ extension KVDot {
                         // Low-rank term: score_j += Σ_i factor_ji · (q · basis_i).
                         for k in 0..<G {
                             for i in 0..<rank {
-                                var s: Float = 0
-                                let basis = bases.baseAddress! + (b * rank + i) * kd
-                                for c in 0..<kd { s += queries[k * queryStride + c] * Float(basis[c]) }
-                                projected[k * rank + i] = s
+                                projected[k * rank + i] = dotHalf(queries + k * queryStride, bases.baseAddress! + (b * rank + i) * kd, kd)
                             }
-                            for j in r0..<r1 {
+                        }
+                        for j in r0..<r1 {
+                            for i in 0..<rank { factor[i] = Float(factors[j * rank + i]) }
+                            for k in 0..<G {
                                 var s: Float = 0
-                                for i in 0..<rank { s += Float(factors[j * rank + i]) * projected[k * rank + i] }
+                                for i in 0..<rank { s += factor[i] * projected[k * rank + i] }
                                 out[k * scoreStride + j - r0] += s
                             }
                         }
@@ -182,38 +182,90 @@ extension KVDot {
     private static func lowRankValues(_ blocks: QuantizedKVBlocks, lo: Int, hi: Int, weights: UnsafePointer<Float>,
                                       weightStride: Int, groupSize G: Int, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         let rank = blocks.scheme.rank, vd = blocks.valueDimension
-        var b = blocks.block(containing: lo)
-        while b < blocks.blockCount && blocks.blockStarts[b] < hi {
-            let r0 = max(lo, blocks.blockStarts[b]), r1 = min(hi, blocks.blockStarts[b + 1])
-            for k in 0..<G {
-                for i in 0..<rank {
-                    var s: Float = 0
-                    for j in r0..<r1 { s += weights[k * weightStride + j - lo] * Float(blocks.valueFactors[j * rank + i]) }
-                    let basis = (b * rank + i) * vd
-                    for c in 0..<vd { output[k * outputStride + c] += s * Float(blocks.valueBases[basis + c]) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: G * rank) { sums in
+        blocks.valueFactors.withUnsafeBufferPointer { factors in
+        blocks.valueBases.withUnsafeBufferPointer { bases in
+            var b = blocks.block(containing: lo)
+            while b < blocks.blockCount && blocks.blockStarts[b] < hi {
+                let r0 = max(lo, blocks.blockStarts[b]), r1 = min(hi, blocks.blockStarts[b + 1])
+                // Four running sums per (query, factor): one would chain every add through its latency.
+                for k in 0..<G {
+                    let w = weights + k * weightStride - lo
+                    for i in 0..<rank {
+                        var s = SIMD4<Float>()
+                        var j = r0
+                        while j + 4 <= r1 {
+                            s.addProduct(SIMD4(w[j], w[j + 1], w[j + 2], w[j + 3]),
+                                         SIMD4(Float(factors[j * rank + i]), Float(factors[(j + 1) * rank + i]),
+                                               Float(factors[(j + 2) * rank + i]), Float(factors[(j + 3) * rank + i])))
+                            j += 4
+                        }
+                        var total = s.sum()
+                        while j < r1 { total += w[j] * Float(factors[j * rank + i]); j += 1 }
+                        sums[k * rank + i] = total
+                    }
                 }
+                for k in 0..<G {
+                    for i in 0..<rank {
+                        addScaledHalf(sums[k * rank + i], UnsafeRawPointer(bases.baseAddress! + (b * rank + i) * vd),
+                                      to: output + k * outputStride, vd)
+                    }
+                }
+                b += 1
             }
-            b += 1
+        } } }
+    }
+
+    /// Σ_c x[c]·h[c] over `n` floats and halves, eight lanes at a time.
+    @inline(__always)
+    private static func dotHalf(_ x: UnsafePointer<Float>, _ h: UnsafePointer<Float16>, _ n: Int) -> Float {
+        let xr = UnsafeRawPointer(x), hr = UnsafeRawPointer(h)
+        var acc = SIMD8<Float>()
+        var c = 0
+        while c + 8 <= n {
+            acc.addProduct(xr.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self), Half.load8(hr, c * 2))
+            c += 8
         }
+        var s = acc.sum()
+        while c < n { s += x[c] * Float(h[c]); c += 1 }
+        return s
+    }
+
+    /// `dst[c] += a · h[c]` over `n` halves, eight lanes at a time.
+    @inline(__always)
+    private static func addScaledHalf(_ a: Float, _ h: UnsafeRawPointer, to dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        let dr = UnsafeMutableRawPointer(dst)
+        var c = 0
+        while c + 8 <= n {
+            let at = c * 4
+            dr.storeBytes(of: dr.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self) + a * Half.load8(h, c * 2),
+                          toByteOffset: at, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < n { dst[c] += a * Half.load(h, c * 2); c += 1 }
     }
 
     /// Replaces each outlier's dense reconstruction by its exact value in the scores.
     private static func correctKeyOutliers(_ blocks: QuantizedKVBlocks, lo: Int, hi: Int, queries: UnsafePointer<Float>,
                                            queryStride: Int, groupSize G: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
-        forEachOutlier(blocks.keyOutliers, of: blocks, lo: lo, hi: hi) { o, b in
-            let row = Int(o.row), c = Int(o.channel)
-            let delta = Float(o.value) - blocks.denseKey(row, c, block: b)
-            for k in 0..<G { scores[k * scoreStride + row - lo] += queries[k * queryStride + c] * delta }
+        blocks.withDenseReader { reader in
+            forEachOutlier(blocks.keyOutliers, of: blocks, lo: lo, hi: hi) { o, b in
+                let row = Int(o.row), c = Int(o.channel)
+                let delta = Float(o.value) - reader.key(row, c, block: b)
+                for k in 0..<G { scores[k * scoreStride + row - lo] += queries[k * queryStride + c] * delta }
+            }
         }
     }
 
     /// Replaces each outlier's dense reconstruction by its exact value in the weighted values.
     private static func correctValueOutliers(_ blocks: QuantizedKVBlocks, lo: Int, hi: Int, weights: UnsafePointer<Float>,
                                              weightStride: Int, groupSize G: Int, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        forEachOutlier(blocks.valueOutliers, of: blocks, lo: lo, hi: hi) { o, b in
-            let row = Int(o.row), c = Int(o.channel)
-            let delta = Float(o.value) - blocks.denseValue(row, c, block: b)
-            for k in 0..<G { output[k * outputStride + c] += weights[k * weightStride + row - lo] * delta }
+        blocks.withDenseReader { reader in
+            forEachOutlier(blocks.valueOutliers, of: blocks, lo: lo, hi: hi) { o, b in
+                let row = Int(o.row), c = Int(o.channel)
+                let delta = Float(o.value) - reader.value(row, c, block: b)
+                for k in 0..<G { output[k * outputStride + c] += weights[k * weightStride + row - lo] * delta }
+            }
         }
     }
 
@@ -223,10 +275,14 @@ extension KVDot {
                                        _ body: (KVOutlier, Int) -> Void) {
         var i = QuantizedKVBlocks.firstOutlier(outliers, row: lo)
         var b = blocks.block(containing: lo)
-        while i < outliers.count, Int(outliers[i].row) < hi {
-            while blocks.blockStarts[b + 1] <= Int(outliers[i].row) { b += 1 }
-            body(outliers[i], b)
-            i += 1
+        outliers.withUnsafeBufferPointer { outliers in
+            blocks.blockStarts.withUnsafeBufferPointer { starts in
+                while i < outliers.count, Int(outliers[i].row) < hi {
+                    while starts[b + 1] <= Int(outliers[i].row) { b += 1 }
+                    body(outliers[i], b)
+                    i += 1
+                }
+            }
         }
     }
 }

@@ -107,8 +107,9 @@ public struct QuantizedKVBlocks: Sendable, Equatable {
     /// widening a chunk's 8 bytes to 8 lanes and shifting by an immediate gives 8 consecutive codes.
     @inline(__always)
     static func codeLocation(_ c: Int, bits: Int) -> (byte: Int, shift: Int) {
-        let perChunk = 64 / bits, i = c % perChunk
-        return (c / perChunk * 8 + i % 8, bits * (i / 8))
+        // 64/bits channels per chunk, a power of two: shifts and masks instead of divisions.
+        let chunkShift = 6 - bits.trailingZeroBitCount, i = c & ((1 << chunkShift) - 1)
+        return ((c >> chunkShift) * 8 + (i & 7), bits * (i >> 3))
     }
 
     /// The code of channel `c` in a row of packed `bits`-bit codes.
@@ -143,25 +144,14 @@ public struct QuantizedKVBlocks: Sendable, Equatable {
     }
 
     /// Key element `c` of `row` without outliers: `min + scale·code + low-rank`.
-    @inline(__always)
     func denseKey(_ row: Int, _ c: Int, block b: Int) -> Float {
-        let kd = keyDimension
-        let q = keyCodes.withUnsafeBytes { Self.code($0.baseAddress! + row * keyRowBytes, c, bits: scheme.bits) }
-        var x = Float(keyParams[b * 2 * kd + kd + c]) + Float(keyParams[b * 2 * kd + c]) * Float(q)
-        for i in 0..<scheme.rank { x += Float(keyFactors[row * scheme.rank + i]) * Float(keyBases[(b * scheme.rank + i) * kd + c]) }
-        return x
+        withDenseReader { $0.key(row, c, block: b) }
     }
 
     /// Value element `c` of `row` without outliers.
-    @inline(__always)
     func denseValue(_ row: Int, _ c: Int, block b: Int) -> Float {
-        let vd = valueDimension, groups = valueGroups, g = c / scheme.groupSize
-        let q = valueCodes.withUnsafeBytes { Self.code($0.baseAddress! + row * valueRowBytes, c, bits: scheme.bits) }
-        var x = Float(valueParams[row * 2 * groups + groups + g]) + Float(valueParams[row * 2 * groups + g]) * Float(q)
-        for i in 0..<scheme.rank { x += Float(valueFactors[row * scheme.rank + i]) * Float(valueBases[(b * scheme.rank + i) * vd + c]) }
-        return x
+        withDenseReader { $0.value(row, c, block: b) }
     }
-
     /// The reconstructed key element `c` of `row`.
     public func key(_ row: Int, _ c: Int) -> Float {
         if !keyOutliers.isEmpty, let x = Self.exact(keyOutliers, row, c) { return x }
@@ -176,9 +166,11 @@ public struct QuantizedKVBlocks: Sendable, Equatable {
 
     /// Writes every row's reconstructed key (`rowCount × keyDimension` floats) to `dst`.
     public func dequantizeKeys(into dst: UnsafeMutablePointer<Float>) {
-        for b in 0..<blockCount {
-            for row in blockStarts[b]..<blockStarts[b + 1] {
-                for c in 0..<keyDimension { dst[row * keyDimension + c] = denseKey(row, c, block: b) }
+        withDenseReader { reader in
+            for b in 0..<blockCount {
+                for row in blockStarts[b]..<blockStarts[b + 1] {
+                    for c in 0..<keyDimension { dst[row * keyDimension + c] = reader.key(row, c, block: b) }
+                }
             }
         }
         for o in keyOutliers { dst[Int(o.row) * keyDimension + Int(o.channel)] = Float(o.value) }
@@ -186,9 +178,11 @@ public struct QuantizedKVBlocks: Sendable, Equatable {
 
     /// Writes every row's reconstructed value (`rowCount × valueDimension` floats) to `dst`.
     public func dequantizeValues(into dst: UnsafeMutablePointer<Float>) {
-        for b in 0..<blockCount {
-            for row in blockStarts[b]..<blockStarts[b + 1] {
-                for c in 0..<valueDimension { dst[row * valueDimension + c] = denseValue(row, c, block: b) }
+        withDenseReader { reader in
+            for b in 0..<blockCount {
+                for row in blockStarts[b]..<blockStarts[b + 1] {
+                    for c in 0..<valueDimension { dst[row * valueDimension + c] = reader.value(row, c, block: b) }
+                }
             }
         }
         for o in valueOutliers { dst[Int(o.row) * valueDimension + Int(o.channel)] = Float(o.value) }

@@ -143,7 +143,7 @@ extension KVDot {
             let codes = codesBuffer.baseAddress!, params = paramBuffer.baseAddress!
             #if arch(x86_64)
             if G == 3 && vd == 64 && gs == 32 {
-                return weightedValuesGroup3(U.self, codes: codes, params: params, rowBytes: rowBytes, groupSize: gs, lo: lo, hi: hi,
+                return weightedValuesGroup3(U.self, codes: codes, params: params, rowBytes: rowBytes, lo: lo, hi: hi,
                                             weights: weights, weightStride: weightStride, output: output, outputStride: outputStride)
             }
             #endif

@@ -9,7 +9,7 @@ import _Builtin_intrinsics.intel
 /// Here the codes stay 16-bit integers and `vpmaddwd` multiplies sixteen of them at a time by
 /// 16-bit integers, summing pairs into 32-bit lanes:
 /// - keys: each query (times the block's channel scales) is rounded to 16 bits once per block,
-///   with one float step per query; four rows × three queries accumulate in twelve registers.
+///   with one float step per query; rows are summed pairwise as they finish (six live vectors).
 /// - values: the weights (softmax numerator × the row's group scale) are rounded to 16 bits per
 ///   32-row chunk, and two rows are interleaved so that each 32-bit lane holds
 ///   `w_j·code_jc + w_{j+1}·code_{j+1,c}` for one channel; each chunk's integer sums are scaled to
@@ -103,7 +103,7 @@ extension KVDot {
     /// `output[k·outputStride + c] += Σ_j w_kj·(min_jg + scale_jg·code_jc)` for rows `lo..<hi`,
     /// `k` in 0..<3; weights are indexed from `lo`; value groups of 32.
     static func weightedValuesGroup3<U: KVCodeUnpacker>(
-        _: U.Type, codes: UnsafeRawPointer, params: UnsafeRawPointer, rowBytes: Int, groupSize gs: Int, lo: Int, hi: Int,
+        _: U.Type, codes: UnsafeRawPointer, params: UnsafeRawPointer, rowBytes: Int, lo: Int, hi: Int,
         weights: UnsafePointer<Float>, weightStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
         let n = hi &- lo, chunks = (n &+ 31) / 32, padded = chunks &* 32

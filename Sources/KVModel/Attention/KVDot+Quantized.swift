@@ -248,38 +248,28 @@ extension KVDot {
     /// Replaces each outlier's dense reconstruction by its exact value in the scores.
     private static func correctKeyOutliers(_ blocks: QuantizedKVBlocks, lo: Int, hi: Int, queries: UnsafePointer<Float>,
                                            queryStride: Int, groupSize G: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
-        blocks.withDenseReader { reader in
-            forEachOutlier(blocks.keyOutliers, of: blocks, lo: lo, hi: hi) { o, b in
-                let row = Int(o.row), c = Int(o.channel)
-                let delta = Float(o.value) - reader.key(row, c, block: b)
-                for k in 0..<G { scores[k * scoreStride + row - lo] += queries[k * queryStride + c] * delta }
-            }
+        forEachOutlier(blocks.keyOutliers, blocks.keyOutlierDeltas, lo: lo, hi: hi) { row, c, delta in
+            for k in 0..<G { scores[k * scoreStride + row - lo] += queries[k * queryStride + c] * delta }
         }
     }
 
     /// Replaces each outlier's dense reconstruction by its exact value in the weighted values.
     private static func correctValueOutliers(_ blocks: QuantizedKVBlocks, lo: Int, hi: Int, weights: UnsafePointer<Float>,
                                              weightStride: Int, groupSize G: Int, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        blocks.withDenseReader { reader in
-            forEachOutlier(blocks.valueOutliers, of: blocks, lo: lo, hi: hi) { o, b in
-                let row = Int(o.row), c = Int(o.channel)
-                let delta = Float(o.value) - reader.value(row, c, block: b)
-                for k in 0..<G { output[k * outputStride + c] += weights[k * weightStride + row - lo] * delta }
-            }
+        forEachOutlier(blocks.valueOutliers, blocks.valueOutlierDeltas, lo: lo, hi: hi) { row, c, delta in
+            for k in 0..<G { output[k * outputStride + c] += weights[k * weightStride + row - lo] * delta }
         }
     }
 
-    /// Calls `body` with each outlier in rows `lo..<hi` and the block holding it.
+    /// Calls `body` with the row, channel and delta (exact − dense) of each outlier in rows `lo..<hi`.
     @inline(__always)
-    private static func forEachOutlier(_ outliers: [KVOutlier], of blocks: QuantizedKVBlocks, lo: Int, hi: Int,
-                                       _ body: (KVOutlier, Int) -> Void) {
+    private static func forEachOutlier(_ outliers: [KVOutlier], _ deltas: [Float], lo: Int, hi: Int,
+                                       _ body: (Int, Int, Float) -> Void) {
         var i = QuantizedKVBlocks.firstOutlier(outliers, row: lo)
-        var b = blocks.block(containing: lo)
         outliers.withUnsafeBufferPointer { outliers in
-            blocks.blockStarts.withUnsafeBufferPointer { starts in
+            deltas.withUnsafeBufferPointer { deltas in
                 while i < outliers.count, Int(outliers[i].row) < hi {
-                    while starts[b + 1] <= Int(outliers[i].row) { b += 1 }
-                    body(outliers[i], b)
+                    body(Int(outliers[i].row), Int(outliers[i].channel), deltas[i])
                     i += 1
                 }
             }

@@ -1,7 +1,9 @@
-/// Per-element reads of the dense (non-outlier) reconstruction through raw pointers.
+/// Per-element reads of the dense (non-outlier) reconstruction through raw pointers, and the
+/// outliers' deltas against it.
 ///
-/// Outlier corrections in decode attention read one element per outlier, about one per row and
-/// head; through the arrays' accessors each read cost more than the arithmetic around it.
+/// Decode attention corrects each outlier by its delta (exact − dense), computed once when its block
+/// is made or restored; dequantizing reads every dense element. Through the arrays' accessors each
+/// read cost more than the arithmetic around it.
 extension QuantizedKVBlocks {
     /// Raw views of one `QuantizedKVBlocks`' arrays; valid only inside `withDenseReader`.
     struct DenseReader {
@@ -30,6 +32,19 @@ extension QuantizedKVBlocks {
             var x = Float(valueParams[p + groups + g]) + Float(valueParams[p + g]) * Float(code)
             for i in 0..<rank { x += Float(valueFactors[row * rank + i]) * Float(valueBases[(b * rank + i) * valueDimension + c]) }
             return x
+        }
+    }
+
+    /// `exact − dense` of each outlier in `outliers` (sorted by row, all inside the blocks).
+    func deltas(of outliers: ArraySlice<KVOutlier>, keys: Bool) -> [Float] {
+        guard let first = outliers.first else { return [] }
+        return withDenseReader { reader in
+            var b = block(containing: Int(first.row))
+            return outliers.map { o in
+                let row = Int(o.row), c = Int(o.channel)
+                while blockStarts[b + 1] <= row { b += 1 }
+                return Float(o.value) - (keys ? reader.key(row, c, block: b) : reader.value(row, c, block: b))
+            }
         }
     }
 

@@ -20,7 +20,7 @@ final class QuantizedAttentionSpeedTests: XCTestCase {
         let q = (0..<(config.headCount * D)).map { _ in Float(rng.nextDouble() * 2 - 1) }
         var out = [Float](repeating: 0, count: config.headCount * D)
         let workspace = Workspace()
-        for spec in [nil, "kivi:bits=8", "kivi:bits=4", "kivi:bits=2", "gear:bits=4"] {
+        for spec in [nil, "kivi:bits=8", "kivi:bits=4", "kivi:bits=2", "kvquant:bits=4", "gear:bits=4"] {
             let layers = (0..<config.layerCount).map { _ in (0..<config.headCountKV).map { _ in template.copy() } }
             if let spec {
                 let scheme = try KVCacheQuantization.parse(spec)

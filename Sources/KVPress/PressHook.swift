@@ -8,6 +8,9 @@ import KVModel
 /// context); later forward calls (question, answer) pass through untouched, and their positions
 /// continue after the ORIGINAL context length (`KVCache.nextPosition`).
 ///
+/// The local layers of a model that interleaves sliding-window and global layers (Gemma 3) are
+/// left alone, as kvpress does: they keep their window, and the press compresses the global layers.
+///
 /// ```swift
 /// let cache = model.makeCache()
 /// let hook = PressHook(try PressSpec.parse("snapkv:ratio=0.5"), model: model)
@@ -33,7 +36,7 @@ public final class PressHook: LayerHook {
 
     public func afterAttention(_ o: AttentionObservation) throws {
         // Only a prefill over an empty cache is a context (kvpress's `is_prefilling`).
-        guard o.cache.allSatisfy({ $0.count == o.tokenCount }) else { return }
+        guard o.cache.allSatisfy({ $0.count == o.tokenCount }), !o.config.isLocalLayer(o.layer) else { return }
         try apply(PressInput(o, model: model))
     }
 

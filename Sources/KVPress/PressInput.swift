@@ -14,40 +14,34 @@ public struct PressGeometry: Sendable, Equatable {
     public var headDimension: Int
     /// Width of the residual stream, `d`.
     public var embeddingLength: Int
-    /// RoPE base frequency θ.
-    public var ropeFrequencyBase: Float
-    /// Leading channels of each head that RoPE rotates.
-    public var ropeDimensionCount: Int
-    /// Linear RoPE scale.
-    public var ropeScale: Float
+    /// The layer's rotary embedding (its channel-pair layout, base, scale).
+    public var rope: RoPE
 
     public init(layer: Int, layerCount: Int, headCount: Int, headCountKV: Int, headDimension: Int,
-                embeddingLength: Int, ropeFrequencyBase: Float = 10_000, ropeDimensionCount: Int? = nil, ropeScale: Float = 1) {
+                embeddingLength: Int, ropeFrequencyBase: Float = 10_000, ropeDimensionCount: Int? = nil, ropeScale: Float = 1,
+                ropeStyle: RoPE.Style = .interleaved) {
         self.layer = layer
         self.layerCount = layerCount
         self.headCount = headCount
         self.headCountKV = headCountKV
         self.headDimension = headDimension
         self.embeddingLength = embeddingLength
-        self.ropeFrequencyBase = ropeFrequencyBase
-        self.ropeDimensionCount = ropeDimensionCount ?? headDimension
-        self.ropeScale = ropeScale
+        rope = RoPE(headDimension: headDimension, dimensionCount: ropeDimensionCount ?? headDimension,
+                    base: ropeFrequencyBase, scale: ropeScale, style: ropeStyle)
     }
 
     /// The geometry of `layer` of a model with `config`.
     public init(config c: ModelConfig, layer: Int) {
         self.init(layer: layer, layerCount: c.layerCount, headCount: c.headCount, headCountKV: c.headCountKV,
-                  headDimension: c.headDimension, embeddingLength: c.embeddingLength,
-                  ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount, ropeScale: c.ropeScale)
+                  headDimension: c.headDimension, embeddingLength: c.embeddingLength)
+        rope = c.rope(layer: layer)
     }
 
     /// Query heads per KV head.
     public var groupSize: Int { headCount / headCountKV }
 
-    /// The model's rotary embedding (GGUF adjacent-pair layout).
-    public var rope: RoPE {
-        RoPE(headDimension: headDimension, dimensionCount: ropeDimensionCount, base: ropeFrequencyBase, scale: ropeScale)
-    }
+    /// Leading channels of each head that RoPE rotates.
+    public var ropeDimensionCount: Int { rope.dimensionCount }
 }
 
 /// What a press sees of one layer during the context prefill.
@@ -55,8 +49,8 @@ public struct PressGeometry: Sendable, Equatable {
 /// Shapes (`T = tokenCount`, `d = embeddingLength`, `H = headCount`, `G = headCountKV`, `D = headDimension`):
 /// `hidden` `[T, d]` (attention input after RMSNorm), `queries` `[H, T, D]` and `keys` `[G, T, D]` after RoPE,
 /// `values` `[G, T, D]`. Row `t` is the token at position `firstPosition + t`. Queries and keys use the
-/// GGUF channel layout (RoPE on adjacent pairs), which differs from Hugging Face's by a fixed
-/// permutation inside each head, so every score a press computes is the same. In a view of
+/// GGUF channel layout (for the llama architecture RoPE on adjacent pairs, which differs from
+/// Hugging Face's by a fixed permutation inside each head, so every score a press computes is the same). In a view of
 /// consecutive rows (`rows(_:)` with a range) the heads sit `headRows` rows apart instead of `T`:
 /// read rows through `query`, `key` and `value`.
 ///

@@ -118,7 +118,7 @@ final class NewPressUnitTests: XCTestCase {
         let cache = KVCache(layerCount: 2, headCountKV: 1, headDimension: 8, storage: .f32)
         let zeros = [Float](repeating: 0, count: 4 * 8)
         for l in 0..<2 { cache.layers[l][0].append(keys: zeros, values: zeros, count: 4, firstPosition: 0) }
-        press.apply([[0.9, 0.8, 0.7, 0.6], [0.1, 0.95, 0.2, 0.3]], cache: cache, tokens: 4)
+        press.apply([[0.9, 0.8, 0.7, 0.6], [0.1, 0.95, 0.2, 0.3]], cache: cache, tokens: 4, layers: [0, 1])
         XCTAssertEqual(cache.layers[0][0].positions, [0, 1, 2])
         XCTAssertEqual(cache.layers[1][0].positions, [1])
         let hook = PressHook(press)

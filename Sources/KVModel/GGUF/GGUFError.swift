@@ -53,7 +53,7 @@ public struct GGUFError: Error, CustomStringConvertible, Equatable {
         case .tensorOutOfBounds(let name): what = "tensor '\(name)' lies past the end of the file (corrupt or truncated)"
         case .missingKey(let key): what = "required metadata key '\(key)' is missing or has the wrong type"
         case .missingTensor(let why): what = "tensor problem: \(why)"
-        case .unsupportedArchitecture(let arch): what = "architecture '\(arch)' is not supported (kvd runs: llama)"
+        case .unsupportedArchitecture(let arch): what = "architecture '\(arch)' is not supported (kvd runs: \(ModelConfig.supportedArchitectures.joined(separator: ", ")))"
         case .invalid(let why): what = why
         }
         return "\(path): \(what)"

@@ -20,6 +20,12 @@ public enum GGUFKeys {
     public static func ropeScalingType(_ arch: String) -> String { "\(arch).rope.scaling.type" }
     public static func ropeScalingFactor(_ arch: String) -> String { "\(arch).rope.scaling.factor" }
     public static func vocabSize(_ arch: String) -> String { "\(arch).vocab_size" }
+    public static func slidingWindow(_ arch: String) -> String { "\(arch).attention.sliding_window" }
+    /// An int period (every n-th layer global) or an array of per-layer bools.
+    public static func slidingWindowPattern(_ arch: String) -> String { "\(arch).attention.sliding_window_pattern" }
+    public static func ropeFreqBaseSliding(_ arch: String) -> String { "\(arch).rope.freq_base_swa" }
+    public static func ropeScalingAttentionFactor(_ arch: String) -> String { "\(arch).rope.scaling.attn_factor" }
+    public static func ropeScalingOriginalContext(_ arch: String) -> String { "\(arch).rope.scaling.original_context_length" }
 
     // MARK: tokenizer
     public static let tokenizerModel = "tokenizer.ggml.model"
@@ -41,6 +47,9 @@ public enum GGUFKeys {
     public static let tokenEmbedding = "token_embd.weight"
     public static let outputNorm = "output_norm.weight"
     public static let output = "output.weight"
+    /// Phi-3 LongRoPE per-pair frequency factors, for contexts beyond / within the original length.
+    public static let ropeFactorsLong = "rope_factors_long.weight"
+    public static let ropeFactorsShort = "rope_factors_short.weight"
 
     /// Per-block tensors, formatted as `blk.N.<suffix>.weight`.
     public enum Block: String, CaseIterable, Sendable {
@@ -49,6 +58,14 @@ public enum GGUFKeys {
         case attnK = "attn_k"
         case attnV = "attn_v"
         case attnOutput = "attn_output"
+        /// Fused `[q | k | v]` projection (phi3).
+        case attnQKV = "attn_qkv"
+        /// Per-head RMSNorm of queries and keys before RoPE (qwen3, gemma3).
+        case attnQNorm = "attn_q_norm"
+        case attnKNorm = "attn_k_norm"
+        /// Norms after attention and after the feed-forward network (gemma3).
+        case attnPostNorm = "post_attention_norm"
+        case ffnPostNorm = "post_ffw_norm"
         case ffnNorm = "ffn_norm"
         case ffnGate = "ffn_gate"
         case ffnUp = "ffn_up"
@@ -57,4 +74,7 @@ public enum GGUFKeys {
 
     /// The name of a per-block weight tensor, e.g. `blk.3.attn_q.weight`.
     public static func block(_ index: Int, _ tensor: Block) -> String { "blk.\(index).\(tensor.rawValue).weight" }
+
+    /// The name of a per-block bias tensor, e.g. `blk.3.attn_q.bias`.
+    public static func blockBias(_ index: Int, _ tensor: Block) -> String { "blk.\(index).\(tensor.rawValue).bias" }
 }

@@ -1,4 +1,4 @@
-/// Vectorised transcendental functions for softmax and SiLU.
+/// Vectorised transcendental functions for softmax and the gated activations (SiLU, GELU).
 ///
 /// libm's scalar `expf` costs ~5 ns; attention at 8k context needs millions of exponentials per
 /// token, so this evaluates 8 at once (Cody–Waite range reduction, degree-6 polynomial,
@@ -107,6 +107,25 @@ public enum FastMath {
         while i < n {
             let x = gate[i]
             gate[i] = x / (1 + exp(-x)) * up[i]
+            i += 1
+        }
+    }
+
+    /// GeGLU with GELU's tanh approximation, in place: `gate[i] = gelu(gate[i]) * up[i]` where
+    /// `gelu(x) = ½x(1 + tanh(u)) = x / (1 + e^(−2u))`, `u = √(2/π)(x + 0.044715x³)` (Gemma).
+    public static func gegluTanh(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+        let g = UnsafeMutableRawPointer(gate), u = UnsafeRawPointer(up)
+        let c: Float = -2 * 0.797_884_56  // −2·√(2/π)
+        var i = 0
+        while i + 8 <= n {
+            let x = g.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let y = x / (1 + exp(c * (x + 0.044_715 * x * x * x))) * u.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            g.storeBytes(of: y, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            let x = gate[i]
+            gate[i] = x / (1 + exp(c * (x + 0.044_715 * x * x * x))) * up[i]
             i += 1
         }
     }

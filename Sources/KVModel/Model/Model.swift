@@ -10,14 +10,14 @@ public final class Model: @unchecked Sendable {
     public let gguf: GGUFFile
     /// Hyperparameters.
     public let config: ModelConfig
-    /// The vocabulary and its byte-level BPE.
+    /// The vocabulary and its tokenization.
     public let tokenizer: Tokenizer
     /// The chat template from `tokenizer.chat_template`, or the reason it cannot be used.
     public let chatTemplate: Result<ChatTemplate, ChatTemplateError>
     /// Seconds spent opening and validating the model.
     public let loadSeconds: Double
 
-    private let llama: LlamaModel
+    private let decoder: Decoder
     private let lock = NSLock()
 
     /// Opens the model at `path`.
@@ -26,7 +26,10 @@ public final class Model: @unchecked Sendable {
         let start = DispatchTime.now()
         gguf = try GGUFFile(path: path)
         config = try ModelConfig(gguf: gguf)
-        llama = try LlamaModel(gguf: gguf, config: config)
+        guard let family = Architecture.named(config.architecture) else {
+            throw GGUFError(path: path, .unsupportedArchitecture(config.architecture))
+        }
+        decoder = try Decoder(gguf: gguf, config: config, architecture: family)
         tokenizer = try Tokenizer(gguf: gguf)
         do {
             chatTemplate = .success(try ChatTemplate(gguf: gguf))
@@ -61,6 +64,6 @@ public final class Model: @unchecked Sendable {
     public func forward(_ tokens: [Int], cache: KVCache, hook: LayerHook? = nil, logits: LogitsRequest = .last) throws -> [Float] {
         lock.lock()
         defer { lock.unlock() }
-        return try llama.forward(tokens, cache: cache, hook: hook, logits: logits)
+        return try decoder.forward(tokens, cache: cache, hook: hook, logits: logits)
     }
 }

@@ -16,6 +16,8 @@ import KVModel
 /// `Int(L·G·T·compression_ratio)` entries over ALL layers and heads are evicted (`layerwise=false`),
 /// or the lowest `Int(G·T·compression_ratio)` of each layer (`layerwise=true`): heads and layers
 /// keep different lengths and the memory really drops. The extra passes are rolled back.
+/// Local layers of an interleaved sliding-window model (Gemma 3) are neither scored nor counted
+/// in the budget: they keep their window, as with every press.
 ///
 /// Cost: the extra passes process about as many tokens as the context, each attending to the
 /// whole context, plus the scoring attention — roughly one to two more prefills.
@@ -56,7 +58,8 @@ public final class KVzipPress: ContextPress {
     public func compress(contextIDs: [Int], cache: KVCache, model: Model) throws {
         guard compressionRatio > 0 else { return }
         let scores = try self.scores(contextIDs: contextIDs, cache: cache, model: model)
-        apply(scores, cache: cache, tokens: contextIDs.count)
+        let layers = (0..<model.config.layerCount).filter { !model.config.isLocalLayer($0) }
+        apply(scores, cache: cache, tokens: contextIDs.count, layers: layers)
     }
 
     /// Reconstruction scores `[L][G·T]` of the context held (uncompressed) by `cache`; the cache is
@@ -94,23 +97,23 @@ public final class KVzipPress: ContextPress {
         return scores
     }
 
-    /// Evicts the lowest scores (globally or per layer) and compacts every head.
-    func apply(_ scores: [[Float]], cache: KVCache, tokens T: Int) {
+    /// Evicts the lowest scores of `layers` (globally or per layer) and compacts their heads.
+    func apply(_ scores: [[Float]], cache: KVCache, tokens T: Int, layers: [Int]) {
         let L = scores.count, G = scores.first.map { $0.count / max(T, 1) } ?? 0
         var evict = [[Bool]](repeating: [Bool](repeating: false, count: G * T), count: L)
         if layerwise {
             let n = Int(Double(G * T) * compressionRatio)
-            for l in 0..<L {
+            for l in layers {
                 for i in Self.lowest(scores[l].indices.map { (scores[l][$0], $0) }, n) { evict[l][i] = true }
             }
         } else {
-            let n = Int(Double(L * G * T) * compressionRatio)
+            let n = Int(Double(layers.count * G * T) * compressionRatio)
             var all: [(Float, Int)] = []
-            all.reserveCapacity(L * G * T)
-            for l in 0..<L { for i in 0..<(G * T) { all.append((scores[l][i], l * G * T + i)) } }
+            all.reserveCapacity(layers.count * G * T)
+            for l in layers { for i in 0..<(G * T) { all.append((scores[l][i], l * G * T + i)) } }
             for i in Self.lowest(all, n) { evict[i / (G * T)][i % (G * T)] = true }
         }
-        for l in 0..<L {
+        for l in layers {
             for g in 0..<G {
                 cache.layers[l][g].keep((0..<T).filter { !evict[l][g * T + $0] })
             }
@@ -153,6 +156,7 @@ private final class ReconstructionHook: LayerHook {
     }
 
     func afterAttention(_ o: AttentionObservation) throws {
+        guard !o.config.isLocalLayer(o.layer) else { return }
         let q = o.tokenCount, D = o.config.headDimension, group = o.config.groupSize, T = contextLength
         let n = chunk.count, S = sinks + n + q
         let keys = UnsafeMutablePointer<Float>.allocate(capacity: S * D)

@@ -45,9 +45,10 @@ public final class KeyRerotationPress: Press {
                 for p in 0..<half {
                     let angle = delta * rope.inverseFrequencies[p]
                     let cs = cosf(angle), sn = sinf(angle)
-                    let a = keys[i * D + 2 * p], b = keys[i * D + 2 * p + 1]
-                    keys[i * D + 2 * p] = a * cs - b * sn
-                    keys[i * D + 2 * p + 1] = a * sn + b * cs
+                    let (ci, cj) = rope.pair(p)
+                    let a = keys[i * D + ci], b = keys[i * D + cj]
+                    keys[i * D + ci] = a * cs - b * sn
+                    keys[i * D + cj] = a * sn + b * cs
                 }
             }
             let head = input.cache[g]

@@ -1,7 +1,7 @@
 import KVModel
 
-/// Undoing and averaging RoPE in the GGUF layout (adjacent channel pairs `(2i, 2i+1)` rotate by
-/// `position · θ_i`).
+/// Undoing and averaging RoPE in the layer's channel layout (pairs `RoPE.pair(i)` rotate by
+/// `position · θ_i`). Rotations only: a LongRoPE magnitude stays on the vectors.
 enum Rotation {
     /// `[heads, n, D]` rows of `x` (rows `rows` of each head, heads `headRows` rows apart, at positions
     /// `basePosition + t`) rotated back to pre-RoPE.
@@ -12,6 +12,7 @@ enum Rotation {
         let half = geometry.ropeDimensionCount / 2
         var cosT = [Float](repeating: 0, count: max(n * half, 1)), sinT = cosT
         rope.tables(first: basePosition + rows.lowerBound, count: n, cos: &cosT, sin: &sinT)
+        for i in cosT.indices { cosT[i] /= rope.magnitude; sinT[i] /= rope.magnitude }
         var out = [Float](repeating: 0, count: heads * n * D)
         for h in 0..<heads {
             for (i, t) in rows.enumerated() {
@@ -19,11 +20,12 @@ enum Rotation {
                 let o = (h * n + i) * D
                 for c in 0..<D { out[o + c] = src[c] }
                 for p in 0..<half {
-                    let a = src[2 * p], b = src[2 * p + 1]
+                    let (ci, cj) = rope.pair(p)
+                    let a = src[ci], b = src[cj]
                     let cs = cosT[i * half + p], sn = sinT[i * half + p]
                     // Inverse of (a cos − b sin, a sin + b cos).
-                    out[o + 2 * p] = a * cs + b * sn
-                    out[o + 2 * p + 1] = -a * sn + b * cs
+                    out[o + ci] = a * cs + b * sn
+                    out[o + cj] = -a * sn + b * cs
                 }
             }
         }
@@ -38,13 +40,14 @@ enum Rotation {
         let n = positions.count
         var cosT = [Float](repeating: 0, count: max(n * half, 1)), sinT = cosT
         rope.tables(first: positions.lowerBound, count: n, cos: &cosT, sin: &sinT)
+        for i in cosT.indices { cosT[i] /= rope.magnitude; sinT[i] /= rope.magnitude }
         var R = [Float](repeating: 0, count: D * D)
         for c in 0..<D { R[c * D + c] = 1 }
         for p in 0..<half {
             var c = 0.0, s = 0.0
             for t in 0..<n { c += Double(cosT[t * half + p]); s += Double(sinT[t * half + p]) }
             let cm = Float(c / Double(max(n, 1))), sm = Float(s / Double(max(n, 1)))
-            let i = 2 * p, j = 2 * p + 1
+            let (i, j) = rope.pair(p)
             R[i * D + i] = cm; R[i * D + j] = -sm
             R[j * D + i] = sm; R[j * D + j] = cm
         }

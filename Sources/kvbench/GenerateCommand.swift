@@ -10,8 +10,9 @@ struct GenerateCommand: ParsableCommand {
             Greedy unless --temperature is given. Only the answer goes to stdout; with --verbose, \
             timings go to stderr.
 
-            Example:
+            Examples:
               kvbench generate "What is the capital of France?"
+              kvbench generate --model models/gemma-3-270m.Q4_K_M.gguf --raw "The capital of France is"
             """
     )
 
@@ -38,6 +39,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A system message to put before the user message.")
     var system: String?
 
+    @Flag(help: "Send the prompt as it is, without the chat template (BOS in front where the vocabulary adds one): for base models.")
+    var raw = false
+
     @Flag(help: "Print prompt size and timings to stderr.")
     var verbose = false
 
@@ -50,17 +54,28 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if raw && system != nil { throw ValidationError("--system needs the chat template; it cannot be combined with --raw") }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
         if let problem = sampling.validationError { throw ValidationError(problem) }
     }
 
     func run() throws {
         let model = try modelOptions.load()
-        let template = try model.chatTemplate.get()
-        var messages: [ChatMessage] = []
-        if let system { messages.append(.system(system)) }
-        messages.append(.user(prompt))
-        let ids = model.tokenizer.encode(try template.render(messages, addGenerationPrompt: true))
+        let ids: [Int]
+        if raw {
+            ids = (model.tokenizer.addsBOS ? model.tokenizer.bosID.map { [$0] } ?? [] : []) + model.tokenizer.encode(prompt)
+        } else {
+            let template: ChatTemplate
+            do {
+                template = try model.chatTemplate.get()
+            } catch {
+                throw CommandFailure("\(error); for a base model, pass --raw to send the prompt as it is")
+            }
+            var messages: [ChatMessage] = []
+            if let system { messages.append(.system(system)) }
+            messages.append(.user(prompt))
+            ids = model.tokenizer.encode(try template.render(messages, addGenerationPrompt: true))
+        }
         var iterator = TokenIterator(model: model, cache: model.makeCache(), prompt: ids, parameters: GenerateParameters(
             maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: model.stopTokens))
         var detokenizer = StreamingDetokenizer(tokenizer: model.tokenizer, skipSpecialTokens: true)

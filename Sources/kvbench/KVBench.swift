@@ -10,6 +10,7 @@ struct KVBench: ParsableCommand {
             rely on: tokenize, generate. Scores presses on datasets (eval, sweep).
             """,
         subcommands: [EvalCommand.self, SweepCommand.self, SpeedCommand.self, GenerateCommand.self, TokenizeCommand.self,
+                      PerplexityCommand.self,
                       ProfileHeadsCommand.self]
     )
 }

@@ -11,9 +11,10 @@ struct SpeedCommand: ParsableCommand {
         abstract: "Measure model load, prefill and decode speed, and peak memory.",
         discussion: """
             Prefill is timed on 512 and 2048 tokens from an empty cache; decode on 128 tokens after a \
-            short prompt, and on 32 tokens after 4096 and 8000 tokens of context (the cache is rolled \
-            back between repeats). With --press and/or --context-length, also a context of that length \
-            (default 2048): prefill, compression, time to first token of a 32-token question, decode \
+            short prompt, and on 32 tokens after each of --decode-contexts tokens of context (the cache \
+            is rolled back between repeats). With --press and/or --context-length, also a context of \
+            that length (default 2048): prefill, compression, time to first token of a \
+            --question-length question, decode \
             tok/s and KV bytes, uncompressed and compressed (ctx_* keys). Every figure is the median of --repeats runs. Token ids are drawn \
             from a seeded generator: speed does not depend on the text.
             """
@@ -35,7 +36,13 @@ struct SpeedCommand: ParsableCommand {
     @Option(help: "Context length in tokens for the press rows (default 2048 when --press is given).")
     var contextLength: Int?
 
-    @Flag(help: "Skip the long-context rows (4096 and 8000 tokens) for a fast smoke run.")
+    @Option(help: ArgumentHelp("Question tokens for the ctx_ttft rows.", valueName: "n"))
+    var questionLength = 32
+
+    @Option(help: ArgumentHelp("Context lengths of the long-context decode rows, comma-separated.", valueName: "n,n,…"))
+    var decodeContexts = "4096,8000"
+
+    @Flag(help: "Skip the long-context rows (--decode-contexts) for a fast smoke run.")
     var quick = false
 
     @Flag(help: "Print one JSON object on stdout instead of the table.")
@@ -48,6 +55,10 @@ struct SpeedCommand: ParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard KVStorageType(rawValue: kvStorage) != nil else { throw ValidationError("--kv-storage must be f16 or f32") }
         if let contextLength, contextLength < 16 { throw ValidationError("--context-length must be at least 16") }
+        guard questionLength >= 1 else { throw ValidationError("--question-length must be at least 1") }
+        guard let contexts = longContexts, !contexts.isEmpty, contexts.allSatisfy({ $0 >= 16 }) else {
+            throw ValidationError("--decode-contexts must be comma-separated lengths of at least 16 tokens, e.g. 4096,8000")
+        }
         if let press { do { _ = try PressSpec.parse(press) } catch { throw ValidationError("\(error)") } }
     }
 
@@ -95,7 +106,7 @@ struct SpeedCommand: ParsableCommand {
         result.append(("decode_tok_s", median(decodeRates)))
 
         if !quick {
-            for context in [4096, 8000] {
+            for context in longContexts ?? [] where context + 32 <= model.config.contextLength {
                 progress("prefill \(context) then decode 32")
                 let cache = model.makeCache(storage: storage)
                 var logits: [Float] = []
@@ -115,7 +126,7 @@ struct SpeedCommand: ParsableCommand {
         if press != nil || contextLength != nil {
             let n = contextLength ?? 2048
             progress("context \(n)\(press.map { " with \($0)" } ?? "")")
-            result += try contextRows(model: model, storage: storage, quantize: quantize, ids: randomTokens(n), question: randomTokens(32))
+            result += try contextRows(model: model, storage: storage, quantize: quantize, ids: randomTokens(n), question: randomTokens(questionLength))
         }
         result.append(("peak_rss_bytes", Double(ResourceUsage.peakRSSBytes)))
 
@@ -138,7 +149,7 @@ struct SpeedCommand: ParsableCommand {
     }
 
     /// KVCache-Factory's latency/memory rows for one context: prefill, compression, time to first
-    /// token of a 32-token question, decode speed and KV bytes, uncompressed and (with --press)
+    /// token of a --question-length question, decode speed and KV bytes, uncompressed and (with --press)
     /// compressed. Medians of --repeats runs.
     private func contextRows(model: Model, storage: KVStorageType, quantize: (KVCache) throws -> Double, ids: [Int], question: [Int]) throws -> [(String, Double)] {
         let n = ids.count
@@ -149,14 +160,15 @@ struct SpeedCommand: ParsableCommand {
                 let cache = model.makeCache(storage: storage)
                 let hook = press.map { PressHook($0, model: model) }
                 let total = try time { _ = try model.forward(ids, cache: cache, hook: hook, logits: .none) }
-                hook?.finish(cache)
-                _ = try quantize(cache)
+                let inPrefill = hook?.compressionSeconds ?? 0  // per-layer compression, inside the forward
+                try hook?.finish(cache, contextIDs: ids)      // a context press (kvzip) runs here
                 let compress = hook?.compressionSeconds ?? 0
+                _ = try quantize(cache)
                 let bytes = cache.byteCount
                 var first = 0
                 let ttft = try time { first = Sampler.argmax(try model.forward(question, cache: cache, logits: .last)) }
                 let decode = try decodeRate(model: model, cache: cache, first: first, steps: 32)
-                samples.append((total - compress, compress, ttft, decode, bytes))
+                samples.append((total - inPrefill, compress, ttft, decode, bytes))
             }
             return (median(samples.map(\.0)), median(samples.map(\.1)), median(samples.map(\.2)), median(samples.map(\.3)), samples[0].4)
         }
@@ -170,6 +182,12 @@ struct SpeedCommand: ParsableCommand {
                      ("ctx_decode_tok_s", c.decode), ("ctx_kv_bytes", Double(c.bytes))]
         }
         return rows
+    }
+
+    /// The lengths in --decode-contexts, nil when one is not a number.
+    private var longContexts: [Int]? {
+        let parts = decodeContexts.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return parts.contains(nil) ? nil : parts.compactMap { $0 }
     }
 
     /// Decodes `steps` tokens greedily (ignoring stop tokens) and returns tokens per second.

@@ -79,11 +79,11 @@ final class TokenizerSyntheticTests: XCTestCase {
         XCTAssertTrue(t.warnings[0].contains("tokenizer.ggml.pre"))
     }
 
-    func testSentencePieceIsNotSupportedYet() {
-        XCTAssertThrowsError(try Tokenizer(metadata: Self.metadata(model: "llama"))) { error in
-            XCTAssertEqual(error as? TokenizerError, .unsupportedModel("llama"))
+    func testUnsupportedModelNamesTheSupportedOnes() {
+        XCTAssertThrowsError(try Tokenizer(metadata: Self.metadata(model: "bert"))) { error in
+            XCTAssertEqual(error as? TokenizerError, .unsupportedModel("bert"))
             let text = String(describing: error)
-            XCTAssertTrue(text.contains("not supported yet") && text.contains("SentencePiece"), text)
+            XCTAssertTrue(text.contains("WordPiece") && text.contains("'gpt2'") && text.contains("'llama'"), text)
         }
     }
 

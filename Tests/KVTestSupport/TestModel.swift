@@ -2,34 +2,67 @@ import Foundation
 import XCTest
 import KVModel
 
-/// Locates the default model and the golden fixtures for tests (shared by the test targets).
+/// Locates the model files and the golden fixtures for tests (shared by the test targets).
 ///
-/// The model is installed by `scripts/fetch-model` into `models/`; `KVD_MODEL` overrides the path.
-/// Tests that need it fail with an actionable message when it is missing (CI always installs it).
+/// Models are installed by `scripts/fetch-model [NAME]` into `models/`; `KVD_MODEL` overrides the
+/// default model's path. A test that needs a model fails (never skips) with an actionable message
+/// when the file is missing.
 public enum TestModel {
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// A model file `models/<file>` and the `scripts/fetch-model` name that installs it.
+    public struct File: Sendable {
+        public let file: String
+        public let fetchName: String
+
+        public var path: String { TestModel.repositoryRoot.appendingPathComponent("models/\(file)").path }
+    }
+
+    public static let smolLM2 = File(file: "SmolLM2-135M-Instruct.Q4_1.gguf", fetchName: "smollm2-135m")
+    public static let qwen25Coder = File(file: "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf",
+                                         fetchName: "qwen2.5-coder-0.5b-instruct")
+    public static let gemma3 = File(file: "gemma-3-270m.Q4_K_M.gguf", fetchName: "gemma-3-270m")
+
+    /// The default model's path.
     public static var path: String {
         if let env = ProcessInfo.processInfo.environment["KVD_MODEL"], !env.isEmpty { return env }
-        return repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        return smolLM2.path
     }
 
     /// The GGUF file of the default model, opened once per test process.
     public static func gguf() throws -> GGUFFile {
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("default model not found at \(path): run scripts/fetch-model (or set KVD_MODEL)")
-            throw XCTSkip("model missing")
-        }
-        return try shared.get()
+        try open(path, missing: "default model not found at \(path): run scripts/fetch-model (or set KVD_MODEL)")
     }
 
-    private static let shared = Result { try GGUFFile(path: path) }
+    /// The GGUF file of `model`, opened once per test process.
+    public static func gguf(_ model: File) throws -> GGUFFile {
+        try open(model.path, missing: "model file \(model.file) not found at \(model.path): "
+            + "run scripts/fetch-model \(model.fetchName)")
+    }
+
+    /// Why a test could not run: a file it needs is missing (thrown, so the test fails).
+    public struct MissingFile: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var opened: [String: Result<GGUFFile, Error>] = [:]
+
+    private static func open(_ path: String, missing: String) throws -> GGUFFile {
+        guard FileManager.default.fileExists(atPath: path) else { throw MissingFile(description: missing) }
+        lock.lock()
+        defer { lock.unlock() }
+        if let r = opened[path] { return try r.get() }
+        let r = Result { try GGUFFile(path: path) }
+        opened[path] = r
+        return try r.get()
+    }
 
     /// Parses a golden fixture (`Fixtures/golden/NAME`) from a test target's resource bundle.
     public static func golden(_ name: String, in bundle: Bundle) throws -> Any {
         guard let url = bundle.url(forResource: "Fixtures/golden/\(name)", withExtension: nil) else {
-            throw XCTSkip("fixture \(name) missing")
+            throw MissingFile(description: "fixture Fixtures/golden/\(name) is missing from the test bundle")
         }
         return try JSONSerialization.jsonObject(with: Data(contentsOf: url))
     }

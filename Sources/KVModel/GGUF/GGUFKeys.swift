@@ -41,6 +41,7 @@ public enum GGUFKeys {
     public static let paddingTokenID = "tokenizer.ggml.padding_token_id"
     public static let addBOS = "tokenizer.ggml.add_bos_token"
     public static let addEOS = "tokenizer.ggml.add_eos_token"
+    public static let addSpacePrefix = "tokenizer.ggml.add_space_prefix"
     public static let chatTemplate = "tokenizer.chat_template"
 
     // MARK: tensor names

@@ -12,7 +12,7 @@ struct BPEMerges: Sendable {
 
     /// Builds the table from `tokenizer.ggml.merges` (`"left right"` strings in rank order).
     /// Merges whose parts or result are not in the vocabulary are skipped and counted in `skipped`.
-    init(merges: [String], tokenIDs: [String: Int]) {
+    init(merges: [String], index: VocabularyIndex) {
         var table: [UInt64: UInt64] = [:]
         table.reserveCapacity(merges.count)
         var skipped = 0
@@ -20,7 +20,7 @@ struct BPEMerges: Sendable {
             guard let space = merge.utf8.firstIndex(of: 0x20) else { skipped += 1; continue }
             let left = String(merge[merge.startIndex..<space])
             let right = String(merge[merge.index(after: space)...])
-            guard let l = tokenIDs[left], let r = tokenIDs[right], let m = tokenIDs[left + right] else {
+            guard let l = index.id(of: left), let r = index.id(of: right), let m = index.id(of: left + right) else {
                 skipped += 1
                 continue
             }
@@ -70,10 +70,10 @@ struct BPEMerges: Sendable {
         var prev = [Int](0..<n).map { $0 - 1 }
         next[n - 1] = -1
         var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap()
+        var heap = BinaryHeap<MergeCandidate> { $0.key < $1.key }
         for p in 0..<(n - 1) {
             if let v = lookup(ids[p], ids[p + 1]) {
-                heap.push(.init(key: (v >> 32) << 32 | UInt64(p), left: Int32(p), leftID: ids[p], rightID: ids[p + 1],
+                heap.push(MergeCandidate(key: (v >> 32) << 32 | UInt64(p), left: Int32(p), leftID: ids[p], rightID: ids[p + 1],
                                 merged: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)))
             }
         }
@@ -88,12 +88,12 @@ struct BPEMerges: Sendable {
             if next[r] >= 0 { prev[next[r]] = l }
             let pl = prev[l]
             if pl >= 0, let v = lookup(ids[pl], ids[l]) {
-                heap.push(.init(key: (v >> 32) << 32 | UInt64(pl), left: Int32(pl), leftID: ids[pl], rightID: ids[l],
+                heap.push(MergeCandidate(key: (v >> 32) << 32 | UInt64(pl), left: Int32(pl), leftID: ids[pl], rightID: ids[l],
                                 merged: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)))
             }
             let nl = next[l]
             if nl >= 0, let v = lookup(ids[l], ids[nl]) {
-                heap.push(.init(key: (v >> 32) << 32 | UInt64(l), left: Int32(l), leftID: ids[l], rightID: ids[nl],
+                heap.push(MergeCandidate(key: (v >> 32) << 32 | UInt64(l), left: Int32(l), leftID: ids[l], rightID: ids[nl],
                                 merged: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)))
             }
         }
@@ -105,45 +105,11 @@ struct BPEMerges: Sendable {
     }
 }
 
-/// A binary min-heap of candidate merges.
-private struct MinHeap {
-    struct Entry {
-        var key: UInt64
-        var left: Int32
-        var leftID: Int32
-        var rightID: Int32
-        var merged: Int32
-    }
-
-    private var items: [Entry] = []
-
-    mutating func push(_ e: Entry) {
-        items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent].key <= items[i].key { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if items.isEmpty { return first }
-        items[0] = last
-        var i = 0
-        let n = items.count
-        while true {
-            let a = 2 * i + 1, b = a + 1
-            var m = i
-            if a < n && items[a].key < items[m].key { m = a }
-            if b < n && items[b].key < items[m].key { m = b }
-            if m == i { break }
-            items.swapAt(m, i)
-            i = m
-        }
-        return first
-    }
+/// A queued merge in the heap path: `key` is `rank << 32 | position`, so equal ranks merge leftmost first.
+private struct MergeCandidate {
+    var key: UInt64
+    var left: Int32
+    var leftID: Int32
+    var rightID: Int32
+    var merged: Int32
 }

@@ -4,7 +4,7 @@
 public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A required `tokenizer.ggml.*` key is missing or has the wrong type.
     case missingMetadata(key: String)
-    /// `tokenizer.ggml.model` names a tokenizer kind kvd cannot run (e.g. `llama`, SentencePiece).
+    /// `tokenizer.ggml.model` names a tokenizer kind kvd cannot run (e.g. `bert`, WordPiece).
     case unsupportedModel(String)
     /// `tokenizer.ggml.pre` names a pre-tokenizer kvd does not implement.
     case unsupportedPreTokenizer(String, supported: [String])
@@ -18,14 +18,14 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
         case .unsupportedModel(let model):
             let kind: String
             switch model {
-            case "llama": kind = " (SentencePiece)"
             case "bert": kind = " (WordPiece)"
             case "t5": kind = " (Unigram)"
             case "rwkv": kind = " (RWKV)"
             default: kind = ""
             }
-            return "tokenizer.ggml.model '\(model)'\(kind) is not supported yet; kvd supports byte-level BPE models "
-                + "(tokenizer.ggml.model = 'gpt2', e.g. SmolLM2, Llama 3, Qwen2)"
+            return "tokenizer.ggml.model '\(model)'\(kind) is not supported yet; kvd supports byte-level BPE "
+                + "(tokenizer.ggml.model = 'gpt2', e.g. SmolLM2, Llama 3, Qwen2) and SentencePiece-style vocabularies "
+                + "(tokenizer.ggml.model = 'llama', e.g. Gemma, Llama 2, Mistral)"
         case .unsupportedPreTokenizer(let name, let supported):
             return "pre-tokenizer '\(name)' (tokenizer.ggml.pre) is not supported; supported: "
                 + supported.joined(separator: ", ")

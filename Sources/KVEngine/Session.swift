@@ -8,7 +8,8 @@ import KVPress
 ///
 /// The prompt is split exactly as kvpress's pipeline splits it: the context part is the chat
 /// template's opening of a user turn followed by the document; the question part is the question,
-/// the end of the user turn, the opening of the assistant turn and an optional answer prefix.
+/// the end of the user turn, the opening of the assistant turn and an optional answer prefix
+/// (a base model without a template: BOS and the document; the question, `"\n"` and the prefix).
 /// The press sees only the context. Question and answer tokens take positions after the ORIGINAL
 /// context length, and after each answer the cache is rolled back to the compressed context, so
 /// every ask starts from the same state.
@@ -72,9 +73,12 @@ public final class Session: @unchecked Sendable {
 
     /// The context part of kvpress's split for `document`, as token ids.
     public static func contextTokens(model: Model, document: String) throws -> [Int] {
-        let template: ChatTemplate
-        do { template = try model.chatTemplate.get() } catch { throw SessionError.noChatTemplate("\(error)") }
-        return model.tokenizer.encode(try template.kvpressPrompt(context: document, question: "").context)
+        model.tokenizer.encode(try promptFormat(model).kvpressPrompt(context: document, question: "").context)
+    }
+
+    /// The model's prompt format (chat template, or raw text for a base model).
+    static func promptFormat(_ model: Model) throws -> PromptFormat {
+        do { return try model.promptFormat() } catch { throw SessionError.noChatTemplate("\(error)") }
     }
 
     /// Prefills `document`, compresses its cache with `press`, then quantizes what it kept.
@@ -138,10 +142,8 @@ public final class Session: @unchecked Sendable {
         guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyQuestion }
         if let problem = parameters.sampling.validationError { throw SessionError.invalidParameters(problem) }
         guard parameters.maxNewTokens >= 1 else { throw SessionError.invalidParameters("max_new_tokens must be at least 1") }
-        let template: ChatTemplate
-        do { template = try model.chatTemplate.get() } catch { throw SessionError.noChatTemplate("\(error)") }
         // The question part does not depend on the document; any context reproduces the split.
-        let part = try template.kvpressPrompt(context: "kvd", question: question, answerPrefix: answerPrefix).question
+        let part = try Self.promptFormat(model).kvpressPrompt(context: "kvd", question: question, answerPrefix: answerPrefix).question
         let ids = model.tokenizer.encode(part)
 
         askLock.lock()

@@ -7,16 +7,16 @@ import KVTestSupport
 /// were within 0.05 in log-probability a flip is a near-tie and the comparison stops there.
 final class RealModelGoldenTests: XCTestCase {
     func testQwen25GreedyGenerationsMatchLlamaCpp() throws {
-        try checkGenerations(.qwen25Coder)
+        try checkGenerations(TestModel.qwen25Coder)
     }
 
     func testGemma3GreedyGenerationsMatchLlamaCpp() throws {
-        try checkGenerations(.gemma3)
+        try checkGenerations(TestModel.gemma3)
     }
 
-    private func checkGenerations(_ which: RealModel) throws {
-        let model = try which.model()
-        let golden = try TestModel.golden(which.goldenName) as! [String: Any]
+    private func checkGenerations(_ which: TestModel.File) throws {
+        let model = try TestModel.model(which)
+        let golden = try TestModel.golden(which.llamaCppGolden) as! [String: Any]
         var nearTies = 0
         for case let c as [String: Any] in golden["generate"] as! [Any] {
             let prompt = c["prompt_ids"] as! [Int]
@@ -26,24 +26,24 @@ final class RealModelGoldenTests: XCTestCase {
                                    parameters: GenerateParameters(maxNewTokens: expected.count, stopTokens: model.stopTokens))
             let got = try it.collect()
             guard let i = (0..<min(got.count, expected.count)).first(where: { got[$0] != expected[$0] }) else {
-                XCTAssertEqual(got, expected, "\(which.rawValue): \(c["prompt"]!)")
+                XCTAssertEqual(got, expected, "\(which.fetchName): \(c["prompt"]!)")
                 continue
             }
             let gap = top5[i][0][1] - top5[i][1][1]
-            XCTAssertLessThan(gap, 0.05, "\(which.rawValue): '\(c["prompt"]!)' differs at step \(i) (got \(got[i]), "
+            XCTAssertLessThan(gap, 0.05, "\(which.fetchName): '\(c["prompt"]!)' differs at step \(i) (got \(got[i]), "
                 + "llama.cpp \(expected[i]), its top-2 gap \(gap)): \(got) vs \(expected)")
             nearTies += 1
         }
-        XCTAssertLessThanOrEqual(nearTies, 1, "\(which.rawValue): more than one near-tie flip")
+        XCTAssertLessThanOrEqual(nearTies, 1, "\(which.fetchName): more than one near-tie flip")
     }
 }
 
 extension RealModelGoldenTests {
     /// Along llama.cpp's own greedy path (teacher forcing), kvd's log-probabilities of llama.cpp's
     /// five best candidates at every step, against llama.cpp's.
-    func logprobDifferences(_ which: RealModel) throws -> [Double] {
-        let model = try which.model()
-        let golden = try TestModel.golden(which.goldenName) as! [String: Any]
+    func logprobDifferences(_ which: TestModel.File) throws -> [Double] {
+        let model = try TestModel.model(which)
+        let golden = try TestModel.golden(which.llamaCppGolden) as! [String: Any]
         var diffs: [Double] = []
         for case let c as [String: Any] in golden["generate"] as! [Any] {
             let prompt = c["prompt_ids"] as! [Int]
@@ -62,7 +62,7 @@ extension RealModelGoldenTests {
     }
 
     func testQwen25LogprobsAlongLlamaCppPath() throws {
-        let d = try logprobDifferences(.qwen25Coder).sorted()
+        let d = try logprobDifferences(TestModel.qwen25Coder).sorted()
         print("qwen2.5 logprob |diff|: median \(d[d.count / 2]), p90 \(d[d.count * 9 / 10]), max \(d.last!)")
     }
 }

@@ -17,6 +17,8 @@ public enum TestModel {
         public let fetchName: String
 
         public var path: String { TestModel.repositoryRoot.appendingPathComponent("models/\(file)").path }
+        /// llama.cpp's reference outputs for this model, under `Fixtures/golden/`.
+        public var llamaCppGolden: String { "models/\(fetchName).llamacpp.json" }
     }
 
     public static let smolLM2 = File(file: "SmolLM2-135M-Instruct.Q4_1.gguf", fetchName: "smollm2-135m")
@@ -46,7 +48,7 @@ public enum TestModel {
         public let description: String
     }
 
-    private static let lock = NSLock()
+    fileprivate static let lock = NSLock()
     nonisolated(unsafe) private static var opened: [String: Result<GGUFFile, Error>] = [:]
 
     private static func open(_ path: String, missing: String) throws -> GGUFFile {
@@ -75,6 +77,19 @@ extension TestModel {
     public static func model() throws -> Model {
         _ = try gguf()
         return try sharedModel.get()
+    }
+
+    nonisolated(unsafe) private static var loadedModels: [String: Model] = [:]
+
+    /// The model in `file`, loaded once per test process (fails with the install command when missing).
+    public static func model(_ file: File) throws -> Model {
+        _ = try gguf(file)
+        lock.lock()
+        defer { lock.unlock() }
+        if let m = loadedModels[file.path] { return m }
+        let m = try Model(path: file.path)
+        loadedModels[file.path] = m
+        return m
     }
 }
 

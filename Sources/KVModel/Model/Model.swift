@@ -40,6 +40,19 @@ public final class Model: @unchecked Sendable {
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 
+    /// How kvpress's split builds context and question text: the chat template, or raw text for a
+    /// base model without one. Throws when the model has a template kvd does not recognise.
+    public func promptFormat() throws -> PromptFormat {
+        switch chatTemplate {
+        case .success(let template):
+            return .chat(template)
+        case .failure(.missingTemplate):
+            return .raw(bos: tokenizer.addsBOS ? tokenizer.bosID.flatMap(tokenizer.tokenString) ?? "" : "")
+        case .failure(let error):
+            throw error
+        }
+    }
+
     /// Tokens that end an assistant turn: the tokenizer's end-of-sequence and end-of-turn tokens.
     public var stopTokens: Set<Int> { tokenizer.eotIDs.union(tokenizer.eosID.map { [$0] } ?? []) }
 

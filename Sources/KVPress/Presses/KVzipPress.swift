@@ -70,7 +70,7 @@ public final class KVzipPress: ContextPress {
         let tokenizer = model.tokenizer
         var prefixLength = 0
         var suffix = tokenizer.encode("\n")
-        if let template = try? model.chatTemplate.get(), let affixes = try? template.userTurnAffixes() {
+        if let affixes = try? model.promptFormat().userTurnAffixes() {
             prefixLength = min(tokenizer.encode(affixes.prefix).count, T)
             suffix = tokenizer.encode(affixes.suffix)
         }

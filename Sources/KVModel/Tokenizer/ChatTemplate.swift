@@ -25,18 +25,22 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable, Sendab
 /// A model's chat template, recognised by family from the Jinja text in `tokenizer.chat_template`
 /// and rendered natively (no Jinja interpreter).
 ///
-/// Renderings reproduce the templates' output for plain text messages (no tools, no images).
+/// Renderings reproduce what Jinja (as transformers runs it) makes of the real templates for plain
+/// text messages (no tools, no images), including their errors: where a template raises (roles
+/// that do not alternate, a system message it has no place for) `render` throws.
 public struct ChatTemplate: Sendable {
     /// The template families kvd renders.
     public enum Family: String, CaseIterable, Sendable {
         /// `<|im_start|>role\n…<|im_end|>\n` (SmolLM, Qwen, …), with the template's default system prompt.
         case chatML
-        /// `<|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|>` (Llama 3.x).
+        /// `<|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|>` (Llama 3, 3.1, 3.2, 3.3).
         case llama3
-        /// `<start_of_turn>user\n…<end_of_turn>\n`, assistant role named `model`, system folded into the first user turn.
+        /// `<start_of_turn>user\n…<end_of_turn>\n`, assistant role named `model` (Gemma 1–3).
         case gemma
-        /// `[INST] … [/INST]` (Mistral / Mixtral instruct), system folded into the first user turn.
+        /// `[INST] … [/INST]` (Mistral / Mixtral instruct, v0.1 to v0.3 spacing).
         case mistral
+        /// `<|user|>\n…<|end|>\n<|assistant|>\n` (Phi-3, Phi-3.5).
+        case phi3
 
         /// Name used in messages.
         public var displayName: String {
@@ -45,27 +49,79 @@ public struct ChatTemplate: Sendable {
             case .llama3: return "Llama 3 (<|start_header_id|>)"
             case .gemma: return "Gemma (<start_of_turn>)"
             case .mistral: return "Mistral ([INST])"
+            case .phi3: return "Phi-3 (<|user|>)"
             }
         }
     }
 
     /// The recognised family.
-    public let family: Family
+    public var family: Family {
+        switch layout {
+        case .chatML: return .chatML
+        case .llama3: return .llama3
+        case .gemma: return .gemma
+        case .mistral: return .mistral
+        case .phi3: return .phi3
+        }
+    }
     /// The Jinja source the family was recognised from.
     public let source: String
     /// The text rendered for `bos_token` (empty if the model has none).
     public let bosToken: String
     /// The text rendered for `eos_token` (empty if the model has none).
     public let eosToken: String
-    /// ChatML / Llama 3: the system prompt the template inserts when the conversation has none,
-    /// extracted from the template text (nil when the template inserts none).
-    public let defaultSystemPrompt: String?
-    /// Llama 3.1+: the knowledge-cutoff and date preamble of the system turn (nil for Llama 3.0).
-    public let llama3SystemPreamble: String?
+    /// The clock for templates that write today's date (Llama 3.2's `strftime_now`); tests pin it.
+    public var now: @Sendable () -> Date = { Date() }
 
-    // Mistral spacing variants: `[INST] x [/INST]` (v0.1/v0.2) or `[INST]x[/INST]` (v3+).
-    private let instOpen: String
-    private let instClose: String
+    private let layout: Layout
+
+    /// What sets the templates of one family apart, read from the template text.
+    private enum Layout: Sendable {
+        case chatML(defaultSystem: String?)
+        case llama3(Llama3Preamble?)
+        case gemma(GemmaStyle)
+        case mistral(MistralStyle)
+        case phi3(Phi3Style)
+    }
+
+    /// Llama 3.1+: the system turn always opens with the knowledge cutoff and a date.
+    private struct Llama3Preamble: Sendable {
+        var cutoff: String  // "Cutting Knowledge Date: December 2023\n"
+        /// `strftime_now("…")`'s format: the date is today's, as transformers and llama.cpp render it.
+        var dateFormat: String?
+        /// `set date_string = "…"`: the date when the template has no `strftime_now`.
+        var fixedDate: String
+    }
+
+    private struct GemmaStyle: Sendable {
+        /// Gemma 3 puts a system message in front of the first user turn; Gemma 1 and 2 raise.
+        var foldsSystem: Bool
+        var alternates: Bool
+    }
+
+    private struct MistralStyle: Sendable {
+        var open: String  // "[INST] " (v0.1 legacy, v0.3) or " [INST] " (v0.1/v0.2 current)
+        var close: String  // " [/INST]" or "[/INST]" (v0.3)
+        var assistantPrefix: String  // " " in the current templates, "" in the legacy one
+        var trimsAssistant: Bool  // v0.3
+        var system: SystemPlace
+        enum SystemPlace: Sendable { case none, firstUser, lastUser }
+    }
+
+    private struct Phi3Style: Sendable {
+        var writesBOS: Bool
+        /// `<|system|>` turns exist (Phi-3-mini since mid 2024, Phi-3.5); the first Phi-3-mini
+        /// and Phi-3-medium templates drop system messages.
+        var systemTurn: Bool
+        /// Phi-3.5 skips an empty system message.
+        var skipsEmptySystem: Bool
+        /// Phi-3-small writes `<|role|>` for any role.
+        var anyRole: Bool
+        /// Templates without `add_generation_prompt` open the assistant's turn after every user turn.
+        var opensAssistantAfterUser: Bool
+        /// Without the generation prompt the newer templates end with `eos_token`.
+        var eosWithoutGenerationPrompt: Bool
+    }
 
     /// Recognises the family of `template`; `bosToken`/`eosToken` are the texts of the model's BOS/EOS tokens.
     public init(template: String, bosToken: String = "", eosToken: String = "") throws {
@@ -73,11 +129,8 @@ public struct ChatTemplate: Sendable {
         self.bosToken = bosToken
         self.eosToken = eosToken
         let literals = ChatTemplate.stringLiterals(in: template)
-        var open = "[INST]", close = "[/INST]"
-        var preamble: String?
-        var defaultSystem: String?
         if template.contains("<|im_start|>") {
-            family = .chatML
+            var defaultSystem: String?
             let marker = "<|im_start|>system\n"
             for lit in literals {
                 guard let r = lit.range(of: marker), let end = lit.range(of: "<|im_end|>", range: r.upperBound..<lit.endIndex)
@@ -85,25 +138,40 @@ public struct ChatTemplate: Sendable {
                 defaultSystem = String(lit[r.upperBound..<end.lowerBound])
                 break
             }
+            layout = .chatML(defaultSystem: defaultSystem)
         } else if template.contains("<|start_header_id|>") {
-            family = .llama3
+            var preamble: Llama3Preamble?
             if let cutoff = literals.first(where: { $0.hasPrefix("Cutting Knowledge Date:") }) {
-                let date = ChatTemplate.defaultDateString(in: template) ?? "26 Jul 2024"
-                preamble = cutoff + "Today Date: " + date + "\n\n"
+                preamble = Llama3Preamble(cutoff: cutoff, dateFormat: ChatTemplate.strftimeFormat(in: template),
+                                          fixedDate: ChatTemplate.defaultDateString(in: template) ?? "26 Jul 2024")
             }
+            layout = .llama3(preamble)
         } else if template.contains("<start_of_turn>") {
-            family = .gemma
-        } else if template.contains("[INST]") {
-            family = .mistral
-            if literals.contains(where: { $0.hasPrefix("[INST] ") }) { open = "[INST] " }
-            if literals.contains(where: { $0.hasPrefix(" [/INST]") || $0.hasSuffix(" [/INST]") }) { close = " [/INST]" }
+            layout = .gemma(GemmaStyle(foldsSystem: template.contains("first_user_prefix"),
+                                       alternates: template.contains("must alternate")))
+        } else if template.contains("[INST]") && !template.contains("<<SYS>>") {  // Llama 2's <<SYS>> layout is another family
+            let open = literals.first { $0.trimmingCharacters(in: .whitespaces) == "[INST]" } ?? "[INST] "
+            let close = literals.first { $0.trimmingCharacters(in: .whitespaces) == "[/INST]" } ?? " [/INST]"
+            let system: MistralStyle.SystemPlace = template.contains("loop.last and system_message") ? .lastUser
+                : template.contains("loop.first and system_message") ? .firstUser : .none
+            layout = .mistral(MistralStyle(
+                open: open, close: close,
+                assistantPrefix: template.contains("' ' + message['content']") || template.contains("\" \" + message[\"content\"]")
+                    ? " " : "",
+                trimsAssistant: template.contains("message[\"content\"]|trim + eos_token")
+                    || template.contains("message['content']|trim + eos_token"),
+                system: system))
+        } else if template.contains("<|end|>") && (template.contains("<|user|>") || template.contains("<|assistant|>")) {
+            layout = .phi3(Phi3Style(
+                writesBOS: template.contains("bos_token"),
+                systemTurn: template.contains("<|system|>") || literals.contains("<|"),
+                skipsEmptySystem: template.contains("'system' and message['content']"),
+                anyRole: literals.contains("<|"),
+                opensAssistantAfterUser: !template.contains("add_generation_prompt"),
+                eosWithoutGenerationPrompt: template.contains("eos_token")))
         } else {
             throw ChatTemplateError.unsupportedTemplate(excerpt: String(template.prefix(80)))
         }
-        defaultSystemPrompt = defaultSystem
-        instOpen = open
-        instClose = close
-        llama3SystemPreamble = preamble
     }
 
     /// The chat template of a GGUF model (`tokenizer.chat_template`, BOS/EOS texts from its vocabulary).
@@ -117,23 +185,39 @@ public struct ChatTemplate: Sendable {
         try self.init(template: template, bosToken: text(GGUFKeys.bosTokenID), eosToken: text(GGUFKeys.eosTokenID))
     }
 
+    /// ChatML: the system prompt the template inserts when the conversation has none, extracted
+    /// from the template text (nil when it inserts none, and for other families).
+    public var defaultSystemPrompt: String? {
+        if case .chatML(let s) = layout { return s }
+        return nil
+    }
+
+    /// Llama 3.1+: the knowledge-cutoff and date preamble of the system turn as rendered now (nil for
+    /// Llama 3.0 and other families).
+    public var llama3SystemPreamble: String? {
+        guard case .llama3(let p?) = layout else { return nil }
+        let date = p.dateFormat.map { ChatTemplate.strftime($0, now()) } ?? p.fixedDate
+        return p.cutoff + "Today Date: " + date + "\n\n"
+    }
+
     // MARK: - Rendering
 
     /// Renders `messages` as the template does; with `addGenerationPrompt`, ends with the opening of
-    /// the assistant's turn.
+    /// the assistant's turn (Mistral's templates have none; the first Phi-3 templates always write it).
     public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> String {
         guard !messages.isEmpty else { throw ChatTemplateError.invalidMessages("there are no messages") }
-        switch family {
-        case .chatML: return renderChatML(messages, addGenerationPrompt)
+        switch layout {
+        case .chatML(let defaultSystem): return renderChatML(messages, defaultSystem, addGenerationPrompt)
         case .llama3: return renderLlama3(messages, addGenerationPrompt)
-        case .gemma: return try renderGemma(messages, addGenerationPrompt)
-        case .mistral: return try renderMistral(messages)
+        case .gemma(let style): return try renderGemma(messages, style, addGenerationPrompt)
+        case .mistral(let style): return try renderMistral(messages, style)
+        case .phi3(let style): return renderPhi3(messages, style, addGenerationPrompt)
         }
     }
 
-    private func renderChatML(_ messages: [ChatMessage], _ generation: Bool) -> String {
+    private func renderChatML(_ messages: [ChatMessage], _ defaultSystem: String?, _ generation: Bool) -> String {
         var out = ""
-        if messages[0].role != "system", let s = defaultSystemPrompt {
+        if messages[0].role != "system", let s = defaultSystem {
             out += "<|im_start|>system\n" + s + "<|im_end|>\n"
         }
         for m in messages { out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n" }
@@ -156,15 +240,19 @@ public struct ChatTemplate: Sendable {
         return out
     }
 
-    private func renderGemma(_ messages: [ChatMessage], _ generation: Bool) throws -> String {
+    private func renderGemma(_ messages: [ChatMessage], _ style: GemmaStyle, _ generation: Bool) throws -> String {
         var rest = messages[...]
         var firstUserPrefix = ""
-        if rest.first?.role == "system" { firstUserPrefix = rest.removeFirst().content + "\n\n" }
+        if rest.first?.role == "system" {
+            guard style.foldsSystem else {
+                throw ChatTemplateError.invalidMessages("this Gemma template has no system turn (put the instructions "
+                    + "in the first user message)")
+            }
+            firstUserPrefix = rest.removeFirst().content + "\n\n"
+        }
+        if style.alternates { try ChatTemplate.checkAlternation(rest) }
         var out = bosToken
         for (i, m) in rest.enumerated() {
-            guard m.role != "system" else {
-                throw ChatTemplateError.invalidMessages("Gemma accepts a system message only as the first message")
-            }
             let role = m.role == "assistant" ? "model" : m.role
             out += "<start_of_turn>" + role + "\n" + (i == 0 ? firstUserPrefix : "") + ChatTemplate.trim(m.content)
                 + "<end_of_turn>\n"
@@ -173,25 +261,61 @@ public struct ChatTemplate: Sendable {
         return out
     }
 
-    private func renderMistral(_ messages: [ChatMessage]) throws -> String {
+    private func renderMistral(_ messages: [ChatMessage], _ style: MistralStyle) throws -> String {
         var rest = messages[...]
         var system: String?
-        if rest.first?.role == "system" { system = rest.removeFirst().content }
+        if rest.first?.role == "system" {
+            guard style.system != .none else {
+                throw ChatTemplateError.invalidMessages("this Mistral template has no system message (put the "
+                    + "instructions in the first user message)")
+            }
+            system = rest.removeFirst().content
+        }
+        try ChatTemplate.checkAlternation(rest)
         var out = bosToken
         for (i, m) in rest.enumerated() {
             switch m.role {
             case "user":
                 var content = m.content
-                if i == 0, let system { content = system + "\n\n" + content }
-                out += instOpen + content + instClose
+                let here = style.system == .firstUser ? i == 0 : i == rest.count - 1
+                if here, let system { content = system + "\n\n" + content }
+                out += style.open + content + style.close
             case "assistant":
-                out += m.content + eosToken
+                out += style.assistantPrefix + (style.trimsAssistant ? ChatTemplate.trim(m.content) : m.content) + eosToken
             default:
                 throw ChatTemplateError.invalidMessages(
                     "Mistral templates accept user and assistant messages (and one leading system message), not '\(m.role)'")
             }
         }
         return out
+    }
+
+    private func renderPhi3(_ messages: [ChatMessage], _ style: Phi3Style, _ generation: Bool) -> String {
+        var out = style.writesBOS ? bosToken : ""
+        for m in messages {
+            switch m.role {
+            case "user":
+                out += "<|user|>\n" + m.content + "<|end|>\n" + (style.opensAssistantAfterUser ? "<|assistant|>\n" : "")
+            case "assistant":
+                out += (style.opensAssistantAfterUser ? "" : "<|assistant|>\n") + m.content + "<|end|>\n"
+            case "system" where !style.systemTurn, "system" where style.skipsEmptySystem && m.content.isEmpty:
+                break  // the template drops it
+            default:
+                if m.role == "system" || style.anyRole { out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n" }
+            }
+        }
+        if !style.opensAssistantAfterUser {
+            if generation { out += "<|assistant|>\n" } else if style.eosWithoutGenerationPrompt { out += eosToken }
+        }
+        return out
+    }
+
+    /// The templates' `(message['role'] == 'user') != (loop.index0 % 2 == 0)` check.
+    private static func checkAlternation(_ messages: ArraySlice<ChatMessage>) throws {
+        for (i, m) in messages.enumerated() where (m.role == "user") != (i % 2 == 0) {
+            throw ChatTemplateError.invalidMessages("conversation roles must alternate user/assistant/user/… "
+                + "(after an optional system message); message \(i + 1) is '\(m.role)'")
+        }
     }
 
     // MARK: - The context / question split (kvpress)
@@ -224,64 +348,5 @@ public struct ChatTemplate: Sendable {
             throw ChatTemplateError.invalidMessages("the template drops the user's content")
         }
         return (String(text[..<r.lowerBound]), question + String(text[r.upperBound...]) + answerPrefix)
-    }
-
-    // MARK: - Template text helpers
-
-    /// Jinja's `trim` (Python `str.strip()`).
-    static func trim(_ s: String) -> String {
-        let scalars = s.unicodeScalars
-        func isSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace || (0x1C...0x1F).contains(c.value) }
-        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
-              let last = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(scalars[first...last])
-    }
-
-    /// The string literals inside `{{ … }}` and `{% … %}` tags, with Jinja/Python escapes resolved.
-    static func stringLiterals(in template: String) -> [String] {
-        var out: [String] = []
-        let s = Array(template.unicodeScalars)
-        var i = 0
-        var inTag = false
-        while i < s.count {
-            let c = s[i]
-            if !inTag {
-                if c == "{" && i + 1 < s.count && (s[i + 1] == "{" || s[i + 1] == "%") { inTag = true; i += 2 } else { i += 1 }
-                continue
-            }
-            if (c == "}" || c == "%") && i + 1 < s.count && s[i + 1] == "}" { inTag = false; i += 2; continue }
-            if c == "'" || c == "\"" {
-                var lit = String.UnicodeScalarView()
-                var j = i + 1
-                while j < s.count && s[j] != c {
-                    if s[j] == "\\" && j + 1 < s.count {
-                        switch s[j + 1] {
-                        case "n": lit.append("\n")
-                        case "t": lit.append("\t")
-                        case "r": lit.append("\r")
-                        default: lit.append(s[j + 1])
-                        }
-                        j += 2
-                    } else {
-                        lit.append(s[j]); j += 1
-                    }
-                }
-                out.append(String(lit))
-                i = j + 1
-                continue
-            }
-            i += 1
-        }
-        return out
-    }
-
-    /// Llama 3.1's `set date_string = "…"` default, if present.
-    private static func defaultDateString(in template: String) -> String? {
-        guard let r = template.range(of: "set date_string = ") else { return nil }
-        let rest = template[r.upperBound...]
-        guard let q = rest.first, q == "\"" || q == "'" else { return nil }
-        let body = rest.dropFirst()
-        guard let end = body.firstIndex(of: q) else { return nil }
-        return String(body[..<end])
     }
 }

@@ -1,7 +1,7 @@
 /// Turns generated token ids into text one token at a time without ever splitting a UTF-8 character.
 ///
-/// Byte-level tokens can end in the middle of a multi-byte character (an emoji is often two or
-/// three tokens). Bytes of an unfinished character are held back until the character completes;
+/// Byte-level BPE tokens and SentencePiece byte-fallback tokens (`<0xF0>`) can end in the middle of
+/// a multi-byte character (an emoji is often two to four tokens). Bytes of an unfinished character are held back until the character completes;
 /// `flush()` returns whatever is left. The concatenation of every returned piece and the final
 /// flush equals `tokenizer.decode(ids)` for the same ids.
 public struct StreamingDetokenizer: Sendable {

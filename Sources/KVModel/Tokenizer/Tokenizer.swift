@@ -186,6 +186,29 @@ public final class Tokenizer: @unchecked Sendable {
             h.add(addsEOS ? eosID ?? -1 : -1)
         }
 
+        (tokenBytes, tokenOffsets) = Tokenizer.pieces(tokens, types, kind)
+
+        var eot = Set<Int>()
+        if let eosID { eot.insert(eosID) }
+        if let eotID { eot.insert(eotID) }
+        for name in ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>"] {
+            if let id = index.id(of: name), types[id] == .control { eot.insert(id) }
+        }
+
+        self.kind = kind
+        self.vocabularySize = n
+        self.tokens = tokens
+        self.types = types
+        self.index = index
+        self.specials = SpecialTokenMatcher(specialList)
+        self.eotIDs = eot
+        self.fingerprint = h.value
+        self.warnings = warnings
+    }
+
+    /// The bytes each token stands for, concatenated, and where each starts (llama.cpp's `token_to_piece`).
+    private static func pieces(_ tokens: [String], _ types: [TokenType], _ kind: Kind) -> (bytes: [UInt8], offsets: [Int]) {
+        let n = tokens.count
         var bytes: [UInt8] = []
         bytes.reserveCapacity(n * 8)
         var offsets: [Int] = [0]
@@ -206,25 +229,7 @@ public final class Tokenizer: @unchecked Sendable {
             }
             offsets.append(bytes.count)
         }
-
-        var eot = Set<Int>()
-        if let eosID { eot.insert(eosID) }
-        if let eotID { eot.insert(eotID) }
-        for name in ["<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>"] {
-            if let id = index.id(of: name), types[id] == .control { eot.insert(id) }
-        }
-
-        self.kind = kind
-        self.vocabularySize = n
-        self.tokens = tokens
-        self.types = types
-        self.index = index
-        self.tokenBytes = bytes
-        self.tokenOffsets = offsets
-        self.specials = SpecialTokenMatcher(specialList)
-        self.eotIDs = eot
-        self.fingerprint = h.value
-        self.warnings = warnings
+        return (bytes, offsets)
     }
 
     private static func hashVocabulary(_ tokens: [String], _ types: [TokenType], into h: inout FNV1a) {
@@ -277,7 +282,9 @@ public final class Tokenizer: @unchecked Sendable {
 
     // MARK: - Decoding
 
-    /// The text of `ids`: the concatenation of their pieces (`bytes(of:)`; invalid UTF-8 becomes U+FFFD).
+    /// The text of `ids`: the concatenation of their pieces (`bytes(of:)`; invalid UTF-8 becomes U+FFFD),
+    /// as llama.cpp streams them. No leading space is dropped (llama.cpp's whole-text `llama_detokenize`
+    /// drops one for `add_space_prefix` vocabularies), so pieces streamed and decoded agree.
     /// Ids outside the vocabulary are skipped. With `skipSpecialTokens`, control and unknown tokens
     /// (`<|im_end|>`, `<bos>`, …) are left out.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {

@@ -136,10 +136,19 @@ def make_spm_tokenizer(out_dir: Path, family: str) -> int:
         character_coverage=1.0, split_digits=True, add_dummy_prefix=add_dummy_prefix,
         normalization_rule_name="identity", remove_extra_whitespaces=False,
         allow_whitespace_only_pieces=True, num_threads=1, minloglevel=2, **ids)
+    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    n = sp.get_piece_size()
+    if family == "phi3":
+        # Phi-3 keeps its chat/end tokens as added tokens after the SentencePiece vocabulary; llama.cpp
+        # also insists on "<|endoftext|>" existing in any model whose general.name contains "phi3"
+        added = ["<|endoftext|>", "<|end|>", "<|user|>", "<|assistant|>"]
+        (out_dir / "added_tokens.json").write_text(json.dumps({t: n + i for i, t in enumerate(added)}, indent=1))
+        tok_cfg["added_tokens_decoder"] = {str(n + i): {"content": t, "special": True} for i, t in enumerate(added)}
+        tok_cfg["eos_token"] = "<|endoftext|>"
+        n += len(added)
     (out_dir / "tokenizer.model").write_bytes(buf.getvalue())
     (out_dir / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=1))
-    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
-    return sp.get_piece_size()
+    return n
 
 
 # ---------------------------------------------------------------- models
@@ -194,7 +203,7 @@ def model_specs():
                      final_logit_softcapping=None, attn_logit_softcapping=None),
             prompt_lens=[24, 40]),
         "tiny-phi3": dict(
-            cls="Phi3ForCausalLM", cfg_cls=Phi3Config, tok=("spm", "llama"),
+            cls="Phi3ForCausalLM", cfg_cls=Phi3Config, tok=("spm", "phi3"),
             cfg=dict(common, num_hidden_layers=2, num_key_value_heads=2,
                      max_position_embeddings=2048, original_max_position_embeddings=256,
                      rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
@@ -258,6 +267,8 @@ def build_model(name: str, spec: dict, hf_dir: Path, seed: int):
             cfg_kw.update(bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|endoftext|>"], pad_token_id=None)
         else:
             cfg_kw.update(bos_token_id=ids["<|begin_of_text|>"], eos_token_id=ids["<|end_of_text|>"], pad_token_id=None)
+    elif fam == "phi3":  # like Phi-3: eos = pad = <|endoftext|>, the first added token
+        cfg_kw.update(bos_token_id=1, eos_token_id=vocab - 4, pad_token_id=vocab - 4)
     else:
         cfg_kw.update(special_ids(spec["tok"]))
     config = spec["cfg_cls"](**cfg_kw)
@@ -397,7 +408,7 @@ for case in req["cases"]:
     ids = case["ids"]
     llm = llama_cpp.Llama(model_path=req["gguf"], n_ctx=case["n_ctx"], n_batch=512, n_ubatch=512,
                           n_threads=2, n_threads_batch=2, logits_all=True, verbose=False,
-                          flash_attn=False, seed=0)
+                          flash_attn=False, seed=0, type_k=0, type_v=0)  # f32 KV cache (default f16 costs ~1e-2)
     llm.eval(ids)
     scores = np.array(llm.scores[:len(ids)], dtype=np.float32)
     greedy = []
@@ -411,8 +422,9 @@ print(json.dumps(res))
 '''
 
 
-def llama_cpp_check(gguf_path: Path, cases: list[dict], ref_logits: list[np.ndarray], n_ctxs: list[int],
-                    llama_cpp: Path, llama_cpp_python: Path) -> list[dict]:
+def llama_cpp_run(gguf_path: Path, cases: list[dict], n_ctxs: list[int], llama_cpp: Path,
+                  llama_cpp_python: Path):
+    """Prompt logits and greedy ids from llama.cpp (ctypes bindings of the llama-cpp-python sdist)."""
     env = dict(os.environ, TINY_LLAMA_CPP_PYTHON=str(llama_cpp_python),
                LLAMA_CPP_LIB_PATH=str(llama_cpp / "build" / "bin"))
     req = {"gguf": str(gguf_path), "cases": [{"ids": c["ids"], "n_ctx": n, "n_greedy": N_GREEDY}
@@ -420,25 +432,58 @@ def llama_cpp_check(gguf_path: Path, cases: list[dict], ref_logits: list[np.ndar
     r = subprocess.run([sys.executable, "-c", CHECK_SNIPPET], input=json.dumps(req), env=env,
                        capture_output=True, text=True)
     if r.returncode != 0:
-        return [{"error": r.stderr[-3000:]}]
-    got = json.loads(r.stdout.strip().splitlines()[-1])
+        raise RuntimeError(r.stderr[-3000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def compare(cases_ids: list[list[int]], ref_logits: list[np.ndarray], ref_greedy: list[list[int]],
+            got: list[dict], n_ctxs: list[int]) -> list[dict]:
     out = []
-    for c, ref, g, n in zip(cases, ref_logits, got, n_ctxs):
+    for ids, ref, rg, g, n in zip(cases_ids, ref_logits, ref_greedy, got, n_ctxs):
         lc = np.array(g["prompt_logits"], dtype=np.float32)
         diff = np.abs(lc - ref)
-        first_greedy_mismatch = next((i for i, (a, b) in enumerate(zip(c["greedy_ids"], g["greedy_ids"]))
-                                      if a != b), None)
+        rows = diff.max(axis=1)
+        bad = [i for i, x in enumerate(rows) if x > 1e-3]
         out.append({
-            "n_prompt": len(c["ids"]), "n_ctx": n,
+            "n_prompt": len(ids), "n_ctx": n,
             "prompt_logits_max_abs_diff": float(diff.max()),
-            "prompt_logits_max_abs_diff_per_row": [round(float(x), 6) for x in diff.max(axis=1)],
+            "first_prompt_row_over_1e-3": bad[0] if bad else None,
+            "prompt_logits_max_abs_diff_per_row": [float(f"{x:.2e}") for x in rows],
             "prompt_argmax_equal": bool((lc.argmax(1) == ref.argmax(1)).all()),
-            "greedy_ids_transformers": c["greedy_ids"],
+            "greedy_ids_transformers": rg,
             "greedy_ids_llama_cpp": g["greedy_ids"],
-            "greedy_equal": c["greedy_ids"] == g["greedy_ids"],
-            "first_greedy_mismatch": first_greedy_mismatch,
+            "greedy_equal": rg == g["greedy_ids"],
+            "first_greedy_mismatch": next((i for i, (a, b) in enumerate(zip(rg, g["greedy_ids"])) if a != b), None),
         })
     return out
+
+
+# Known semantic differences of llama.cpp: the same weights re-run in transformers with these config
+# overrides should match llama.cpp if nothing else differs.
+LLAMA_CPP_SEMANTICS = {
+    # the converter writes no llama.attention.sliding_window and llama.cpp's llama arch has no SWA
+    "tiny-mistral": {"sliding_window": None},
+    # the converter writes no query_pre_attn_scalar; llama.cpp scales by 1/sqrt(head_dim)
+    # (1/sqrt(n_embd/n_head) only for the 62-layer 27B model)
+    "tiny-gemma3": {"query_pre_attn_scalar": 24},
+}
+
+
+def transformers_variant(hf_dir: Path, cls_name: str, overrides: dict, cases_ids: list[list[int]]):
+    import transformers
+    cls = getattr(transformers, cls_name)
+    model = cls.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager", **overrides).eval()
+    logits, greedy = [], []
+    with torch.no_grad():
+        for ids in cases_ids:
+            logits.append(model(torch.tensor([ids]), use_cache=False).logits[0].float().numpy())
+            seq, out = list(ids), []
+            for _ in range(N_GREEDY):
+                t = int(torch.argmax(model(torch.tensor([seq]), use_cache=False).logits[0, -1]))
+                out.append(t)
+                seq.append(t)
+            greedy.append(out)
+    return logits, greedy
 
 
 # ---------------------------------------------------------------- main
@@ -485,6 +530,8 @@ def main():
             specials |= set(range(V - 3, V))
         else:
             specials |= set(range(0, 4))
+            if spec["tok"][1] == "phi3":
+                specials |= set(range(V - 4, V))
         rng = np.random.default_rng(seed)
         cases = []
         ref_logits = []
@@ -511,22 +558,42 @@ def main():
             "config": cfg_dict,
             "cases": cases,
         }
-        (args.out / f"{name}.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
         summary[name] = gguf_summary(gguf_path, args.llama_cpp)
         if args.check_llama_cpp:
             n_ctxs = []
             for c in cases:
                 need = len(c["ids"]) + N_GREEDY
                 n_ctxs.append(max(256, int(math.ceil(need / 256.0)) * 256))
-            checks[name] = llama_cpp_check(gguf_path, cases, ref_logits, n_ctxs, args.llama_cpp,
-                                           args.llama_cpp_python)
-            for r in checks[name]:
-                if "error" in r:
-                    print("   llama.cpp check error:", r["error"][-500:])
-                else:
-                    print(f"   llama.cpp n={r['n_prompt']} n_ctx={r['n_ctx']}: max|dlogit|={r['prompt_logits_max_abs_diff']:.2e}"
-                          f" greedy_equal={r['greedy_equal']} first_mismatch={r['first_greedy_mismatch']}", flush=True)
+            cases_ids = [c["ids"] for c in cases]
+            try:
+                got = llama_cpp_run(gguf_path, cases, n_ctxs, args.llama_cpp, args.llama_cpp_python)
+                checks[name] = {"vs_transformers": compare(cases_ids, ref_logits, [c["greedy_ids"] for c in cases],
+                                                           got, n_ctxs)}
+                if name in LLAMA_CPP_SEMANTICS:
+                    ov = LLAMA_CPP_SEMANTICS[name]
+                    vl, vg = transformers_variant(hf_dir, spec["cls"], ov, cases_ids)
+                    checks[name]["variant_overrides"] = ov
+                    checks[name]["vs_transformers_variant"] = compare(cases_ids, vl, vg, got, n_ctxs)
+                    for c, l, g in zip(cases, vl, vg):
+                        c["llama_cpp_semantics"] = {
+                            "what": "transformers on the same weights with these config overrides, "
+                                    "i.e. what llama.cpp computes from this GGUF (checked to ~1e-5)",
+                            "config_overrides": ov,
+                            "logits_argmax": [int(x) for x in l.argmax(1)],
+                            "logits_last": [round(float(v), 5) for v in l[-1]],
+                            "greedy_ids": g,
+                        }
+            except RuntimeError as e:
+                checks[name] = {"error": str(e)}
+            for key in ("vs_transformers", "vs_transformers_variant"):
+                for r in checks[name].get(key, []):
+                    print(f"   llama.cpp {key} n={r['n_prompt']} n_ctx={r['n_ctx']}: max|dlogit|={r['prompt_logits_max_abs_diff']:.2e}"
+                          f" first row>1e-3={r['first_prompt_row_over_1e-3']} greedy_equal={r['greedy_equal']}"
+                          f" first_mismatch={r['first_greedy_mismatch']}", flush=True)
+            if "error" in checks[name]:
+                print("   llama.cpp check error:", checks[name]["error"][-800:])
             check_file.write_text(json.dumps(checks, indent=1))
+        (args.out / f"{name}.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
         # q8_0 variant of qwen2 through llama-quantize
         if name == "tiny-qwen2":
             q = args.llama_cpp / "build" / "bin" / "llama-quantize"
@@ -536,6 +603,14 @@ def main():
                 (args.work / "tiny-qwen2-q8_0.quantize.log").write_text(r.stdout + r.stderr)
                 if r.returncode == 0:
                     summary["tiny-qwen2-q8_0"] = gguf_summary(qout, args.llama_cpp)
+                    if args.check_llama_cpp:
+                        try:
+                            got = llama_cpp_run(qout, cases, n_ctxs, args.llama_cpp, args.llama_cpp_python)
+                            checks["tiny-qwen2-q8_0"] = {"vs_transformers": compare(
+                                cases_ids, ref_logits, [c["greedy_ids"] for c in cases], got, n_ctxs)}
+                        except RuntimeError as e:
+                            checks["tiny-qwen2-q8_0"] = {"error": str(e)}
+                        check_file.write_text(json.dumps(checks, indent=1))
                 else:
                     print("   llama-quantize failed:", r.stderr[-500:])
     sfile = args.work / "gguf_summary.json"

@@ -606,8 +606,32 @@ def main():
                     if args.check_llama_cpp:
                         try:
                             got = llama_cpp_run(qout, cases, n_ctxs, args.llama_cpp, args.llama_cpp_python)
-                            checks["tiny-qwen2-q8_0"] = {"vs_transformers": compare(
-                                cases_ids, ref_logits, [c["greedy_ids"] for c in cases], got, n_ctxs)}
+                            cmp_q = compare(cases_ids, ref_logits, [c["greedy_ids"] for c in cases], got, n_ctxs)
+                            checks["tiny-qwen2-q8_0"] = {"vs_transformers": cmp_q}
+                            # llama.cpp's own outputs on the q8_0 file (it also quantizes activations
+                            # to q8_0 for these dot products), for tests of a q8_0 path
+                            qdoc = {
+                                "name": "tiny-qwen2-q8_0", "gguf": qout.name,
+                                "what": "llama.cpp's outputs on tiny-qwen2-q8_0.gguf (same prompts as tiny-qwen2.json; "
+                                        "f32 KV cache, no flash attention, 2 threads); the fp32 transformers "
+                                        "reference is tiny-qwen2.json",
+                                "llama_cpp": "llama-cpp-python 0.3.36 sdist's vendored llama.cpp",
+                                "cases": [],
+                            }
+                            for c, g, cq in zip(cases, got, cmp_q):
+                                lg = torch.tensor(g["prompt_logits"])
+                                qdoc["cases"].append({
+                                    "ids": c["ids"],
+                                    "logits_argmax": [int(torch.argmax(r)) for r in lg],
+                                    "logits_top10": [topk_pairs(r, 10) for r in lg],
+                                    "logits_last": [round(float(v), 5) for v in lg[-1]],
+                                    "greedy_ids": g["greedy_ids"],
+                                    "vs_transformers_fp32": {k: cq[k] for k in (
+                                        "prompt_logits_max_abs_diff", "prompt_argmax_equal",
+                                        "first_greedy_mismatch")},
+                                })
+                            (args.out / "tiny-qwen2-q8_0.json").write_text(
+                                json.dumps(qdoc, separators=(",", ":")) + "\n")
                         except RuntimeError as e:
                             checks["tiny-qwen2-q8_0"] = {"error": str(e)}
                         check_file.write_text(json.dumps(checks, indent=1))

@@ -76,6 +76,12 @@ public final class Session: @unchecked Sendable {
         model.tokenizer.encode(try promptFormat(model).kvpressPrompt(context: document, question: "").context)
     }
 
+    /// An empty cache for a context of `contextTokens` tokens plus the question and answer
+    /// positions reserved after it (sized so LongRoPE picks its factors once, at load and restore alike).
+    public static func makeCache(model: Model, storage: KVStorageType, contextTokens: Int) -> KVCache {
+        model.makeCache(storage: storage, positions: contextTokens + reservedPositions)
+    }
+
     /// The model's prompt format (chat template, or raw text for a base model).
     static func promptFormat(_ model: Model) throws -> PromptFormat {
         do { return try model.promptFormat() } catch { throw SessionError.noChatTemplate("\(error)") }
@@ -97,7 +103,7 @@ public final class Session: @unchecked Sendable {
         let limit = model.config.contextLength - reservedPositions
         guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
         try quantization?.validate(headDimension: model.config.headDimension)
-        let cache = model.makeCache(storage: storage)
+        let cache = makeCache(model: model, storage: storage, contextTokens: ids.count)
         let hook = press.map { PressHook($0, model: model) }
         let start = DispatchTime.now()
         _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)

@@ -79,3 +79,36 @@ struct GGUFBuilder {
         return path
     }
 }
+
+extension GGUFBuilder {
+    /// A copy of `file` (metadata in file order, every tensor's bytes) with `extra` keys appended,
+    /// e.g. a key the converter does not write.
+    init(copying file: GGUFFile, adding extra: [(String, Meta)]) {
+        func meta(_ v: GGUFValue) -> Meta {
+            switch v {
+            case .uint8(let x): return .u8(x)
+            case .int8(let x): return .i8(x)
+            case .uint16(let x): return .u16(x)
+            case .int16(let x): return .i16(x)
+            case .uint32(let x): return .u32(x)
+            case .int32(let x): return .i32(x)
+            case .uint64(let x): return .u64(x)
+            case .int64(let x): return .i64(x)
+            case .float32(let x): return .f32(x)
+            case .float64(let x): return .f64(x)
+            case .bool(let x): return .bool(x)
+            case .string(let x): return .string(x)
+            case .array(.string(let a)): return .strings(a)
+            case .array(.float32(let a)): return .f32s(a)
+            case .array(let a): return .i32s((a.ints ?? []).map { Int32(truncatingIfNeeded: $0) })
+            }
+        }
+        self.init()
+        alignment = file.alignment
+        metadata = file.metadataKeys.compactMap { k in file.metadata[k].map { (k, meta($0)) } } + extra
+        tensors = file.tensors.map { t in
+            (t.name, t.shape.map(UInt64.init), t.type.rawValue,
+             Array(UnsafeRawBufferPointer(start: file.data(of: t), count: t.byteCount)))
+        }
+    }
+}

@@ -46,6 +46,7 @@ public enum TestModel {
     /// Why a test could not run: a file it needs is missing (thrown, so the test fails).
     public struct MissingFile: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     fileprivate static let lock = NSLock()

@@ -42,6 +42,7 @@ public final class FanOutPressHook: LayerHook {
     public func finish(prefilled: KVCache) {
         for t in targets {
             t.cache.nextPosition = prefilled.nextPosition
+            t.cache.longRoPE = prefilled.longRoPE
             t.hook.finish(t.cache)
         }
     }

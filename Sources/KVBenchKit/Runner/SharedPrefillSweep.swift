@@ -39,7 +39,7 @@ public struct SharedPrefillSweep {
                 guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
                 let pressed = choices.enumerated().filter { !$0.element.isNone }
                 let hook = FanOutPressHook(presses: try pressed.map { try $0.element.makePress()! }, model: model, storage: options.storage)
-                let cache = model.makeCache(storage: options.storage)
+                let cache = Session.makeCache(model: model, storage: options.storage, contextTokens: ids.count)
                 let t0 = DispatchTime.now()
                 _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
                 hook.finish(prefilled: cache)

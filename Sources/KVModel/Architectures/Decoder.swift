@@ -29,8 +29,9 @@ final class Decoder {
     let embedding: WeightMatrix
     let output: WeightMatrix
     let outputNorm: UnsafePointer<Float>
-    /// Each layer's rotary embedding; layers sharing one share its tables within a forward call.
-    let ropes: [RoPE]
+    /// Each layer's rotary embedding, `[long ? 1 : 0][layer]` (LongRoPE's two factor sets; both
+    /// rows equal otherwise); layers sharing one share its tables within a forward call.
+    let ropes: [[RoPE]]
     private let workspace = Workspace()
     /// The current input row quantized to 8 bits for the mat-vec kernels.
     private let inputVector: Q8Vector
@@ -47,7 +48,7 @@ final class Decoder {
             : try WeightMatrix(gguf, GGUFKeys.output, outputs: c.vocabularySize, inputs: c.embeddingLength, repack: true)
         inputVector = Q8Vector(capacity: max(c.embeddingLength, c.queryWidth, c.feedForwardLength))
         outputNorm = try DecoderBlock.floats(gguf, GGUFKeys.outputNorm, count: c.embeddingLength)
-        ropes = (0..<c.layerCount).map { c.rope(layer: $0) }
+        ropes = [false, true].map { long in (0..<c.layerCount).map { c.rope(layer: $0, long: long) } }
     }
 
     /// Bytes of scratch memory held between calls.
@@ -71,8 +72,9 @@ final class Decoder {
         let first = cache.nextPosition
         let half = c.ropeDimensionCount / 2
         // One cos/sin table per distinct RoPE (Gemma 3: local and global layers).
+        let layerRopes = ropes[cache.longRoPE ? 1 : 0]
         var distinctRopes: [RoPE] = []
-        for r in ropes where !distinctRopes.contains(r) { distinctRopes.append(r) }
+        for r in layerRopes where !distinctRopes.contains(r) { distinctRopes.append(r) }
         let tables = ws.buffer(.ropeTables, distinctRopes.count * 2 * T * half)
         for (i, r) in distinctRopes.enumerated() {
             r.tables(first: first, count: T, cos: tables + 2 * i * T * half, sin: tables + (2 * i + 1) * T * half)
@@ -95,7 +97,7 @@ final class Decoder {
 
         for (l, block) in blocks.enumerated() {
             let heads = cache.layers[l]
-            let rope = ropes[l]
+            let rope = layerRopes[l]
             let table = tables + 2 * distinctRopes.firstIndex(of: rope)! * T * half
             let cosT = table, sinT = table + T * half
             // Attention.

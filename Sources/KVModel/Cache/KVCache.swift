@@ -13,6 +13,9 @@ public final class KVCache {
     public let headDimension: Int
     /// Position of the next token to be appended.
     public var nextPosition: Int = 0
+    /// Whether keys are rotated with LongRoPE's long factors (`ModelConfig.usesLongRoPE`); every
+    /// token appended later must be rotated the same way.
+    public var longRoPE = false
     /// How the cache quantizes old entries; `nil` until `quantize(_:)` (every head shares it).
     public var quantization: KVCacheQuantization? { layers.first?.first?.quantization }
 
@@ -25,11 +28,12 @@ public final class KVCache {
         }
     }
 
-    private init(layers: [[HeadKVCache]], storage: KVStorageType, headDimension: Int, nextPosition: Int) {
+    private init(layers: [[HeadKVCache]], storage: KVStorageType, headDimension: Int, nextPosition: Int, longRoPE: Bool) {
         self.layers = layers
         self.storage = storage
         self.headDimension = headDimension
         self.nextPosition = nextPosition
+        self.longRoPE = longRoPE
     }
 
     /// Bytes held by stored keys and values (exact, summed over every head of every layer).
@@ -95,6 +99,6 @@ public final class KVCache {
     /// An independent deep copy.
     public func copy() -> KVCache {
         KVCache(layers: layers.map { $0.map { $0.copy() } }, storage: storage, headDimension: headDimension,
-                nextPosition: nextPosition)
+                nextPosition: nextPosition, longRoPE: longRoPE)
     }
 }

@@ -60,9 +60,13 @@ public final class Model: @unchecked Sendable {
     public var path: String { gguf.path }
 
     /// An empty cache shaped for this model.
-    public func makeCache(storage: KVStorageType = .f16) -> KVCache {
-        KVCache(layerCount: config.layerCount, headCountKV: config.headCountKV,
-                headDimension: config.headDimension, storage: storage)
+    /// - Parameter positions: how many positions the cache will hold at most (document, question
+    ///   and answer); nil for the model's whole window. Decides LongRoPE's factors (Phi-3 128k).
+    public func makeCache(storage: KVStorageType = .f16, positions: Int? = nil) -> KVCache {
+        let cache = KVCache(layerCount: config.layerCount, headCountKV: config.headCountKV,
+                            headDimension: config.headDimension, storage: storage)
+        cache.longRoPE = config.usesLongRoPE(tokens: positions ?? config.contextLength)
+        return cache
     }
 
     /// Runs `tokens` through the model at positions `cache.nextPosition...`, appending their keys and values.

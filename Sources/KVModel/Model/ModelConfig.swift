@@ -37,8 +37,13 @@ public struct ModelConfig: Sendable, Equatable, Codable {
     public var ropeStyle: RoPE.Style = .interleaved
     /// RoPE base of the sliding-window layers when it differs from the global one (Gemma 3's local layers).
     public var ropeFrequencyBaseSliding: Float?
-    /// Per-pair RoPE frequency factors (Phi-3's LongRoPE), nil when the file has none.
-    public var ropeFactors: [Float]?
+    /// Per-pair RoPE frequency factors (Phi-3's LongRoPE) for sequences within
+    /// `ropeOriginalContextLength`; nil when the file has none.
+    public var ropeFactorsShort: [Float]?
+    /// LongRoPE factors for sequences beyond `ropeOriginalContextLength`.
+    public var ropeFactorsLong: [Float]?
+    /// The context length the model was pre-trained with, before LongRoPE extended it.
+    public var ropeOriginalContextLength: Int?
     /// Factor on RoPE's cos and sin (LongRoPE's attention factor), 1 when absent.
     public var ropeMagnitude: Float = 1
     /// Multiplier of `q·k` before the softmax.
@@ -72,13 +77,23 @@ public struct ModelConfig: Sendable, Equatable, Codable {
         window(layer: l) != nil && slidingLayers.contains(false)
     }
 
-    /// The rotary embedding of layer `l`: local layers with their own base are not scaled.
-    public func rope(layer l: Int) -> RoPE {
+    /// Whether a sequence of up to `tokens` positions uses LongRoPE's long factors. The choice is
+    /// made once per cache (keys keep the rotation they were stored with), as llama.cpp makes it
+    /// once per context from its size; transformers switches per forward call on the current
+    /// length, which agrees for every sequence that stays on one side of the original length.
+    public func usesLongRoPE(tokens: Int) -> Bool {
+        ropeFactorsLong != nil && tokens > (ropeOriginalContextLength ?? contextLength)
+    }
+
+    /// The rotary embedding of layer `l`: local layers with their own base are not scaled; `long`
+    /// picks LongRoPE's long factors (see `usesLongRoPE`).
+    public func rope(layer l: Int, long: Bool = false) -> RoPE {
         if window(layer: l) != nil, let base = ropeFrequencyBaseSliding {
             return RoPE(headDimension: headDimension, dimensionCount: ropeDimensionCount, base: base, style: ropeStyle)
         }
         return RoPE(headDimension: headDimension, dimensionCount: ropeDimensionCount, base: ropeFrequencyBase,
-                    scale: ropeScale, style: ropeStyle, factors: ropeFactors, magnitude: ropeMagnitude)
+                    scale: ropeScale, style: ropeStyle, factors: long ? ropeFactorsLong : ropeFactorsShort,
+                    magnitude: ropeMagnitude)
     }
 
     /// Reads the hyperparameters of the architecture named in `general.architecture`.

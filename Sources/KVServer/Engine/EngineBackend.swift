@@ -127,7 +127,7 @@ public final class EngineBackend: InferenceBackend {
         guard let storage = KVStorageType(rawValue: header.fingerprint.kvStorage) else {
             throw PersistenceError.corrupt(path: url.path, reason: "unknown KV storage '\(header.fingerprint.kvStorage)'")
         }
-        let cache = s.model.makeCache(storage: storage)
+        let cache = Session.makeCache(model: s.model, storage: storage, contextTokens: header.contextTokenIDs.count)
         try KVCacheSnapshot.decode(payload, format: header.cacheFormat ?? 1, into: cache, path: url.path)
         cache.nextPosition = header.nextPosition
         let session = Session(id: try SessionID(id), model: s.model, cache: cache, contextTokenIDs: header.contextTokenIDs,

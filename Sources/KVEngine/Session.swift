@@ -109,6 +109,8 @@ public final class Session: @unchecked Sendable {
         _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
         // Presses that decide after the prefill (kvzip) run here; re-rotating presses move the next position.
         try hook?.finish(cache, contextIDs: ids)
+        // Sliding-window layers keep their window (Gemma 3's local layers), press or not.
+        model.dropEntriesOutsideWindows(cache)
         let quantizeStart = DispatchTime.now()
         if let quantization { try cache.quantize(quantization) }
         let quantize = quantization == nil ? 0 : seconds(since: quantizeStart)

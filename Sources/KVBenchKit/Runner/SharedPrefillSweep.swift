@@ -48,6 +48,7 @@ public struct SharedPrefillSweep {
                 let prefill = total - compressTotal
                 sharedPrefill += prefill
                 func session(_ c: KVCache, _ choice: PressChoice, compress pressSeconds: Double) throws -> Session {
+                    model.dropEntriesOutsideWindows(c)  // as Session.load does
                     let q0 = DispatchTime.now()
                     if let q = options.quantization { try c.quantize(q) }
                     let compress = pressSeconds + (options.quantization == nil ? 0 : seconds(since: q0))

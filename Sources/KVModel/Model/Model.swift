@@ -69,6 +69,24 @@ public final class Model: @unchecked Sendable {
         return cache
     }
 
+    /// Drops from every sliding-window layer the entries no later token can attend to: all but
+    /// those at the last `window − 1` positions before `cache.nextPosition`. After a context is
+    /// loaded this is what Gemma 3's local layers need to keep; attention masks by position, so
+    /// the answers do not change. Call it between forward passes, not inside a checkpointed ask
+    /// (a rollback restores only appended entries).
+    public func dropEntriesOutsideWindows(_ cache: KVCache) {
+        for (l, heads) in cache.layers.enumerated() {
+            guard let window = config.window(layer: l) else { continue }
+            let oldest = cache.nextPosition - (window - 1)
+            for head in heads {
+                let first = (0..<head.count).first { head.position($0) >= oldest } ?? head.count
+                guard first > 0 else { continue }
+                head.keep(Array(first..<head.count))
+                head.shrinkToFit()
+            }
+        }
+    }
+
     /// Runs `tokens` through the model at positions `cache.nextPosition...`, appending their keys and values.
     ///
     /// - Parameters:

@@ -132,10 +132,10 @@ final class LlamaModel {
             let stride = heads.map(\.count).max() ?? 0
             if wantsColumnSums { columnSums = ws.buffer(.attentionColumnSums, H * stride) }
             if T == 1 {
-                DecodeAttention.run(query: headQ, config: c, cache: heads, output: attn, workspace: ws,
+                DecodeAttention.run(query: headQ, shape: AttentionShape(config: c), cache: heads, output: attn, workspace: ws,
                                     columnSums: columnSums, columnSumsStride: stride)
             } else {
-                PrefillAttention.run(queries: headQ, tokenCount: T, config: c, cache: heads, output: attn, workspace: ws,
+                PrefillAttention.run(queries: headQ, tokenCount: T, shape: AttentionShape(config: c), cache: heads, output: attn, workspace: ws,
                                      columnSums: columnSums, columnSumsStride: stride)
             }
             if let hook {

@@ -1,82 +1,91 @@
 import XCTest
 @testable import KVModel
-import KVTestSupport
 
-/// Decode attention (all kernel paths) against a naive softmax over the stored keys and values.
+/// Decode attention (every tile of the register-blocked loops, f16 and f32, split-K slices, column
+/// sums, sliding windows) against naive double-precision attention over the stored entries.
 final class DecodeAttentionTests: XCTestCase {
-    func testMatchesNaiveAttention() throws {
-        var config = try ModelConfig(gguf: TestModel.gguf())
-        let D = config.headDimension
-        for (storage, count, group) in [(KVStorageType.f16, 1003, 3), (.f16, 37, 3), (.f32, 600, 3), (.f16, 1500, 2)] {
-            config.headCountKV = 3
-            config.headCount = 3 * group
-            var rng = SplitMix64(seed: UInt64(count))
-            func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextDouble() * 2 - 1) } }
-            let heads = (0..<3).map { _ in HeadKVCache(headDimension: D, storage: storage) }
-            for h in heads {
-                let k = random(count * D), v = random(count * D)
-                k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
-                    h.append(keys: kp.baseAddress!, values: vp.baseAddress!, count: count, firstPosition: 0)
-                } }
-            }
-            let q = random(config.headCount * D)
-            var out = [Float](repeating: 0, count: config.headCount * D)
-            q.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer {
-                DecodeAttention.run(query: qp.baseAddress!, config: config, cache: heads, output: $0.baseAddress!, workspace: Workspace())
-            } }
-            var worst: Float = 0
-            for h in 0..<config.headCount {
-                let head = heads[h / group]
-                var s = (0..<count).map { j in (0..<D).reduce(Float(0)) { $0 + q[h * D + $1] * head.key(j, $1) } / Float(D).squareRoot() }
-                let m = s.max()!
-                s = s.map { exp($0 - m) }
-                let total = s.reduce(0, +)
-                for c in 0..<D {
-                    let want = (0..<count).reduce(Float(0)) { $0 + s[$1] * head.value($1, c) } / total
-                    worst = max(worst, abs(want - out[h * D + c]))
+    static let groups = [1, 2, 3, 4, 7, 8], widths = [64, 96, 128, 256]
+
+    /// Every group size and head width of the real models, in both storages: one head long enough to
+    /// be split into slices and one short (37, not a multiple of the four-key tile).
+    func testEveryShapeMatchesReference() {
+        for G in Self.groups {
+            for D in Self.widths {
+                for storage in KVStorageType.allCases {
+                    let heads = [1103, 37].enumerated().map { i, n in
+                        AttentionFixture.head(count: n, width: D, storage: storage, seed: UInt64(100 * G + D + i))
+                    }
+                    let shape = AttentionShape(headCount: 2 * G, headCountKV: 2, headDimension: D, scale: 1 / Float(D).squareRoot())
+                    let q = AttentionFixture.queries(2 * G * D, seed: UInt64(G * D))
+                    let e = AttentionFixture.decodeErrors(q, shape: shape, heads: heads)
+                    XCTAssertLessThan(e.output, 1e-4, "\(storage), group \(G), width \(D)")
+                    XCTAssertLessThan(e.sums, 1e-5, "\(storage), group \(G), width \(D)")
                 }
             }
-            XCTAssertLessThan(worst, 1e-4, "\(storage) \(count) entries, group \(group)")
         }
     }
 
-    /// The opt-in per-step probabilities equal a naive softmax over each head, including heads long
-    /// enough (≥ 1024 entries) to be split into slices, and heads of different lengths.
-    func testColumnSumsMatchNaiveSoftmax() throws {
-        var config = try ModelConfig(gguf: TestModel.gguf())
-        config.headCountKV = 3
-        config.headCount = 9
-        let D = config.headDimension, group = 3
-        for counts in [[37, 37, 37], [1500, 1024, 2100], [3000, 5, 700]] {
-            var rng = SplitMix64(seed: UInt64(counts[0]))
-            func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextDouble() * 2 - 1) } }
-            let heads = counts.map { count in
-                let h = HeadKVCache(headDimension: D, storage: .f16)
-                let k = random(count * D), v = random(count * D)
-                k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
-                    h.append(keys: kp.baseAddress!, values: vp.baseAddress!, count: count, firstPosition: 0)
-                } }
-                return h
+    /// Widths whose vectors do not fill the four-vector value chunks (72: 4 + 4 + 1), or whose
+    /// channels do not fill a vector (20, 44: one channel at a time past the last multiple of 8).
+    func testOddWidths() {
+        for D in [72, 20, 44] {
+            for G in [1, 3, 4, 7] {
+                let heads = [1030, 9].enumerated().map { i, n in
+                    AttentionFixture.head(count: n, width: D, storage: .f16, seed: UInt64(G + D + i))
+                }
+                let shape = AttentionShape(headCount: 2 * G, headCountKV: 2, headDimension: D, scale: 0.2)
+                let e = AttentionFixture.decodeErrors(AttentionFixture.queries(2 * G * D, seed: 1), shape: shape, heads: heads)
+                XCTAssertLessThan(e.output, 1e-4, "group \(G), width \(D)")
+                XCTAssertLessThan(e.sums, 1e-5, "group \(G), width \(D)")
             }
-            let stride = counts.max()!
-            let q = random(config.headCount * D)
-            var out = [Float](repeating: 0, count: config.headCount * D)
-            var sums = [Float](repeating: -1, count: config.headCount * stride)
-            q.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer { o in sums.withUnsafeMutableBufferPointer { s in
-                DecodeAttention.run(query: qp.baseAddress!, config: config, cache: heads, output: o.baseAddress!,
-                                    workspace: Workspace(), columnSums: s.baseAddress!, columnSumsStride: stride)
-            } } }
-            var worst: Float = 0
-            for h in 0..<config.headCount {
-                let head = heads[h / group]
-                var s = (0..<head.count).map { j in (0..<D).reduce(Float(0)) { $0 + q[h * D + $1] * head.key(j, $1) } / Float(D).squareRoot() }
-                let m = s.max()!
-                s = s.map { exp($0 - m) }
-                let total = s.reduce(0, +)
-                for j in 0..<head.count { worst = max(worst, abs(s[j] / total - sums[h * stride + j])) }
-                XCTAssertEqual((0..<head.count).reduce(Float(0)) { $0 + sums[h * stride + $1] }, 1, accuracy: 1e-3)
+        }
+    }
+
+    /// The caller's scale, not 1/√D, multiplies the scores.
+    func testExplicitScale() {
+        for scale: Float in [0.05, 0.5, 1 / 16] {
+            let heads = (0..<2).map { AttentionFixture.head(count: 700, width: 128, storage: .f16, seed: UInt64($0)) }
+            let shape = AttentionShape(headCount: 8, headCountKV: 2, headDimension: 128, scale: scale)
+            let e = AttentionFixture.decodeErrors(AttentionFixture.queries(8 * 128, seed: 5), shape: shape, heads: heads)
+            XCTAssertLessThan(e.output, 1e-4, "scale \(scale)")
+            XCTAssertLessThan(e.sums, 1e-5, "scale \(scale)")
+        }
+    }
+
+    /// Windows shorter than a slice, spanning slices, longer than the head, and of one position;
+    /// heads of different lengths, so each has its own visible range.
+    func testSlidingWindow() {
+        for window in [1, 7, 512, 1300, 5000] {
+            for G in [3, 4] {
+                let heads = [3000, 1800].enumerated().map { i, n in
+                    AttentionFixture.head(count: n, width: 64, storage: .f16, seed: UInt64(7 * window + i), firstPosition: 3000 - n)
+                }
+                let shape = AttentionShape(headCount: 2 * G, headCountKV: 2, headDimension: 64, scale: 0.125, window: window)
+                let e = AttentionFixture.decodeErrors(AttentionFixture.queries(2 * G * 64, seed: 9), shape: shape, heads: heads)
+                XCTAssertLessThan(e.output, 1e-4, "window \(window), group \(G)")
+                XCTAssertLessThan(e.sums, 1e-5, "window \(window), group \(G)")
             }
-            XCTAssertLessThan(worst, 1e-5, "\(counts)")
+        }
+    }
+
+    /// After `keep` the entries' positions have gaps: the window counts positions, not entries.
+    func testSlidingWindowOverKeptEntries() {
+        for storage in KVStorageType.allCases {
+            let heads = (0..<2).map { g -> HeadKVCache in
+                let head = AttentionFixture.head(count: 4000, width: 96, storage: storage, seed: UInt64(g))
+                var rng = SplitMix64(seed: UInt64(g + 1))
+                head.keep((0..<4000).filter { _ in rng.next() % 3 == 0 })
+                // The token being decoded, appended as the model does.
+                AttentionFixture.append(to: head, count: 1, seed: UInt64(g + 10), firstPosition: 4000)
+                return head
+            }
+            XCTAssertLessThan(heads[0].count, 1500)
+            for window in [300, 1200, 3500] {
+                let shape = AttentionShape(headCount: 14, headCountKV: 2, headDimension: 96, scale: 0.1, window: window)
+                let e = AttentionFixture.decodeErrors(AttentionFixture.queries(14 * 96, seed: 3), shape: shape, heads: heads)
+                XCTAssertLessThan(e.output, 1e-4, "\(storage), window \(window)")
+                XCTAssertLessThan(e.sums, 1e-5, "\(storage), window \(window)")
+            }
         }
     }
 }

@@ -31,7 +31,7 @@ final class QuantizedAttentionSpeedTests: XCTestCase {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 for heads in layers {
                     q.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer {
-                        DecodeAttention.run(query: qp.baseAddress!, config: config, cache: heads, output: $0.baseAddress!, workspace: workspace)
+                        DecodeAttention.run(query: qp.baseAddress!, shape: AttentionShape(config: config), cache: heads, output: $0.baseAddress!, workspace: workspace)
                     } }
                 }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)

@@ -38,7 +38,7 @@ final class QuantizedAttentionTests: XCTestCase {
             let q = (0..<(config.headCount * D)).map { _ in Float(rng.nextDouble() * 2 - 1) }
             var out = [Float](repeating: 0, count: config.headCount * D)
             q.withUnsafeBufferPointer { qp in out.withUnsafeMutableBufferPointer {
-                DecodeAttention.run(query: qp.baseAddress!, config: config, cache: heads, output: $0.baseAddress!, workspace: Workspace())
+                DecodeAttention.run(query: qp.baseAddress!, shape: AttentionShape(config: config), cache: heads, output: $0.baseAddress!, workspace: Workspace())
             } }
             var worst: Float = 0
             for h in 0..<config.headCount {

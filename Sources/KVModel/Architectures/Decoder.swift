@@ -32,6 +32,8 @@ final class Decoder {
     /// Each layer's rotary embedding, `[long ? 1 : 0][layer]` (LongRoPE's two factor sets; both
     /// rows equal otherwise); layers sharing one share its tables within a forward call.
     let ropes: [[RoPE]]
+    /// Each layer's attention: scale, and window on sliding-window layers.
+    let shapes: [AttentionShape]
     private let workspace = Workspace()
     /// The current input row quantized to 8 bits for the mat-vec kernels.
     private let inputVector: Q8Vector
@@ -48,6 +50,7 @@ final class Decoder {
             : try WeightMatrix(gguf, GGUFKeys.output, outputs: c.vocabularySize, inputs: c.embeddingLength, repack: true)
         inputVector = Q8Vector(capacity: max(c.embeddingLength, c.queryWidth, c.feedForwardLength))
         outputNorm = try DecoderBlock.floats(gguf, GGUFKeys.outputNorm, count: c.embeddingLength)
+        shapes = (0..<c.layerCount).map { AttentionShape(config: c, layer: $0) }
         ropes = [false, true].map { long in (0..<c.layerCount).map { c.rope(layer: $0, long: long) } }
     }
 
@@ -126,10 +129,10 @@ final class Decoder {
             let stride = heads.map(\.count).max() ?? 0
             if wantsColumnSums { columnSums = ws.buffer(.attentionColumnSums, H * stride) }
             if T == 1 {
-                DecodeAttention.run(query: headQ, config: c, cache: heads, output: attn, workspace: ws,
+                DecodeAttention.run(query: headQ, shape: shapes[l], cache: heads, output: attn, workspace: ws,
                                     columnSums: columnSums, columnSumsStride: stride)
             } else {
-                PrefillAttention.run(queries: headQ, tokenCount: T, config: c, cache: heads, output: attn, workspace: ws,
+                PrefillAttention.run(queries: headQ, tokenCount: T, shape: shapes[l], cache: heads, output: attn, workspace: ws,
                                      columnSums: columnSums, columnSumsStride: stride)
             }
             if let hook {

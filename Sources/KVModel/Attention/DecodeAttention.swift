@@ -1,29 +1,44 @@
 /// Attention of one new token over a layer's cache, for decoding.
 ///
-/// Reads each stored key and value once for all query heads of its group (grouped-query attention),
-/// straight from f16/f32 storage. Long heads are split into slices processed on both threads; each
-/// slice keeps its own running max and sum and the slices are merged exactly (split-K softmax).
+/// Reads each stored key and value once per tile of query heads of its group (grouped-query
+/// attention, `KVDot`), straight from f16/f32 storage or quantized codes. Long heads are split into
+/// slices processed on both threads; each slice keeps its own running max and sum and the slices
+/// are merged exactly (split-K softmax). With a sliding window only the visible entries are read.
 enum DecodeAttention {
     /// Entries per slice below which one thread does the whole head.
     static let minSlice = 512
 
     /// - Parameters:
     ///   - query: `[H, D]` post-RoPE query of the token.
-    ///   - cache: the layer's heads (the token's own key/value already appended).
+    ///   - shape: head counts, width, score scale and sliding window.
+    ///   - cache: the layer's `headCountKV` heads, the token's own key/value already appended (so
+    ///     each head's last entry holds the token's position, the one its window is measured from).
     ///   - output: `[H·D]`, overwritten.
     ///   - columnSums: when given, `[H, columnSumsStride]`: row `h` receives query head `h`'s softmax
-    ///     probability of every entry of its KV head (the rest of the row is left as it is). Taken
-    ///     from the exponentials the slices already hold, rescaled by the merge's global max and
-    ///     sum, so they are exact across split-K slices (decoding presses accumulate them).
-    static func run(query: UnsafePointer<Float>, config: ModelConfig, cache: [HeadKVCache],
+    ///     probability of every entry of its KV head, 0 outside the window (the rest of the row is
+    ///     left as it is). Taken from the exponentials the slices already hold, rescaled by the
+    ///     merge's global max and sum, so they are exact across split-K slices (decoding presses
+    ///     accumulate them).
+    ///   - pool: the threads that share the slices.
+    static func run(query: UnsafePointer<Float>, shape: AttentionShape, cache: [HeadKVCache],
                     output: UnsafeMutablePointer<Float>, workspace: Workspace,
-                    columnSums: UnsafeMutablePointer<Float>? = nil, columnSumsStride: Int = 0) {
-        let D = config.headDimension, G = config.groupSize
-        let threads = ThreadPool.shared.threadCount
+                    columnSums: UnsafeMutablePointer<Float>? = nil, columnSumsStride: Int = 0, pool: ThreadPool = .shared) {
+        let D = shape.headDimension, G = shape.groupSize
+        let threads = pool.threadCount
+        /// Entries `lo..<count` of head `g` are visible to the token.
+        @inline(__always) func visible(_ g: Int) -> (lo: Int, hi: Int) {
+            let head = cache[g], n = head.count
+            guard n > 0, shape.window != nil else { return (0, n) }
+            return (shape.firstVisible(head, position: head.position(n - 1), end: n), n)
+        }
+        var maxCount = 0
+        for g in cache.indices {
+            let (lo, hi) = visible(g)
+            maxCount = max(maxCount, hi - lo)
+        }
         // Tasks: (head, slice), about twelve per thread: with only a few per thread, whichever
         // thread finishes its last one first waits for the other (measured at 8000 tokens: two
         // slices per head, 19 ms; eight, 15 ms for f16 and 11 → 10 ms for 4-bit codes).
-        let maxCount = cache.map(\.count).max() ?? 0
         let wanted = (threads * 12 + cache.count - 1) / max(1, cache.count)
         let slices = maxCount >= minSlice * 2 ? max(1, min(wanted, maxCount / minSlice)) : 1
         let tasks = cache.count * slices
@@ -32,28 +47,25 @@ enum DecodeAttention {
         let partial = workspace.buffer(.attentionPartial, tasks * partialStride)
         let scoresStride = (maxCount / slices + 1) * G
         let scores = workspace.buffer(.attentionScores, tasks * scoresStride)
-        let gatheredQ = workspace.buffer(.attentionQuery, config.headCount * D)
-        let scale = 1 / Float(D).squareRoot()
+        let gatheredQ = workspace.buffer(.attentionQuery, shape.headCount * D)
 
         for (g, head) in cache.enumerated() {
             for k in 0..<G {
                 let q = query + (g * G + k) * D
                 let dst = gatheredQ + (g * G + k) * D
                 if let channels = head.keyChannels {
-                    for (j, c) in channels.enumerated() { dst[j] = q[c] * scale }
+                    for (j, c) in channels.enumerated() { dst[j] = q[c] * shape.scale }
                 } else {
-                    for j in 0..<D { dst[j] = q[j] * scale }
+                    for j in 0..<D { dst[j] = q[j] * shape.scale }
                 }
             }
         }
 
-        ThreadPool.shared.parallelFor(tasks) { range in
+        pool.parallelFor(tasks) { range in
             for task in range {
                 let g = task / slices, s = task % slices
-                let head = cache[g]
-                let n = head.count
-                let lo = n * s / slices, hi = n * (s + 1) / slices
-                attendSlice(head: head, lo: lo, hi: hi, groupSize: G, D: D,
+                let (lo, hi) = visible(g), n = hi - lo
+                attendSlice(head: cache[g], lo: lo + n * s / slices, hi: lo + n * (s + 1) / slices, groupSize: G, D: D,
                             queries: gatheredQ + g * G * D,
                             scores: scores + task * scoresStride,
                             partial: partial + task * partialStride)
@@ -62,6 +74,7 @@ enum DecodeAttention {
 
         // Merge slices: out = Σ_s e^(m_s - m) · o_s / Σ_s e^(m_s - m) · l_s.
         for g in 0..<cache.count {
+            let (lo, hi) = visible(g), n = hi - lo
             for k in 0..<G {
                 var m = -Float.infinity
                 for s in 0..<slices { m = max(m, partial[(g * slices + s) * partialStride + G * D + k]) }
@@ -81,13 +94,13 @@ enum DecodeAttention {
                 if let columnSums {
                     // Slice s's scores hold e^(s_j − m_s); p_j = e^(s_j − m_s) · e^(m_s − m) / total.
                     let row = columnSums + (g * G + k) * columnSumsStride
-                    let n = cache[g].count
+                    row.update(repeating: 0, count: lo)
                     for s in 0..<slices {
-                        let lo = n * s / slices, hi = n * (s + 1) / slices
+                        let a = n * s / slices, b = n * (s + 1) / slices
                         let ms = partial[(g * slices + s) * partialStride + G * D + k]
                         let w = ms > -.infinity ? FastMath.exp(ms - m) / total : 0
-                        let src = scores + (g * slices + s) * scoresStride + k * (hi - lo)
-                        for j in 0..<(hi - lo) { row[lo + j] = src[j] * w }
+                        let src = scores + (g * slices + s) * scoresStride + k * (b - a)
+                        for j in 0..<(b - a) { row[lo + a + j] = src[j] * w }
                     }
                 }
             }

@@ -3,24 +3,31 @@ import COpenBLAS
 /// Causal attention of a batch of new tokens over a layer's cache, for prefill.
 ///
 /// Query heads run in parallel on the pool. For each head, query rows are processed in blocks
-/// of `blockRows`: scores against every visible key come from one single-threaded `sgemm`, are
-/// masked and soft-maxed row by row, and a second `sgemm` weighs the values. Memory is
-/// `O(heads × blockRows × cacheLength)`, never `O(T²)`.
+/// of `blockRows`: scores against the keys the block can see come from one single-threaded
+/// `sgemm`, are masked and soft-maxed row by row, and a second `sgemm` weighs the values. Memory
+/// is `O(heads × blockRows × visible)`, never `O(T²)`.
+///
+/// With a sliding window a row at position `p` sees entries `lo(p)..<` its own (`AttentionShape`);
+/// a block computes scores only over the union of its rows' ranges (at most `window + blockRows − 1`
+/// entries), so a long prefill costs about `window` per row, and only the entries some row can
+/// see are converted to floats.
 struct PrefillAttention {
     static let blockRows = 128
 
     /// - Parameters:
     ///   - queries: `[H, T, D]` post-RoPE queries.
-    ///   - cache: the layer's heads; each holds its earlier entries followed by the `T` new ones.
+    ///   - shape: head counts, width, score scale and sliding window.
+    ///   - cache: the layer's heads; each holds its earlier entries followed by the `T` new ones
+    ///     (whose positions are the queries' positions).
     ///   - output: `[T, H·D]`, overwritten.
     ///   - workspace: scratch buffers.
     ///   - columnSums: when given, `[H, columnSumsStride]`, overwritten with each query head's
-    ///     attention column sums over the `T` query rows (zero past its head's length).
-    static func run(queries: UnsafePointer<Float>, tokenCount T: Int, config: ModelConfig,
+    ///     attention column sums over the `T` query rows (zero outside every row's window and past
+    ///     its head's length).
+    static func run(queries: UnsafePointer<Float>, tokenCount T: Int, shape: AttentionShape,
                     cache: [HeadKVCache], output: UnsafeMutablePointer<Float>, workspace: Workspace,
                     columnSums: UnsafeMutablePointer<Float>? = nil, columnSumsStride: Int = 0) {
-        let D = config.headDimension, H = config.headCount, G = cache.count
-        let scale = 1 / Float(D).squareRoot()
+        let D = shape.headDimension, H = shape.headCount, G = shape.groupSize
         var ones: UnsafeMutablePointer<Float>?
         if let columnSums {
             columnSums.update(repeating: 0, count: H * columnSumsStride)
@@ -28,31 +35,37 @@ struct PrefillAttention {
             o.update(repeating: 1, count: blockRows)
             ones = o
         }
-        // Every KV head's keys and values as contiguous floats: [G][M_g × D] (heads may differ in length).
-        var offsets: [Int] = []
-        var total = 0
+        // The entries each KV head's first new row can see onwards, as contiguous floats:
+        // [firsts[g]..<M_g] × D per head (heads may differ in length).
+        var firsts: [Int] = [], offsets: [Int] = []
+        var total = 0, maxM = 0
         for head in cache {
+            let prior = head.count - T
+            let first = shape.firstVisible(head, position: head.position(prior), end: prior + 1)
+            firsts.append(first)
             offsets.append(total)
-            total += head.count * D
+            total += (head.count - first) * D
+            maxM = max(maxM, head.count - first)
         }
         let keys = workspace.buffer(.attentionKeys, total)
         let values = workspace.buffer(.attentionValues, total)
-        ThreadPool.shared.parallelFor(G) { range in
+        ThreadPool.shared.parallelFor(cache.count) { range in
             for g in range {
-                KVConvert.keys(cache[g], into: keys + offsets[g])
-                KVConvert.values(cache[g], into: values + offsets[g])
+                KVConvert.keys(cache[g], from: firsts[g], into: keys + offsets[g])
+                KVConvert.values(cache[g], from: firsts[g], into: values + offsets[g])
             }
         }
-        let maxM = cache.map(\.count).max() ?? 0
-        let scoresPerHead = blockRows * maxM
+        // A block's rows see at most `window + blockRows − 1` entries (positions are distinct).
+        let maxVisible = shape.window.map { min(maxM, $0 + blockRows) } ?? maxM
+        let scoresPerHead = blockRows * maxVisible
         let scores = workspace.buffer(.attentionScores, H * scoresPerHead)
         let gathered = workspace.buffer(.attentionQuery, H * T * D)
 
         ThreadPool.shared.parallelFor(H) { heads in
             for h in heads {
-                let g = h / config.groupSize
+                let g = h / G
                 let head = cache[g]
-                let M = head.count, kd = head.keyDimension, prior = M - T
+                let M = head.count, kd = head.keyDimension, prior = M - T, first = firsts[g]
                 let headKeys = keys + offsets[g], headValues = values + offsets[g]
                 let s = scores + h * scoresPerHead
                 var q = queries + h * T * D
@@ -61,51 +74,41 @@ struct PrefillAttention {
                     for t in 0..<T { for (j, c) in channels.enumerated() { dst[t * kd + j] = q[t * D + c] } }
                     q = UnsafePointer(dst)
                 }
+                // lo: first entry visible to the current row; rows advance it monotonically.
+                var lo = first
+                @inline(__always) func advance(toRow t: Int) {
+                    guard let window = shape.window else { return }
+                    let p = head.position(prior + t)
+                    while head.position(lo) <= p - window { lo += 1 }
+                }
                 var i0 = 0
                 while i0 < T {
                     let rows = min(blockRows, T - i0)
-                    let visible = prior + i0 + rows
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(visible), Int32(kd),
-                                scale, q + i0 * kd, Int32(kd), headKeys, Int32(kd), 0, s, Int32(visible))
+                    advance(toRow: i0)
+                    // The block computes columns L..<R: the union of its rows' visible ranges.
+                    let L = lo, R = prior + i0 + rows, width = R - L
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(kd),
+                                shape.scale, q + i0 * kd, Int32(kd), headKeys + (L - first) * kd, Int32(kd),
+                                0, s, Int32(width))
                     for r in 0..<rows {
-                        let row = s + r * visible
-                        let n = prior + i0 + r + 1
-                        FastMath.softmax(row, n)
-                        if n < visible { (row + n).update(repeating: 0, count: visible - n) }
+                        advance(toRow: i0 + r)
+                        let row = s + r * width
+                        let a = lo - L, b = prior + i0 + r + 1 - L
+                        if a > 0 { row.update(repeating: 0, count: a) }
+                        FastMath.softmax(row + a, b - a)
+                        if b < width { (row + b).update(repeating: 0, count: width - b) }
                     }
                     if let columnSums, let ones {
                         // Σ over the block's rows of the probabilities: scoresᵀ · 1 (each head owns its row).
-                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(visible), 1, s, Int32(visible),
-                                    ones, 1, 1, columnSums + h * columnSumsStride, 1)
+                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(width), 1, s, Int32(width),
+                                    ones, 1, 1, columnSums + h * columnSumsStride + L, 1)
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(visible),
-                                1, s, Int32(visible), headValues, Int32(D), 0, output + i0 * H * D + h * D, Int32(H * D))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(width),
+                                1, s, Int32(width), headValues + (L - first) * D, Int32(D),
+                                0, output + i0 * H * D + h * D, Int32(H * D))
                     i0 += rows
                 }
             }
-        }
-    }
-}
-
-/// Converts a head's stored keys or values to contiguous floats (quantized entries dequantized first).
-enum KVConvert {
-    static func keys(_ head: HeadKVCache, into dst: UnsafeMutablePointer<Float>) {
-        head.quantizedBlocks?.dequantizeKeys(into: dst)
-        convert(head.keys, head.storage, head.residualCount * head.keyDimension, dst + head.quantizedCount * head.keyDimension)
-    }
-
-    static func values(_ head: HeadKVCache, into dst: UnsafeMutablePointer<Float>) {
-        head.quantizedBlocks?.dequantizeValues(into: dst)
-        convert(head.values, head.storage, head.residualCount * head.valueDimension, dst + head.quantizedCount * head.valueDimension)
-    }
-
-    static func convert(_ src: UnsafeMutableRawPointer?, _ storage: KVStorageType, _ n: Int, _ dst: UnsafeMutablePointer<Float>) {
-        guard let src, n > 0 else { return }
-        switch storage {
-        case .f32:
-            dst.update(from: src.assumingMemoryBound(to: Float.self), count: n)
-        case .f16:
-            Half.toFloat(UnsafeRawPointer(src), dst, count: n)
         }
     }
 }

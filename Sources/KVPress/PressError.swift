@@ -21,6 +21,8 @@ public enum PressError: Error, CustomStringConvertible, Equatable {
     case contextRequired(press: String)
     /// A file the press reads (e.g. `headkv`'s head profile) is missing or malformed.
     case badFile(press: String, path: String, reason: String)
+    /// The press cannot work on this model's architecture.
+    case unsupportedModel(press: String, reason: String)
 
     public var description: String {
         switch self {
@@ -44,6 +46,8 @@ public enum PressError: Error, CustomStringConvertible, Equatable {
             return "press '\(press)' re-reads the context after the prefill; call PressHook.finish(_:contextIDs:) with the context's token ids"
         case .badFile(let press, let path, let reason):
             return "press '\(press)' cannot use '\(path)': \(reason)"
+        case .unsupportedModel(let press, let reason):
+            return "press '\(press)' cannot be used with this model: \(reason)"
         }
     }
 }

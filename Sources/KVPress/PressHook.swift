@@ -35,6 +35,12 @@ public final class PressHook: LayerHook {
     public var observes: AttentionOutputs { press.observes }
 
     public func afterAttention(_ o: AttentionObservation) throws {
+        if o.layer == 0, Self.rerotates(press), o.config.slidingLayers.contains(true) {
+            // Local layers keep their keys at the original positions; moving the positions that
+            // follow would put every later query before them.
+            throw PressError.unsupportedModel(press: press.name, reason: "it re-rotates keys to new positions, and "
+                + "\(o.config.architecture)'s sliding-window layers keep theirs; use the press without key re-rotation")
+        }
         // Only a prefill over an empty cache is a context (kvpress's `is_prefilling`).
         guard o.cache.allSatisfy({ $0.count == o.tokenCount }), !o.config.isLocalLayer(o.layer) else { return }
         try apply(PressInput(o, model: model))
@@ -63,7 +69,9 @@ public final class PressHook: LayerHook {
         finish(cache)
     }
 
-    private static func rerotates(_ press: Press) -> Bool {
+    /// Whether `press` moves kept keys to consecutive positions (`key_rerotation`, `finch` with
+    /// `rerotate_keys`), so later tokens continue after the kept entries.
+    public static func rerotates(_ press: Press) -> Bool {
         press is KeyRerotationPress || (press as? FinchPress)?.rerotateKeys == true
             || press.innerPresses.contains { rerotates($0) }
     }

@@ -82,6 +82,15 @@ extension TestModel {
 
     nonisolated(unsafe) private static var loadedModels: [String: Model] = [:]
 
+    /// The tiny random-weight model `name` of `Tests/KVModelTests/Fixtures/tiny/` (one per architecture).
+    public static func tinyModel(_ name: String) throws -> Model {
+        let path = repositoryRoot.appendingPathComponent("Tests/KVModelTests/Fixtures/tiny/\(name).gguf").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MissingFile(description: "tiny model fixture \(path) is missing")
+        }
+        return try Model(path: path)
+    }
+
     /// The model in `file`, loaded once per test process (fails with the install command when missing).
     public static func model(_ file: File) throws -> Model {
         _ = try gguf(file)

@@ -117,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVEngineTests",
-            dependencies: ["KVEngine", "KVPress", "KVModel"],
+            dependencies: ["KVEngine", "KVPress", "KVModel", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

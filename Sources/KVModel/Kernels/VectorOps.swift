@@ -46,6 +46,32 @@ public enum VectorOps {
         return s
     }
 
+    /// Σ w[i]·q[i] where `w` holds `count` bfloat16 values (a bf16 weight row) and `q` floats.
+    /// A bf16 is the upper half of a float: widen to 32 bits and shift left by 16.
+    public static func dotBF16(_ w: UnsafeRawPointer, _ q: UnsafePointer<Float>, count: Int) -> Float {
+        let pq = UnsafeRawPointer(q)
+        @inline(__always) func load8(_ i: Int) -> SIMD8<Float> {
+            let h = SIMD8<UInt32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self))
+            return unsafeBitCast(h &<< 16, to: SIMD8<Float>.self)
+        }
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            s0.addProduct(load8(i), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+            s1.addProduct(load8(i &+ 8), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 32, as: SIMD8<Float>.self))
+            s2.addProduct(load8(i &+ 16), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 64, as: SIMD8<Float>.self))
+            s3.addProduct(load8(i &+ 24), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 96, as: SIMD8<Float>.self))
+            i &+= 32
+        }
+        while i &+ 8 <= count {
+            s0.addProduct(load8(i), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+            i &+= 8
+        }
+        var s = ((s0 + s1) + (s2 + s3)).sum()
+        while i < count { s += Half.bf16ToFloat(w.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)) * q[i]; i &+= 1 }
+        return s
+    }
+
     /// y[i] += a·x[i] for i in 0..<count.
     public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         let px = UnsafeRawPointer(x), py = UnsafeMutableRawPointer(y)

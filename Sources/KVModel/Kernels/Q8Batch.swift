@@ -1,0 +1,104 @@
+/// T activation rows quantized once for the batched integer kernels, in `Q8Vector`'s two-part
+/// 8-bit format (per 32-block: int8 `qs`, int8 residual at 1/256 step, scale, exact sum).
+///
+/// Tokens are interleaved per block: block b of token t sits at `(b·T + t)·32` in `qs` and
+/// `residuals`, its scale and sum at `b·T + t`. A kernel multiplying one weight block with a
+/// tile of consecutive tokens then reads one contiguous run. With T = 1 this is exactly
+/// `Q8Vector`'s layout, and the blocks are bit-identical to `Q8Vector.quantize`'s.
+///
+/// Storage grows on demand and is never shrunk: no allocation once sized.
+public final class Q8Batch: @unchecked Sendable {
+    /// Tokens currently held.
+    public private(set) var tokens = 0
+    /// Elements per token currently held.
+    public private(set) var columns = 0
+    private(set) var qs: UnsafeMutablePointer<Int8>
+    private(set) var residuals: UnsafeMutablePointer<Int8>
+    private(set) var scales: UnsafeMutablePointer<Float>
+    private(set) var sums: UnsafeMutablePointer<Float>
+    private var blockCapacity = 0  // in (token, block) pairs
+
+    public init() {
+        qs = .allocate(capacity: 32)
+        residuals = .allocate(capacity: 32)
+        scales = .allocate(capacity: 1)
+        sums = .allocate(capacity: 1)
+        blockCapacity = 1
+    }
+
+    deinit { qs.deallocate(); residuals.deallocate(); scales.deallocate(); sums.deallocate() }
+
+    /// Blocks of 32 per token.
+    public var blockCount: Int { (columns &+ 31) / 32 }
+
+    /// Quantizes `tokens` rows of `columns` floats (row t at `x + t·stride`), splitting tokens over `pool`.
+    /// A partial last block is zero-padded.
+    public func quantize(_ x: UnsafePointer<Float>, stride: Int, tokens T: Int, columns: Int, pool: ThreadPool = .shared) {
+        precondition(T >= 0 && columns >= 0 && (T <= 1 || stride >= columns), "bad batch shape")
+        let nb = (columns &+ 31) / 32
+        reserve(T &* nb)
+        self.tokens = T
+        self.columns = columns
+        let qs = self.qs, residuals = self.residuals, scales = self.scales, sums = self.sums
+        pool.parallelFor(T, grain: max(1, 8192 / max(1, columns))) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { pad in
+                for t in range {
+                    let row = x + t &* stride
+                    for b in 0..<nb {
+                        var src = row + b &* 32
+                        if b &* 32 &+ 32 > columns {
+                            let n = columns &- b &* 32
+                            pad.baseAddress!.update(from: src, count: n)
+                            (pad.baseAddress! + n).update(repeating: 0, count: 32 &- n)
+                            src = UnsafePointer(pad.baseAddress!)
+                        }
+                        let i = b &* T &+ t
+                        (scales[i], sums[i]) = Q8Vector.quantizeBlock(src, qs + i &* 32, residuals + i &* 32)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The value element `i` of token `t` stands for after quantization.
+    public func quantizedValue(token t: Int, _ i: Int) -> Float {
+        let k = (i / 32) &* tokens &+ t
+        return scales[k] * Float(256 * Int(qs[k &* 32 &+ i % 32]) + Int(residuals[k &* 32 &+ i % 32]))
+    }
+
+    /// The kernels' view of the batch.
+    var rows: Q8Rows { Q8Rows(qs: qs, residuals: residuals, scales: scales, sums: sums, tokens: tokens) }
+
+    private func reserve(_ blocks: Int) {
+        guard blocks > blockCapacity else { return }
+        qs.deallocate(); residuals.deallocate(); scales.deallocate(); sums.deallocate()
+        qs = .allocate(capacity: blocks &* 32)
+        residuals = .allocate(capacity: blocks &* 32)
+        scales = .allocate(capacity: blocks)
+        sums = .allocate(capacity: blocks)
+        blockCapacity = blocks
+    }
+}
+
+/// Raw view of quantized activations for the integer kernels: block b of token t at
+/// `(b·tokens + t)·32` bytes in `qs`/`residuals`, its scale and sum at `b·tokens + t`.
+struct Q8Rows {
+    let qs: UnsafeRawPointer
+    let residuals: UnsafeRawPointer
+    let scales: UnsafePointer<Float>
+    let sums: UnsafePointer<Float>
+    /// Tokens interleaved per block (1 for a `Q8Vector`).
+    let tokens: Int
+
+    init(qs: UnsafePointer<Int8>, residuals: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>, tokens: Int) {
+        self.qs = UnsafeRawPointer(qs)
+        self.residuals = UnsafeRawPointer(residuals)
+        self.scales = scales
+        self.sums = sums
+        self.tokens = tokens
+    }
+
+    init(_ v: Q8Vector) {
+        self.init(qs: v.qs, residuals: v.residuals, scales: v.scales, sums: v.sums, tokens: 1)
+    }
+}

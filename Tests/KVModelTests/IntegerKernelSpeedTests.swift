@@ -11,20 +11,37 @@ final class IntegerKernelSpeedTests: XCTestCase {
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+    /// CPU time of the calling thread: on a loaded machine, single-thread runs timed with it do
+    /// not count the time the thread waited for a core.
+    static func threadCPU() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
     static func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 
-    /// Runs each variant `reps` times, interleaved, and returns each one's median seconds.
-    static func interleaved(_ reps: Int, _ variants: [() -> Void]) -> [Double] {
+    /// Runs each variant `reps` times, interleaved, and returns each one's median seconds
+    /// (wall clock, or the calling thread's CPU time: only for single-thread variants).
+    static func interleaved(_ reps: Int, cpu: Bool = false, _ variants: [() -> Void]) -> [Double] {
+        let clock = cpu ? threadCPU : now
         var times = [[Double]](repeating: [], count: variants.count)
         for _ in 0..<reps {
             for (i, v) in variants.enumerated() {
-                let t = now()
+                let t = clock()
                 v()
-                times[i].append(now() - t)
+                times[i].append(clock() - t)
             }
         }
         return times.map(median)
     }
+
+    /// OpenBLAS on one thread, as `Model` runs it (its own threads would fight the pool's).
+    override func setUp() {
+        savedBLASThreads = BLAS.threadCount
+        BLAS.setThreadCount(1)
+    }
+    override func tearDown() { BLAS.setThreadCount(savedBLASThreads) }
+    private var savedBLASThreads = 1
 
     /// A whole Qwen2.5-0.5B Q4_K_M token of mat-vecs (every layer matrix plus the q8_0 output
     /// matrix, ~400 MB: more than the caches), one and two threads, with GB/s per type.
@@ -65,39 +82,49 @@ final class IntegerKernelSpeedTests: XCTestCase {
         }
     }
 
-    /// GB/s per type on a 4864×896 matrix (Qwen's ffn_up shape): in cache (the same matrix
+    /// Qwen's ffn_up shape 896→4864, or ffn_down's 4864→896 for the k-quants (rows of 256-blocks).
+    static func shape(_ type: GGMLType) -> (rows: Int, cols: Int) { type.blockSize == 256 ? (896, 4864) : (4864, 896) }
+
+    /// GB/s per type on a 4864×896 or 896×4864 matrix (Qwen's ffn shapes): in cache (the same matrix
     /// again and again) and from memory (cycling through ~384 MB of copies), 1 and 2 threads.
     func testBandwidthPerType() {
-        let rows = 4864, cols = 896
         let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 2)]
-        let q = Q8Vector(capacity: cols)
-        q.quantize((0..<cols).map { cos(Float($0) * 0.11) }, count: cols)
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-        defer { y.deallocate() }
         for type in GGMLType.allCases {
+            let (rows, cols) = Self.shape(type)
+            let q = Q8Vector(capacity: cols)
+            q.quantize((0..<cols).map { cos(Float($0) * 0.11) }, count: cols)
+            let y = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+            defer { y.deallocate() }
             let bytes = rows * type.rowBytes(cols)!
             let copies = max(1, (384 << 20) / bytes)
             let datas = (0..<copies).map { SyntheticWeights.make(type, rows: rows, columns: cols, seed: UInt64($0 + 1)) }
             defer { datas.forEach { $0.deallocate() } }
             let mats = datas.map { QuantizedMatrix(type: type, rows: rows, columns: cols, data: $0, pool: pools[1]) }
             var cycle = 0
+            let cpu = Self.interleaved(9, cpu: true, [
+                { for _ in 0..<20 { mats[0].matvec(q, into: y, pool: pools[0]) } },
+                { for _ in 0..<20 { mats[cycle % copies].matvec(q, into: y, pool: pools[0]); cycle += 1 } },
+            ]).map { Double(bytes) * 20 / $0 / 1e9 }
             let med = Self.interleaved(9, [
                 { for _ in 0..<20 { mats[0].matvec(q, into: y, pool: pools[0]) } },
                 { for _ in 0..<20 { mats[0].matvec(q, into: y, pool: pools[1]) } },
                 { for _ in 0..<20 { mats[cycle % copies].matvec(q, into: y, pool: pools[0]); cycle += 1 } },
                 { for _ in 0..<20 { mats[cycle % copies].matvec(q, into: y, pool: pools[1]); cycle += 1 } },
             ]).map { Double(bytes) * 20 / $0 / 1e9 }
-            print(String(format: "%@ %dx%d: in cache %.1f / %.1f GB/s, from memory %.1f / %.1f GB/s (1 / 2 threads)",
-                         type.name, rows, cols, med[0], med[1], med[2], med[3]))
+            print(String(format: "%@ %dx%d: 1 thread (CPU time) in cache %.1f, from memory %.1f GB/s; wall clock in cache %.1f / %.1f, from memory %.1f / %.1f GB/s (1 / 2 threads)",
+                         type.name, rows, cols, cpu[0], cpu[1], med[0], med[1], med[2], med[3]))
         }
     }
 
     /// `Linear`'s three paths for T = 1…128 on Qwen2.5-0.5B's shapes (real tensors) and on
-    /// 896→4864 for the types the file lacks (synthetic), two threads; prints a table and the
-    /// smallest T where dense (dequantize + sgemm) beats batched.
+    /// `shape(_:)` for the types the file lacks (synthetic); prints a table and the smallest T
+    /// where dense (dequantize + sgemm) beats batched. Every path splits rows over the pool the
+    /// same way, so the crossover is measured on one thread with its CPU time (stable on a
+    /// loaded machine); `KVD_BENCH_THREADS=2` times two threads by the wall clock instead.
     func testLinearPaths() throws {
         let f = try ModelFiles.gguf(ModelFiles.qwen)
-        let pool = ThreadPool(threadCount: 2)
+        let threads = Int(ProcessInfo.processInfo.environment["KVD_BENCH_THREADS"] ?? "") ?? 1
+        let pool = ThreadPool(threadCount: threads)
         var cases: [(String, QuantizedMatrix)] = []
         for name in ["blk.0.attn_q.weight", "blk.0.ffn_up.weight", "blk.0.ffn_down.weight", "blk.2.ffn_down.weight", "output.weight"] {
             let info = try f.tensor(name)
@@ -106,9 +133,10 @@ final class IntegerKernelSpeedTests: XCTestCase {
         var synthetic: [UnsafeMutableRawPointer] = []
         defer { synthetic.forEach { $0.deallocate() } }
         for type in [GGMLType.q4_0, .q4_1, .q5_1, .q5_K, .f16, .bf16, .f32] {
-            let p = SyntheticWeights.make(type, rows: 4864, columns: 896)
+            let (rows, cols) = Self.shape(type)
+            let p = SyntheticWeights.make(type, rows: rows, columns: cols)
             synthetic.append(p)
-            cases.append(("synthetic \(type.name) 896→4864", QuantizedMatrix(type: type, rows: 4864, columns: 896, data: p, pool: pool)))
+            cases.append(("synthetic \(type.name) \(cols)→\(rows)", QuantizedMatrix(type: type, rows: rows, columns: cols, data: p, pool: pool)))
         }
         let linear = Linear(pool: pool)
         for (label, m) in cases {
@@ -117,12 +145,12 @@ final class IntegerKernelSpeedTests: XCTestCase {
             let x = (0..<(128 * m.columns)).map { sin(Float($0) * 0.013) }
             let y = UnsafeMutablePointer<Float>.allocate(capacity: 128 * m.rows)
             defer { y.deallocate() }
-            print("\(label): T, matvec ms, batched ms, dense ms")
+            print("\(label), \(threads) thread(s): T, matvec ms, batched ms, dense ms")
             var crossover: Int?
             x.withUnsafeBufferPointer { xp in
                 for T in Ts {
                     let run = { (p: Linear.Path) in { linear.apply([m], xp.baseAddress!, inputStride: m.columns, y, outputStride: m.rows, rows: T, path: p) } }
-                    let med = Self.interleaved(big ? 3 : 7, [run(.matvec), run(.batched), run(.dense)])
+                    let med = Self.interleaved(big ? 3 : 7, cpu: threads == 1, [run(.matvec), run(.batched), run(.dense)])
                     print(String(format: "  %3d  %8.3f  %8.3f  %8.3f", T, med[0] * 1e3, med[1] * 1e3, med[2] * 1e3))
                     if crossover == nil && med[2] < med[1] { crossover = T }
                 }

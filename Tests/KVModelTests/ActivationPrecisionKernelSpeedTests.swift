@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-import _Builtin_intrinsics.intel
 @testable import KVModel
 
 /// The measurement behind the activation precision of the integer kernels: the two-part
@@ -11,37 +10,6 @@ import _Builtin_intrinsics.intel
 final class ActivationPrecisionKernelSpeedTests: XCTestCase {
     override func setUpWithError() throws {
         guard ProcessInfo.processInfo.environment["KVD_BENCH"] == "1" else { throw XCTSkip("set KVD_BENCH=1 to measure") }
-    }
-
-    /// The int8-only variant of `IntegerDot.tile` (width 1): the residuals are ignored, so the
-    /// input is `256·scale·qs`, an int8 per element with one scale per 32-block.
-    static func int8Row<F: IntegerBlockFormat>(_ format: F.Type, _ row: UnsafeRawPointer, _ nb: Int, _ x: Q8Rows) -> Float {
-        var a = SIMD8<Float>()
-        var o: Float = 0
-        let ones = _mm256_set1_epi16(1)
-        F.walk(row, blocks: nb) { b, codes, scale, offset in
-            var h = x.qs.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let magnitude = F.signedCodes ? _mm256_sign_epi8(codes, codes) : codes
-            if F.signedCodes { h = _mm256_sign_epi8(h, codes) }
-            let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, h), ones))
-            a.addProduct(p, scale * (x.scales[b] * 256))
-            if !F.signedCodes { o.addProduct(offset, x.sums[b]) }
-        }
-        return a.sum() + o
-    }
-
-    static func int8Rows(_ m: QuantizedMatrix, _ range: Range<Int>, _ x: Q8Rows, _ y: UnsafeMutablePointer<Float>) {
-        let nb = m.columns / 32
-        @inline(__always) func run<F: IntegerBlockFormat>(_ f: F.Type, _ w: UnsafeRawPointer, _ rb: Int) {
-            for r in range { y[r] = int8Row(F.self, w + r &* rb, nb, x) }
-        }
-        switch m.layout {
-        case .q5_0Packed: run(PackedQ5_0.self, m.packed!, m.packedRowBytes)
-        case .q8_0Packed: run(PackedQ8_0.self, m.packed!, m.packedRowBytes)
-        case .q4_K: run(BlocksQ4_K.self, m.source, m.sourceRowBytes)
-        case .q6_K: run(BlocksQ6_K.self, m.source, m.sourceRowBytes)
-        default: preconditionFailure("not measured: \(m.type.name)")
-        }
     }
 
     func testPrecisionAndSpeed() throws {
@@ -61,7 +29,7 @@ final class ActivationPrecisionKernelSpeedTests: XCTestCase {
             let y16 = UnsafeMutablePointer<Float>.allocate(capacity: rows), y8 = UnsafeMutablePointer<Float>.allocate(capacity: rows)
             defer { y16.deallocate(); y8.deallocate() }
             m.batchRows(0..<rows, Q8Rows(q), q.values, inputStride: m.columns, y16, outputStride: 1)
-            Self.int8Rows(m, 0..<rows, Q8Rows(q), y8)
+            m.int8Rows(0..<rows, Q8Rows(q), y8)
             var e16 = 0.0, e8 = 0.0, norm = 0.0
             var w = [Float](repeating: 0, count: m.columns)
             for r in 0..<rows {
@@ -76,11 +44,11 @@ final class ActivationPrecisionKernelSpeedTests: XCTestCase {
             let x = Q8Rows(q)
             let cpu = IntegerKernelSpeedTests.interleaved(9, cpu: true, [
                 { for _ in 0..<20 { m.batchRows(0..<rows, x, q.values, inputStride: m.columns, y16, outputStride: 1) } },
-                { for _ in 0..<20 { Self.int8Rows(m, 0..<rows, x, y8) } },
+                { for _ in 0..<20 { m.int8Rows(0..<rows, x, y8) } },
             ])
             let wall = IntegerKernelSpeedTests.interleaved(9, [
                 { pools[1].parallelFor(rows, grain: 16) { m.batchRows($0, x, q.values, inputStride: m.columns, y16, outputStride: 1) } },
-                { pools[1].parallelFor(rows, grain: 16) { Self.int8Rows(m, $0, x, y8) } },
+                { pools[1].parallelFor(rows, grain: 16) { m.int8Rows($0, x, y8) } },
             ])
             let med = cpu + wall
             let bytes = Double(rows * m.sourceRowBytes)

@@ -2,42 +2,58 @@
 import _Builtin_intrinsics.intel
 
 /// How an integer kernel sees one weight row: a walk over its 32-element blocks in order,
-/// each given as 32 integer codes (one per byte, element order), a per-lane weight scale and
-/// a per-element offset, so that for block b
+/// in groups of eight. For each group the format gives every block's float weight scale and
+/// offset (eight lanes, so the kernel combines them with the activations' scales and sums
+/// eight blocks at a time); for each block, 32 integer codes (one per byte, element order)
+/// and int16 multipliers for the `vpmaddwd` step. For block b, lane i of a group:
 ///
-///     w[32b + i] = scale[lane(i)]·code[i] + offset,   lane(i) = i / 4 of the int32 partial sums
+///     w[32b + e] = scale[i]·multiplier(e)·code[e] + offset[i]
 ///
-/// (lanes 0–3 hold elements 0–15, lanes 4–7 elements 16–31, which is how q6_K's two
-/// 16-element scales per block ride along at no cost). Unsigned formats have codes in
-/// 0…63 and the offset multiplies the activation block's exact sum; signed formats
-/// (`signedCodes`) have codes in −127…127 and no offset. Those bounds keep every
+/// The multipliers are 1 except in q6_K, where they carry the two 16-element int8 scales
+/// (int16 lanes 0–7 cover elements 0–15, lanes 8–15 elements 16–31). Unsigned formats have
+/// codes in 0…31 and the offset multiplies the activation block's exact sum; signed formats
+/// (`signedCodes`) have codes in −127…127 and offset 0. Those bounds keep every
 /// `vpmaddubsw` pair sum below 2¹⁵ (no saturation) — see `IntegerDot`.
 ///
 /// One walker per stored layout: the 32-block types in the repacked layouts written by
 /// `WeightPacking` (nibbles of blocks 2p and 2p+1 share one 32-byte run), the k-quants in
-/// GGUF's own layout (already one 32-byte run per two sub-blocks).
+/// GGUF's own layout (already one 32-byte run per two sub-blocks, eight sub-blocks a group).
 protocol IntegerBlockFormat {
     static var signedCodes: Bool { get }
-    /// Calls `body(b, codes, scale, offset)` for b in 0..<nb, in order.
+    /// For each group of up to eight blocks first..<first+n: `group(first, scales, offsets)`
+    /// (lanes ≥ n zero), then `block(b, codes, multipliers)` for each of its blocks in order.
     static func walk(_ row: UnsafeRawPointer, blocks nb: Int,
-                     _ body: (_ block: Int, _ codes: SIMD4<Int64>, _ scale: SIMD8<Float>, _ offset: Float) -> Void)
+                     group: (_ first: Int, _ scales: SIMD8<Float>, _ offsets: SIMD8<Float>) -> Void,
+                     block: (_ b: Int, _ codes: SIMD4<Int64>, _ multipliers: SIMD4<Int64>) -> Void)
 }
 
-/// Shared unpacking of the repacked 4-bit runs and q5 high bits.
+/// Shared unpacking of the repacked 32-block layouts.
 enum NibbleCodes {
-    /// Calls `body(b, codes)` with the 4-bit codes of each block of a pair-interleaved nibble
-    /// run (`WeightPacking.packNibblePairs`); an odd last block is in GGUF's 16-byte form.
+    /// Eight halves from `p + 2·first` as floats; lanes past `nb` zero (no read past block nb).
     @inline(__always)
-    static func walk(_ q: UnsafeRawPointer, blocks nb: Int, _ body: (Int, SIMD4<Int64>) -> Void) {
+    static func halves(_ p: UnsafeRawPointer, _ first: Int, _ nb: Int) -> SIMD8<Float> {
+        if first &+ 8 <= nb { return Half.load8(p, first &* 2) }
+        var v = SIMD8<Float>()
+        for i in 0..<(nb &- first) { v[i] = Half.load(p, (first &+ i) &* 2) }
+        return v
+    }
+
+    /// Calls `body(b, codes)` with the 4-bit codes of each block of a pair-interleaved nibble
+    /// run (`WeightPacking.packNibblePairs`), and `group(b)` before every eighth block.
+    /// An odd last block is in GGUF's 16-byte form.
+    @inline(__always)
+    static func walk(_ q: UnsafeRawPointer, blocks nb: Int, group: (Int) -> Void, _ body: (Int, SIMD4<Int64>) -> Void) {
         let mask = _mm256_set1_epi8(0x0F)
         var b = 0
         while b &+ 2 <= nb {
+            if b & 7 == 0 { group(b) }
             let raw = q.loadUnaligned(fromByteOffset: b &* 16, as: SIMD4<Int64>.self)
             body(b, _mm256_and_si256(raw, mask))
             body(b &+ 1, _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask))
             b &+= 2
         }
         if b < nb {
+            if b & 7 == 0 { group(b) }
             let r16 = q.loadUnaligned(fromByteOffset: b &* 16, as: SIMD2<Int64>.self)
             body(b, _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r16, 4), r16), mask))
         }
@@ -53,17 +69,20 @@ enum NibbleCodes {
         let bit = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201))
         return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10))
     }
+
+    static var ones: SIMD4<Int64> { _mm256_set1_epi16(1) }
 }
 
 /// Repacked q4_0: [nb × f16 d][nibble pairs]; w = d·q − 8d.
 enum PackedQ4_0: IntegerBlockFormat {
     static var signedCodes: Bool { false }
     @inline(__always)
-    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, _ body: (Int, SIMD4<Int64>, SIMD8<Float>, Float) -> Void) {
-        NibbleCodes.walk(row + nb &* 2, blocks: nb) { b, codes in
-            let d = Half.load(row, b &* 2)
-            body(b, codes, SIMD8(repeating: d), -8 * d)
-        }
+    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, group: (Int, SIMD8<Float>, SIMD8<Float>) -> Void,
+                     block: (Int, SIMD4<Int64>, SIMD4<Int64>) -> Void) {
+        NibbleCodes.walk(row + nb &* 2, blocks: nb, group: { b in
+            let d = NibbleCodes.halves(row, b, nb)
+            group(b, d, d * -8)
+        }) { b, codes in block(b, codes, NibbleCodes.ones) }
     }
 }
 
@@ -71,48 +90,49 @@ enum PackedQ4_0: IntegerBlockFormat {
 enum PackedQ4_1: IntegerBlockFormat {
     static var signedCodes: Bool { false }
     @inline(__always)
-    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, _ body: (Int, SIMD4<Int64>, SIMD8<Float>, Float) -> Void) {
-        NibbleCodes.walk(row + nb &* 4, blocks: nb) { b, codes in
-            body(b, codes, SIMD8(repeating: Half.load(row, b &* 2)), Half.load(row, (nb &+ b) &* 2))
+    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, group: (Int, SIMD8<Float>, SIMD8<Float>) -> Void,
+                     block: (Int, SIMD4<Int64>, SIMD4<Int64>) -> Void) {
+        NibbleCodes.walk(row + nb &* 4, blocks: nb, group: { b in
+            group(b, NibbleCodes.halves(row, b, nb), NibbleCodes.halves(row + nb &* 2, b, nb))
+        }) { b, codes in block(b, codes, NibbleCodes.ones) }
+    }
+}
+
+/// Repacked q5_0 and q5_1: [nb × f16 d][nb × f16 m (q5_1)][nb × u32 qh][nibble pairs];
+/// w = d·(q | h<<4) − 16d, or + m.
+enum PackedQ5<Variant: Q5Variant>: IntegerBlockFormat {
+    static var signedCodes: Bool { false }
+    @inline(__always)
+    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, group: (Int, SIMD8<Float>, SIMD8<Float>) -> Void,
+                     block: (Int, SIMD4<Int64>, SIMD4<Int64>) -> Void) {
+        let qh = row + nb &* (Variant.hasMin ? 4 : 2)
+        NibbleCodes.walk(qh + nb &* 4, blocks: nb, group: { b in
+            let d = NibbleCodes.halves(row, b, nb)
+            group(b, d, Variant.hasMin ? NibbleCodes.halves(row + nb &* 2, b, nb) : d * -16)
+        }) { b, codes in
+            let high = NibbleCodes.fifthBits(qh.loadUnaligned(fromByteOffset: b &* 4, as: UInt32.self))
+            block(b, _mm256_or_si256(codes, high), NibbleCodes.ones)
         }
     }
 }
 
-/// Repacked q5_0: [nb × f16 d][nb × u32 qh][nibble pairs]; w = d·(q | h<<4) − 16d.
-enum PackedQ5_0: IntegerBlockFormat {
-    static var signedCodes: Bool { false }
-    @inline(__always)
-    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, _ body: (Int, SIMD4<Int64>, SIMD8<Float>, Float) -> Void) {
-        let qh = row + nb &* 2
-        NibbleCodes.walk(row + nb &* 6, blocks: nb) { b, codes in
-            let d = Half.load(row, b &* 2)
-            let high = NibbleCodes.fifthBits(qh.loadUnaligned(fromByteOffset: b &* 4, as: UInt32.self))
-            body(b, _mm256_or_si256(codes, high), SIMD8(repeating: d), -16 * d)
-        }
-    }
-}
-
-/// Repacked q5_1: [nb × f16 d][nb × f16 m][nb × u32 qh][nibble pairs]; w = d·(q | h<<4) + m.
-enum PackedQ5_1: IntegerBlockFormat {
-    static var signedCodes: Bool { false }
-    @inline(__always)
-    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, _ body: (Int, SIMD4<Int64>, SIMD8<Float>, Float) -> Void) {
-        let qh = row + nb &* 4
-        NibbleCodes.walk(row + nb &* 8, blocks: nb) { b, codes in
-            let high = NibbleCodes.fifthBits(qh.loadUnaligned(fromByteOffset: b &* 4, as: UInt32.self))
-            body(b, _mm256_or_si256(codes, high), SIMD8(repeating: Half.load(row, b &* 2)), Half.load(row, (nb &+ b) &* 2))
-        }
-    }
-}
+/// Whether a q5 layout stores a min per block (q5_1) or centres codes at 16 (q5_0).
+protocol Q5Variant { static var hasMin: Bool { get } }
+enum Q5_0Variant: Q5Variant { static var hasMin: Bool { false } }
+enum Q5_1Variant: Q5Variant { static var hasMin: Bool { true } }
+typealias PackedQ5_0 = PackedQ5<Q5_0Variant>
+typealias PackedQ5_1 = PackedQ5<Q5_1Variant>
 
 /// Repacked q8_0: [nb × f16 d][nb × 32 int8]; w = d·q (signed codes).
 enum PackedQ8_0: IntegerBlockFormat {
     static var signedCodes: Bool { true }
     @inline(__always)
-    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, _ body: (Int, SIMD4<Int64>, SIMD8<Float>, Float) -> Void) {
+    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, group: (Int, SIMD8<Float>, SIMD8<Float>) -> Void,
+                     block: (Int, SIMD4<Int64>, SIMD4<Int64>) -> Void) {
         let q = row + nb &* 2
         for b in 0..<nb {
-            body(b, q.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self), SIMD8(repeating: Half.load(row, b &* 2)), 0)
+            if b & 7 == 0 { group(b, NibbleCodes.halves(row, b, nb), SIMD8()) }
+            block(b, q.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self), NibbleCodes.ones)
         }
     }
 }

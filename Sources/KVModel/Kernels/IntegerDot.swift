@@ -5,14 +5,15 @@ import _Builtin_intrinsics.intel
 /// (`Q8Rows`): one row against a tile of 1, 2 or 4 tokens, each weight block unpacked once
 /// per tile.
 ///
-/// Per block and token: `Σ code·(256·qs + residual)` in int32 from two `vpmaddubsw`
-/// (see `MatVecKernels.dotU8I8x2`), converted to float and multiplied by the weight's lane
-/// scale times the activation block's scale; unsigned formats add `offset·Σx` with the exact
-/// float block sum. Bounds: |code| ≤ 127 signed (pairs ≤ 2·127·127 = 32258) or ≤ 63 unsigned
-/// (pairs ≤ 2·63·127), so `vpmaddubsw` never saturates, and the int32 lane stays below 2²⁴
-/// (exact in float).
+/// Per block and token: `Σ code·multiplier·(256·qs + residual)` in int32 from two
+/// `vpmaddubsw` + `vpmaddwd` (`MatVecKernels.dotU8I8x2`), converted to float and multiplied by
+/// the weight's scale times the activation block's scale (both taken eight blocks at a time,
+/// once per group); unsigned formats add `offset·Σx` with the exact float block sums, also
+/// eight blocks at a time. Bounds: |code| ≤ 127 signed (pairs ≤ 2·127·127 = 32258) or ≤ 31
+/// unsigned, so `vpmaddubsw` never saturates; an int32 lane stays below 2²⁴ (exact in float)
+/// except for q6_K, whose multipliers can take it to ~2²⁹ (float rounding of 2⁻²⁴ relative).
 ///
-/// Each token's accumulator sees the same operations in the same order whatever the tile
+/// Each token's accumulators see the same operations in the same order whatever the tile
 /// width, so a row's result does not depend on how tokens were tiled or rows split.
 enum IntegerDot {
     /// `y[t·outputStride + r] = Σ_c W[r, c]·x_t[c]` for r in `range`, t in 0..<x.tokens, with
@@ -46,33 +47,36 @@ enum IntegerDot {
     static func tile<F: IntegerBlockFormat>(_ format: F.Type, _ row: UnsafeRawPointer, _ nb: Int, _ x: Q8Rows,
                                             _ t0: Int, width: Int) -> SIMD4<Float> {
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var o0: Float = 0, o1: Float = 0, o2: Float = 0, o3: Float = 0
-        let T = x.tokens
-        F.walk(row, blocks: nb) { b, codes, scale, offset in
-            let base = b &* T &+ t0
+        var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
+        // The current group's weight scale × activation scale, per token.
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+        let T = x.tokens, xs = UnsafeRawPointer(x.scales), xsum = UnsafeRawPointer(x.sums)
+        F.walk(row, blocks: nb, group: { first, scale, offset in
+            @inline(__always) func combine(_ k: Int, _ c: inout SIMD8<Float>, _ o: inout SIMD8<Float>) {
+                let at = ((t0 &+ k) &* x.blockStride &+ first) &* 4
+                c = scale * xs.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)
+                if !F.signedCodes { o.addProduct(offset, xsum.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)) }
+            }
+            combine(0, &c0, &o0)
+            if width > 1 { combine(1, &c1, &o1) }
+            if width > 2 { combine(2, &c2, &o2); combine(3, &c3, &o3) }
+        }, block: { b, codes, multipliers in
+            let base = b &* T &+ t0, lane = b & 7
             let magnitude = F.signedCodes ? _mm256_sign_epi8(codes, codes) : codes
             @inline(__always) func term(_ k: Int) -> SIMD8<Float> {
                 var hi = x.qs.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
                 var lo = x.residuals.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
                 if F.signedCodes { hi = _mm256_sign_epi8(hi, codes); lo = _mm256_sign_epi8(lo, codes) }
-                return MatVecKernels.dotU8I8x2(magnitude, hi, lo)
+                return MatVecKernels.dotU8I8x2(magnitude, hi, lo, multipliers)
             }
-            a0.addProduct(term(0), scale * x.scales[base])
-            if !F.signedCodes { o0.addProduct(offset, x.sums[base]) }
-            if width > 1 {
-                a1.addProduct(term(1), scale * x.scales[base &+ 1])
-                if !F.signedCodes { o1.addProduct(offset, x.sums[base &+ 1]) }
-            }
+            a0.addProduct(term(0), SIMD8(repeating: c0[lane]))
+            if width > 1 { a1.addProduct(term(1), SIMD8(repeating: c1[lane])) }
             if width > 2 {
-                a2.addProduct(term(2), scale * x.scales[base &+ 2])
-                a3.addProduct(term(3), scale * x.scales[base &+ 3])
-                if !F.signedCodes {
-                    o2.addProduct(offset, x.sums[base &+ 2])
-                    o3.addProduct(offset, x.sums[base &+ 3])
-                }
+                a2.addProduct(term(2), SIMD8(repeating: c2[lane]))
+                a3.addProduct(term(3), SIMD8(repeating: c3[lane]))
             }
-        }
-        return SIMD4(a0.sum() + o0, a1.sum() + o1, a2.sum() + o2, a3.sum() + o3)
+        })
+        return SIMD4((a0 + o0).sum(), (a1 + o1).sum(), (a2 + o2).sum(), (a3 + o3).sum())
     }
 }
 #endif

@@ -2,9 +2,11 @@
 /// 8-bit format (per 32-block: int8 `qs`, int8 residual at 1/256 step, scale, exact sum).
 ///
 /// Tokens are interleaved per block: block b of token t sits at `(b·T + t)·32` in `qs` and
-/// `residuals`, its scale and sum at `b·T + t`. A kernel multiplying one weight block with a
-/// tile of consecutive tokens then reads one contiguous run. With T = 1 this is exactly
-/// `Q8Vector`'s layout, and the blocks are bit-identical to `Q8Vector.quantize`'s.
+/// `residuals`, so a kernel multiplying one weight block with a tile of consecutive tokens
+/// reads one contiguous run. Scales and sums are per token, `t·blockStride + b`, with
+/// `blockStride` the block count rounded up to 8 (zero-padded), so a kernel reads eight
+/// blocks' scales in one load. With T = 1 this is exactly `Q8Vector`'s layout, and the blocks
+/// are bit-identical to `Q8Vector.quantize`'s.
 ///
 /// Storage grows on demand and is never shrunk: no allocation once sized.
 public final class Q8Batch: @unchecked Sendable {
@@ -16,7 +18,7 @@ public final class Q8Batch: @unchecked Sendable {
     private(set) var residuals: UnsafeMutablePointer<Int8>
     private(set) var scales: UnsafeMutablePointer<Float>
     private(set) var sums: UnsafeMutablePointer<Float>
-    private var blockCapacity = 0  // in (token, block) pairs
+    private var blockCapacity = 0  // in (token, block) pairs, blocks padded to 8 per token
 
     public init() {
         qs = .allocate(capacity: 32)
@@ -35,8 +37,8 @@ public final class Q8Batch: @unchecked Sendable {
     /// A partial last block is zero-padded.
     public func quantize(_ x: UnsafePointer<Float>, stride: Int, tokens T: Int, columns: Int, pool: ThreadPool = .shared) {
         precondition(T >= 0 && columns >= 0 && (T <= 1 || stride >= columns), "bad batch shape")
-        let nb = (columns &+ 31) / 32
-        reserve(T &* nb)
+        let nb = (columns &+ 31) / 32, stride8 = (nb &+ 7) / 8 &* 8
+        reserve(T &* stride8)
         self.tokens = T
         self.columns = columns
         let qs = self.qs, residuals = self.residuals, scales = self.scales, sums = self.sums
@@ -53,21 +55,25 @@ public final class Q8Batch: @unchecked Sendable {
                             src = UnsafePointer(pad.baseAddress!)
                         }
                         let i = b &* T &+ t
-                        (scales[i], sums[i]) = Q8Vector.quantizeBlock(src, qs + i &* 32, residuals + i &* 32)
+                        (scales[t &* stride8 &+ b], sums[t &* stride8 &+ b]) = Q8Vector.quantizeBlock(src, qs + i &* 32, residuals + i &* 32)
                     }
+                    for b in nb..<stride8 { scales[t &* stride8 &+ b] = 0; sums[t &* stride8 &+ b] = 0 }
                 }
             }
         }
     }
 
+    /// Scales and sums of token t start at `t·blockStride`.
+    public var blockStride: Int { (blockCount &+ 7) / 8 &* 8 }
+
     /// The value element `i` of token `t` stands for after quantization.
     public func quantizedValue(token t: Int, _ i: Int) -> Float {
         let k = (i / 32) &* tokens &+ t
-        return scales[k] * Float(256 * Int(qs[k &* 32 &+ i % 32]) + Int(residuals[k &* 32 &+ i % 32]))
+        return scales[t &* blockStride &+ i / 32] * Float(256 * Int(qs[k &* 32 &+ i % 32]) + Int(residuals[k &* 32 &+ i % 32]))
     }
 
     /// The kernels' view of the batch.
-    var rows: Q8Rows { Q8Rows(qs: qs, residuals: residuals, scales: scales, sums: sums, tokens: tokens) }
+    var rows: Q8Rows { Q8Rows(qs: qs, residuals: residuals, scales: scales, sums: sums, tokens: tokens, blockStride: blockStride) }
 
     private func reserve(_ blocks: Int) {
         guard blocks > blockCapacity else { return }
@@ -81,7 +87,8 @@ public final class Q8Batch: @unchecked Sendable {
 }
 
 /// Raw view of quantized activations for the integer kernels: block b of token t at
-/// `(b·tokens + t)·32` bytes in `qs`/`residuals`, its scale and sum at `b·tokens + t`.
+/// `(b·tokens + t)·32` bytes in `qs`/`residuals`, its scale and sum at `t·blockStride + b`
+/// (zero past the last block up to a multiple of 8).
 struct Q8Rows {
     let qs: UnsafeRawPointer
     let residuals: UnsafeRawPointer
@@ -89,16 +96,21 @@ struct Q8Rows {
     let sums: UnsafePointer<Float>
     /// Tokens interleaved per block (1 for a `Q8Vector`).
     let tokens: Int
+    /// Distance between two tokens' scales (and sums), a multiple of 8.
+    let blockStride: Int
 
-    init(qs: UnsafePointer<Int8>, residuals: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>, tokens: Int) {
+    init(qs: UnsafePointer<Int8>, residuals: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>,
+         tokens: Int, blockStride: Int) {
         self.qs = UnsafeRawPointer(qs)
         self.residuals = UnsafeRawPointer(residuals)
         self.scales = scales
         self.sums = sums
         self.tokens = tokens
+        self.blockStride = blockStride
     }
 
+    /// One token; `Q8Vector` pads its scales and sums with zeros to a multiple of 8 blocks.
     init(_ v: Q8Vector) {
-        self.init(qs: v.qs, residuals: v.residuals, scales: v.scales, sums: v.sums, tokens: 1)
+        self.init(qs: v.qs, residuals: v.residuals, scales: v.scales, sums: v.sums, tokens: 1, blockStride: (v.blockCount &+ 7) / 8 &* 8)
     }
 }

@@ -46,37 +46,40 @@ enum IntegerDot {
     @inline(__always)
     static func tile<F: IntegerBlockFormat>(_ format: F.Type, _ row: UnsafeRawPointer, _ nb: Int, _ x: Q8Rows,
                                             _ t0: Int, width: Int) -> SIMD4<Float> {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
-        // The current group's weight scale × activation scale, per token.
-        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-        let T = x.tokens, xs = UnsafeRawPointer(x.scales), xsum = UnsafeRawPointer(x.sums)
-        F.walk(row, blocks: nb, group: { first, scale, offset in
-            @inline(__always) func combine(_ k: Int, _ c: inout SIMD8<Float>, _ o: inout SIMD8<Float>) {
-                let at = ((t0 &+ k) &* x.blockStride &+ first) &* 4
-                c = scale * xs.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)
-                if !F.signedCodes { o.addProduct(offset, xsum.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)) }
-            }
-            combine(0, &c0, &o0)
-            if width > 1 { combine(1, &c1, &o1) }
-            if width > 2 { combine(2, &c2, &o2); combine(3, &c3, &o3) }
-        }, block: { b, codes, multipliers in
-            let base = b &* T &+ t0, lane = b & 7
-            let magnitude = F.signedCodes ? _mm256_sign_epi8(codes, codes) : codes
-            @inline(__always) func term(_ k: Int) -> SIMD8<Float> {
-                var hi = x.qs.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
-                var lo = x.residuals.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
-                if F.signedCodes { hi = _mm256_sign_epi8(hi, codes); lo = _mm256_sign_epi8(lo, codes) }
-                return MatVecKernels.dotU8I8x2(magnitude, hi, lo, multipliers)
-            }
-            a0.addProduct(term(0), SIMD8(repeating: c0[lane]))
-            if width > 1 { a1.addProduct(term(1), SIMD8(repeating: c1[lane])) }
-            if width > 2 {
-                a2.addProduct(term(2), SIMD8(repeating: c2[lane]))
-                a3.addProduct(term(3), SIMD8(repeating: c3[lane]))
-            }
-        })
-        return SIMD4((a0 + o0).sum(), (a1 + o1).sum(), (a2 + o2).sum(), (a3 + o3).sum())
+        // The current group's weight scale × activation scale, per token, read back one lane per
+        // block with a broadcast load (extracting a lane from a register spilled it every block).
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { combined in
+            let c = UnsafeMutableRawPointer(combined.baseAddress!)
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
+            // Locals, not `x.`: the closures would reload the struct's fields on every block.
+            let T = x.tokens, xq = x.qs, xr = x.residuals, stride = x.blockStride
+            let xs = UnsafeRawPointer(x.scales), xsum = UnsafeRawPointer(x.sums)
+            F.walk(row, blocks: nb, group: { first, scale, offset in
+                @inline(__always) func combine(_ k: Int, _ o: inout SIMD8<Float>) {
+                    let at = ((t0 &+ k) &* stride &+ first) &* 4
+                    c.storeBytes(of: scale * xs.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self), toByteOffset: k &* 32, as: SIMD8<Float>.self)
+                    if !F.signedCodes { o.addProduct(offset, xsum.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)) }
+                }
+                combine(0, &o0)
+                if width > 1 { combine(1, &o1) }
+                if width > 2 { combine(2, &o2); combine(3, &o3) }
+            }, block: { b, codes, multipliers in
+                let base = b &* T &+ t0, lane = (b & 7) &* 4
+                let magnitude = F.signedCodes ? _mm256_sign_epi8(codes, codes) : codes
+                @inline(__always) func add(_ k: Int, _ acc: inout SIMD8<Float>) {
+                    var hi = xq.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
+                    var lo = xr.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
+                    if F.signedCodes { hi = _mm256_sign_epi8(hi, codes); lo = _mm256_sign_epi8(lo, codes) }
+                    acc.addProduct(MatVecKernels.dotU8I8x2(magnitude, hi, lo, multipliers),
+                                   SIMD8(repeating: c.load(fromByteOffset: k &* 32 &+ lane, as: Float.self)))
+                }
+                add(0, &a0)
+                if width > 1 { add(1, &a1) }
+                if width > 2 { add(2, &a2); add(3, &a3) }
+            })
+            return SIMD4((a0 + o0).sum(), (a1 + o1).sum(), (a2 + o2).sum(), (a3 + o3).sum())
+        }
     }
 }
 #endif

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// Float vector primitives for attention and small glue: dot products and `axpy`.
 ///
 /// All take raw pointers and a length; eight-wide SIMD with four independent accumulators
@@ -51,8 +55,14 @@ public enum VectorOps {
     public static func dotBF16(_ w: UnsafeRawPointer, _ q: UnsafePointer<Float>, count: Int) -> Float {
         let pq = UnsafeRawPointer(q)
         @inline(__always) func load8(_ i: Int) -> SIMD8<Float> {
+            #if arch(x86_64)
+            // vpmovzxwd + vpslld (the generic SIMD widening measured 5.9 GB/s in L2, f16 17).
+            let h = _mm256_cvtepu16_epi32(w.loadUnaligned(fromByteOffset: i &* 2, as: SIMD2<Int64>.self))
+            return unsafeBitCast(_mm256_slli_epi32(h, 16), to: SIMD8<Float>.self)
+            #else
             let h = SIMD8<UInt32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self))
             return unsafeBitCast(h &<< 16, to: SIMD8<Float>.self)
+            #endif
         }
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0

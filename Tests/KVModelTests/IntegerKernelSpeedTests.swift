@@ -122,7 +122,8 @@ final class IntegerKernelSpeedTests: XCTestCase {
     /// `shape(_:)` for the types the file lacks (synthetic); prints a table and the smallest T
     /// where dense (dequantize + sgemm) beats batched. Every path splits rows over the pool the
     /// same way, so the crossover is measured on one thread with its CPU time (stable on a
-    /// loaded machine); `KVD_BENCH_THREADS=2` times two threads by the wall clock instead.
+    /// loaded machine); `KVD_BENCH_THREADS=2` times two threads by the wall clock instead,
+    /// `KVD_BENCH_CASES=q6_K` runs the cases whose label contains the string.
     func testLinearPaths() throws {
         let f = try ModelFiles.gguf(ModelFiles.qwen)
         let threads = Int(ProcessInfo.processInfo.environment["KVD_BENCH_THREADS"] ?? "") ?? 1
@@ -141,7 +142,8 @@ final class IntegerKernelSpeedTests: XCTestCase {
             cases.append(("synthetic \(type.name) \(cols)→\(rows)", QuantizedMatrix(type: type, rows: rows, columns: cols, data: p, pool: pool)))
         }
         let linear = Linear(pool: pool)
-        for (label, m) in cases {
+        let only = ProcessInfo.processInfo.environment["KVD_BENCH_CASES"]  // e.g. "q6_K": labels containing it
+        for (label, m) in cases where only.map({ label.contains($0) }) ?? true {
             let big = m.rows > 100_000
             let Ts = big ? [1, 2, 4, 8, 16, 32, 64, 128] : [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128]
             let x = (0..<(128 * m.columns)).map { sin(Float($0) * 0.013) }

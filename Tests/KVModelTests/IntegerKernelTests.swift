@@ -92,6 +92,34 @@ final class IntegerKernelTests: XCTestCase {
         }
     }
 
+    /// Wide rows split the tokens into chunks (4864 inputs: 40 tokens a chunk for integer
+    /// layouts, 20 for float ones); every token still equals its own mat-vec.
+    func testBatchedTokenChunksEqualMatvecs() {
+        var rng = TestRandom(15)
+        let pool = ThreadPool(threadCount: 2)
+        let rows = 6, cols = 4864, T = 100
+        for type in [GGMLType.q6_K, .q5_0, .f16] {
+            let wq = ReferenceQuantizer.quantize(type, rng.floats(rows * cols))
+            let x = rng.floats(T * cols)
+            let batch = Q8Batch()
+            wq.bytes.withUnsafeBytes { src in
+                let m = QuantizedMatrix(type: type, rows: rows, columns: cols, data: src.baseAddress!)
+                var yb = [Float](repeating: .nan, count: T * rows)
+                x.withUnsafeBufferPointer { xp in
+                    batch.quantize(xp.baseAddress!, stride: cols, tokens: T, columns: cols, pool: pool)
+                    yb.withUnsafeMutableBufferPointer { m.batchRows(0..<rows, batch.rows, xp.baseAddress!, inputStride: cols, $0.baseAddress!, outputStride: rows) }
+                }
+                let q = Q8Vector(capacity: cols)
+                for t in 0..<T {
+                    var y = [Float](repeating: .nan, count: rows)
+                    x.withUnsafeBufferPointer { q.quantize($0.baseAddress! + t * cols, count: cols) }
+                    y.withUnsafeMutableBufferPointer { m.matvec(q, into: $0.baseAddress!, pool: pool) }
+                    XCTAssertEqual(Array(yb[(t * rows)..<(t * rows + rows)]), y, "\(type.name) token \(t)")
+                }
+            }
+        }
+    }
+
     /// `Q8Batch` holds exactly the blocks `Q8Vector` makes, token by token.
     func testBatchQuantizationMatchesVector() {
         var rng = TestRandom(14)

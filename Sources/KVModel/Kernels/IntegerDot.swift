@@ -16,16 +16,16 @@ import _Builtin_intrinsics.intel
 /// Each token's accumulators see the same operations in the same order whatever the tile
 /// width, so a row's result does not depend on how tokens were tiled or rows split.
 enum IntegerDot {
-    /// `y[t·outputStride + r] = Σ_c W[r, c]·x_t[c]` for r in `range`, t in 0..<x.tokens, with
+    /// `y[t·outputStride + r] = Σ_c W[r, c]·x_t[c]` for r in `range`, t in `tokens`, with
     /// row r at `weights + r·rowBytes` (single thread).
     @inline(__always)
     static func rows<F: IntegerBlockFormat>(_ format: F.Type, _ weights: UnsafeRawPointer, rowBytes: Int, blocks nb: Int,
-                                            _ range: Range<Int>, _ x: Q8Rows,
+                                            _ range: Range<Int>, _ x: Q8Rows, tokens: Range<Int>,
                                             _ y: UnsafeMutablePointer<Float>, outputStride: Int) {
-        let T = x.tokens
+        let T = tokens.upperBound
         for r in range {
             let row = weights + r &* rowBytes
-            var t = 0
+            var t = tokens.lowerBound
             while t &+ 4 <= T {
                 let v = tile(F.self, row, nb, x, t, width: 4)
                 for k in 0..<4 { y[(t &+ k) &* outputStride &+ r] = v[k] }

@@ -53,7 +53,7 @@ enum IntegerDot {
             var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
             var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
             // Locals, not `x.`: the closures would reload the struct's fields on every block.
-            let T = x.tokens, xq = x.qs, xr = x.residuals, stride = x.blockStride
+            let S = x.interleave, xq = x.qs, xr = x.residuals, stride = x.blockStride
             let xs = UnsafeRawPointer(x.scales), xsum = UnsafeRawPointer(x.sums)
             F.walk(row, blocks: nb, group: { first, scale, offset in
                 @inline(__always) func combine(_ k: Int, _ o: inout SIMD8<Float>) {
@@ -65,7 +65,7 @@ enum IntegerDot {
                 if width > 1 { combine(1, &o1) }
                 if width > 2 { combine(2, &o2); combine(3, &o3) }
             }, block: { b, codes, multipliers in
-                let base = b &* T &+ t0, lane = (b & 7) &* 4
+                let base = b &* S &+ t0, lane = (b & 7) &* 4
                 let magnitude = F.signedCodes ? _mm256_sign_epi8(codes, codes) : codes
                 @inline(__always) func add(_ k: Int, _ acc: inout SIMD8<Float>) {
                     var hi = xq.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)

@@ -165,9 +165,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// (single thread). `q` holds the tokens quantized (integer layouts read it); `x` holds them
     /// as floats, token t at `x + t·inputStride` (float and generic layouts read it).
     ///
-    /// Tokens go in chunks whose activations stay in L2 (~384 KB) while the rows go by: with
-    /// all 128 tokens of 4864 inputs (1.2 MB quantized) per row, T = 128 ran slower per token
-    /// than T = 64 (q6_K 4864→896: 77.7 against 28.6 ms).
+    /// Tokens go in chunks whose activations stay in L2 (~384 KB) while the rows go by (128
+    /// tokens of 4864 inputs are 1.2 MB quantized, read again for every row).
     func batchRows(_ range: Range<Int>, _ q: Q8Rows, _ x: UnsafePointer<Float>, inputStride: Int,
                    _ y: UnsafeMutablePointer<Float>, outputStride: Int) {
         let integer = layout != .generic && layout != .f32 && layout != .f16 && layout != .bf16

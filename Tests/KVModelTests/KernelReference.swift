@@ -56,6 +56,15 @@ struct KernelReference {
         return w
     }
 
+    /// Each array copied to 64-byte-aligned heap memory (for matrices that outlive a closure); the caller deallocates.
+    static func heapCopies(_ datas: [[UInt8]]) -> [UnsafeMutableRawPointer] {
+        datas.map { d in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(1, d.count), alignment: 64)
+            d.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: d.count) }
+            return p
+        }
+    }
+
     /// The bytes of a block holding codes (nibbles, high bits, int8 values); `nil` for float types.
     static func codeBytes(_ type: GGMLType) -> Range<Int>? {
         switch type {

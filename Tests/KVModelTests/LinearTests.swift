@@ -22,11 +22,7 @@ final class LinearTests: XCTestCase {
         let cols = 512
         let specs: [(GGMLType, Int)] = [(.q5_0, 40), (.q6_K, 24), (.q4_K, 9), (.q8_0, 16), (.f16, 5)]
         let datas = specs.map { ReferenceQuantizer.quantize($0.0, rng.floats($0.1 * cols)).bytes }
-        let ptrs = datas.map { d -> UnsafeMutableRawPointer in
-            let p = UnsafeMutableRawPointer.allocate(byteCount: d.count, alignment: 64)
-            d.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: d.count) }
-            return p
-        }
+        let ptrs = KernelReference.heapCopies(datas)
         defer { ptrs.forEach { $0.deallocate() } }
         let mats = zip(specs, ptrs).map { QuantizedMatrix(type: $0.0, rows: $0.1, columns: cols, data: $1) }
         let total = specs.reduce(0) { $0 + $1.1 }

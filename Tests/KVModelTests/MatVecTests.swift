@@ -104,11 +104,7 @@ final class MatVecTests: XCTestCase {
         let x = rng.floats(cols)
         let qx = Q8Vector(capacity: cols)
         x.withUnsafeBufferPointer { qx.quantize($0.baseAddress!, count: cols) }
-        let ptrs = datas.map { d -> UnsafeMutableRawPointer in
-            let p = UnsafeMutableRawPointer.allocate(byteCount: d.count, alignment: 16)
-            d.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: d.count) }
-            return p
-        }
+        let ptrs = KernelReference.heapCopies(datas)
         defer { ptrs.forEach { $0.deallocate() } }
         let mats = zip(shapes, ptrs).map { QuantizedMatrix(type: $0.0, rows: $0.1, columns: cols, data: $1) }
         let outs = mats.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.rows) }

@@ -6,7 +6,7 @@ import _Builtin_intrinsics.intel
 /// per tile.
 ///
 /// Per block and token: `Σ code·multiplier·(256·qs + residual)` in int32 from two
-/// `vpmaddubsw` + `vpmaddwd` (`MatVecKernels.dotU8I8x2`), converted to float and multiplied by
+/// `vpmaddubsw` + `vpmaddwd` (the 256 folded into the multipliers), converted to float and multiplied by
 /// the weight's scale times the activation block's scale (both taken eight blocks at a time,
 /// once per group); unsigned formats add `offset·Σx` with the exact float block sums, also
 /// eight blocks at a time. Bounds: |code| ≤ 127 signed (pairs ≤ 2·127·127 = 32258) or ≤ 31
@@ -67,11 +67,16 @@ enum IntegerDot {
             }, block: { b, codes, multipliers in
                 let base = b &* S &+ t0, lane = (b & 7) &* 4
                 let magnitude = F.signedCodes ? _mm256_sign_epi8(codes, codes) : codes
+                // The ×256 of the two-part input folded into the qs product's multipliers (q6_K's
+                // scales ×256 still fit int16: −32768…32512): one shift less per token.
+                let multipliers256 = _mm256_slli_epi16(multipliers, 8)
                 @inline(__always) func add(_ k: Int, _ acc: inout SIMD8<Float>) {
                     var hi = xq.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
                     var lo = xr.loadUnaligned(fromByteOffset: (base &+ k) &* 32, as: SIMD4<Int64>.self)
                     if F.signedCodes { hi = _mm256_sign_epi8(hi, codes); lo = _mm256_sign_epi8(lo, codes) }
-                    acc.addProduct(MatVecKernels.dotU8I8x2(magnitude, hi, lo, multipliers),
+                    let sum = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, hi), multipliers256),
+                                               _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, lo), multipliers))
+                    acc.addProduct(_mm256_cvtepi32_ps(sum),
                                    SIMD8(repeating: c.load(fromByteOffset: k &* 32 &+ lane, as: Float.self)))
                 }
                 add(0, &a0)

@@ -19,13 +19,11 @@ enum MatVecKernels {
 
     /// u8 `a` · (256·`hi` + `lo`) over 32 lanes, as eight i32 partial sums converted to float:
     /// both products from the same weights, combined exactly in int32 (see `Q8Vector`).
-    /// The pair sums of `vpmaddubsw` are multiplied by the int16 `multipliers` (one per pair of
-    /// elements; q6_K's sub-block scales, else 1) as `vpmaddwd` adds them.
     @inline(__always)
-    static func dotU8I8x2(_ a: SIMD4<Int64>, _ hi: SIMD4<Int64>, _ lo: SIMD4<Int64>,
-                          _ multipliers: SIMD4<Int64> = _mm256_set1_epi16(1)) -> SIMD8<Float> {
-        let h = _mm256_madd_epi16(_mm256_maddubs_epi16(a, hi), multipliers)
-        let l = _mm256_madd_epi16(_mm256_maddubs_epi16(a, lo), multipliers)
+    static func dotU8I8x2(_ a: SIMD4<Int64>, _ hi: SIMD4<Int64>, _ lo: SIMD4<Int64>) -> SIMD8<Float> {
+        let ones = _mm256_set1_epi16(1)
+        let h = _mm256_madd_epi16(_mm256_maddubs_epi16(a, hi), ones)
+        let l = _mm256_madd_epi16(_mm256_maddubs_epi16(a, lo), ones)
         return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_slli_epi32(h, 8), l))
     }
 

@@ -72,6 +72,19 @@ final class IntegerKernelSpeedTests: XCTestCase {
         }
         let bytesByType = Dictionary(grouping: mats, by: \.type).mapValues { $0.reduce(0) { $0 + $1.rows * $1.sourceRowBytes } }
         let total = bytesByType.values.reduce(0, +)
+        // The memory roofline on this machine as it is now: one thread streaming as many bytes
+        // (a float dot product over a buffer of the token's size), against the token, both
+        // timed by the thread's CPU time, interleaved.
+        let stream = UnsafeMutablePointer<Float>.allocate(capacity: total / 4)
+        defer { stream.deallocate() }
+        stream.initialize(repeating: 0.5, count: total / 4)
+        var sink: Float = 0
+        let cpu = Self.interleaved(9, cpu: true, [
+            { for m in mats { m.matvec(inputs[m.columns]!, into: y, pool: pools[0]) } },
+            { sink += VectorOps.dot(stream, stream, count: total / 8) + VectorOps.dot(stream + total / 8, stream + total / 8, count: total / 8) },
+        ])
+        print(String(format: "qwen2.5-0.5b token of matvecs, 1 thread, CPU time: %.1f ms (%.1f GB/s); streaming the same %d MB with a float dot: %.1f ms (%.1f GB/s) %@",
+                     cpu[0] * 1e3, Double(total) / cpu[0] / 1e9, total >> 20, cpu[1] * 1e3, Double(total) / cpu[1] / 1e9, sink > 0 ? "" : " "))
         for i in 0..<2 {
             let med = Self.median(tokens[i])
             var line = String(format: "qwen2.5-0.5b token of matvecs, threads=%d: %.2f ms, %.1f GB/s (%d MB);", i + 1, med * 1e3, Double(total) / med / 1e9, total >> 20)

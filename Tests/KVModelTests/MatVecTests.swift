@@ -30,41 +30,32 @@ final class MatVecTests: XCTestCase {
         return y
     }
 
-    /// Every type, odd row counts, 1–3 threads: equals dequantize-then-dot. Float paths agree to
-    /// float rounding; the 8-bit-input fast paths (q4_1, q8_0) stay within the input's rounding
-    /// bound Σ|w − m|·scale/2 (and threads never change the result).
+    /// Every type, odd row and block counts, 1–3 threads: equals dequantize-then-dot. Float
+    /// types agree to float rounding; quantized types (all integer kernels now) stay within
+    /// the input's rounding bound (`KernelReference`), and threads never change the result.
     func testEveryTypeMatchesDequantizedDot() {
         var rng = TestRandom(3)
         let pools = [ThreadPool(threadCount: 1), ThreadPool(threadCount: 2), ThreadPool(threadCount: 3)]
         for type in GGMLType.allCases {
             let cases: [Case] = type.blockSize == 256
-                ? [Case(rows: 7, cols: 256), Case(rows: 33, cols: 768)]
+                ? [Case(rows: 7, cols: 256), Case(rows: 33, cols: 768), Case(rows: 5, cols: 2304)]
                 : [Case(rows: 1, cols: 32), Case(rows: 37, cols: 96), Case(rows: 19, cols: 576), Case(rows: 45, cols: 800), Case(rows: 5, cols: 1536)]
             for tc in cases {
                 let wq = ReferenceQuantizer.quantize(type, rng.floats(tc.rows * tc.cols))
                 let x = rng.floats(tc.cols, scale: 3)
-                let ref = reference(type, wq.bytes, x, rows: tc.rows, cols: tc.cols)
+                let ref = KernelReference(type, wq.bytes, rows: tc.rows, columns: tc.cols, input: x)
                 let qx = Q8Vector(capacity: tc.cols)
                 x.withUnsafeBufferPointer { qx.quantize($0.baseAddress!, count: tc.cols) }
                 wq.bytes.withUnsafeBytes { src in
                     let m = QuantizedMatrix(type: type, rows: tc.rows, columns: tc.cols, data: src.baseAddress!)
+                    XCTAssertNotEqual(m.layout, .generic, "\(type.name) has no kernel of its own")
                     var first: [Float]?
                     for pool in pools {
                         let y = run(m, x, pool: pool)
                         if let first { XCTAssertEqual(y, first, "\(type.name) \(tc): result depends on thread count") } else { first = y }
                         for r in 0..<tc.rows {
-                            var tol = 1e-5 * ref.absDot[r] + 1e-6
-                            if type == .q4_1 || type == .q8_0 {
-                                // |Σ (w−m)·(x − xq)| ≤ Σ |w−m|·scale, m = the block's offset (0 for q8_0); scale = the
-                                // combined step d/256 (half a step of rounding, up to a step where the residual clamps).
-                                var bound = 0.0
-                                for c in 0..<tc.cols {
-                                    let mOff: Float = type == .q4_1 ? Half.load(src.baseAddress! + r * type.rowBytes(tc.cols)! + (c / 32) * 20, 2) : 0
-                                    bound += Double(abs(ref.rowsF[r][c] - mOff)) * Double(qx.scales[c / 32])
-                                }
-                                tol += bound
-                            }
-                            XCTAssertEqual(Double(y[r]), ref.y[r], accuracy: tol, "\(type.name) \(tc) row \(r) threads \(pool.threadCount)")
+                            let tol = ref.tolerance(row: r, input: x) { type.blockSize > 1 ? qx.scales[$0] : 0 }
+                            XCTAssertEqual(Double(y[r]), ref.dots[r], accuracy: tol, "\(type.name) \(tc) row \(r) threads \(pool.threadCount)")
                         }
                     }
                 }
@@ -113,11 +104,7 @@ final class MatVecTests: XCTestCase {
         let x = rng.floats(cols)
         let qx = Q8Vector(capacity: cols)
         x.withUnsafeBufferPointer { qx.quantize($0.baseAddress!, count: cols) }
-        let ptrs = datas.map { d -> UnsafeMutableRawPointer in
-            let p = UnsafeMutableRawPointer.allocate(byteCount: d.count, alignment: 16)
-            d.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: d.count) }
-            return p
-        }
+        let ptrs = KernelReference.heapCopies(datas)
         defer { ptrs.forEach { $0.deallocate() } }
         let mats = zip(shapes, ptrs).map { QuantizedMatrix(type: $0.0, rows: $0.1, columns: cols, data: $1) }
         let outs = mats.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.rows) }

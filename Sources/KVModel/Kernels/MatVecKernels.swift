@@ -1,7 +1,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// AVX2 integer dot products of packed weight rows with a `Q8Vector`, and the packers.
+/// AVX2 integer dot products of packed q4_1 and q8_0 weight rows with a `Q8Vector`.
 ///
 /// Why intrinsics: Swift's SIMD types cannot express `vpmaddubsw`/`vpmaddwd` (LLVM does not
 /// match them from `evenHalf`/`oddHalf` arithmetic). Measured on this machine, one thread,
@@ -12,48 +12,9 @@ import _Builtin_intrinsics.intel
 /// (one row per call: 12.6–18.5 GB/s); from memory a whole token's matvecs take ~9.5 ms on one
 /// thread and ~6.1–6.3 ms on two (see KernelSpeedTests).
 ///
-/// Packed q4_1 row (nb blocks, same byte count as GGUF's 20·nb):
-///   [nb × f16 d][nb × f16 m][nibbles]; blocks 2p and 2p+1 share 32 bytes, byte j holding
-///   element j of block 2p in its low nibble and element j of block 2p+1 in its high nibble,
-///   so one 32-byte load and two masks give both blocks in element order. An odd last block
-///   keeps GGUF's 16-byte form (low nibbles elements 0..<16, high 16..<32).
-/// Packed q8_0 row (34·nb bytes): [nb × f16 d][nb × 32 int8].
-/// Scales sit together so eight of them convert in one `vcvtph2ps`.
+/// The packed q4_1 and q8_0 layouts are described in `WeightPacking`.
+/// (The other types use the generic `IntegerDot` over an `IntegerBlockFormat`.)
 enum MatVecKernels {
-    // MARK: packing
-
-    static func packQ4_1(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, blocks nb: Int) {
-        let q = dst + nb &* 4
-        let mask = _mm256_set1_epi8(0x0F)
-        var b = 0
-        while b < nb {
-            let s = src + b &* 20
-            (dst + b &* 2).storeBytes(of: s.loadUnaligned(as: UInt16.self), as: UInt16.self)
-            (dst + (nb &+ b) &* 2).storeBytes(of: s.loadUnaligned(fromByteOffset: 2, as: UInt16.self), as: UInt16.self)
-            b &+= 1
-        }
-        b = 0
-        while b &+ 2 <= nb {
-            let r0 = (src + b &* 20).loadUnaligned(fromByteOffset: 4, as: SIMD2<Int64>.self)
-            let r1 = (src + (b &+ 1) &* 20).loadUnaligned(fromByteOffset: 4, as: SIMD2<Int64>.self)
-            // Each block in element order (0..<16 low nibbles, 16..<32 high nibbles), one value per byte.
-            // (Intrinsics: SIMD32(lowHalf:highHalf:) compiled to 32 scalar byte stores, 10× slower.)
-            let e0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r0, 4), r0), mask)
-            let e1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r1, 4), r1), mask)
-            (q + b &* 16).storeBytes(of: _mm256_or_si256(e0, _mm256_slli_epi16(e1, 4)), as: SIMD4<Int64>.self)
-            b &+= 2
-        }
-        if b < nb { (q + b &* 16).copyMemory(from: src + (b &* 20 &+ 4), byteCount: 16) }
-    }
-
-    static func packQ8_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, blocks nb: Int) {
-        for b in 0..<nb {
-            let s = src + b &* 34
-            (dst + b &* 2).storeBytes(of: s.loadUnaligned(as: UInt16.self), as: UInt16.self)
-            (dst + (nb &* 2 &+ b &* 32)).storeBytes(of: s.loadUnaligned(fromByteOffset: 2, as: SIMD4<Int64>.self), as: SIMD4<Int64>.self)
-        }
-    }
-
     // MARK: dot products
 
     /// u8 `a` · (256·`hi` + `lo`) over 32 lanes, as eight i32 partial sums converted to float:

@@ -57,47 +57,54 @@ public final class Q8Vector: @unchecked Sendable {
         let blocks = (count &+ 31) / 32
         values.update(from: x, count: count)
         if count < blocks &* 32 { (values + count).update(repeating: 0, count: blocks &* 32 &- count) }
-        let pv = UnsafeRawPointer(values)
+        for b in 0..<blocks {
+            (scales[b], sums[b]) = Self.quantizeBlock(values + b &* 32, qs + b &* 32, residuals + b &* 32)
+        }
+        let padded = (blocks &+ 7) / 8 &* 8
+        for b in blocks..<padded { scales[b] = 0; sums[b] = 0 }
+        self.count = count
+    }
+
+    /// Quantizes the 32 floats at `v` into `qs[0..<32]` and `residuals[0..<32]`; returns the
+    /// block's scale (of `256·qs + residuals`) and the exact sum of the floats. Shared with `Q8Batch`
+    /// so both hold bit-identical blocks.
+    @inline(__always)
+    static func quantizeBlock(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
+                              _ r: UnsafeMutablePointer<Int8>) -> (scale: Float, sum: Float) {
+        let pv = UnsafeRawPointer(v)
         // Round to nearest with the 1.5·2^23 trick (the generic SIMD float→int conversion is a call).
         let magic = SIMD8<Float>(repeating: 12_582_912)
         @inline(__always) func roundToInt(_ v: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Int32>) {
             let t = v + magic
             return (t - magic, unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000)
         }
-        for b in 0..<blocks {
-            let o = b &* 128
-            var v = (pv.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self),
-                     pv.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self),
-                     pv.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD8<Float>.self),
-                     pv.loadUnaligned(fromByteOffset: o &+ 96, as: SIMD8<Float>.self))
-            var m = SIMD8<Float>()
-            for a in [v.0, v.1, v.2, v.3] {
-                var mag = a
-                mag.replace(with: -a, where: a .< 0)
-                m.replace(with: mag, where: mag .> m)
-            }
-            let d = m.max() / 127
-            let id: Float = d > 0 ? 1 / d : 0
-            scales[b] = d / 256
-            sums[b] = ((v.0 + v.1) + (v.2 + v.3)).sum()
-            let q = qs + b &* 32, r = residuals + b &* 32
-            withUnsafeMutableBytes(of: &v) { lanes in
-                for k in 0..<4 {
-                    let scaled = lanes.loadUnaligned(fromByteOffset: k &* 32, as: SIMD8<Float>.self) * id
-                    let (hiF, hiI) = roundToInt(scaled)
-                    var (_, loI) = roundToInt((scaled - hiF) * 256)
-                    loI.replace(with: 127, where: loI .> 127)
-                    loI.replace(with: -127, where: loI .< -127)
-                    for j in 0..<8 {
-                        q[k &* 8 &+ j] = Int8(truncatingIfNeeded: hiI[j])
-                        r[k &* 8 &+ j] = Int8(truncatingIfNeeded: loI[j])
-                    }
+        var v = (pv.loadUnaligned(as: SIMD8<Float>.self),
+                 pv.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
+                 pv.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self),
+                 pv.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+        var m = SIMD8<Float>()
+        for a in [v.0, v.1, v.2, v.3] {
+            var mag = a
+            mag.replace(with: -a, where: a .< 0)
+            m.replace(with: mag, where: mag .> m)
+        }
+        let d = m.max() / 127
+        let id: Float = d > 0 ? 1 / d : 0
+        let sum = ((v.0 + v.1) + (v.2 + v.3)).sum()
+        withUnsafeMutableBytes(of: &v) { lanes in
+            for k in 0..<4 {
+                let scaled = lanes.loadUnaligned(fromByteOffset: k &* 32, as: SIMD8<Float>.self) * id
+                let (hiF, hiI) = roundToInt(scaled)
+                var (_, loI) = roundToInt((scaled - hiF) * 256)
+                loI.replace(with: 127, where: loI .> 127)
+                loI.replace(with: -127, where: loI .< -127)
+                for j in 0..<8 {
+                    q[k &* 8 &+ j] = Int8(truncatingIfNeeded: hiI[j])
+                    r[k &* 8 &+ j] = Int8(truncatingIfNeeded: loI[j])
                 }
             }
         }
-        let padded = (blocks &+ 7) / 8 &* 8
-        for b in blocks..<padded { scales[b] = 0; sums[b] = 0 }
-        self.count = count
+        return (d / 256, sum)
     }
 
     /// The value element `i` stands for after quantization, `scales[b]·(256·qs[i] + residuals[i])`.

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// Float vector primitives for attention and small glue: dot products and `axpy`.
 ///
 /// All take raw pointers and a length; eight-wide SIMD with four independent accumulators
@@ -43,6 +47,38 @@ public enum VectorOps {
         }
         var s = ((s0 + s1) + (s2 + s3)).sum()
         while i < count { s += Float(k.loadUnaligned(fromByteOffset: i &* 2, as: Float16.self)) * q[i]; i &+= 1 }
+        return s
+    }
+
+    /// Σ w[i]·q[i] where `w` holds `count` bfloat16 values (a bf16 weight row) and `q` floats.
+    /// A bf16 is the upper half of a float: widen to 32 bits and shift left by 16.
+    public static func dotBF16(_ w: UnsafeRawPointer, _ q: UnsafePointer<Float>, count: Int) -> Float {
+        let pq = UnsafeRawPointer(q)
+        @inline(__always) func load8(_ i: Int) -> SIMD8<Float> {
+            #if arch(x86_64)
+            // vpmovzxwd + vpslld (the generic SIMD widening measured 5.9 GB/s in L2, f16 17).
+            let h = _mm256_cvtepu16_epi32(w.loadUnaligned(fromByteOffset: i &* 2, as: SIMD2<Int64>.self))
+            return unsafeBitCast(_mm256_slli_epi32(h, 16), to: SIMD8<Float>.self)
+            #else
+            let h = SIMD8<UInt32>(truncatingIfNeeded: w.loadUnaligned(fromByteOffset: i &* 2, as: SIMD8<UInt16>.self))
+            return unsafeBitCast(h &<< 16, to: SIMD8<Float>.self)
+            #endif
+        }
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            s0.addProduct(load8(i), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+            s1.addProduct(load8(i &+ 8), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 32, as: SIMD8<Float>.self))
+            s2.addProduct(load8(i &+ 16), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 64, as: SIMD8<Float>.self))
+            s3.addProduct(load8(i &+ 24), pq.loadUnaligned(fromByteOffset: i &* 4 &+ 96, as: SIMD8<Float>.self))
+            i &+= 32
+        }
+        while i &+ 8 <= count {
+            s0.addProduct(load8(i), pq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+            i &+= 8
+        }
+        var s = ((s0 + s1) + (s2 + s3)).sum()
+        while i < count { s += Half.bf16ToFloat(w.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)) * q[i]; i &+= 1 }
         return s
     }
 

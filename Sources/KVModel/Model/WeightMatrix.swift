@@ -1,9 +1,10 @@
 /// A weight matrix of the model, read from the memory-mapped GGUF file.
 ///
 /// Shape `[outputs, inputs]`, row-major: row `r` holds the weights of output `r`
-/// (GGUF `shape[0]` is `inputs`). Decoding multiplies single vectors with the quantized rows
-/// (`QuantizedMatrix`, repacked once at load for the fast q4_1/q8_0 kernels); prefill
-/// dequantizes the matrix once per forward call and uses `cblas_sgemm`.
+/// (GGUF `shape[0]` is `inputs`). Products run on the quantized rows (`QuantizedMatrix`, with
+/// an integer kernel for every quantized type; q4_0/q4_1/q5_0/q5_1/q8_0 rows repacked once at
+/// load). `Linear.apply` is the one entry point for T tokens: mat-vecs, the batched integer
+/// kernel, or (long batches) the matrix dequantized per call and `cblas_sgemm`.
 public struct WeightMatrix: @unchecked Sendable {
     /// The tensor's name in the GGUF file.
     public let name: String
@@ -21,7 +22,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let matrix: QuantizedMatrix
 
     /// Maps tensor `name` of `gguf` as an `[outputs, inputs]` matrix.
-    /// - Parameter repack: copy q4_1/q8_0 rows into the fast mat-vec layout (the model does;
+    /// - Parameter repack: copy q4_0/q4_1/q5_0/q5_1/q8_0 rows into their integer-kernel layouts (the model does;
     ///   code that only dequantizes need not).
     /// - Throws: `GGUFError` when the tensor is missing or has another shape.
     public init(_ gguf: GGUFFile, _ name: String, outputs: Int, inputs: Int, repack: Bool = false) throws {

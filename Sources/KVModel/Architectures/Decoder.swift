@@ -21,8 +21,8 @@ public enum LogitsRequest: Sendable {
 ///
 /// A forward call runs LAYER BY LAYER over all its tokens (not token by token), so a layer hook sees
 /// the whole batch's queries, keys and values at once — what a press needs to score a context.
-/// Batches of `sgemmThreshold` tokens or more use `cblas_sgemm` on weights dequantized once per
-/// layer; smaller batches (decoding) multiply the quantized rows directly.
+/// `Linear` chooses per product: the quantized rows directly for a token or a short batch (each
+/// weight block read once for all its tokens), dequantize + sgemm for long ones.
 final class Decoder {
     let config: ModelConfig
     let blocks: [DecoderBlock]
@@ -35,11 +35,8 @@ final class Decoder {
     /// Each layer's attention: scale, and window on sliding-window layers.
     let shapes: [AttentionShape]
     private let workspace = Workspace()
-    /// The current input row quantized to 8 bits for the mat-vec kernels.
-    private let inputVector: Q8Vector
-
-    /// Batches at least this long go through sgemm.
-    static let sgemmThreshold = 8
+    /// Runs the linear layers (mat-vec, batched integer or dequantize + sgemm by batch size).
+    private let linearLayer = Linear()
 
     init(gguf: GGUFFile, config c: ModelConfig, architecture: Architecture) throws {
         config = c
@@ -48,7 +45,6 @@ final class Decoder {
                                      repack: c.tiedEmbeddings)
         output = c.tiedEmbeddings ? embedding
             : try WeightMatrix(gguf, GGUFKeys.output, outputs: c.vocabularySize, inputs: c.embeddingLength, repack: true)
-        inputVector = Q8Vector(capacity: max(c.embeddingLength, c.queryWidth, c.feedForwardLength))
         outputNorm = try DecoderBlock.floats(gguf, GGUFKeys.outputNorm, count: c.embeddingLength)
         shapes = (0..<c.layerCount).map { AttentionShape(config: c, layer: $0) }
         ropes = [false, true].map { long in (0..<c.layerCount).map { c.rope(layer: $0, long: long) } }
@@ -180,42 +176,10 @@ final class Decoder {
         }
     }
 
-    /// `y[t] = [W₀; W₁; …] · x[t]` for `T` rows: the matrices' outputs are written side by side.
-    ///
-    /// - Parameters:
-    ///   - ws: matrices with the same number of inputs.
-    ///   - x: `[T, inputs]` at `inputStride` floats per row.
-    ///   - y: `[T, Σ outputs]` at `outputStride` floats per row.
+    /// `y[t] = [W₀; W₁; …] · x[t]` for `T` rows (outputs side by side); `Linear` picks the kernel.
     private func linear(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, inputStride: Int,
                         _ y: UnsafeMutablePointer<Float>, outputStride: Int, _ T: Int) {
-        let inputs = ws[0].inputs
-        let outputs = ws.reduce(0) { $0 + $1.outputs }
-        if T < Self.sgemmThreshold {
-            for t in 0..<T {
-                inputVector.quantize(x + t * inputStride, count: inputs)
-                if ws.count == 1 {
-                    ws[0].matrix.matvec(inputVector, into: y + t * outputStride)
-                } else {
-                    var offset = 0
-                    var jobs: [(QuantizedMatrix, UnsafeMutablePointer<Float>)] = []
-                    jobs.reserveCapacity(ws.count)
-                    for w in ws {
-                        jobs.append((w.matrix, y + t * outputStride + offset))
-                        offset += w.outputs
-                    }
-                    QuantizedMatrix.matvec(jobs, inputVector)
-                }
-            }
-            return
-        }
-        // Dequantize the stacked matrices once for the whole batch, then one sgemm.
-        let dense = workspace.buffer(.weights, outputs * inputs)
-        var row = 0
-        for w in ws {
-            w.dequantize(into: dense + row * inputs)
-            row += w.outputs
-        }
-        BLAS.parallelSgemm(m: T, n: outputs, k: inputs, a: x, lda: inputStride, b: dense, c: y, ldc: outputStride)
+        linearLayer.apply(ws.map(\.matrix), x, inputStride: inputStride, y, outputStride: outputStride, rows: T)
     }
 
     /// Copies `[T, heads, D]` rows (at `rowStride` floats apart) into `[heads, T, D]`.

@@ -3,7 +3,7 @@
 final class Workspace {
     enum Slot: Int, CaseIterable {
         case hidden, normed, queries, keys, values, headQueries, headKeys, headValues, attention, projected
-        case gate, weights, ropeTables, logits
+        case gate, ropeTables, logits
         case attentionKeys, attentionValues, attentionScores, attentionQuery, attentionPartial
         case attentionColumnSums, attentionOnes
     }

@@ -37,6 +37,9 @@ public final class DecodingCompressor: LayerHook {
 
     public func afterAttention(_ o: AttentionObservation) throws {
         guard press.isActive else { return }
+        if o.tokenCount == 1 && o.layer == 0 { decodeSteps += 1 }
+        // Local layers of an interleaved sliding-window model (Gemma 3) keep their window, as with presses.
+        guard !o.config.isLocalLayer(o.layer) else { return }
         if o.layer >= layers.count { layers += [DecodingLayer?](repeating: nil, count: o.layer + 1 - layers.count) }
         let layer = layers[o.layer] ?? DecodingLayer(
             geometry: PressGeometry(config: o.config, layer: o.layer), heads: o.cache,
@@ -44,7 +47,6 @@ public final class DecodingCompressor: LayerHook {
         layers[o.layer] = layer
         layer.record(o)
         guard o.tokenCount == 1 else { return }
-        if o.layer == 0 { decodeSteps += 1 }
         guard decodeSteps % press.compressionInterval == 0 else { return }
         compress(layer, target: press.targetSize(tokensSeen: o.firstPosition + o.tokenCount))
     }

@@ -25,9 +25,9 @@ extension KVDot {
         _: U.Type, codes: UnsafeRawPointer, rowBytes: Int, r0: Int, r1: Int, scaled: UnsafePointer<Float>,
         bias: UnsafePointer<Float>, lanes: UnsafeMutablePointer<Int16>, scores: UnsafeMutablePointer<Float>, scoreStride: Int
     ) {
-        let step0 = roundQuery(U.self, scaled, into: lanes)
-        let step1 = roundQuery(U.self, scaled + 64, into: lanes + 64)
-        let step2 = roundQuery(U.self, scaled + 128, into: lanes + 128)
+        let step0 = legacyRoundQuery(U.self, scaled, into: lanes)
+        let step1 = legacyRoundQuery(U.self, scaled + 64, into: lanes + 64)
+        let step2 = legacyRoundQuery(U.self, scaled + 128, into: lanes + 128)
         let q = UnsafeRawPointer(lanes)
         @inline(__always) func lane(_ k: Int, _ i: Int) -> SIMD4<Int64> {
             q.loadUnaligned(fromByteOffset: (k &* 64 &+ i &* 16) &* 2, as: SIMD4<Int64>.self)
@@ -64,9 +64,9 @@ extension KVDot {
             // vectors are live instead of twelve.
             let (h0, h1, h2) = pair(codes + j &* rowBytes, codes + min(j &+ 1, last) &* rowBytes)
             let (g0, g1, g2) = pair(codes + min(j &+ 2, last) &* rowBytes, codes + min(j &+ 3, last) &* rowBytes)
-            let o0 = finish(h0, g0) * s0 + b0
-            let o1 = finish(h1, g1) * s1 + b1
-            let o2 = finish(h2, g2) * s2 + b2
+            let o0 = legacyFinish(h0, g0) * s0 + b0
+            let o1 = legacyFinish(h1, g1) * s1 + b1
+            let o2 = legacyFinish(h2, g2) * s2 + b2
             let out = scores + (j &- r0)
             if j &+ 4 <= r1 {
                 store4(o0, out); store4(o1, out + scoreStride); store4(o2, out + 2 &* scoreStride)
@@ -82,19 +82,19 @@ extension KVDot {
     /// Rounds one scaled query (64 floats) to 16-bit integers laid out like `U.codeVector`'s lanes;
     /// returns the step (`query ≈ step · lanes`).
     @inline(__always)
-    private static func roundQuery<U: KVCodeUnpacker>(_: U.Type, _ x: UnsafePointer<Float>, into lanes: UnsafeMutablePointer<Int16>) -> Float {
+    private static func legacyRoundQuery<U: KVCodeUnpacker>(_: U.Type, _ x: UnsafePointer<Float>, into lanes: UnsafeMutablePointer<Int16>) -> Float {
         let raw = UnsafeRawPointer(x)
         var m = SIMD8<Float>()
         for c in stride(from: 0, to: 64, by: 8) {
             let v = raw.loadUnaligned(fromByteOffset: c &* 4, as: SIMD8<Float>.self)
-            m = maxMagnitude(m, v)
+            m = legacyMaxMagnitude(m, v)
         }
-        let largest = horizontalMax(m)
+        let largest = legacyHorizontalMax(m)
         let inverse: Float = largest > 0 ? 32767 / largest : 0
         for i in 0..<4 {
             for half in 0..<2 {
                 let v = raw.loadUnaligned(fromByteOffset: U.runStart(i, half) &* 4, as: SIMD8<Float>.self)
-                storeRounded(v * inverse, lanes + (i &* 16 &+ half &* 8))
+                legacyStoreRounded(v * inverse, lanes + (i &* 16 &+ half &* 8))
             }
         }
         return largest / 32767
@@ -111,7 +111,7 @@ extension KVDot {
         withUnsafeTemporaryAllocation(of: Int16.self, capacity: 6 &* padded) { ints in
             let steps = floats.baseAddress!, shares = steps + 6 &* chunks, products = shares + 6
             let rounded = ints.baseAddress!
-            roundValueWeights(params: params, lo: lo, n: n, weights: weights, weightStride: weightStride,
+            legacyRoundValueWeights(params: params, lo: lo, n: n, weights: weights, weightStride: weightStride,
                               products: products, rounded: rounded, steps: steps, shares: shares)
             let pairs = UnsafeRawPointer(rounded)
             // Four passes of 16 channels (code vector `s` of every row), so that the three queries'
@@ -180,7 +180,7 @@ extension KVDot {
     /// into `rounded[slot·padded + j]` (rows past `n` get 0) with the chunk's step in
     /// `steps[slot·chunks + c]`, and `shares[slot] = Σ_j w_kj·min_jg`. `products` is scratch for 6 × 32 floats.
     @inline(__always)
-    private static func roundValueWeights(params: UnsafeRawPointer, lo: Int, n: Int, weights: UnsafePointer<Float>, weightStride: Int,
+    private static func legacyRoundValueWeights(params: UnsafeRawPointer, lo: Int, n: Int, weights: UnsafePointer<Float>, weightStride: Int,
                                           products: UnsafeMutablePointer<Float>, rounded: UnsafeMutablePointer<Int16>,
                                           steps: UnsafeMutablePointer<Float>, shares: UnsafeMutablePointer<Float>) {
         let chunks = (n &+ 31) / 32, padded = chunks &* 32
@@ -192,7 +192,7 @@ extension KVDot {
             let c0 = c &* 32, c1 = min(n, c0 &+ 32)
             var j = c0
             while j &+ 8 <= c1 {
-                let (s0, s1, n0, n1) = valueParams8(params, lo &+ j)
+                let (s0, s1, n0, n1) = legacyValueParams8(params, lo &+ j)
                 let at = (j &- c0) &* 4
                 @inline(__always) func weight(_ k: Int) -> SIMD8<Float> {
                     w.loadUnaligned(fromByteOffset: (k &* weightStride &+ j) &* 4, as: SIMD8<Float>.self)
@@ -224,12 +224,12 @@ extension KVDot {
                 for t in (c1 &- c0)..<32 { row[t] = 0 }
                 let raw = UnsafeRawPointer(row)
                 var m = SIMD8<Float>()
-                for t in stride(from: 0, to: 32, by: 8) { m = maxMagnitude(m, raw.loadUnaligned(fromByteOffset: t &* 4, as: SIMD8<Float>.self)) }
-                let largest = horizontalMax(m)
+                for t in stride(from: 0, to: 32, by: 8) { m = legacyMaxMagnitude(m, raw.loadUnaligned(fromByteOffset: t &* 4, as: SIMD8<Float>.self)) }
+                let largest = legacyHorizontalMax(m)
                 let inverse: Float = largest > 0 ? 32767 / largest : 0
                 steps[slot &* chunks &+ c] = largest / 32767
                 for t in stride(from: 0, to: 32, by: 8) {
-                    storeRounded(raw.loadUnaligned(fromByteOffset: t &* 4, as: SIMD8<Float>.self) * inverse,
+                    legacyStoreRounded(raw.loadUnaligned(fromByteOffset: t &* 4, as: SIMD8<Float>.self) * inverse,
                                  rounded + (slot &* padded &+ c0 &+ t))
                 }
             }
@@ -241,7 +241,7 @@ extension KVDot {
     /// Eight rows' value parameters (per row: scale₀, scale₁, min₀, min₁ in f16) as four vectors in
     /// row order: a 4 × 8 transpose of the converted halves.
     @inline(__always)
-    private static func valueParams8(_ params: UnsafeRawPointer, _ row: Int)
+    private static func legacyValueParams8(_ params: UnsafeRawPointer, _ row: Int)
         -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
         let p = params + row &* 8
         // Each load holds two rows: [s0 s1 m0 m1 | s0 s1 m0 m1].
@@ -264,7 +264,7 @@ extension KVDot {
 
     /// Eight floats (each within ±32767) rounded to nearest and stored as Int16.
     @inline(__always)
-    private static func storeRounded(_ v: SIMD8<Float>, _ dst: UnsafeMutablePointer<Int16>) {
+    private static func legacyStoreRounded(_ v: SIMD8<Float>, _ dst: UnsafeMutablePointer<Int16>) {
         let i = unsafeBitCast(_mm256_cvtps_epi32(v), to: SIMD8<Int32>.self)
         let packed = _mm_packs_epi32(unsafeBitCast(i.lowHalf, to: SIMD2<Int64>.self), unsafeBitCast(i.highHalf, to: SIMD2<Int64>.self))
         UnsafeMutableRawPointer(dst).storeBytes(of: packed, as: SIMD2<Int64>.self)
@@ -272,14 +272,14 @@ extension KVDot {
 
     /// Lane-wise max(m, |v|) (`vandps` + `vmaxps`; the stdlib's generic `pointwiseMax` is not inlined).
     @inline(__always)
-    private static func maxMagnitude(_ m: SIMD8<Float>, _ v: SIMD8<Float>) -> SIMD8<Float> {
+    private static func legacyMaxMagnitude(_ m: SIMD8<Float>, _ v: SIMD8<Float>) -> SIMD8<Float> {
         let magnitude = unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
         return _mm256_max_ps(m, magnitude)
     }
 
     /// The largest lane (the stdlib's `SIMD.max()` is not inlined).
     @inline(__always)
-    private static func horizontalMax(_ v: SIMD8<Float>) -> Float {
+    private static func legacyHorizontalMax(_ v: SIMD8<Float>) -> Float {
         var m = _mm_max_ps(v.lowHalf, v.highHalf)
         m = _mm_max_ps(m, _mm_movehl_ps(m, m))
         return _mm_max_ps(m, _mm_movehdup_ps(m))[0]
@@ -287,7 +287,7 @@ extension KVDot {
 
     /// The four row sums from two pairwise sums (`vphaddd` of rows 0, 1 and of rows 2, 3), as floats.
     @inline(__always)
-    private static func finish(_ h01: SIMD4<Int64>, _ h23: SIMD4<Int64>) -> SIMD4<Float> {
+    private static func legacyFinish(_ h01: SIMD4<Int64>, _ h23: SIMD4<Int64>) -> SIMD4<Float> {
         let h = unsafeBitCast(_mm256_hadd_epi32(h01, h23), to: SIMD8<Int32>.self)
         return _mm_cvtepi32_ps(unsafeBitCast(h.lowHalf &+ h.highHalf, to: SIMD2<Int64>.self))
     }

@@ -20,12 +20,6 @@ protocol KVCodeUnpacker: KVRowFormat {
     static func codeVector(unit: SIMD4<Int64>, _ s: Int) -> SIMD4<Int64>
     /// First channel (within its unit) of lanes `8·half..<8·half+8` of code vector `s`.
     static func laneChannel(_ s: Int, _ half: Int) -> Int
-    /// Part `i` (0..<4) of a 64-channel row as sixteen 16-bit lanes: lanes 0..<8 hold channels
-    /// `runStart(i, 0)..<+8`, lanes 8..<16 channels `runStart(i, 1)..<+8` (one widening load and at
-    /// most a shift and a mask; which channels land where follows from the packing).
-    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64>
-    /// First channel of the eight lanes `8·half..<8·half+8` of `codeVector(_, i)`.
-    static func runStart(_ i: Int, _ half: Int) -> Int
     #endif
 }
 
@@ -43,14 +37,6 @@ enum Codes8: KVCodeUnpacker {
 
     @inline(__always)
     static func laneChannel(_ s: Int, _ half: Int) -> Int { 8 * half }
-
-    @inline(__always)
-    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64> {
-        widen16(row, i &* 16)
-    }
-
-    @inline(__always)
-    static func runStart(_ i: Int, _ half: Int) -> Int { 16 * i + 8 * half }
     #endif
 }
 
@@ -71,15 +57,6 @@ enum Codes4: KVCodeUnpacker {
 
     @inline(__always)
     static func laneChannel(_ s: Int, _ half: Int) -> Int { 8 * s + 16 * half }
-
-    @inline(__always)
-    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64> {
-        let x = widen16(row, (i &>> 1) &* 16)
-        return i & 1 == 0 ? _mm256_and_si256(x, _mm256_set1_epi16(15)) : _mm256_srli_epi16(x, 4)
-    }
-
-    @inline(__always)
-    static func runStart(_ i: Int, _ half: Int) -> Int { 32 * (i / 2) + 8 * (i % 2) + 16 * half }
     #endif
 }
 
@@ -106,20 +83,6 @@ enum Codes2: KVCodeUnpacker {
 
     @inline(__always)
     static func laneChannel(_ s: Int, _ half: Int) -> Int { 8 * s + 32 * half }
-
-    @inline(__always)
-    static func codeVector(_ row: UnsafeRawPointer, _ i: Int) -> SIMD4<Int64> {
-        let x = widen16(row, 0)
-        switch i {
-        case 0: return _mm256_and_si256(x, _mm256_set1_epi16(3))
-        case 1: return _mm256_and_si256(_mm256_srli_epi16(x, 2), _mm256_set1_epi16(3))
-        case 2: return _mm256_and_si256(_mm256_srli_epi16(x, 4), _mm256_set1_epi16(3))
-        default: return _mm256_srli_epi16(x, 6)
-        }
-    }
-
-    @inline(__always)
-    static func runStart(_ i: Int, _ half: Int) -> Int { 8 * i + 32 * half }
     #endif
 }
 

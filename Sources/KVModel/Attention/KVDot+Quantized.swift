@@ -79,14 +79,9 @@ extension KVDot {
                     }
                     let out = scores + (r0 - lo)
                     #if arch(x86_64)
-                    if legacyGroup3 && G == 3 && kd == 64 {
-                        blockScoresGroup3(U.self, codes: codes, rowBytes: rowBytes, r0: r0, r1: r1, scaled: scaled, bias: bias,
-                                          lanes: lanes.baseAddress!, scores: out, scoreStride: scoreStride)
-                    } else {
-                        integerKeyScores(U.self, layout: layout, codes: codes, rowBytes: rowBytes, r0: r0, r1: r1, scaled: scaled,
-                                         bias: bias, groupSize: G, lanes: lanes.baseAddress!, steps: steps,
-                                         scores: out, scoreStride: scoreStride)
-                    }
+                    integerKeyScores(U.self, layout: layout, codes: codes, rowBytes: rowBytes, r0: r0, r1: r1, scaled: scaled,
+                                     bias: bias, groupSize: G, lanes: lanes.baseAddress!, steps: steps,
+                                     scores: out, scoreStride: scoreStride)
                     #else
                     floatScores(U.self, rows: codes, rowBytes: rowBytes, lo: r0, hi: r1, width: kd, queries: scaled, queryStride: width,
                                 groupSize: G, scores: out, scoreStride: scoreStride)
@@ -124,10 +119,6 @@ extension KVDot {
         blocks.valueParams.withUnsafeBytes { paramBuffer in
             let codes = codesBuffer.baseAddress!, params = paramBuffer.baseAddress!
             #if arch(x86_64)
-            if legacyGroup3 && G == 3 && vd == 64 && gs == 32 {
-                return weightedValuesGroup3(U.self, codes: codes, params: params, rowBytes: rowBytes, lo: lo, hi: hi,
-                                            weights: weights, weightStride: weightStride, output: output, outputStride: outputStride)
-            }
             if gs % 8 == 0 {
                 return integerWeightedValues(U.self, blocks, codes: codes, params: params, lo: lo, hi: hi, weights: weights,
                                              weightStride: weightStride, groupSize: G, output: output, outputStride: outputStride)

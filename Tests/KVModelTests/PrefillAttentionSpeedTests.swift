@@ -9,6 +9,7 @@ import XCTest
 final class PrefillAttentionSpeedTests: XCTestCase {
     override func setUpWithError() throws {
         guard ProcessInfo.processInfo.environment["KVD_BENCH"] == "1" else { throw XCTSkip("set KVD_BENCH=1 to measure") }
+        BLAS.setThreadCount(1)  // as `Model` does: the pool runs the heads, each sgemm on one thread
     }
 
     func testSlidingWindowAt8000Tokens() {

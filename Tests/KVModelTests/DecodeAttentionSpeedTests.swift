@@ -43,57 +43,6 @@ final class DecodeAttentionSpeedTests: XCTestCase {
         }
     }
 
-    /// The general tiled loops against the old group-3 specialisations on the default shape.
-    func testGeneralAgainstSpecialisedKernels() throws {
-        let model = Self.smol
-        let pools = [1: ThreadPool(threadCount: 1), 2: ThreadPool(threadCount: 2)]
-        for spec in [nil, "kivi:bits=4"] {
-            let layers = Self.cache(model, entries: 8000, spec: spec)
-            var runs: [(String, () -> Void)] = []
-            for threads in [1, 2] {
-                let token = Self.token(model, layers, pool: pools[threads]!)
-                runs.append(("specialised, \(threads) thread(s)", { KVDot.legacyGroup3 = true; token(); KVDot.legacyGroup3 = false }))
-                runs.append(("general, \(threads) thread(s)", token))
-            }
-            print("decode attention per token, \(model.name) at 8000 entries, \(spec ?? "f16"):")
-            Self.interleave(runs, rounds: 15)
-        }
-    }
-
-    /// The score and value loops alone on one 8000-entry head (single thread, cache-warm), old
-    /// specialised against general, interleaved; minima are the least disturbed by other work.
-    func testKernelsAgainstSpecialised() throws {
-        for spec in [nil, "kivi:bits=4,residual=0"] {
-            let head = SyntheticKV(count: 8000, seed: 1).head()
-            if let spec { head.quantize(try KVCacheQuantization.parse(spec)) }
-            let G = 3, D = 64, n = head.count
-            let q = AttentionFixture.queries(G * D, seed: 3)
-            var scores = [Float](repeating: 0, count: G * n), out = [Float](repeating: 0, count: G * D)
-            let kernels: [(String, () -> Void)] = [
-                ("scores", {
-                    q.withUnsafeBufferPointer { qp in scores.withUnsafeMutableBufferPointer { s in
-                        KVDot.scores(head: head, lo: 0, hi: n, queries: qp.baseAddress!, queryStride: D, keyDimension: D,
-                                     groupSize: G, scores: s.baseAddress!, scoreStride: n)
-                    } }
-                }),
-                ("values", {
-                    scores.withUnsafeBufferPointer { w in out.withUnsafeMutableBufferPointer { o in
-                        KVDot.weightedValues(head: head, lo: 0, hi: n, weights: w.baseAddress!, weightStride: n, groupSize: G,
-                                             output: o.baseAddress!, outputStride: D)
-                    } }
-                }),
-            ]
-            var runs: [(String, () -> Void)] = []
-            for (name, kernel) in kernels {
-                let ten = { for _ in 0..<10 { kernel() } }
-                runs.append(("\(name), specialised (×10)", { KVDot.legacyGroup3 = true; ten(); KVDot.legacyGroup3 = false }))
-                runs.append(("\(name), general (×10)", ten))
-            }
-            print("decode kernels, one head of 8000 entries, group 3, D 64, \(spec ?? "f16"):")
-            Self.interleave(runs, rounds: 31)
-        }
-    }
-
     /// Every layer's attention for one token, as a closure (buffers allocated once).
     static func token(_ model: ModelShape, _ layers: [[HeadKVCache]], pool: ThreadPool, shape: AttentionShape? = nil) -> () -> Void {
         let shape = shape ?? model.shape

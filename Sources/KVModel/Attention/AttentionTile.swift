@@ -11,6 +11,7 @@ protocol StaticCount {
     static var value: Int { get }
 }
 
+enum N0: StaticCount { static var value: Int { 0 } }
 enum N1: StaticCount { static var value: Int { 1 } }
 enum N2: StaticCount { static var value: Int { 2 } }
 enum N3: StaticCount { static var value: Int { 3 } }

@@ -65,7 +65,6 @@ extension KVDot {
         _: R.Type, _: Q.Type, _: K.Type, _: W.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ lo: Int, _ hi: Int, _ width: Int,
         _ queries: UnsafePointer<Float>, _ queryStride: Int, _ scores: UnsafeMutablePointer<Float>, _ scoreStride: Int
     ) {
-        let nq = Q.value, nk = K.value
         let qr = UnsafeRawPointer(queries), qs = queryStride &* 4
         let vecEnd = W.value > 0 ? W.value : width & ~7
         @inline(__always) func query(_ k: Int, _ c: Int) -> SIMD8<Float> {
@@ -81,13 +80,13 @@ extension KVDot {
             while c < vecEnd {
                 var q = Accumulators4()
                 q.a0 = query(0, c)
-                if nq > 1 { q.a1 = query(1, c) }
-                if nq > 2 { q.a2 = query(2, c) }
-                if nq > 3 { q.a3 = query(3, c) }
-                t0.add(q, times: R.load8(r0, c), nq)
-                if nk > 1 { t1.add(q, times: R.load8(r1, c), nq) }
-                if nk > 2 { t2.add(q, times: R.load8(r2, c), nq) }
-                if nk > 3 { t3.add(q, times: R.load8(r3, c), nq) }
+                if Q.value > 1 { q.a1 = query(1, c) }
+                if Q.value > 2 { q.a2 = query(2, c) }
+                if Q.value > 3 { q.a3 = query(3, c) }
+                t0.add(q, times: R.load8(r0, c), Q.value)
+                if K.value > 1 { t1.add(q, times: R.load8(r1, c), Q.value) }
+                if K.value > 2 { t2.add(q, times: R.load8(r2, c), Q.value) }
+                if K.value > 3 { t3.add(q, times: R.load8(r3, c), Q.value) }
                 c &+= 8
             }
             @inline(__always) func finish(_ k: Int) {
@@ -106,16 +105,16 @@ extension KVDot {
                 }
             }
             finish(0)
-            if nq > 1 { finish(1) }
-            if nq > 2 { finish(2) }
-            if nq > 3 { finish(3) }
+            if Q.value > 1 { finish(1) }
+            if Q.value > 2 { finish(2) }
+            if Q.value > 3 { finish(3) }
         }
         var j = 0, row = rows + lo &* rowBytes
         let n = hi &- lo
-        while j &+ nk <= n {
-            tile(row, row + rowBytes, row + 2 &* rowBytes, row + 3 &* rowBytes, j, nk)
-            row += nk &* rowBytes
-            j &+= nk
+        while j &+ K.value <= n {
+            tile(row, row + rowBytes, row + 2 &* rowBytes, row + 3 &* rowBytes, j, K.value)
+            row += K.value &* rowBytes
+            j &+= K.value
         }
         // A short last tile repeats the last row; only real rows are stored.
         if j < n {
@@ -158,20 +157,19 @@ extension KVDot {
         _: R.Type, _: Q.Type, _: C.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ lo: Int, _ hi: Int, _ c: Int,
         _ weights: UnsafePointer<Float>, _ weightStride: Int, _ output: UnsafeMutablePointer<Float>, _ outputStride: Int
     ) {
-        let nq = Q.value, nc = C.value
         let w = weights - lo
         var o0 = Accumulators4(), o1 = Accumulators4(), o2 = Accumulators4(), o3 = Accumulators4()
         for j in lo..<hi {
             let row = rows + j &* rowBytes
             var v = Accumulators4()
             v.a0 = R.load8(row, c)
-            if nc > 1 { v.a1 = R.load8(row, c &+ 8) }
-            if nc > 2 { v.a2 = R.load8(row, c &+ 16) }
-            if nc > 3 { v.a3 = R.load8(row, c &+ 24) }
-            o0.add(v, times: SIMD8(repeating: w[j]), nc)
-            if nq > 1 { o1.add(v, times: SIMD8(repeating: w[weightStride &+ j]), nc) }
-            if nq > 2 { o2.add(v, times: SIMD8(repeating: w[2 &* weightStride &+ j]), nc) }
-            if nq > 3 { o3.add(v, times: SIMD8(repeating: w[3 &* weightStride &+ j]), nc) }
+            if C.value > 1 { v.a1 = R.load8(row, c &+ 8) }
+            if C.value > 2 { v.a2 = R.load8(row, c &+ 16) }
+            if C.value > 3 { v.a3 = R.load8(row, c &+ 24) }
+            o0.add(v, times: SIMD8(repeating: w[j]), C.value)
+            if Q.value > 1 { o1.add(v, times: SIMD8(repeating: w[weightStride &+ j]), C.value) }
+            if Q.value > 2 { o2.add(v, times: SIMD8(repeating: w[2 &* weightStride &+ j]), C.value) }
+            if Q.value > 3 { o3.add(v, times: SIMD8(repeating: w[3 &* weightStride &+ j]), C.value) }
         }
         @inline(__always) func store(_ o: Accumulators4, _ k: Int) {
             let out = UnsafeMutableRawPointer(output + (k &* outputStride &+ c))
@@ -180,13 +178,13 @@ extension KVDot {
                 out.storeBytes(of: out.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self) + x, toByteOffset: at, as: SIMD8<Float>.self)
             }
             add(0, o.a0)
-            if nc > 1 { add(1, o.a1) }
-            if nc > 2 { add(2, o.a2) }
-            if nc > 3 { add(3, o.a3) }
+            if C.value > 1 { add(1, o.a1) }
+            if C.value > 2 { add(2, o.a2) }
+            if C.value > 3 { add(3, o.a3) }
         }
         store(o0, 0)
-        if nq > 1 { store(o1, 1) }
-        if nq > 2 { store(o2, 2) }
-        if nq > 3 { store(o3, 3) }
+        if Q.value > 1 { store(o1, 1) }
+        if Q.value > 2 { store(o2, 2) }
+        if Q.value > 3 { store(o3, 3) }
     }
 }

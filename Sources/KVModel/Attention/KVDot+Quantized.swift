@@ -5,10 +5,11 @@ import _Builtin_intrinsics.intel
 /// Decode attention straight from quantized blocks, never dequantizing a block into a buffer.
 ///
 /// Keys (per channel, per block): `q·k_j = Σ_c (q_c·scale_c)·code_jc + Σ_c q_c·min_c`, so each block
-/// scales the queries once and then runs integer codes through the same four-keys × three-queries
-/// register loop as f16. Values (per token, per group): `Σ_j w_j·v_jc = Σ_j (w_j·scale_jg)·code_jc +
-/// Σ_j w_j·min_jg`, so the minima add one scalar per group at the end. GEAR's low-rank term costs
-/// `rank` dot products per block (`q·basis_i`, `Σ_j w_j·factor_ji`); exact outliers add a correction each.
+/// scales the queries once and runs the codes through the integer loops (`KVDot+QuantizedKeys`).
+/// Values (per token, per group): `Σ_j w_j·v_jc = Σ_j (w_j·scale_jg)·code_jc + Σ_j w_j·min_jg`
+/// (`KVDot+QuantizedValues`; value groups that are not a multiple of 8 channels go through floats).
+/// GEAR's low-rank term costs `rank` dot products per block (`q·basis_i`, `Σ_j w_j·factor_ji`);
+/// exact outliers add a correction each.
 extension KVDot {
     static func quantizedScores(_ blocks: QuantizedKVBlocks, lo: Int, hi: Int, queries: UnsafePointer<Float>, queryStride: Int,
                                 groupSize G: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
@@ -45,10 +46,12 @@ extension KVDot {
         _ G: Int, _ scores: UnsafeMutablePointer<Float>, _ scoreStride: Int
     ) {
         let kd = blocks.keyDimension, rowBytes = blocks.keyRowBytes, rank = blocks.scheme.rank
+        let layout = KeyCodeLayout(U.self, rowBytes: rowBytes), width = layout.channels
         let vecEnd = kd & ~7
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: G * (kd + 1 + rank) + rank) { scratch in
-        withUnsafeTemporaryAllocation(of: Int16.self, capacity: G * kd) { lanes in
-            let scaled = scratch.baseAddress!, bias = scaled + G * kd, projected = bias + G, factor = projected + G * rank
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: G * (width + 2 + rank) + rank) { scratch in
+        withUnsafeTemporaryAllocation(of: Int16.self, capacity: G * layout.parts * 16) { lanes in
+            let scaled = scratch.baseAddress!, bias = scaled + G * width, steps = bias + G
+            let projected = steps + G, factor = projected + G * rank
             blocks.keyCodes.withUnsafeBytes { codesBuffer in
             blocks.keyParams.withUnsafeBytes { paramBuffer in
             blocks.keyFactors.withUnsafeBufferPointer { factors in
@@ -57,10 +60,10 @@ extension KVDot {
                 var b = blocks.block(containing: lo)
                 while b < blocks.blockCount && blocks.blockStarts[b] < hi {
                     let r0 = max(lo, blocks.blockStarts[b]), r1 = min(hi, blocks.blockStarts[b + 1])
-                    // q'_c = q_c·scale_c and bias = Σ_c q_c·min_c, once per block and query.
+                    // q'_c = q_c·scale_c (zero past the key width) and bias = Σ_c q_c·min_c, once per block and query.
                     let scale = paramBuffer.baseAddress! + b * 4 * kd, minimum = scale + 2 * kd
                     for k in 0..<G {
-                        let q = queries + k * queryStride, dst = scaled + k * kd
+                        let q = queries + k * queryStride, dst = scaled + k * width
                         var m = SIMD8<Float>()
                         var c = 0
                         while c < vecEnd {
@@ -71,20 +74,18 @@ extension KVDot {
                         }
                         var s = m.sum()
                         while c < kd { dst[c] = q[c] * Half.load(scale, c * 2); s += q[c] * Half.load(minimum, c * 2); c += 1 }
+                        while c < width { dst[c] = 0; c += 1 }
                         bias[k] = s
                     }
                     let out = scores + (r0 - lo)
                     #if arch(x86_64)
-                    if G == 3 && kd == 64 {
-                        blockScoresGroup3(U.self, codes: codes, rowBytes: rowBytes, r0: r0, r1: r1, scaled: scaled, bias: bias,
-                                          lanes: lanes.baseAddress!, scores: out, scoreStride: scoreStride)
-                    } else {
-                        blockScores(U.self, codes: codes, rowBytes: rowBytes, bits: blocks.scheme.bits, kd: kd, G: G, r0: r0, r1: r1,
-                                    scaled: scaled, bias: bias, scores: out, scoreStride: scoreStride)
-                    }
+                    integerKeyScores(U.self, layout: layout, codes: codes, rowBytes: rowBytes, r0: r0, r1: r1, scaled: scaled,
+                                     bias: bias, groupSize: G, lanes: lanes.baseAddress!, steps: steps,
+                                     scores: out, scoreStride: scoreStride)
                     #else
-                    blockScores(U.self, codes: codes, rowBytes: rowBytes, bits: blocks.scheme.bits, kd: kd, G: G, r0: r0, r1: r1,
-                                scaled: scaled, bias: bias, scores: out, scoreStride: scoreStride)
+                    floatScores(U.self, rows: codes, rowBytes: rowBytes, lo: r0, hi: r1, width: kd, queries: scaled, queryStride: width,
+                                groupSize: G, scores: out, scoreStride: scoreStride)
+                    for k in 0..<G { for j in 0..<(r1 - r0) { out[k * scoreStride + j] += bias[k] } }
                     #endif
                     if rank > 0 {
                         // Low-rank term: score_j += Σ_i factor_ji · (q · basis_i).
@@ -108,30 +109,6 @@ extension KVDot {
         } }
     }
 
-    /// Scores of rows `r0..<r1` of one block, any width and group: `scaled·codes + bias`.
-    @inline(__always)
-    private static func blockScores<U: KVCodeUnpacker>(
-        _: U.Type, codes: UnsafeRawPointer, rowBytes: Int, bits: Int, kd: Int, G: Int, r0: Int, r1: Int,
-        scaled: UnsafePointer<Float>, bias: UnsafePointer<Float>, scores: UnsafeMutablePointer<Float>, scoreStride: Int
-    ) {
-        let vecEnd = kd & ~7
-        let q = UnsafeRawPointer(scaled)
-        for j in r0..<r1 {
-            let row = codes + j * rowBytes
-            for k in 0..<G {
-                var acc = SIMD8<Float>()
-                var c = 0
-                while c < vecEnd {
-                    acc.addProduct(U.load8(row, c), q.loadUnaligned(fromByteOffset: (k * kd + c) * 4, as: SIMD8<Float>.self))
-                    c += 8
-                }
-                var s = acc.sum() + bias[k]
-                while c < kd { s += scaled[k * kd + c] * Float(QuantizedKVBlocks.code(row, c, bits: bits)); c += 1 }
-                scores[k * scoreStride + j - r0] = s
-            }
-        }
-    }
-
     private static func quantizedWeightedValues<U: KVCodeUnpacker>(
         _ blocks: QuantizedKVBlocks, _: U.Type, _ lo: Int, _ hi: Int, _ weights: UnsafePointer<Float>, _ weightStride: Int,
         _ G: Int, _ output: UnsafeMutablePointer<Float>, _ outputStride: Int
@@ -142,37 +119,31 @@ extension KVDot {
         blocks.valueParams.withUnsafeBytes { paramBuffer in
             let codes = codesBuffer.baseAddress!, params = paramBuffer.baseAddress!
             #if arch(x86_64)
-            if G == 3 && vd == 64 && gs == 32 {
-                return weightedValuesGroup3(U.self, codes: codes, params: params, rowBytes: rowBytes, lo: lo, hi: hi,
-                                            weights: weights, weightStride: weightStride, output: output, outputStride: outputStride)
+            if gs % 8 == 0 {
+                return integerWeightedValues(U.self, blocks, codes: codes, params: params, lo: lo, hi: hi, weights: weights,
+                                             weightStride: weightStride, groupSize: G, output: output, outputStride: outputStride)
             }
             #endif
-            // Any shape: dequantize one row at a time into registers-sized scratch, then accumulate.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: vd) { scratch in
-                let row = scratch.baseAddress!
-                for j in lo..<hi {
-                    let rowCodes = codes + j * rowBytes, p = params + j * 4 * groups
-                    for g in 0..<groups {
-                        let scale = Half.load(p, g * 2), minimum = Half.load(p, (groups + g) * 2)
-                        var c = g * gs
-                        if gs % 8 == 0 {
-                            while c < (g + 1) * gs {
-                                UnsafeMutableRawPointer(row + c).storeBytes(
-                                    of: SIMD8<Float>(repeating: minimum) + SIMD8<Float>(repeating: scale) * U.load8(rowCodes, c),
-                                    as: SIMD8<Float>.self)
-                                c += 8
-                            }
-                        } else {
-                            while c < (g + 1) * gs {
+            // Value groups that split a run of eight channels (or no integer loops): dequantize 32
+            // rows at a time into floats and run the float loop over them.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 * vd) { scratch in
+                let rows = scratch.baseAddress!
+                var r0 = lo
+                while r0 < hi {
+                    let r1 = min(hi, r0 + 32)
+                    for j in r0..<r1 {
+                        let rowCodes = codes + j * rowBytes, p = params + j * 4 * groups, row = rows + (j - r0) * vd
+                        for g in 0..<groups {
+                            let scale = Half.load(p, g * 2), minimum = Half.load(p, (groups + g) * 2)
+                            for c in (g * gs)..<((g + 1) * gs) {
                                 row[c] = minimum + scale * Float(QuantizedKVBlocks.code(rowCodes, c, bits: bits))
-                                c += 1
                             }
                         }
                     }
-                    for k in 0..<G {
-                        let w = weights[k * weightStride + j - lo], out = output + k * outputStride
-                        for c in 0..<vd { out[c] += w * row[c] }
-                    }
+                    floatWeightedValues(F32Rows.self, rows: UnsafeRawPointer(rows), rowBytes: vd * 4, lo: 0, hi: r1 - r0, width: vd,
+                                        weights: weights + (r0 - lo), weightStride: weightStride, groupSize: G,
+                                        output: output, outputStride: outputStride)
+                    r0 = r1
                 }
             }
         } }

@@ -4,10 +4,6 @@
 /// the residual window to the register-tiled float loops (`KVDot+FloatTiles`); a slice may span both.
 /// Scores are laid out `[G, scoreStride]`, one row per query of the KV head's group.
 enum KVDot {
-    /// Measurement switch: route the default shape (three queries, 64-wide f16) to the old
-    /// specialised loops, to compare them with the general ones. Removed with those loops.
-    nonisolated(unsafe) static var legacyGroup3 = false
-
     /// `scores[k·scoreStride + (j - lo)] = queries[k] · key[j]` for `j` in `lo..<hi`, `k` in `0..<G`.
     static func scores(head: HeadKVCache, lo: Int, hi: Int, queries: UnsafePointer<Float>, queryStride: Int,
                        keyDimension kd: Int, groupSize G: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
@@ -19,12 +15,6 @@ enum KVDot {
         let start = max(lo, q0)
         guard start < hi, let keys = head.keys else { return }
         let base = UnsafeRawPointer(keys), rowBytes = kd * head.storage.elementBytes, out = scores + (start - lo)
-        #if arch(x86_64)
-        if legacyGroup3 && G == 3 && kd == 64 && head.storage == .f16 {
-            return scoresF16Group3(keys: base, lo: start - q0, hi: hi - q0, queries: queries, queryStride: queryStride,
-                                   scores: out, scoreStride: scoreStride)
-        }
-        #endif
         switch head.storage {
         case .f16:
             floatScores(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - q0, hi: hi - q0, width: kd, queries: queries,
@@ -47,12 +37,6 @@ enum KVDot {
         guard start < hi, let values = head.values else { return }
         let D = head.valueDimension, base = UnsafeRawPointer(values), rowBytes = D * head.storage.elementBytes
         let w = weights + (start - lo)
-        #if arch(x86_64)
-        if legacyGroup3 && G == 3 && D == 64 && head.storage == .f16 {
-            return weightedValuesF16Group3(values: base, lo: start - q0, hi: hi - q0, weights: w,
-                                           weightStride: weightStride, output: output, outputStride: outputStride)
-        }
-        #endif
         switch head.storage {
         case .f16:
             floatWeightedValues(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - q0, hi: hi - q0, width: D, weights: w,

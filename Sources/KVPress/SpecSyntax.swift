@@ -12,13 +12,25 @@ struct SpecNode {
 }
 
 /// The spec grammar (see ``PressSpec``): `name [ "(" spec { "," spec } ")" ] [ ":" key=value { "," key=value } ]`.
+///
+/// Specs come from clients, so the parser is bounded: at most `maxLength` characters, wrappers
+/// nested at most `maxDepth` deep (the recursion), at most `maxPresses` presses in all (each
+/// costs compression time and is repeated in every telemetry row).
 enum SpecSyntax {
+    static let maxLength = 4096
+    static let maxDepth = 8
+    static let maxPresses = 32
+
     /// Reads `spec`; `checkName` rejects unknown names as soon as they are read (so the error
     /// names the first unknown press, not a later syntax problem).
     /// - Throws: `PressError.syntax`, or what `checkName` throws.
     static func parse(_ spec: String, checkName: @escaping (String) throws -> Void) throws -> SpecNode {
+        guard spec.utf8.count <= maxLength else {
+            throw PressError.syntax(spec: String(spec.prefix(64)) + "…", position: maxLength,
+                                    reason: "a spec is at most \(maxLength) bytes, this one has \(spec.utf8.count)")
+        }
         var p = Parser(spec: spec, checkName: checkName)
-        let node = try p.parseNode()
+        let node = try p.parseNode(depth: 1)
         p.skipSpaces()
         guard p.atEnd else { throw p.error("unexpected '\(p.peek.map(String.init) ?? "")'") }
         return node
@@ -29,6 +41,7 @@ enum SpecSyntax {
         let chars: [Character]
         let checkName: (String) throws -> Void
         var i = 0
+        var presses = 0
 
         init(spec: String, checkName: @escaping (String) throws -> Void) {
             self.spec = spec
@@ -60,7 +73,14 @@ enum SpecSyntax {
             return j > start && j < chars.count && chars[j] == "="
         }
 
-        mutating func parseNode() throws -> SpecNode {
+        mutating func parseNode(depth: Int) throws -> SpecNode {
+            guard depth <= SpecSyntax.maxDepth else {
+                throw error("presses are nested more than \(SpecSyntax.maxDepth) deep")
+            }
+            presses += 1
+            guard presses <= SpecSyntax.maxPresses else {
+                throw error("a spec holds at most \(SpecSyntax.maxPresses) presses")
+            }
             let name = identifier()
             guard !name.isEmpty else { throw error("expected a press name") }
             try checkName(name)
@@ -69,7 +89,7 @@ enum SpecSyntax {
             if peek == "(" {
                 i += 1
                 repeat {
-                    inner.append(try parseNode())
+                    inner.append(try parseNode(depth: depth + 1))
                     skipSpaces()
                     if peek == "," { i += 1 } else { break }
                 } while true

@@ -53,6 +53,10 @@ final class DecodingSpecTests: XCTestCase {
         XCTAssertTrue(error("rkv:retain_direction=middle")!.description.contains("one of last, first"))
         guard case .innerPress? = error("h2o(knorm)") else { return XCTFail("inner press") }
         guard case .syntax? = error("h2o:cache_budget") else { return XCTFail("syntax") }
+        let deep = String(repeating: "h2o(", count: 40_000) + "h2o" + String(repeating: ")", count: 40_000)
+        XCTAssertTrue(error(deep)?.description.contains("at most 4096 bytes") == true, "\(String(describing: error(deep)))")
+        let nested = String(repeating: "h2o(", count: 20) + "h2o" + String(repeating: ")", count: 20)
+        XCTAssertTrue(error(nested)?.description.contains("nested more than 8 deep") == true, "\(String(describing: error(nested)))")
     }
 
     func testPrefillDecodingBundlesBothPresses() throws {

@@ -85,6 +85,24 @@ final class PressSpecTests: XCTestCase {
         XCTAssertTrue(error("snapkv:ratio")!.description.contains("expected NAME, NAME:key=value"))
     }
 
+    /// Hostile specs are refused quickly with the limit named (a 40 000-deep nesting overflowed the
+    /// stack of the thread that parsed it, kvd's event loop).
+    func testHostileSpecsAreBounded() {
+        func error(_ spec: String) -> String {
+            do { _ = try PressSpec.parse(spec); return "accepted" } catch { return "\(error)" }
+        }
+        let deep = String(repeating: "adakv(", count: 40_000) + "knorm" + String(repeating: ")", count: 40_000)
+        XCTAssertTrue(error(deep).contains("at most 4096 bytes"), error(deep))
+        let nested = String(repeating: "adakv(", count: 9) + "knorm" + String(repeating: ")", count: 9)
+        XCTAssertTrue(error(nested).contains("nested more than 8 deep"), error(nested))
+        XCTAssertEqual(error(String(repeating: "adakv(", count: 7) + "knorm" + String(repeating: ")", count: 7)).contains("nested"), false)
+        let wide = "composed(" + Array(repeating: "knorm", count: 40).joined(separator: ",") + ")"
+        XCTAssertTrue(error(wide).contains("at most 32 presses"), error(wide))
+        let huge = "composed(" + Array(repeating: "knorm", count: 200_000).joined(separator: ",") + ")"
+        XCTAssertTrue(error(huge).contains("at most 4096 bytes"), error(huge))
+        XCTAssertTrue(error("knorm:ratio=" + String(repeating: "9", count: 5000)).contains("at most 4096 bytes"))
+    }
+
     func testRegistryDocumentsEveryParameter() {
         XCTAssertEqual(Set(PressRegistry.names).count, PressRegistry.names.count)
         for d in PressRegistry.all {

@@ -21,7 +21,7 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .invalidSessionID(let id):
             let shown = id.count > 80 ? String(id.prefix(80)) + "…" : id
-            return "invalid session id '\(shown)': use 1 to 64 characters from A-Z a-z 0-9 . _ - (not '.' or '..')"
+            return "invalid session id '\(shown)': use 1 to 64 characters from A-Z a-z 0-9 . _ - (not starting with '.')"
         case .emptyDocument:
             return "the document is empty"
         case .documentTooLong(let tokens, let limit):

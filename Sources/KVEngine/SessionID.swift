@@ -1,7 +1,8 @@
-/// A validated session id: 1 to 64 characters from `[A-Za-z0-9._-]`, and not `.` or `..`.
+/// A validated session id: 1 to 64 characters from `[A-Za-z0-9._-]`, not starting with `.`.
 ///
 /// Ids name files in the state and telemetry directories, so nothing else is accepted: an id
-/// can never become a path such as `../../etc/passwd`.
+/// can never become a path such as `../../etc/passwd`, nor a hidden file (the state directory's
+/// scan at start skips those, so a session saved as one would be lost at the next restart).
 public struct SessionID: Hashable, Sendable, CustomStringConvertible, Comparable {
     public let rawValue: String
 
@@ -10,7 +11,7 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible, Comparable
         let allowed = raw.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
         }
-        guard (1...64).contains(raw.utf8.count), allowed, raw != ".", raw != ".." else {
+        guard (1...64).contains(raw.utf8.count), allowed, raw.utf8.first != 0x2E else {
             throw SessionError.invalidSessionID(raw)
         }
         rawValue = raw

@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVBenchKitTests",
-            dependencies: ["KVBenchKit", "KVEngine", "KVPress", "KVModel"],
+            dependencies: ["KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

@@ -47,6 +47,27 @@ final class TinyModelTests: XCTestCase {
         try checkAgainstTransformers("tiny-mistral", model: model)
     }
 
+    /// The same qwen2 weights quantized to q8_0 by llama-quantize: against the fp32 reference,
+    /// kvd's prompt logits (exact q8_0 weights, ~16-bit activations) are closer than llama.cpp's
+    /// (8-bit activations) were: llama.cpp's largest difference is stored with its outputs.
+    func testQwen2Q8_0IsAtLeastAsCloseToFP32AsLlamaCpp() throws {
+        let model = try Model(path: try fixture("tiny-qwen2-q8_0.gguf"))
+        let V = model.config.vocabularySize
+        let fp32 = try reference("tiny-qwen2")
+        let llama = try reference("tiny-qwen2-q8_0")
+        for (i, (exact, l)) in zip(fp32, llama).enumerated() {
+            let ids = exact["ids"] as! [Int]
+            XCTAssertEqual(ids, l["ids"] as! [Int])
+            let logits = try model.forward(ids, cache: model.makeCache(storage: .f32), logits: .all)
+            var worst: Float = 0
+            for (t, row) in (exact["logits"] as! [[Double]]).enumerated() {
+                for (j, v) in row.enumerated() { worst = max(worst, abs(logits[t * V + j] - Float(v))) }
+            }
+            let llamaWorst = Float((l["vs_transformers_fp32"] as! [String: Any])["prompt_logits_max_abs_diff"] as! Double)
+            XCTAssertLessThanOrEqual(worst, llamaWorst, "case \(i): kvd q8_0 differs from fp32 by \(worst), llama.cpp by \(llamaWorst)")
+        }
+    }
+
     // MARK: - Comparisons
 
     private func fixture(_ file: String) throws -> String {

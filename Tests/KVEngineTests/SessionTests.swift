@@ -13,7 +13,7 @@ final class SessionTests: XCTestCase {
     func model() throws -> Model {
         guard FileManager.default.fileExists(atPath: DefaultModel.path) else {
             XCTFail("default model not found at \(DefaultModel.path): run scripts/fetch-model (or set KVD_MODEL)")
-            throw XCTSkip("model missing")
+            throw CocoaError(.fileNoSuchFile)
         }
         return try Self.model.get()
     }

@@ -16,7 +16,8 @@ enum Products {
             let p = dir.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
-        throw XCTSkip("\(name) is not built next to the tests (\(directory.path)); run swift build -c release first")
+        XCTFail("\(name) is not built next to the tests (\(directory.path)); run swift build -c release first")
+        throw CocoaError(.fileNoSuchFile)
     }
 
     /// The repository root (for the sample document and the systemd units).

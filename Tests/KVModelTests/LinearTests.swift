@@ -18,8 +18,18 @@ final class LinearTests: XCTestCase {
     /// Three matrices of different types sharing one input, outputs side by side, strided rows:
     /// every path (forced, and the one `path(for:tokens:)` picks) against dequantize + dot.
     func testEveryPathMatchesReference() {
+        checkEveryPath(columns: 512, tokenCounts: [1, 2, 7, 8, 33, 100])
+    }
+
+    /// Inputs wider than one panel chunk (PanelGEMM accumulates over 512-column chunks) and more
+    /// tokens than one packed-token chunk.
+    func testDensePathChunksMatchReference() {
+        checkEveryPath(columns: 1536, tokenCounts: [130, 700], paths: [.dense, nil])
+    }
+
+    private func checkEveryPath(columns cols: Int, tokenCounts: [Int],
+                                paths: [Linear.Path?] = [.matvec, .batched, .dense, nil]) {
         var rng = TestRandom(21)
-        let cols = 512
         let specs: [(GGMLType, Int)] = [(.q5_0, 40), (.q6_K, 24), (.q4_K, 9), (.q8_0, 16), (.f16, 5)]
         let datas = specs.map { ReferenceQuantizer.quantize($0.0, rng.floats($0.1 * cols)).bytes }
         let ptrs = KernelReference.heapCopies(datas)
@@ -27,10 +37,10 @@ final class LinearTests: XCTestCase {
         let mats = zip(specs, ptrs).map { QuantizedMatrix(type: $0.0, rows: $0.1, columns: cols, data: $1) }
         let total = specs.reduce(0) { $0 + $1.1 }
         let linear = Linear(pool: ThreadPool(threadCount: 2))
-        for T in [1, 2, 7, 8, 33, 100] {
+        for T in tokenCounts {
             let inStride = cols + 3, outStride = total + 2
             let x = rng.floats(T * inStride, scale: 2)
-            for path in [Linear.Path.matvec, .batched, .dense, nil] {
+            for path in paths {
                 var y = [Float](repeating: .nan, count: T * outStride)
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeMutableBufferPointer { yp in

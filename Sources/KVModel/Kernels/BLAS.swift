@@ -1,6 +1,7 @@
 import COpenBLAS
 
-/// Thin wrappers around OpenBLAS (prefill uses `sgemm` on f32 copies of the weights).
+/// Thin wrappers around OpenBLAS. The presses' attention scorers call `cblas_sgemm`; the linear
+/// layers do not use BLAS (see `PanelGEMM`).
 public enum BLAS {
     /// C = alpha·A·Bᵀ + beta·C (or A·B when `transposeB` is false), all row-major f32.
     ///
@@ -21,25 +22,8 @@ public enum BLAS {
                     beta, c, blasint(ldc ?? n))
     }
 
-    /// `sgemm` with `transposeB` (B is `n × k`, one row per output), its output columns split
-    /// over `pool`'s threads: each part is one single-threaded OpenBLAS call.
-    ///
-    /// kvd runs OpenBLAS with one thread (`Model` sets it): OpenBLAS's own pool spins after
-    /// every call and fought kvd's pool for the two cores (12% of prefill time in `sched_yield`).
-    public static func parallelSgemm(m: Int, n: Int, k: Int,
-                                     a: UnsafePointer<Float>, lda: Int? = nil,
-                                     b: UnsafePointer<Float>, ldb: Int? = nil,
-                                     c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
-                                     pool: ThreadPool = .shared) {
-        let ldb = ldb ?? k, ldc = ldc ?? n
-        pool.parallelFor(n, grain: 64) { cols in
-            sgemm(m: m, n: cols.count, k: k, a: a, lda: lda, b: b + cols.lowerBound * ldb, ldb: ldb,
-                  c: c + cols.lowerBound, ldc: ldc)
-        }
-    }
-
-    /// Sets the number of threads OpenBLAS uses (call with `ThreadPool.shared.threadCount`).
-    /// OpenBLAS's own threads spin too, so using more than the pool would oversubscribe the cores.
+    /// Sets the number of threads OpenBLAS uses. kvd runs it with one: OpenBLAS's own pool spins
+    /// after every call and fought kvd's pool for the two cores (12% of prefill time in `sched_yield`).
     public static func setThreadCount(_ n: Int) {
         openblas_set_num_threads(Int32(max(1, n)))
     }

@@ -4,8 +4,8 @@
 /// - `.matvec`: one token at a time (`Q8Vector` + the mat-vec kernels); for T = 1.
 /// - `.batched`: the T tokens quantized once (`Q8Batch`), each weight block unpacked once per
 ///   tile of up to four tokens (`IntegerDot`); float layouts read each row once for all tokens.
-/// - `.dense`: the weights dequantized to f32 (every call: nothing is cached between calls)
-///   and one `BLAS.parallelSgemm`.
+/// - `.dense`: f32 FMA on the tokens with the weights dequantized a small panel at a time
+///   (`PanelGEMM`): no f32 copy of the matrix, nothing cached between calls.
 ///
 /// `.batched` beats `.dense` below a crossover T that depends on the type (how much a weight
 /// block costs to unpack, how fast the type dequantizes) and somewhat on the shape; it is
@@ -112,23 +112,32 @@ public final class Linear: @unchecked Sendable {
                 m.batchRows(range, q, x, inputStride: inputStride, y + offset, outputStride: outputStride)
             }
         case .dense:
-            let weights: UnsafePointer<Float>
-            if matrices.count == 1 && first.type == .f32 {
-                weights = first.source.assumingMemoryBound(to: Float.self)
-            } else {
-                if denseCapacity < total &* columns {
-                    dense.deallocate()
-                    dense = .allocate(capacity: total &* columns)
-                    denseCapacity = total &* columns
-                }
-                var row = 0
-                for m in matrices {
-                    Dequantize.tensor(m.type, from: m.source, to: dense + row &* columns, rows: m.rows, rowLength: columns, pool: pool)
-                    row &+= m.rows
-                }
-                weights = UnsafePointer(dense)
+            let packedCount = PanelGEMM.packedCount(tokens: T, columns: columns)
+            let parts = 2 &* pool.threadCount, panelCount = PanelGEMM.panelCount(columns: columns)
+            if denseCapacity < packedCount &+ parts &* panelCount {
+                dense.deallocate()
+                denseCapacity = packedCount &+ parts &* panelCount
+                dense = .allocate(capacity: denseCapacity)
             }
-            BLAS.parallelSgemm(m: T, n: total, k: columns, a: x, lda: inputStride, b: weights, c: y, ldc: outputStride, pool: pool)
+            let packed = dense, panels = dense + packedCount
+            PanelGEMM.pack(x, stride: inputStride, tokens: T, columns: columns, into: packed, pool: pool)
+            // Each part: a contiguous run of whole row panels, its own panel scratch.
+            let tiles = (total &+ PanelGEMM.rowTile &- 1) / PanelGEMM.rowTile
+            pool.parallelFor(min(parts, tiles)) { range in
+                let n = min(parts, tiles)
+                for p in range {
+                    let lo = tiles &* p / n &* PanelGEMM.rowTile, hi = min(total, tiles &* (p &+ 1) / n &* PanelGEMM.rowTile)
+                    var start = 0
+                    for m in matrices {
+                        let a = max(lo, start), b = min(hi, start &+ m.rows)
+                        if a < b {
+                            PanelGEMM.rows(m, (a &- start)..<(b &- start), packed: packed, tokens: T, y + start, outputStride: outputStride,
+                                           panel: panels + p &* panelCount)
+                        }
+                        start &+= m.rows
+                    }
+                }
+            }
         }
     }
 

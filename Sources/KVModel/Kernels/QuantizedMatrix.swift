@@ -107,6 +107,14 @@ public final class QuantizedMatrix: @unchecked Sendable {
         Dequantize.row(type, from: source + r &* sourceRowBytes, to: dst, count: columns)
     }
 
+    /// Dequantizes elements `first..<first+count` of row `r` into `dst` (`first` and `count`
+    /// whole blocks of the type), e.g. a panel of `PanelGEMM`.
+    @inline(__always)
+    func dequantize(row r: Int, from first: Int, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        let offset = r &* sourceRowBytes &+ first / type.blockSize &* type.blockBytes
+        Dequantize.row(type, from: source + offset, to: dst, count: count)
+    }
+
     /// y = W·x for an input already quantized into `x` (`x.count == columns`); `y` has `rows` floats.
     /// Rows are split over `pool`'s threads.
     public func matvec(_ x: Q8Vector, into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared) {

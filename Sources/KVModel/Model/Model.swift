@@ -36,7 +36,7 @@ public final class Model: @unchecked Sendable {
         } catch let error as ChatTemplateError {
             chatTemplate = .failure(error)
         }
-        BLAS.setThreadCount(1)  // kvd's pool splits the work (BLAS.parallelSgemm)
+        BLAS.setThreadCount(1)  // kvd's pool splits the work; OpenBLAS's spinning threads would fight it
         loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 

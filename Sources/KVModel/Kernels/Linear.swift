@@ -8,35 +8,33 @@
 ///   (`PanelGEMM`): no f32 copy of the matrix, nothing cached between calls.
 ///
 /// `.batched` beats `.dense` below a crossover T that depends on the type (how much a weight
-/// block costs to unpack, how fast the type dequantizes) and somewhat on the shape; it is
-/// `crossover(_:)`, measured with
-/// `KVD_BENCH=1 swift test -c release --filter KernelSpeedTests/testLinearPaths`
+/// block costs to unpack, how fast the type dequantizes into a panel) and somewhat on the shape;
+/// it is `crossover(_:)`, measured with
+/// `KVD_BENCH=1 swift test -c release --filter IntegerKernelSpeedTests/testLinearPaths`
 /// (Qwen2.5-0.5B Q4_K_M tensors, synthetic rows for the types the file lacks; one thread
 /// timed by its CPU time, medians of 7 interleaved runs; every path splits rows over the
 /// threads the same way). T where dense first beats batched, T ∈ {1,2,3,4,6,8,12,16,24,32,48,64,96,128}:
 ///
-///     matrix                         type   crossover   batched / dense ms at T = 16, 128
-///     attn_q 896→896                 q5_0   96–128       1.10 / 1.61    10.1 / 8.5
-///     ffn_up 896→4864                q5_0   > 128        4.69 / 12.4    40.1 / 43.9
-///     ffn_down 4864→896              q6_K   96–128       6.27 / 12.8    51.2 / 47.6
-///     ffn_down 4864→896              q4_K   96–128       5.43 / 9.80    65.6 / 58.4
-///     output 896→151936              q8_0   > 128         197 / 489     1628 / 2229
-///     synthetic 896→4864             q4_0   > 128        5.98 / 16.3    51.8 / 77.5
-///     synthetic 896→4864             q4_1   > 128        6.23 / 14.6    53.2 / 77.3
-///     synthetic 896→4864             q5_1   > 128        7.17 / 18.0    59.0 / 70.5
-///     synthetic 4864→896             q5_K   > 128        8.42 / 58.2     103 / 106
-///     synthetic 896→4864             f16    ~128         7.24 / 13.1    62.0 / 63.5
-///     synthetic 896→4864             bf16   64           8.49 / 14.0    52.4 / 48.6
-///     synthetic 896→4864             f32    24           6.09 / 6.66    50.5 / 47.6
+///     matrix                         type   crossover   batched / dense ms at T = 8, 16, 128
+///     attn_q 896→896                 q5_0   12          0.46 / 0.61   0.95 / 0.64   8.6 / 3.3
+///     ffn_up 896→4864                q5_0   16          2.21 / 3.85   4.11 / 3.58  40.9 / 17.8
+///     ffn_down 4864→896              q6_K   32          3.00 / 7.45   6.21 / 7.73  53.4 / 22.5
+///     ffn_down 4864→896              q4_K   12          2.62 / 3.08   5.55 / 3.28  48.6 / 17.9
+///     output 896→151936              q8_0   16          86.9 / 116    159 / 134    1426 / 574
+///     synthetic 896→4864             q4_0   16          2.81 / 3.29   7.18 / 5.70  37.0 / 16.9
+///     synthetic 896→4864             q4_1   16          2.14 / 3.27   4.04 / 3.11  48.2 / 22.7
+///     synthetic 896→4864             q5_1   16          4.09 / 7.03   7.74 / 6.20  40.3 / 17.0
+///     synthetic 4864→896             q5_K   > 128       2.65 / 38.7   5.21 / 36.3  45.8 / 51.9
+///     synthetic 896→4864             f16    8           2.50 / 2.35   5.67 / 2.32  45.4 / 14.9
+///     synthetic 896→4864             bf16   8           2.66 / 2.26   5.85 / 2.33  47.7 / 15.0
+///     synthetic 896→4864             f32    12          2.32 / 2.47   5.86 / 2.49  60.9 / 20.0
 ///
-/// (f32 dense needs no dequantization; q5_K's dequantizer is slow.) For the questions kvd
-/// answers (8–100 tokens) batched is 1.5–2.7× faster than dense at T = 16 for the quantized
-/// types (q5_K 6.9×, f32 1.1×); against T mat-vecs it saves 1.05–1.7× with the weights in
-/// cache and, when they stream from memory as in a real forward, 2.5× (the 144 MB output
-/// matrix: 197 against 493 ms at T = 16). The
-/// dense path also needs rows × columns × 4 bytes of scratch (544 MB for that matrix).
+/// Dense costs the same for 1 to 16 tokens (`PanelGEMM`'s 16-token tile), so batched wins the
+/// shortest batches and dense everything past one or two tiles; q6_K's and q5_K's dequantizers
+/// are the slow ones. Against T mat-vecs, batched saves up to 3× when the weights stream from
+/// memory (the 144 MB output matrix: 87 against 259 ms at T = 8).
 ///
-/// A `Linear` owns its scratch (quantized activations, the dequantized-weights buffer), grown
+/// A `Linear` owns its scratch (quantized activations, the packed tokens and weight panels), grown
 /// on demand and never shrunk: no allocation per call once sized. Not thread-safe: one per
 /// forward pass in flight.
 public final class Linear: @unchecked Sendable {
@@ -58,15 +56,15 @@ public final class Linear: @unchecked Sendable {
 
     deinit { dense.deallocate() }
 
-    /// The smallest T for which `.apply` takes `.dense` for matrices of `type` (see the table
-    /// above: q4_K and q6_K midway between their measured 96 and 128; types measured past 128
-    /// at 128, as dense also costs a float copy of the weights).
+    /// The smallest T for which `.apply` takes `.dense` for matrices of `type` (the table above;
+    /// q5_K, measured past 128, at 128).
     public static func crossover(_ type: GGMLType) -> Int {
         switch type {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q5_K, .f16: return 128
-        case .q4_K, .q6_K: return 112
-        case .bf16: return 64
-        case .f32: return 24
+        case .f16, .bf16: return 8
+        case .q4_K, .f32: return 12
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 16
+        case .q6_K: return 32
+        case .q5_K: return 128
         }
     }
 

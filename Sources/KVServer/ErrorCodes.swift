@@ -18,7 +18,7 @@ public enum ErrorCodes {
         case let e as ProtocolError:
             switch e {
             case .frameTooLarge: return WireError(.resourceExhausted, e.description)
-            case .malformedMessage, .missingOperation, .missingBody, .truncatedFrame: return WireError(.invalidArgument, e.description)
+            case .malformedMessage, .missingOperation, .missingBody, .truncatedFrame, .invalidUTF8: return WireError(.invalidArgument, e.description)
             }
         case let e as ServerError:
             return WireError(code(e), e.description)

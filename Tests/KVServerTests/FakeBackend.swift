@@ -1,4 +1,5 @@
 import Foundation
+import KVEngine
 @testable import KVServer
 
 /// A model-free backend: a "session" holds its document's words; an answer streams the first
@@ -21,9 +22,7 @@ final class FakeBackend: InferenceBackend {
     }
 
     func validateSessionID(_ id: String) throws {
-        let ok = (1...64).contains(id.utf8.count) && !id.hasPrefix(".")
-            && id.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D }
-        if !ok { throw WireError(.invalidArgument, "invalid session id '\(id)'") }
+        _ = try SessionID(id)
     }
 
     func validate(_ request: LoadRequest) throws {

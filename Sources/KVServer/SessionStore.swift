@@ -53,8 +53,12 @@ public final class SessionStore: @unchecked Sendable {
         stateDirectory.appendingPathComponent(id + "." + SnapshotFile.fileExtension)
     }
 
-    /// Registers every snapshot in the state directory as a saved session (headers only).
+    /// Registers every snapshot in the state directory as a saved session (headers only), after
+    /// removing the temporaries of saves that were killed.
     func scanStateDirectory() {
+        for path in SnapshotFile.removeStaleTemporaries(in: stateDirectory) {
+            log(.warning, "removed \(path), left by a save that did not finish")
+        }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory.path)) ?? []
         for name in files.sorted() where name.hasSuffix("." + SnapshotFile.fileExtension) && !name.hasPrefix(".") {
             let id = String(name.dropLast(SnapshotFile.fileExtension.count + 1))

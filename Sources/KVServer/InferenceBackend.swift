@@ -39,6 +39,8 @@ public protocol BackendSession: AnyObject {
     func ask(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
              onToken: @escaping (AskToken) -> Void) throws -> AskResult
     /// Writes the session atomically to `url`. Worker.
+    /// - Parameter info: the store's view of it (asks, created and last-used times), saved so that a
+    ///   restart still reports them.
     /// - Returns: bytes written.
-    func save(to url: URL) throws -> Int
+    func save(to url: URL, info: SessionInfo) throws -> Int
 }

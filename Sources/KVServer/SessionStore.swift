@@ -18,7 +18,9 @@ public final class SessionStore: @unchecked Sendable {
         var info: SessionInfo
         /// The snapshot on disk, valid for the current content.
         var savedURL: URL?
-        /// A snapshot file exists for this id (possibly not yet verified).
+        /// The ask count that snapshot holds (a restart reports it).
+        var savedAsks: UInt32 = 0
+        /// When it was last used (the least recently used is evicted first).
         var lastUsed: Date
         var busy = false
 
@@ -69,6 +71,7 @@ public final class SessionStore: @unchecked Sendable {
                 info.session = id
                 let e = Entry(id: id, info: info)
                 e.savedURL = url
+                e.savedAsks = info.asks
                 e.lastUsed = Date(timeIntervalSince1970: info.lastUsedUnix > 0 ? info.lastUsedUnix : 0)
                 lock.withLock { entries[id] = e }
             } catch {
@@ -157,8 +160,9 @@ public final class SessionStore: @unchecked Sendable {
     @discardableResult
     private func save(_ e: Entry, _ session: BackendSession) throws -> Int {
         let url = snapshotURL(e.id)
-        let bytes = try session.save(to: url)
-        lock.withLock { e.savedURL = url }
+        let info = lock.withLock { describe(e) }
+        let bytes = try session.save(to: url, info: info)
+        lock.withLock { e.savedURL = url; e.savedAsks = info.asks }
         return bytes
     }
 
@@ -234,9 +238,11 @@ public final class SessionStore: @unchecked Sendable {
         return (snapshotURL(id), bytes)
     }
 
-    /// Saves every resident session whose content is not on disk yet (at shutdown).
+    /// Saves every resident session whose content or ask count is not on disk yet (at shutdown).
     func saveAll() {
-        let resident = lock.withLock { entries.values.filter { $0.session != nil && $0.savedURL == nil } }
+        let resident = lock.withLock {
+            entries.values.filter { $0.session != nil && ($0.savedURL == nil || $0.savedAsks != $0.info.asks) }
+        }
         for e in resident.sorted(by: { $0.id < $1.id }) {
             do {
                 _ = try save(e.id)

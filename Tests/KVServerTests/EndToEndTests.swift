@@ -286,7 +286,14 @@ final class EndToEndTests: XCTestCase {
         let backend = try EngineBackend(modelPaths: [Self.modelPath], threads: 0, logger: .init(label: "test"))
         let session = try backend.load(LoadRequest(session: "fp", document: "A short text about lighthouses and ships."), shouldStop: { nil })
         let url = dir.appendingPathComponent("fp.kvds")
-        _ = try session.save(to: url)
+        var meta = session.info
+        meta.asks = 3
+        meta.createdUnix = 1_700_000_000
+        _ = try session.save(to: url, info: meta)
+        // The store's counters are in the snapshot (a restart once reported 0 asks, created in 1970).
+        let saved = try backend.savedInfo(at: url)
+        XCTAssertEqual(saved.asks, 3)
+        XCTAssertEqual(saved.createdUnix, 1_700_000_000)
         // Round trip: same answer after restore.
         let ask = AskRequest(session: "fp", question: "What is the text about?", maxNewTokens: 8)
         let before = try session.ask(ask, defaultMaxNewTokens: 8, shouldStop: { nil }, onToken: { _ in })

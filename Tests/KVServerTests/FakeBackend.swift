@@ -46,7 +46,7 @@ final class FakeBackend: InferenceBackend {
     func restore(session: String, from url: URL) throws -> BackendSession {
         restores += 1
         let (header, payload) = try SnapshotFile.read(from: url)
-        guard String(decoding: header, as: UTF8.self) == "fake" else {
+        guard (try? JSONDecoder().decode(SessionInfo.self, from: header))?.model == "fake" else {
             throw PersistenceError.modelMismatch(path: url.path, differences: ["architecture: saved other, model fake"])
         }
         let words = String(decoding: payload, as: UTF8.self).split(separator: " ").map(String.init)
@@ -54,10 +54,10 @@ final class FakeBackend: InferenceBackend {
     }
 
     func savedInfo(at url: URL) throws -> SessionInfo {
-        _ = try SnapshotFile.readHeader(from: url)
-        var info = SessionInfo()
-        info.model = "fake"
-        return info
+        let header = try SnapshotFile.readHeader(from: url)
+        do { return try JSONDecoder().decode(SessionInfo.self, from: header) } catch {
+            throw PersistenceError.corrupt(path: url.path, reason: "unreadable header: \(error)")
+        }
     }
 }
 
@@ -102,7 +102,11 @@ final class FakeSession: BackendSession {
         return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, timings: t, finishReason: finish)
     }
 
-    func save(to url: URL) throws -> Int {
-        try SnapshotFile.write(to: url, header: Data("fake".utf8), payload: Array(words.joined(separator: " ").utf8))
+    func save(to url: URL, info store: SessionInfo) throws -> Int {
+        var header = info
+        header.asks = store.asks
+        header.createdUnix = store.createdUnix
+        header.lastUsedUnix = store.lastUsedUnix
+        return try SnapshotFile.write(to: url, header: try JSONEncoder().encode(header), payload: Array(words.joined(separator: " ").utf8))
     }
 }

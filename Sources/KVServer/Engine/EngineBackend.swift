@@ -254,7 +254,11 @@ final class EngineSession: BackendSession {
                          finishReason: report.finishReason.rawValue)
     }
 
-    func save(to url: URL) throws -> Int {
+    func save(to url: URL, info store: SessionInfo) throws -> Int {
+        var saved = info
+        saved.asks = store.asks
+        saved.createdUnix = store.createdUnix
+        saved.lastUsedUnix = store.lastUsedUnix
         let model = session.model
         let c = model.config
         let fp = ModelFingerprint(architecture: c.architecture, vocabularyFingerprint: model.tokenizer.fingerprint,
@@ -263,7 +267,7 @@ final class EngineSession: BackendSession {
                                   ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount,
                                   ropeScale: c.ropeScale, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
         let cache = session.cache
-        let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: info, loadReport: session.loadReport,
+        let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: saved, loadReport: session.loadReport,
                                            compressionRatio: session.compressionRatio, contextTokenIDs: session.contextTokenIDs,
                                            nextPosition: cache.nextPosition, cacheFormat: KVCacheSnapshot.format(of: cache))
         let encoder = JSONEncoder()

@@ -44,7 +44,7 @@ final class Dispatcher {
                 try refuseIfStopping()
                 try backend.validateSessionID(r.session)
                 try backend.validate(r)
-                if !r.replace && store.contains(r.session) { throw ServerError.sessionExists(r.session) }
+                if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
                 try submit(request, client, label: "load \(r.session)") { token in try self.load(r, id, client, token) }
             case .ask(let r):
                 try refuseIfStopping()
@@ -142,7 +142,7 @@ final class Dispatcher {
 
     private func load(_ r: LoadRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken) throws {
         let arrived = Date()
-        if !r.replace && store.contains(r.session) { throw ServerError.sessionExists(r.session) }
+        if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
         try store.ensureRoom(for: backend.estimatedBytes(r), except: r.session)
         let session = try backend.load(r, shouldStop: { token.stopReason })
         try store.insert(session, id: r.session, replace: r.replace)

@@ -78,7 +78,7 @@ public enum PersistenceError: Error, Equatable, CustomStringConvertible {
         case .io(let path, let reason):
             return "cannot access \(path): \(reason)"
         case .corrupt(let path, let reason):
-            return "saved session \(path) is damaged (\(reason)); drop the session and load it again"
+            return "saved session \(path) is damaged (\(reason)); drop the session, or load the document again with replace (kvctl load --replace)"
         case .unsupportedVersion(let path, let version):
             return "saved session \(path) has format version \(version), newer than this kvd understands; upgrade kvd"
         case .modelMismatch(let path, let differences):

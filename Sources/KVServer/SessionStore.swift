@@ -20,6 +20,9 @@ public final class SessionStore: @unchecked Sendable {
         var savedURL: URL?
         /// The ask count that snapshot holds (a restart reports it).
         var savedAsks: UInt32 = 0
+        /// Why its snapshot could not be read at start: every use but drop and a replacing load
+        /// answers this (FAILED_PRECONDITION, naming the file).
+        var damage: Error?
         /// When it was last used (the least recently used is evicted first).
         var lastUsed: Date
         var busy = false
@@ -75,7 +78,15 @@ public final class SessionStore: @unchecked Sendable {
                 e.lastUsed = Date(timeIntervalSince1970: info.lastUsedUnix > 0 ? info.lastUsedUnix : 0)
                 lock.withLock { entries[id] = e }
             } catch {
-                log(.warning, "ignoring \(url.path): \(error)")
+                // Listed as damaged rather than forgotten: forgetting let a later load overwrite the file.
+                log(.error, "session \(id) is damaged and will not be served until dropped or replaced: \(error)")
+                var info = SessionInfo()
+                info.session = id
+                let e = Entry(id: id, info: info)
+                e.savedURL = url
+                e.damage = error
+                e.lastUsed = .distantPast
+                lock.withLock { entries[id] = e }
             }
         }
     }
@@ -92,12 +103,16 @@ public final class SessionStore: @unchecked Sendable {
     public func info(_ id: String) throws -> SessionInfo {
         try lock.withLock {
             guard let e = entries[id] else { throw ServerError.unknownSession(id) }
+            if let damage = e.damage { throw damage }
             return describe(e)
         }
     }
 
     /// Whether a session of that id exists.
     public func contains(_ id: String) -> Bool { lock.withLock { entries[id] != nil } }
+
+    /// Why the snapshot of `id` could not be read at start, if it could not.
+    func damage(_ id: String) -> Error? { lock.withLock { entries[id]?.damage } }
 
     /// Resident/saved counts and resident KV bytes.
     public func totals() -> (resident: Int, saved: Int, kvBytes: Int) {
@@ -113,7 +128,7 @@ public final class SessionStore: @unchecked Sendable {
     private func describe(_ e: Entry) -> SessionInfo {
         var i = e.info
         i.session = e.id
-        i.state = e.busy ? "busy" : (e.session != nil ? "resident" : "saved")
+        i.state = e.damage != nil ? "damaged" : e.busy ? "busy" : (e.session != nil ? "resident" : "saved")
         i.lastUsedUnix = e.lastUsed.timeIntervalSince1970
         return i
     }
@@ -188,6 +203,7 @@ public final class SessionStore: @unchecked Sendable {
     func resident(_ id: String) throws -> (BackendSession, restoredMs: Double?) {
         let e: Entry = try lock.withLock {
             guard let e = entries[id] else { throw ServerError.unknownSession(id) }
+            if let damage = e.damage { throw damage }
             e.lastUsed = Date()
             return e
         }

@@ -325,7 +325,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     /// kill -9 loses nothing saved: the saved session comes back after a crash; a torn temporary
-    /// file and a damaged snapshot in the state directory are ignored.
+    /// file is removed at start; a damaged snapshot is listed as damaged and never overwritten.
     func testKillNineNeverCorruptsSavedSessions() throws {
         try requireModel()
         var daemon = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath])
@@ -343,10 +343,18 @@ final class EndToEndTests: XCTestCase {
         defer { daemon.terminate() }
         let c2 = try daemon.client()
         guard case .sessions(let list) = try c2.call(.sessions).body else { return XCTFail() }
-        XCTAssertEqual(list.map(\.session), ["k9"])
+        XCTAssertEqual(list.map(\.session), ["junk", "k9"])
+        XCTAssertEqual(list.map(\.state), ["damaged", "saved"])
         guard case .ask(let after) = try c2.call(.ask(ask)).body else { return XCTFail(daemon.log) }
         XCTAssertEqual(after.tokenIDs, before.tokenIDs)
         XCTAssertTrue(daemon.log.contains("junk.kvds"), "the damaged file is reported")
+        // The damaged one answers FAILED_PRECONDITION naming its file, and a load does not overwrite it.
+        let junk = try c2.call(.ask(AskRequest(session: "junk", question: "q")))
+        XCTAssertEqual(junk.body.errorCode, .failedPrecondition)
+        XCTAssertTrue(junk.body.errorMessage.contains(daemon.stateDir + "/junk.kvds"), junk.body.errorMessage)
+        XCTAssertEqual(try c2.call(.load(LoadRequest(session: "junk", document: text))).body.errorCode, .failedPrecondition)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: daemon.stateDir + "/junk.kvds")), Data("KVDSNAP\u{0}garbage".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.stateDir + "/.k9.kvds.tmp-99999"), "the killed save's temporary is removed")
     }
 
     /// SO_PEERCRED: with allow lists set, a peer whose uid/gid is not listed is refused; and a

@@ -54,3 +54,51 @@ extension InMemoryServerTests {
         XCTAssertEqual(again.createdUnix, original.createdUnix)
     }
 }
+
+extension InMemoryServerTests {
+    /// A snapshot whose header cannot be read (empty, truncated, corrupt JSON, a foreign file) is
+    /// listed as damaged; using it answers FAILED_PRECONDITION naming the file; a load without
+    /// replace leaves the file alone; drop and a replacing load clear it.
+    func testDamagedSnapshotsAreListedAndNeverOverwritten() throws {
+        var info = SessionInfo()
+        info.model = "fake"
+        let good = stateDir.appendingPathComponent("good.kvds")
+        try SnapshotFile.write(to: good, header: try JSONEncoder().encode(info), payload: Array(repeating: 65, count: 500))
+        let files: [String: Data] = [
+            "empty": Data(),
+            "cut": try Data(contentsOf: good).prefix(100),
+            "json": Data(),
+            "foreign": Data("#!/bin/sh\necho hello\n".utf8),
+        ]
+        for (id, data) in files where id != "json" { try data.write(to: stateDir.appendingPathComponent(id + ".kvds")) }
+        try SnapshotFile.write(to: stateDir.appendingPathComponent("json.kvds"), header: Data("{\"session\": ".utf8), payload: [1, 2])
+        try makeServer()
+
+        let c = Client(server)
+        guard case .sessions(let list) = roundTrip(c, Request(id: 1, .sessions)).body else { return XCTFail() }
+        XCTAssertEqual(list.map(\.session), ["cut", "empty", "foreign", "good", "json"])
+        XCTAssertEqual(list.map(\.state), ["damaged", "damaged", "damaged", "saved", "damaged"])
+
+        var n: UInt64 = 10
+        for id in files.keys.sorted() {
+            let path = stateDir.appendingPathComponent(id + ".kvds").path
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            for op: Request.Operation in [.ask(AskRequest(session: id, question: "q")), .info(session: id), .restore(session: id),
+                                          .save(session: id), .load(LoadRequest(session: id, document: "new text"))] {
+                n += 1
+                let r = roundTrip(c, Request(id: n, op))
+                XCTAssertEqual(errorCode(r), .failedPrecondition, "\(op.name) \(id): \(r)")
+                XCTAssertTrue(r.body.errorMessage.contains(path), "\(op.name) \(id): \(r.body.errorMessage)")
+            }
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before, "\(id): never overwritten without replace")
+        }
+        XCTAssertEqual(roundTrip(c, Request(id: 100, .drop(session: "empty"))).body, .drop(dropped: true))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stateDir.appendingPathComponent("empty.kvds").path))
+        XCTAssertNil(errorCode(roundTrip(c, Request(id: 101, .load(LoadRequest(session: "cut", document: "new text", replace: true))))))
+        guard case .ask(let a) = roundTrip(c, Request(id: 102, .ask(AskRequest(session: "cut", question: "q", maxNewTokens: 2)))).body else {
+            return XCTFail("\(c.responses.last!)")
+        }
+        XCTAssertEqual(a.answer, "new text")
+        XCTAssertEqual(roundTrip(c, Request(id: 103, .health)).body, .health(status: "serving", version: Server.version))
+    }
+}

@@ -122,7 +122,7 @@ public final class Session: @unchecked Sendable {
             prefillSeconds: total - compress, compressSeconds: compress,
             kvBytes: cache.byteCount, kvBytesUncompressed: cache.uncompressedByteCount(tokens: ids.count))
         return Session(id: id, model: model, cache: cache, contextTokenIDs: ids,
-                       pressSpec: press?.description ?? "none", compressionRatio: press?.compressionRatio ?? 0,
+                       pressSpec: press?.description ?? PressSpec.none, compressionRatio: press?.compressionRatio ?? 0,
                        loadReport: report)
     }
 

@@ -90,17 +90,17 @@ public final class EngineBackend: InferenceBackend {
         let s = try served(request.model)
         _ = try storage(request.kvStorage)
         _ = try quantization(request.kvQuant, for: s.model)
-        if !request.press.isEmpty { _ = try PressSpec.parse(request.press) }
+        _ = try PressSpec.parseUnlessNone(request.press)
         if request.document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SessionError.emptyDocument }
     }
 
     public func validate(_ request: AskRequest) throws {
-        if !request.decoding.isEmpty { _ = try DecodingSpec.parse(request.decoding) }
+        _ = try DecodingSpec.parseUnlessNone(request.decoding)
     }
 
     public func estimatedBytes(_ request: LoadRequest) -> Int {
         guard let s = try? served(request.model), let storage = try? storage(request.kvStorage) else { return 0 }
-        let ratio = request.press.isEmpty ? 0 : ((try? PressSpec.parse(request.press))?.compressionRatio ?? 0)
+        let ratio = (try? PressSpec.parseUnlessNone(request.press))?.compressionRatio ?? 0
         let tokens = Double(request.document.utf8.count) / 4  // a conservative-low guess; the exact size is checked after loading
         let perToken = s.model.config.layerCount * s.model.config.headCountKV * 2 * s.model.config.headDimension * storage.elementBytes
         // A quantized cache: codes plus a generous allowance for scales, outliers and the residual window.
@@ -110,7 +110,7 @@ public final class EngineBackend: InferenceBackend {
 
     public func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession {
         let s = try served(request.model)
-        let press = request.press.isEmpty ? nil : try PressSpec.parse(request.press)
+        let press = try PressSpec.parseUnlessNone(request.press)
         let session = try Session.load(id: try SessionID(request.session), model: s.model, document: request.document,
                                        press: press, storage: try storage(request.kvStorage),
                                        quantization: try quantization(request.kvQuant, for: s.model))
@@ -229,7 +229,7 @@ final class EngineSession: BackendSession {
         let sampling = SamplingParameters(temperature: w.temperature, topK: Int(w.topK), topP: w.topP == 0 ? 1 : w.topP,
                                           repetitionPenalty: w.repetitionPenalty == 0 ? 1 : w.repetitionPenalty, seed: w.seed)
         let maxNew = request.maxNewTokens == 0 ? defaultMaxNewTokens : Int(request.maxNewTokens)
-        let decoding = request.decoding.isEmpty ? nil : try DecodingSpec.parse(request.decoding)
+        let decoding = try DecodingSpec.parseUnlessNone(request.decoding)
         let report = try session.ask(
             question: request.question, answerPrefix: request.answerPrefix,
             parameters: GenerateParameters(maxNewTokens: maxNew, sampling: sampling), decoding: decoding,

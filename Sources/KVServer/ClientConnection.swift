@@ -47,15 +47,26 @@ public final class ClientConnection {
             do {
                 request = try WireCodec.decodeRequest(payload)
             } catch {
-                send(Response(id: WireCodec.requestID(payload) ?? 0, .error(ErrorCodes.wireError(error))))
+                refuse(error, id: WireCodec.requestID(payload) ?? 0)
                 continue
             }
             guard inFlight[request.id] == nil else {
-                send(Response(id: request.id, .error(ErrorCodes.wireError(ServerError.duplicateRequestID(request.id)))), final: false)
+                refuse(ServerError.duplicateRequestID(request.id), id: request.id)
                 continue
             }
             server?.dispatcher.handle(request, from: self)
         }
+    }
+
+    /// Answers a frame that starts no request. The answer carries the frame's id, unless a request
+    /// in flight has that id: then it carries id 0 and names the id, so that the request in flight
+    /// goes on and still ends with exactly one final response (its tracking, and so `cancel`, stay).
+    private func refuse(_ error: Error, id: UInt64) {
+        let wire = ErrorCodes.wireError(error)
+        guard inFlight[id] != nil else { return send(Response(id: id, .error(wire))) }
+        let why = error is ServerError ? wire.message
+            : wire.message + " (the frame carried id \(id), which a request in flight uses; that request goes on)"
+        send(Response(id: 0, .error(WireError(wire.code, why))), final: false)
     }
 
     /// Feeds bytes read from the peer.
@@ -72,8 +83,8 @@ public final class ClientConnection {
     func token(for requestID: UInt64) -> CancelToken? { inFlight[requestID] }
 
     /// Writes a response; a final response ends its request's tracking.
-    /// - Parameter final: pass `false` for an error about a duplicate id, which must not end the
-    ///   original request.
+    /// - Parameter final: pass `false` for an error that must not end the request in flight with
+    ///   the response's id.
     public func send(_ response: Response, final: Bool = true) {
         if case .error = response.body { server?.countError() }
         if final && response.body.isFinal { inFlight[response.id] = nil }

@@ -8,10 +8,7 @@ import XCTest
 extension InMemoryServerTests {
     func testAFrameReusingAnIdInFlightLeavesThatRequestAlone() {
         let c = Client(server)
-        roundTrip(c, Request(id: 1, .load(LoadRequest(session: "s", document: String(repeating: "w ", count: 200)))))
-        backend.tokenDelay = 0.01
-        c.send(Request(id: 5, .ask(AskRequest(session: "s", question: "q", maxNewTokens: 200))))
-        loop.run(until: { c.collect(); return c.responses.contains { $0.id == 5 } })
+        startStreamingAsk(c, id: 5)
 
         c.connection.received(FrameEncoder.frame([0x08, 0x05]))  // id 5, no operation
         c.send(Request(id: 5, .health))                          // a well-formed duplicate

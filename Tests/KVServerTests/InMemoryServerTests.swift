@@ -125,12 +125,18 @@ final class InMemoryServerTests: XCTestCase {
         XCTAssertEqual(roundTrip(good, Request(id: 1, .health)).body, .health(status: "serving", version: Server.version))
     }
 
-    func testCancelStopsARunningAsk() {
-        let c = Client(server)
+    /// Loads a 200-word session with request 1 and starts a slow streamed ask `id` on it; returns
+    /// once its first token arrived.
+    func startStreamingAsk(_ c: Client, id: UInt64) {
         roundTrip(c, Request(id: 1, .load(LoadRequest(session: "s", document: String(repeating: "w ", count: 200)))))
         backend.tokenDelay = 0.01
-        c.send(Request(id: 2, .ask(AskRequest(session: "s", question: "q", maxNewTokens: 200))))
-        loop.run(until: { c.collect(); return c.responses.contains { $0.id == 2 } })
+        c.send(Request(id: id, .ask(AskRequest(session: "s", question: "q", maxNewTokens: 200))))
+        loop.run(until: { c.collect(); return c.responses.contains { $0.id == id } })
+    }
+
+    func testCancelStopsARunningAsk() {
+        let c = Client(server)
+        startStreamingAsk(c, id: 2)
         XCTAssertEqual(roundTrip(c, Request(id: 3, .cancel(targetID: 2))).body, .cancel(cancelled: true))
         loop.run(until: { c.collect(); return c.final(2) != nil })
         guard let final = c.final(2) else { return XCTFail("no final answer") }

@@ -18,8 +18,13 @@ public final class ClientConnection {
     private(set) var inFlight: [UInt64: CancelToken] = [:]
     /// Whether the peer is still there.
     public private(set) var isOpen = true
+    /// Bytes of answers the peer may leave unread before kvd stops reading its requests.
+    private let maxOutput: Int
+    /// Reading is paused: the peer left `maxOutput` bytes of answers unread.
+    private(set) var isThrottled = false
 
-    init(id: Int, transport: Transport, peer: PeerCredentials?, maxFrameSize: Int, server: Server) {
+    init(id: Int, transport: Transport, peer: PeerCredentials?, maxFrameSize: Int, maxOutput: Int, server: Server) {
+        self.maxOutput = maxOutput
         self.id = id
         self.transport = transport
         self.peer = peer
@@ -31,7 +36,8 @@ public final class ClientConnection {
     public func received(_ bytes: UnsafeRawBufferPointer) {
         guard isOpen else { return }
         decoder.append(bytes)
-        while isOpen {
+        // While throttled, frames wait in the decoder: answering them would queue more output.
+        while isOpen && !isThrottled {
             let payload: [UInt8]
             do {
                 guard let next = try decoder.next() else { return }
@@ -90,6 +96,32 @@ public final class ClientConnection {
         if final && response.body.isFinal { inFlight[response.id] = nil }
         guard isOpen else { return }
         transport.write(FrameEncoder.frame(WireCodec.encode(response)))
+        checkOutput()
+    }
+
+    /// Back-pressure. A peer with `maxOutput` bytes of answers unread is no longer read, so it
+    /// cannot make kvd queue more; if its work in flight still piles up four times that, the
+    /// connection is dropped, which cancels the work and frees the worker for other clients.
+    private func checkOutput() {
+        let queued = transport.queuedBytes
+        if queued >= 4 * maxOutput {
+            server?.log(.warning, "connection \(id): the client is not reading its answers (\(queued) bytes unread); closing it")
+            transport.abort()
+            transportClosed()
+        } else if queued >= maxOutput && !isThrottled {
+            isThrottled = true
+            transport.setReading(false)
+            server?.log(.info, "connection \(id): \(queued) bytes of answers unread; not reading its requests until it catches up")
+        }
+    }
+
+    /// The transport handed queued bytes to the peer: once half the bound is left, read again,
+    /// starting with the frames that waited in the decoder.
+    public func outputDrained() {
+        guard isOpen, isThrottled, transport.queuedBytes <= maxOutput / 2 else { return }
+        isThrottled = false
+        transport.setReading(true)
+        received(UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     /// The peer went away: cancel everything it started (answers in progress stop and roll back).

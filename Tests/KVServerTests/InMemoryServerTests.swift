@@ -25,7 +25,7 @@ final class InMemoryServerTests: XCTestCase {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    func makeServer(budget: Int = 0, maxFrame: Int = 1 << 20) throws {
+    func makeServer(budget: Int = 0, maxFrame: Int = 1 << 20, maxOutput: Int = 8 << 20) throws {
         if let server, !server.isStopping {
             var done = false
             server.shutdown { done = true }
@@ -36,6 +36,7 @@ final class InMemoryServerTests: XCTestCase {
         c.telemetryDirectory = dir.appendingPathComponent("telemetry").path
         c.memoryBudget = budget
         c.maxFrame = maxFrame
+        c.maxOutput = maxOutput
         c.defaultMaxNewTokens = 5
         loop = EmbeddedLoop()
         backend = FakeBackend()
@@ -50,7 +51,11 @@ final class InMemoryServerTests: XCTestCase {
         var responses: [Response] = []
         init(_ server: Server) { connection = server.accept(transport, peer: nil)! }
         func send(_ r: Request) { connection.received(FrameEncoder.frame(WireCodec.encode(r))) }
-        func collect() { responses += (try? transport.readResponses()) ?? [] }
+        /// Reads what kvd wrote, and tells it so (as libuv's write callbacks do).
+        func collect() {
+            responses += (try? transport.readResponses()) ?? []
+            connection.outputDrained()
+        }
         func final(_ id: UInt64) -> Response? { responses.first { $0.id == id && $0.body.isFinal } }
     }
 

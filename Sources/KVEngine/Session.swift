@@ -94,10 +94,13 @@ public final class Session: @unchecked Sendable {
     ///   - storage: element type of the cache (and of a quantized cache's residual window).
     ///   - quantization: stores the kept keys and values in 8/4/2 bits after the press
     ///     (`KVCache.quantize`), or `nil` for full precision. Its time counts as compression.
+    ///   - interrupt: called between layers of the prefill and between its stages; what it throws
+    ///     abandons the load, which keeps nothing.
     /// - Throws: `SessionError` for an empty or too long document, `PressError` from the press,
     ///   `ModelError` from the forward pass.
     public static func load(id: SessionID, model: Model, document: String, press: Press?,
-                            storage: KVStorageType = .f16, quantization: KVCacheQuantization? = nil) throws -> Session {
+                            storage: KVStorageType = .f16, quantization: KVCacheQuantization? = nil,
+                            interrupt: @escaping () throws -> Void = {}) throws -> Session {
         guard !document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyDocument }
         let ids = try contextTokens(model: model, document: document)
         let limit = model.config.contextLength - reservedPositions
@@ -106,12 +109,15 @@ public final class Session: @unchecked Sendable {
         let cache = makeCache(model: model, storage: storage, contextTokens: ids.count)
         let hook = press.map { PressHook($0, model: model) }
         let start = DispatchTime.now()
-        _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
+        try interrupt()
+        _ = try model.forward(ids, cache: cache, hook: InterruptibleHook(hook, interrupt: interrupt), logits: .none)
+        try interrupt()
         // Presses that decide after the prefill (kvzip) run here; re-rotating presses move the next position.
         try hook?.finish(cache, contextIDs: ids)
         // Sliding-window layers keep their window (Gemma 3's local layers), press or not.
         model.dropEntriesOutsideWindows(cache)
         let quantizeStart = DispatchTime.now()
+        try interrupt()
         if let quantization { try cache.quantize(quantization) }
         let quantize = quantization == nil ? 0 : seconds(since: quantizeStart)
         let total = seconds(since: start)

@@ -96,6 +96,7 @@ final class Dispatcher {
             try server.scheduler.submit(Scheduler.Job(label: label) {
                 do {
                     if let why = token.stopReason {
+                        if case .load = request.operation { throw ServerError.loadStopped(why) }
                         throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: 0) : ServerError.cancelled(why, generatedTokens: 0)
                     }
                     try work(token)
@@ -145,6 +146,8 @@ final class Dispatcher {
         if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
         try store.ensureRoom(for: backend.estimatedBytes(r), except: r.session)
         let session = try backend.load(r, shouldStop: { token.stopReason })
+        // A cancel that came after the last check still wins: nothing is inserted.
+        if let why = token.stopReason { throw ServerError.loadStopped(why) }
         try store.insert(session, id: r.session, replace: r.replace)
         let info = try store.info(r.session)
         var row = TelemetryRow(event: "load")

@@ -61,7 +61,8 @@ public enum ErrorCodes {
         case .invalidKVStorage, .duplicateRequestID: return .invalidArgument
         case .stopping: return .unavailable
         case .overBudget, .queueFull: return .resourceExhausted
-        case .cancelled(let why, _): return why == .shutdown ? .unavailable : .cancelled
+        case .cancelled(let why, _), .loadStopped(let why):
+            return why == .shutdown ? .unavailable : why == .deadline ? .deadlineExceeded : .cancelled
         case .deadlineExceeded: return .deadlineExceeded
         case .permissionDenied: return .permissionDenied
         }

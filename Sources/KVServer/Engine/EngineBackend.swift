@@ -113,7 +113,8 @@ public final class EngineBackend: InferenceBackend {
         let press = try PressSpec.parseUnlessNone(request.press)
         let session = try Session.load(id: try SessionID(request.session), model: s.model, document: request.document,
                                        press: press, storage: try storage(request.kvStorage),
-                                       quantization: try quantization(request.kvQuant, for: s.model))
+                                       quantization: try quantization(request.kvQuant, for: s.model),
+                                       interrupt: { if let why = shouldStop() { throw ServerError.loadStopped(why) } })
         return EngineSession(session: session, modelName: s.name, restored: false)
     }
 

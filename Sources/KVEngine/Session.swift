@@ -76,6 +76,18 @@ public final class Session: @unchecked Sendable {
         model.tokenizer.encode(try promptFormat(model).kvpressPrompt(context: document, question: "").context)
     }
 
+    /// The context tokens of `document` once checked: not empty, and within the model's context
+    /// window with room for a question and answer. Tokenizing is cheap next to a prefill, so
+    /// callers use this to size a load before doing anything costly.
+    /// - Throws: `SessionError.emptyDocument` or `.documentTooLong`.
+    public static func loadableTokens(model: Model, document: String) throws -> [Int] {
+        guard !document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyDocument }
+        let ids = try contextTokens(model: model, document: document)
+        let limit = model.config.contextLength - reservedPositions
+        guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
+        return ids
+    }
+
     /// An empty cache for a context of `contextTokens` tokens plus the question and answer
     /// positions reserved after it (sized so LongRoPE picks its factors once, at load and restore alike).
     public static func makeCache(model: Model, storage: KVStorageType, contextTokens: Int) -> KVCache {
@@ -101,10 +113,7 @@ public final class Session: @unchecked Sendable {
     public static func load(id: SessionID, model: Model, document: String, press: Press?,
                             storage: KVStorageType = .f16, quantization: KVCacheQuantization? = nil,
                             interrupt: @escaping () throws -> Void = {}) throws -> Session {
-        guard !document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyDocument }
-        let ids = try contextTokens(model: model, document: document)
-        let limit = model.config.contextLength - reservedPositions
-        guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
+        let ids = try loadableTokens(model: model, document: document)
         try quantization?.validate(headDimension: model.config.headDimension)
         let cache = makeCache(model: model, storage: storage, contextTokens: ids.count)
         let hook = press.map { PressHook($0, model: model) }

@@ -144,7 +144,8 @@ final class Dispatcher {
     private func load(_ r: LoadRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken) throws {
         let arrived = Date()
         if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
-        try store.ensureRoom(for: backend.estimatedBytes(r), except: r.session)
+        // Sized from the real token count first: nothing is evicted for a load that cannot fit.
+        try store.ensureRoom(for: try backend.requiredBytes(r), except: r.session)
         let session = try backend.load(r, shouldStop: { token.stopReason })
         // A cancel that came after the last check still wins: nothing is inserted.
         if let why = token.stopReason { throw ServerError.loadStopped(why) }

@@ -17,8 +17,11 @@ public protocol InferenceBackend: AnyObject {
     func validate(_ request: LoadRequest) throws
     /// Checks an ask's decoding-compression spec before queueing it (fast; loop thread).
     func validate(_ request: AskRequest) throws
-    /// Upper bound of the KV bytes a load of `request` will hold (for the memory budget).
-    func estimatedBytes(_ request: LoadRequest) -> Int
+    /// The KV bytes a load of `request` will keep, from its real token count (for the memory
+    /// budget, before anything is evicted). Worker: it tokenizes, which is cheap next to a prefill.
+    /// - Throws: what makes the load impossible whatever is evicted (a document longer than the
+    ///   context window, an empty one).
+    func requiredBytes(_ request: LoadRequest) throws -> Int
     /// Prefills and compresses a document. Worker.
     func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession
     /// Reads a session saved with `BackendSession.save`. Worker.

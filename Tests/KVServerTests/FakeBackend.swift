@@ -34,7 +34,7 @@ final class FakeBackend: InferenceBackend {
         if !request.decoding.isEmpty && !request.decoding.hasPrefix("h2o") { throw WireError(.invalidArgument, "unknown decoding press '\(request.decoding)'") }
     }
 
-    func estimatedBytes(_ request: LoadRequest) -> Int {
+    func requiredBytes(_ request: LoadRequest) throws -> Int {
         request.document.split(separator: " ").count * bytesPerWord
     }
 

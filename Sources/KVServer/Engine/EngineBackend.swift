@@ -98,14 +98,15 @@ public final class EngineBackend: InferenceBackend {
         _ = try DecodingSpec.parseUnlessNone(request.decoding)
     }
 
-    public func estimatedBytes(_ request: LoadRequest) -> Int {
-        guard let s = try? served(request.model), let storage = try? storage(request.kvStorage) else { return 0 }
-        let ratio = (try? PressSpec.parseUnlessNone(request.press))?.compressionRatio ?? 0
-        let tokens = Double(request.document.utf8.count) / 4  // a conservative-low guess; the exact size is checked after loading
+    public func requiredBytes(_ request: LoadRequest) throws -> Int {
+        let s = try served(request.model)
+        let storage = try storage(request.kvStorage)
+        let ratio = try PressSpec.parseUnlessNone(request.press)?.compressionRatio ?? 0
+        let tokens = Double(try Session.loadableTokens(model: s.model, document: request.document).count)
         let perToken = s.model.config.layerCount * s.model.config.headCountKV * 2 * s.model.config.headDimension * storage.elementBytes
         // A quantized cache: codes plus a generous allowance for scales, outliers and the residual window.
         let share = (try? quantization(request.kvQuant, for: s.model))?.map { min(1, Double($0.bits) / 16 + 0.25) } ?? 1
-        return Int(tokens * (1 - ratio) * share) * perToken
+        return Int((tokens * (1 - ratio) * share).rounded(.up)) * perToken
     }
 
     public func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession {

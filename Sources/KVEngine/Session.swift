@@ -76,6 +76,18 @@ public final class Session: @unchecked Sendable {
         model.tokenizer.encode(try promptFormat(model).kvpressPrompt(context: document, question: "").context)
     }
 
+    /// The context tokens of `document` once checked: not empty, and within the model's context
+    /// window with room for a question and answer. Tokenizing is cheap next to a prefill, so
+    /// callers use this to size a load before doing anything costly.
+    /// - Throws: `SessionError.emptyDocument` or `.documentTooLong`.
+    public static func loadableTokens(model: Model, document: String) throws -> [Int] {
+        guard !document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyDocument }
+        let ids = try contextTokens(model: model, document: document)
+        let limit = model.config.contextLength - reservedPositions
+        guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
+        return ids
+    }
+
     /// An empty cache for a context of `contextTokens` tokens plus the question and answer
     /// positions reserved after it (sized so LongRoPE picks its factors once, at load and restore alike).
     public static func makeCache(model: Model, storage: KVStorageType, contextTokens: Int) -> KVCache {
@@ -94,24 +106,27 @@ public final class Session: @unchecked Sendable {
     ///   - storage: element type of the cache (and of a quantized cache's residual window).
     ///   - quantization: stores the kept keys and values in 8/4/2 bits after the press
     ///     (`KVCache.quantize`), or `nil` for full precision. Its time counts as compression.
+    ///   - interrupt: called between layers of the prefill and between its stages; what it throws
+    ///     abandons the load, which keeps nothing.
     /// - Throws: `SessionError` for an empty or too long document, `PressError` from the press,
     ///   `ModelError` from the forward pass.
     public static func load(id: SessionID, model: Model, document: String, press: Press?,
-                            storage: KVStorageType = .f16, quantization: KVCacheQuantization? = nil) throws -> Session {
-        guard !document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyDocument }
-        let ids = try contextTokens(model: model, document: document)
-        let limit = model.config.contextLength - reservedPositions
-        guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
+                            storage: KVStorageType = .f16, quantization: KVCacheQuantization? = nil,
+                            interrupt: @escaping () throws -> Void = {}) throws -> Session {
+        let ids = try loadableTokens(model: model, document: document)
         try quantization?.validate(headDimension: model.config.headDimension)
         let cache = makeCache(model: model, storage: storage, contextTokens: ids.count)
         let hook = press.map { PressHook($0, model: model) }
         let start = DispatchTime.now()
-        _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
+        try interrupt()
+        _ = try model.forward(ids, cache: cache, hook: InterruptibleHook(hook, interrupt: interrupt), logits: .none)
+        try interrupt()
         // Presses that decide after the prefill (kvzip) run here; re-rotating presses move the next position.
         try hook?.finish(cache, contextIDs: ids)
         // Sliding-window layers keep their window (Gemma 3's local layers), press or not.
         model.dropEntriesOutsideWindows(cache)
         let quantizeStart = DispatchTime.now()
+        try interrupt()
         if let quantization { try cache.quantize(quantization) }
         let quantize = quantization == nil ? 0 : seconds(since: quantizeStart)
         let total = seconds(since: start)
@@ -122,7 +137,7 @@ public final class Session: @unchecked Sendable {
             prefillSeconds: total - compress, compressSeconds: compress,
             kvBytes: cache.byteCount, kvBytesUncompressed: cache.uncompressedByteCount(tokens: ids.count))
         return Session(id: id, model: model, cache: cache, contextTokenIDs: ids,
-                       pressSpec: press?.description ?? "none", compressionRatio: press?.compressionRatio ?? 0,
+                       pressSpec: press?.description ?? PressSpec.none, compressionRatio: press?.compressionRatio ?? 0,
                        loadReport: report)
     }
 

@@ -12,6 +12,22 @@
 /// starts the next inner press. `ratio` is an alias of `compression_ratio`; on a wrapper it sets
 /// the inner press's ratio.
 public enum PressSpec {
+    /// The spec of no compression: what an uncompressed session reports as its press.
+    public static let none = "none"
+
+    /// Whether `spec` asks for no compression: empty or `none` (whitespace is ignored, as in specs).
+    public static func isNone(_ spec: String) -> Bool {
+        let bare = spec.filter { !$0.isWhitespace }
+        return bare.isEmpty || bare == none
+    }
+
+    /// The press a spec asks for, or `nil` for no compression (so the press a session reports is
+    /// always a spec that loads).
+    /// - Throws: `PressError` as `parse` does.
+    public static func parseUnlessNone(_ spec: String) throws -> Press? {
+        isNone(spec) ? nil : try parse(spec)
+    }
+
     /// Builds the press a spec describes.
     /// - Throws: `PressError` naming the problem and what is valid.
     public static func parse(_ spec: String) throws -> Press {

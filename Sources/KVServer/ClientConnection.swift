@@ -18,8 +18,13 @@ public final class ClientConnection {
     private(set) var inFlight: [UInt64: CancelToken] = [:]
     /// Whether the peer is still there.
     public private(set) var isOpen = true
+    /// Bytes of answers the peer may leave unread before kvd stops reading its requests.
+    private let maxOutput: Int
+    /// Reading is paused: the peer left `maxOutput` bytes of answers unread.
+    private(set) var isThrottled = false
 
-    init(id: Int, transport: Transport, peer: PeerCredentials?, maxFrameSize: Int, server: Server) {
+    init(id: Int, transport: Transport, peer: PeerCredentials?, maxFrameSize: Int, maxOutput: Int, server: Server) {
+        self.maxOutput = maxOutput
         self.id = id
         self.transport = transport
         self.peer = peer
@@ -31,7 +36,8 @@ public final class ClientConnection {
     public func received(_ bytes: UnsafeRawBufferPointer) {
         guard isOpen else { return }
         decoder.append(bytes)
-        while isOpen {
+        // While throttled, frames wait in the decoder: answering them would queue more output.
+        while isOpen && !isThrottled {
             let payload: [UInt8]
             do {
                 guard let next = try decoder.next() else { return }
@@ -47,15 +53,26 @@ public final class ClientConnection {
             do {
                 request = try WireCodec.decodeRequest(payload)
             } catch {
-                send(Response(id: WireCodec.requestID(payload) ?? 0, .error(ErrorCodes.wireError(error))))
+                refuse(error, id: WireCodec.requestID(payload) ?? 0)
                 continue
             }
             guard inFlight[request.id] == nil else {
-                send(Response(id: request.id, .error(ErrorCodes.wireError(ServerError.duplicateRequestID(request.id)))), final: false)
+                refuse(ServerError.duplicateRequestID(request.id), id: request.id)
                 continue
             }
             server?.dispatcher.handle(request, from: self)
         }
+    }
+
+    /// Answers a frame that starts no request. The answer carries the frame's id, unless a request
+    /// in flight has that id: then it carries id 0 and names the id, so that the request in flight
+    /// goes on and still ends with exactly one final response (its tracking, and so `cancel`, stay).
+    private func refuse(_ error: Error, id: UInt64) {
+        let wire = ErrorCodes.wireError(error)
+        guard inFlight[id] != nil else { return send(Response(id: id, .error(wire))) }
+        let why = error is ServerError ? wire.message
+            : wire.message + " (the frame carried id \(id), which a request in flight uses; that request goes on)"
+        send(Response(id: 0, .error(WireError(wire.code, why))), final: false)
     }
 
     /// Feeds bytes read from the peer.
@@ -72,13 +89,39 @@ public final class ClientConnection {
     func token(for requestID: UInt64) -> CancelToken? { inFlight[requestID] }
 
     /// Writes a response; a final response ends its request's tracking.
-    /// - Parameter final: pass `false` for an error about a duplicate id, which must not end the
-    ///   original request.
+    /// - Parameter final: pass `false` for an error that must not end the request in flight with
+    ///   the response's id.
     public func send(_ response: Response, final: Bool = true) {
         if case .error = response.body { server?.countError() }
         if final && response.body.isFinal { inFlight[response.id] = nil }
         guard isOpen else { return }
         transport.write(FrameEncoder.frame(WireCodec.encode(response)))
+        checkOutput()
+    }
+
+    /// Back-pressure. A peer with `maxOutput` bytes of answers unread is no longer read, so it
+    /// cannot make kvd queue more; if its work in flight still piles up four times that, the
+    /// connection is dropped, which cancels the work and frees the worker for other clients.
+    private func checkOutput() {
+        let queued = transport.queuedBytes
+        if queued >= 4 * maxOutput {
+            server?.log(.warning, "connection \(id): the client is not reading its answers (\(queued) bytes unread); closing it")
+            transport.abort()
+            transportClosed()
+        } else if queued >= maxOutput && !isThrottled {
+            isThrottled = true
+            transport.setReading(false)
+            server?.log(.info, "connection \(id): \(queued) bytes of answers unread; not reading its requests until it catches up")
+        }
+    }
+
+    /// The transport handed queued bytes to the peer: once half the bound is left, read again,
+    /// starting with the frames that waited in the decoder.
+    public func outputDrained() {
+        guard isOpen, isThrottled, transport.queuedBytes <= maxOutput / 2 else { return }
+        isThrottled = false
+        transport.setReading(true)
+        received(UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     /// The peer went away: cancel everything it started (answers in progress stop and roll back).

@@ -44,7 +44,7 @@ final class Dispatcher {
                 try refuseIfStopping()
                 try backend.validateSessionID(r.session)
                 try backend.validate(r)
-                if !r.replace && store.contains(r.session) { throw ServerError.sessionExists(r.session) }
+                if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
                 try submit(request, client, label: "load \(r.session)") { token in try self.load(r, id, client, token) }
             case .ask(let r):
                 try refuseIfStopping()
@@ -96,6 +96,7 @@ final class Dispatcher {
             try server.scheduler.submit(Scheduler.Job(label: label) {
                 do {
                     if let why = token.stopReason {
+                        if case .load = request.operation { throw ServerError.loadStopped(why) }
                         throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: 0) : ServerError.cancelled(why, generatedTokens: 0)
                     }
                     try work(token)
@@ -142,9 +143,12 @@ final class Dispatcher {
 
     private func load(_ r: LoadRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken) throws {
         let arrived = Date()
-        if !r.replace && store.contains(r.session) { throw ServerError.sessionExists(r.session) }
-        try store.ensureRoom(for: backend.estimatedBytes(r), except: r.session)
+        if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
+        // Sized from the real token count first: nothing is evicted for a load that cannot fit.
+        try store.ensureRoom(for: try backend.requiredBytes(r), except: r.session)
         let session = try backend.load(r, shouldStop: { token.stopReason })
+        // A cancel that came after the last check still wins: nothing is inserted.
+        if let why = token.stopReason { throw ServerError.loadStopped(why) }
         try store.insert(session, id: r.session, replace: r.replace)
         let info = try store.info(r.session)
         var row = TelemetryRow(event: "load")

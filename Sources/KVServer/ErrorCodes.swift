@@ -18,7 +18,7 @@ public enum ErrorCodes {
         case let e as ProtocolError:
             switch e {
             case .frameTooLarge: return WireError(.resourceExhausted, e.description)
-            case .malformedMessage, .missingOperation, .missingBody, .truncatedFrame: return WireError(.invalidArgument, e.description)
+            case .malformedMessage, .missingOperation, .missingBody, .truncatedFrame, .invalidUTF8: return WireError(.invalidArgument, e.description)
             }
         case let e as ServerError:
             return WireError(code(e), e.description)
@@ -61,7 +61,8 @@ public enum ErrorCodes {
         case .invalidKVStorage, .duplicateRequestID: return .invalidArgument
         case .stopping: return .unavailable
         case .overBudget, .queueFull: return .resourceExhausted
-        case .cancelled(let why, _): return why == .shutdown ? .unavailable : .cancelled
+        case .cancelled(let why, _), .loadStopped(let why):
+            return why == .shutdown ? .unavailable : why == .deadline ? .deadlineExceeded : .cancelled
         case .deadlineExceeded: return .deadlineExceeded
         case .permissionDenied: return .permissionDenied
         }

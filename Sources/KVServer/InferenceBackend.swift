@@ -17,8 +17,11 @@ public protocol InferenceBackend: AnyObject {
     func validate(_ request: LoadRequest) throws
     /// Checks an ask's decoding-compression spec before queueing it (fast; loop thread).
     func validate(_ request: AskRequest) throws
-    /// Upper bound of the KV bytes a load of `request` will hold (for the memory budget).
-    func estimatedBytes(_ request: LoadRequest) -> Int
+    /// The KV bytes a load of `request` will keep, from its real token count (for the memory
+    /// budget, before anything is evicted). Worker: it tokenizes, which is cheap next to a prefill.
+    /// - Throws: what makes the load impossible whatever is evicted (a document longer than the
+    ///   context window, an empty one).
+    func requiredBytes(_ request: LoadRequest) throws -> Int
     /// Prefills and compresses a document. Worker.
     func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession
     /// Reads a session saved with `BackendSession.save`. Worker.
@@ -39,6 +42,8 @@ public protocol BackendSession: AnyObject {
     func ask(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
              onToken: @escaping (AskToken) -> Void) throws -> AskResult
     /// Writes the session atomically to `url`. Worker.
+    /// - Parameter info: the store's view of it (asks, created and last-used times), saved so that a
+    ///   restart still reports them.
     /// - Returns: bytes written.
-    func save(to url: URL) throws -> Int
+    func save(to url: URL, info: SessionInfo) throws -> Int
 }

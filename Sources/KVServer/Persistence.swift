@@ -78,7 +78,7 @@ public enum PersistenceError: Error, Equatable, CustomStringConvertible {
         case .io(let path, let reason):
             return "cannot access \(path): \(reason)"
         case .corrupt(let path, let reason):
-            return "saved session \(path) is damaged (\(reason)); drop the session and load it again"
+            return "saved session \(path) is damaged (\(reason)); drop the session, or load the document again with replace (kvctl load --replace)"
         case .unsupportedVersion(let path, let version):
             return "saved session \(path) has format version \(version), newer than this kvd understands; upgrade kvd"
         case .modelMismatch(let path, let differences):
@@ -118,7 +118,7 @@ public enum SnapshotFile {
         append(&out, fnv1a(out))
 
         let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        let tmp = temporaryPath(for: url)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw PersistenceError.io(path: tmp, reason: String(cString: strerror(errno))) }
         var ok = out.withUnsafeBytes { raw -> Bool in
@@ -145,6 +145,31 @@ public enum SnapshotFile {
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
         return out.count
+    }
+
+    /// The temporary file a write to `url` goes through: hidden, named after the target and the
+    /// writing process.
+    static func temporaryPath(for url: URL) -> String {
+        url.deletingLastPathComponent().path + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+    }
+
+    /// Deletes the temporaries that writers killed mid-save left in `directory` (a SIGKILL during
+    /// a save leaves one as large as the session). Call it before this process saves anything: a
+    /// temporary named with our own pid is then a dead predecessor's (a container restarts kvd
+    /// with the same pid); another live process's is left alone.
+    /// - Returns: the paths removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") {
+            guard let r = name.range(of: "." + fileExtension + ".tmp-", options: .backwards),
+                  let pid = Int32(name[r.upperBound...]), pid > 0 else { continue }
+            if pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM) { continue }
+            let path = directory.appendingPathComponent(name).path
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        return removed
     }
 
     /// Reads only the header (cheap: the payload is neither read nor verified).

@@ -59,7 +59,8 @@ public final class Server {
     public func accept(_ transport: Transport, peer: PeerCredentials?) -> ClientConnection? {
         let id = nextConnectionID
         nextConnectionID += 1
-        let client = ClientConnection(id: id, transport: transport, peer: peer, maxFrameSize: configuration.maxFrame, server: self)
+        let client = ClientConnection(id: id, transport: transport, peer: peer, maxFrameSize: configuration.maxFrame,
+                                      maxOutput: configuration.maxOutput, server: self)
         guard configuration.allows(peer, ownUID: getuid()) else {
             let error = ServerError.permissionDenied(uid: peer?.uid ?? UInt32.max, gid: peer?.gid ?? UInt32.max)
             logger.warning("refused connection from pid \(peer?.pid ?? -1): \(error)")

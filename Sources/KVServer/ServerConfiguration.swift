@@ -20,6 +20,9 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var memoryBudget = 4 << 30
     /// `max_frame`: largest accepted frame in bytes.
     public var maxFrame = FrameDecoder.defaultMaxFrameSize
+    /// `max_output`: bytes of answers a connection may leave unread; past it kvd stops reading
+    /// that connection's requests, past four times it closes the connection.
+    public var maxOutput = 8 << 20
     /// `allow_uids`: peer uids allowed besides root and kvd's own (empty with `allow_gids` empty = anyone who can open the socket).
     public var allowUIDs: [UInt32] = []
     /// `allow_gids`: peer primary gids allowed.
@@ -43,7 +46,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     }
 
     /// The keys a config file may set.
-    public static let keys = ["socket", "state_dir", "telemetry_dir", "model", "threads", "memory_budget", "max_frame",
+    public static let keys = ["socket", "state_dir", "telemetry_dir", "model", "threads", "memory_budget", "max_frame", "max_output",
                               "allow_uids", "allow_gids", "socket_mode", "max_new_tokens", "max_queue", "log_level"]
 
     /// Applies the settings of a config file's text on top of `self`.
@@ -69,6 +72,7 @@ public struct ServerConfiguration: Equatable, Sendable {
             case "threads": guard let v = Int(value), v >= 0 else { throw fail("a number of threads (0 = all cores)") }; threads = v
             case "memory_budget": guard let v = Self.parseSize(value) else { throw fail("bytes, e.g. 4G or 512M") }; memoryBudget = v
             case "max_frame": guard let v = Self.parseSize(value), v >= 1024 else { throw fail("bytes ≥ 1K, e.g. 16M") }; maxFrame = v
+            case "max_output": guard let v = Self.parseSize(value), v >= 64 << 10 else { throw fail("bytes ≥ 64K, e.g. 8M") }; maxOutput = v
             case "allow_uids": guard let v = Self.parseIDs(value) else { throw fail("comma-separated uids") }; allowUIDs = v
             case "allow_gids": guard let v = Self.parseIDs(value) else { throw fail("comma-separated gids") }; allowGIDs = v
             case "socket_mode": guard let v = UInt32(value, radix: 8), v <= 0o777 else { throw fail("octal permissions, e.g. 0660") }; socketMode = v

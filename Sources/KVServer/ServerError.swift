@@ -20,6 +20,8 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     case duplicateRequestID(UInt64)
     /// The work was cancelled (by `Cancel`, a disconnect, or shutdown).
     case cancelled(StopReason, generatedTokens: Int)
+    /// A load stopped (cancel, deadline, disconnect or shutdown) before its session was made.
+    case loadStopped(StopReason)
     /// The request's deadline passed.
     case deadlineExceeded(generatedTokens: Int)
     /// The peer's uid/gid may not use the daemon.
@@ -50,6 +52,13 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
             case .disconnected: return "the client disconnected; stopped after \(n) tokens"
             case .shutdown: return "kvd is stopping; stopped after \(n) tokens"
             default: return "cancelled after \(n) generated tokens"
+            }
+        case .loadStopped(let why):
+            switch why {
+            case .deadline: return "the load's deadline passed before the document was prefilled and compressed; nothing was kept; raise deadline_ms or load a shorter document"
+            case .disconnected: return "the client disconnected; the load stopped and nothing was kept"
+            case .shutdown: return "kvd is stopping; the load stopped and nothing was kept"
+            case .cancelled: return "the load was cancelled; nothing was kept"
             }
         case .deadlineExceeded(let n):
             return "the request's deadline passed after \(n) generated tokens; raise deadline_ms or lower max_new_tokens"

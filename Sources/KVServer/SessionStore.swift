@@ -18,7 +18,12 @@ public final class SessionStore: @unchecked Sendable {
         var info: SessionInfo
         /// The snapshot on disk, valid for the current content.
         var savedURL: URL?
-        /// A snapshot file exists for this id (possibly not yet verified).
+        /// The ask count that snapshot holds (a restart reports it).
+        var savedAsks: UInt32 = 0
+        /// Why its snapshot could not be read at start: every use but drop and a replacing load
+        /// answers this (FAILED_PRECONDITION, naming the file).
+        var damage: Error?
+        /// When it was last used (the least recently used is evicted first).
         var lastUsed: Date
         var busy = false
 
@@ -53,8 +58,12 @@ public final class SessionStore: @unchecked Sendable {
         stateDirectory.appendingPathComponent(id + "." + SnapshotFile.fileExtension)
     }
 
-    /// Registers every snapshot in the state directory as a saved session (headers only).
+    /// Registers every snapshot in the state directory as a saved session (headers only), after
+    /// removing the temporaries of saves that were killed.
     func scanStateDirectory() {
+        for path in SnapshotFile.removeStaleTemporaries(in: stateDirectory) {
+            log(.warning, "removed \(path), left by a save that did not finish")
+        }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory.path)) ?? []
         for name in files.sorted() where name.hasSuffix("." + SnapshotFile.fileExtension) && !name.hasPrefix(".") {
             let id = String(name.dropLast(SnapshotFile.fileExtension.count + 1))
@@ -65,10 +74,19 @@ public final class SessionStore: @unchecked Sendable {
                 info.session = id
                 let e = Entry(id: id, info: info)
                 e.savedURL = url
+                e.savedAsks = info.asks
                 e.lastUsed = Date(timeIntervalSince1970: info.lastUsedUnix > 0 ? info.lastUsedUnix : 0)
                 lock.withLock { entries[id] = e }
             } catch {
-                log(.warning, "ignoring \(url.path): \(error)")
+                // Listed as damaged rather than forgotten: forgetting let a later load overwrite the file.
+                log(.error, "session \(id) is damaged and will not be served until dropped or replaced: \(error)")
+                var info = SessionInfo()
+                info.session = id
+                let e = Entry(id: id, info: info)
+                e.savedURL = url
+                e.damage = error
+                e.lastUsed = .distantPast
+                lock.withLock { entries[id] = e }
             }
         }
     }
@@ -85,12 +103,16 @@ public final class SessionStore: @unchecked Sendable {
     public func info(_ id: String) throws -> SessionInfo {
         try lock.withLock {
             guard let e = entries[id] else { throw ServerError.unknownSession(id) }
+            if let damage = e.damage { throw damage }
             return describe(e)
         }
     }
 
     /// Whether a session of that id exists.
     public func contains(_ id: String) -> Bool { lock.withLock { entries[id] != nil } }
+
+    /// Why the snapshot of `id` could not be read at start, if it could not.
+    func damage(_ id: String) -> Error? { lock.withLock { entries[id]?.damage } }
 
     /// Resident/saved counts and resident KV bytes.
     public func totals() -> (resident: Int, saved: Int, kvBytes: Int) {
@@ -106,7 +128,7 @@ public final class SessionStore: @unchecked Sendable {
     private func describe(_ e: Entry) -> SessionInfo {
         var i = e.info
         i.session = e.id
-        i.state = e.busy ? "busy" : (e.session != nil ? "resident" : "saved")
+        i.state = e.damage != nil ? "damaged" : e.busy ? "busy" : (e.session != nil ? "resident" : "saved")
         i.lastUsedUnix = e.lastUsed.timeIntervalSince1970
         return i
     }
@@ -153,8 +175,9 @@ public final class SessionStore: @unchecked Sendable {
     @discardableResult
     private func save(_ e: Entry, _ session: BackendSession) throws -> Int {
         let url = snapshotURL(e.id)
-        let bytes = try session.save(to: url)
-        lock.withLock { e.savedURL = url }
+        let info = lock.withLock { describe(e) }
+        let bytes = try session.save(to: url, info: info)
+        lock.withLock { e.savedURL = url; e.savedAsks = info.asks }
         return bytes
     }
 
@@ -180,6 +203,7 @@ public final class SessionStore: @unchecked Sendable {
     func resident(_ id: String) throws -> (BackendSession, restoredMs: Double?) {
         let e: Entry = try lock.withLock {
             guard let e = entries[id] else { throw ServerError.unknownSession(id) }
+            if let damage = e.damage { throw damage }
             e.lastUsed = Date()
             return e
         }
@@ -230,9 +254,11 @@ public final class SessionStore: @unchecked Sendable {
         return (snapshotURL(id), bytes)
     }
 
-    /// Saves every resident session whose content is not on disk yet (at shutdown).
+    /// Saves every resident session whose content or ask count is not on disk yet (at shutdown).
     func saveAll() {
-        let resident = lock.withLock { entries.values.filter { $0.session != nil && $0.savedURL == nil } }
+        let resident = lock.withLock {
+            entries.values.filter { $0.session != nil && ($0.savedURL == nil || $0.savedAsks != $0.info.asks) }
+        }
         for e in resident.sorted(by: { $0.id < $1.id }) {
             do {
                 _ = try save(e.id)

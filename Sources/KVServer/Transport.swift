@@ -5,8 +5,14 @@ import KVWire
 public protocol Transport: AnyObject {
     /// Queues `bytes` for the peer.
     func write(_ bytes: [UInt8])
+    /// Bytes queued for the peer that it has not taken yet.
+    var queuedBytes: Int { get }
+    /// Stops (`false`) or resumes (`true`) taking bytes from the peer.
+    func setReading(_ reading: Bool)
     /// Closes the connection once queued bytes are written.
     func close()
+    /// Closes the connection now, dropping queued bytes (for a peer that does not take them).
+    func abort()
 }
 
 /// A transport that keeps what the server writes, for protocol tests without sockets
@@ -16,6 +22,10 @@ public final class InMemoryTransport: Transport {
     public private(set) var written: [UInt8] = []
     /// Whether the server closed the connection.
     public private(set) var isClosed = false
+    /// Whether the server dropped what it had queued when it closed.
+    public private(set) var isAborted = false
+    /// Whether the server takes bytes from this peer.
+    public private(set) var isReading = true
     private var decoder = FrameDecoder(maxFrameSize: Int(Int32.max))
 
     public init() {}
@@ -25,7 +35,17 @@ public final class InMemoryTransport: Transport {
         written += bytes
     }
 
+    public var queuedBytes: Int { written.count }
+
+    public func setReading(_ reading: Bool) { isReading = reading }
+
     public func close() { isClosed = true }
+
+    public func abort() {
+        isClosed = true
+        isAborted = true
+        written.removeAll()
+    }
 
     /// Decodes and removes every complete response frame written so far.
     public func readResponses() throws -> [Response] {

@@ -10,6 +10,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingBody
     /// The peer closed the connection in the middle of a frame.
     case truncatedFrame(have: Int, need: Int)
+    /// A string field whose bytes are not UTF-8.
+    case invalidUTF8(field: String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the response sets no body"
         case .truncatedFrame(let have, let need):
             return "the connection closed after \(have) of \(need) bytes of a frame"
+        case .invalidUTF8(let field):
+            return "the field '\(field)' is not valid UTF-8; protobuf strings must be UTF-8 text"
         }
     }
 }

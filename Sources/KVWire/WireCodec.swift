@@ -22,23 +22,23 @@ public enum WireCodec {
         switch request.operation {
         case .load(let r):
             let p = a.make(kvd__load_request__init)
-            p.pointee.session = a.string(r.session)
-            p.pointee.document = a.string(r.document)
-            p.pointee.press = a.string(r.press)
-            p.pointee.model = a.string(r.model)
+            p.pointee.session = a.string(r.session, "session", of: p)
+            p.pointee.document = a.string(r.document, "document", of: p)
+            p.pointee.press = a.string(r.press, "press", of: p)
+            p.pointee.model = a.string(r.model, "model", of: p)
             p.pointee.replace = r.replace ? 1 : 0
-            p.pointee.kv_storage = a.string(r.kvStorage)
-            p.pointee.kv_quant = a.string(r.kvQuant)
+            p.pointee.kv_storage = a.string(r.kvStorage, "kv_storage", of: p)
+            p.pointee.kv_quant = a.string(r.kvQuant, "kv_quant", of: p)
             m.op_case = KVD__REQUEST__OP_LOAD
             m.load = p
         case .ask(let r):
             let p = a.make(kvd__ask_request__init)
-            p.pointee.session = a.string(r.session)
-            p.pointee.question = a.string(r.question)
-            p.pointee.answer_prefix = a.string(r.answerPrefix)
+            p.pointee.session = a.string(r.session, "session", of: p)
+            p.pointee.question = a.string(r.question, "question", of: p)
+            p.pointee.answer_prefix = a.string(r.answerPrefix, "answer_prefix", of: p)
             p.pointee.max_new_tokens = r.maxNewTokens
             p.pointee.stream = r.stream ? 1 : 0
-            p.pointee.decoding = a.string(r.decoding)
+            p.pointee.decoding = a.string(r.decoding, "decoding", of: p)
             if let s = r.sampling {
                 let q = a.make(kvd__sampling__init)
                 q.pointee.temperature = s.temperature
@@ -55,22 +55,22 @@ public enum WireCodec {
             m.sessions = a.make(kvd__sessions_request__init)
         case .info(let s):
             let p = a.make(kvd__info_request__init)
-            p.pointee.session = a.string(s)
+            p.pointee.session = a.string(s, "session", of: p)
             m.op_case = KVD__REQUEST__OP_INFO
             m.info = p
         case .drop(let s):
             let p = a.make(kvd__drop_request__init)
-            p.pointee.session = a.string(s)
+            p.pointee.session = a.string(s, "session", of: p)
             m.op_case = KVD__REQUEST__OP_DROP
             m.drop = p
         case .save(let s):
             let p = a.make(kvd__save_request__init)
-            p.pointee.session = a.string(s)
+            p.pointee.session = a.string(s, "session", of: p)
             m.op_case = KVD__REQUEST__OP_SAVE
             m.save = p
         case .restore(let s):
             let p = a.make(kvd__restore_request__init)
-            p.pointee.session = a.string(s)
+            p.pointee.session = a.string(s, "session", of: p)
             m.op_case = KVD__REQUEST__OP_RESTORE
             m.restore = p
         case .presses:
@@ -106,26 +106,34 @@ public enum WireCodec {
         defer { kvd__request__free_unpacked(m, nil) }
         let r = m.pointee
         let op: Request.Operation
+        /// The exact strings of the operation's message `p` (see `WireText`).
+        func text(_ p: UnsafeMutableRawPointer?) throws -> WireText {
+            guard let p else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            return try WireText(bytes, member: r.op_case.rawValue,
+                                descriptor: p.assumingMemoryBound(to: ProtobufCMessage.self).pointee.descriptor)
+        }
         switch r.op_case {
         case KVD__REQUEST__OP_LOAD:
             guard let p = r.load?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
-            op = .load(LoadRequest(session: str(p.session), document: str(p.document), press: str(p.press),
-                                   model: str(p.model), replace: p.replace != 0, kvStorage: str(p.kv_storage),
-                                   kvQuant: str(p.kv_quant)))
+            let s = try text(r.load)
+            op = .load(LoadRequest(session: try s(p.session, "session"), document: try s(p.document, "document"),
+                                   press: try s(p.press, "press"), model: try s(p.model, "model"), replace: p.replace != 0,
+                                   kvStorage: try s(p.kv_storage, "kv_storage"), kvQuant: try s(p.kv_quant, "kv_quant")))
         case KVD__REQUEST__OP_ASK:
             guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            let s = try text(r.ask)
             let sampling = p.sampling.map { q in
                 WireSampling(temperature: q.pointee.temperature, topK: q.pointee.top_k, topP: q.pointee.top_p,
                              repetitionPenalty: q.pointee.repetition_penalty, seed: q.pointee.seed)
             }
-            op = .ask(AskRequest(session: str(p.session), question: str(p.question), answerPrefix: str(p.answer_prefix),
-                                 maxNewTokens: p.max_new_tokens, sampling: sampling, stream: p.stream != 0,
-                                 decoding: str(p.decoding)))
+            op = .ask(AskRequest(session: try s(p.session, "session"), question: try s(p.question, "question"),
+                                 answerPrefix: try s(p.answer_prefix, "answer_prefix"), maxNewTokens: p.max_new_tokens,
+                                 sampling: sampling, stream: p.stream != 0, decoding: try s(p.decoding, "decoding")))
         case KVD__REQUEST__OP_SESSIONS: op = .sessions
-        case KVD__REQUEST__OP_INFO: op = .info(session: str(r.info?.pointee.session))
-        case KVD__REQUEST__OP_DROP: op = .drop(session: str(r.drop?.pointee.session))
-        case KVD__REQUEST__OP_SAVE: op = .save(session: str(r.save?.pointee.session))
-        case KVD__REQUEST__OP_RESTORE: op = .restore(session: str(r.restore?.pointee.session))
+        case KVD__REQUEST__OP_INFO: op = .info(session: try text(r.info)(r.info?.pointee.session, "session"))
+        case KVD__REQUEST__OP_DROP: op = .drop(session: try text(r.drop)(r.drop?.pointee.session, "session"))
+        case KVD__REQUEST__OP_SAVE: op = .save(session: try text(r.save)(r.save?.pointee.session, "session"))
+        case KVD__REQUEST__OP_RESTORE: op = .restore(session: try text(r.restore)(r.restore?.pointee.session, "session"))
         case KVD__REQUEST__OP_PRESSES: op = .presses
         case KVD__REQUEST__OP_MODELS: op = .models
         case KVD__REQUEST__OP_STATS: op = .stats
@@ -159,7 +167,7 @@ public enum WireCodec {
         case .error(let e):
             let p = a.make(kvd__error__init)
             p.pointee.code = Kvd__Code(rawValue: UInt32(bitPattern: e.code.rawValue))
-            p.pointee.message = a.string(e.message)
+            p.pointee.message = a.string(e.message, "message", of: p)
             m.body_case = KVD__RESPONSE__BODY_ERROR
             m.error = p
         case .load(let r):
@@ -171,18 +179,18 @@ public enum WireCodec {
         case .token(let t):
             let p = a.make(kvd__ask_token__init)
             p.pointee.token_id = t.tokenID
-            p.pointee.text = a.string(t.text)
+            p.pointee.text = a.string(t.text, "text", of: p)
             m.body_case = KVD__RESPONSE__BODY_TOKEN
             m.token = p
         case .ask(let r):
             let p = a.make(kvd__ask_response__init)
-            p.pointee.answer = a.string(r.answer)
+            p.pointee.answer = a.string(r.answer, "answer", of: p)
             let ids = a.array(UInt32.self, r.tokenIDs.count)
             for (i, t) in r.tokenIDs.enumerated() { ids[i] = t }
             p.pointee.n_token_ids = r.tokenIDs.count
             p.pointee.token_ids = ids
             p.pointee.timings = timings(r.timings, a)
-            p.pointee.finish_reason = a.string(r.finishReason)
+            p.pointee.finish_reason = a.string(r.finishReason, "finish_reason", of: p)
             m.body_case = KVD__RESPONSE__BODY_ASK
             m.ask = p
         case .sessions(let list):
@@ -203,7 +211,7 @@ public enum WireCodec {
             m.drop = p
         case .save(let path, let bytes):
             let p = a.make(kvd__save_response__init)
-            p.pointee.path = a.string(path)
+            p.pointee.path = a.string(path, "path", of: p)
             p.pointee.bytes = bytes
             m.body_case = KVD__RESPONSE__BODY_SAVE
             m.save = p
@@ -217,15 +225,15 @@ public enum WireCodec {
             let items = a.array(UnsafeMutablePointer<Kvd__PressInfo>?.self, list.count)
             for (i, info) in list.enumerated() {
                 let q = a.make(kvd__press_info__init)
-                q.pointee.name = a.string(info.name)
-                q.pointee.summary = a.string(info.summary)
+                q.pointee.name = a.string(info.name, "name", of: q)
+                q.pointee.summary = a.string(info.summary, "summary", of: q)
                 q.pointee.wraps = info.wraps ? 1 : 0
                 let params = a.array(UnsafeMutablePointer<Kvd__PressParameter>?.self, info.parameters.count)
                 for (j, pp) in info.parameters.enumerated() {
                     let r = a.make(kvd__press_parameter__init)
-                    r.pointee.name = a.string(pp.name)
-                    r.pointee.default_value = a.string(pp.defaultValue)
-                    r.pointee.help = a.string(pp.help)
+                    r.pointee.name = a.string(pp.name, "name", of: r)
+                    r.pointee.default_value = a.string(pp.defaultValue, "default_value", of: r)
+                    r.pointee.help = a.string(pp.help, "help", of: r)
                     params[j] = r
                 }
                 q.pointee.n_parameters = info.parameters.count
@@ -241,9 +249,9 @@ public enum WireCodec {
             let items = a.array(UnsafeMutablePointer<Kvd__ModelInfo>?.self, list.count)
             for (i, info) in list.enumerated() {
                 let q = a.make(kvd__model_info__init)
-                q.pointee.name = a.string(info.name)
-                q.pointee.path = a.string(info.path)
-                q.pointee.architecture = a.string(info.architecture)
+                q.pointee.name = a.string(info.name, "name", of: q)
+                q.pointee.path = a.string(info.path, "path", of: q)
+                q.pointee.architecture = a.string(info.architecture, "architecture", of: q)
                 q.pointee.layers = info.layers
                 q.pointee.context_length = info.contextLength
                 q.pointee.vocabulary_size = info.vocabularySize
@@ -267,14 +275,14 @@ public enum WireCodec {
             p.pointee.connections = s.connections
             p.pointee.queue_depth = s.queueDepth
             p.pointee.uptime_s = s.uptimeS
-            p.pointee.telemetry_dir = a.string(s.telemetryDir)
-            p.pointee.state_dir = a.string(s.stateDir)
+            p.pointee.telemetry_dir = a.string(s.telemetryDir, "telemetry_dir", of: p)
+            p.pointee.state_dir = a.string(s.stateDir, "state_dir", of: p)
             m.body_case = KVD__RESPONSE__BODY_STATS
             m.stats = p
         case .health(let status, let version):
             let p = a.make(kvd__health_response__init)
-            p.pointee.status = a.string(status)
-            p.pointee.version = a.string(version)
+            p.pointee.status = a.string(status, "status", of: p)
+            p.pointee.version = a.string(version, "version", of: p)
             m.body_case = KVD__RESPONSE__BODY_HEALTH
             m.health = p
         case .cancel(let cancelled):
@@ -297,19 +305,27 @@ public enum WireCodec {
         defer { kvd__response__free_unpacked(m, nil) }
         let r = m.pointee
         let body: Response.Body
+        /// The exact strings of the body's message `p` (see `WireText`): text a model or a user wrote.
+        func text(_ p: UnsafeMutableRawPointer?) throws -> WireText {
+            guard let p else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            return try WireText(bytes, member: r.body_case.rawValue,
+                                descriptor: p.assumingMemoryBound(to: ProtobufCMessage.self).pointee.descriptor)
+        }
         switch r.body_case {
         case KVD__RESPONSE__BODY_ERROR:
-            let e = r.error?.pointee
-            let code = WireCode(rawValue: Int32(bitPattern: e?.code.rawValue ?? 2)) ?? .unknown
-            body = .error(WireError(code, str(e?.message)))
+            guard let e = r.error?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            let code = WireCode(rawValue: Int32(bitPattern: e.code.rawValue)) ?? .unknown
+            body = .error(WireError(code, try text(r.error)(e.message, "message")))
         case KVD__RESPONSE__BODY_LOAD:
             body = .load(LoadResult(session: sessionInfo(r.load?.pointee.session), timings: timings(r.load?.pointee.timings)))
         case KVD__RESPONSE__BODY_TOKEN:
-            body = .token(AskToken(tokenID: r.token?.pointee.token_id ?? 0, text: str(r.token?.pointee.text)))
+            guard let t = r.token?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            body = .token(AskToken(tokenID: t.token_id, text: try text(r.token)(t.text, "text")))
         case KVD__RESPONSE__BODY_ASK:
             guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             let ids = (0..<p.n_token_ids).map { p.token_ids[$0] }
-            body = .ask(AskResult(answer: str(p.answer), tokenIDs: ids, timings: timings(p.timings), finishReason: str(p.finish_reason)))
+            body = .ask(AskResult(answer: try text(r.ask)(p.answer, "answer"), tokenIDs: ids, timings: timings(p.timings),
+                                  finishReason: str(p.finish_reason)))
         case KVD__RESPONSE__BODY_SESSIONS:
             guard let p = r.sessions?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             body = .sessions((0..<p.n_sessions).map { sessionInfo(p.sessions[$0]) })
@@ -377,19 +393,19 @@ public enum WireCodec {
 
     private static func sessionInfo(_ s: SessionInfo, _ a: CArena) -> UnsafeMutablePointer<Kvd__SessionInfo> {
         let p = a.make(kvd__session_info__init)
-        p.pointee.session = a.string(s.session)
-        p.pointee.model = a.string(s.model)
-        p.pointee.press = a.string(s.press)
+        p.pointee.session = a.string(s.session, "session", of: p)
+        p.pointee.model = a.string(s.model, "model", of: p)
+        p.pointee.press = a.string(s.press, "press", of: p)
         p.pointee.compression_ratio = s.compressionRatio
         p.pointee.context_tokens = s.contextTokens
         p.pointee.kept_tokens = s.keptTokens
         p.pointee.kv_bytes = s.kvBytes
         p.pointee.kv_bytes_uncompressed = s.kvBytesUncompressed
-        p.pointee.state = a.string(s.state)
+        p.pointee.state = a.string(s.state, "state", of: p)
         p.pointee.asks = s.asks
         p.pointee.created_unix = s.createdUnix
         p.pointee.last_used_unix = s.lastUsedUnix
-        p.pointee.kv_quant = a.string(s.kvQuant)
+        p.pointee.kv_quant = a.string(s.kvQuant, "kv_quant", of: p)
         return p
     }
 
@@ -455,6 +471,8 @@ public enum WireCodec {
         return t
     }
 
+    /// A name, id, path or spec in a response: kvd writes these and they hold no NUL (ids are
+    /// validated), so the C string is the whole field. Free text goes through `WireText`.
     private static func str(_ p: UnsafeMutablePointer<CChar>?) -> String {
         guard let p else { return "" }
         return String(cString: p)
@@ -484,8 +502,34 @@ final class CArena {
         for b in blocks { b.deallocate() }
     }
 
-    /// A C copy of `s` (protobuf-c stores `char *`).
-    func string(_ s: String) -> UnsafeMutablePointer<CChar> {
+    /// A C copy of `s` for the string field `name` of message `m` (protobuf-c stores `char *`).
+    ///
+    /// protobuf-c packs a `char *` only up to its first NUL, so text holding a NUL travels as an
+    /// unknown field of the same number instead, with every byte; every runtime reads that as
+    /// the field itself (and kvd with `WireText`).
+    func string<M>(_ s: String, _ name: String, of m: UnsafeMutablePointer<M>) -> UnsafeMutablePointer<CChar> {
+        guard s.utf8.contains(0) else { return copy(s) }
+        let message = UnsafeMutableRawPointer(m).assumingMemoryBound(to: ProtobufCMessage.self)
+        guard let field = protobuf_c_message_descriptor_get_field_by_name(message.pointee.descriptor, name) else { return copy(s) }
+        // protobuf-c writes an unknown field as its tag followed by `data` verbatim: the length goes in `data`.
+        var bytes: [UInt8] = []
+        var n = s.utf8.count
+        while n >= 0x80 { bytes.append(UInt8(n & 0x7F) | 0x80); n >>= 7 }
+        bytes.append(UInt8(n))
+        bytes += s.utf8
+        let data = array(UInt8.self, bytes.count)
+        data.initialize(from: bytes, count: bytes.count)
+        let count = Int(message.pointee.n_unknown_fields)
+        let fields = array(ProtobufCMessageUnknownField.self, count + 1)
+        if count > 0 { fields.update(from: message.pointee.unknown_fields, count: count) }
+        fields[count] = ProtobufCMessageUnknownField(tag: field.pointee.id, wire_type: PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+                                                 len: bytes.count, data: data)
+        message.pointee.n_unknown_fields = UInt32(count + 1)
+        message.pointee.unknown_fields = fields
+        return copy("")
+    }
+
+    private func copy(_ s: String) -> UnsafeMutablePointer<CChar> {
         let p = strdup(s) ?? strdup("")!
         strings.append(p)
         return p

@@ -59,7 +59,7 @@ struct SpeedCommand: ParsableCommand {
         guard let contexts = longContexts, !contexts.isEmpty, contexts.allSatisfy({ $0 >= 16 }) else {
             throw ValidationError("--decode-contexts must be comma-separated lengths of at least 16 tokens, e.g. 4096,8000")
         }
-        if let press { do { _ = try PressSpec.parse(press) } catch { throw ValidationError("\(error)") } }
+        if let press { do { _ = try PressSpec.parseUnlessNone(press) } catch { throw ValidationError("\(error)") } }
     }
 
     func run() throws {
@@ -132,7 +132,7 @@ struct SpeedCommand: ParsableCommand {
 
         var object: [String: Any] = ["threads": ThreadPool.shared.threadCount, "kv_storage": storage.rawValue,
                                      "repeats": repeats, "model": model.path]
-        if let press { object["press"] = (try? PressSpec.parse(press))?.description ?? press }
+        if let press { object["press"] = PressSpec.isNone(press) ? PressSpec.none : ((try? PressSpec.parse(press))?.description ?? press) }
         if let quantization { object["kv_quant"] = quantization.description }
         for (k, v) in result { object[k] = (k.hasSuffix("bytes") || k.contains("kv_bytes") || k == "context_length") ? Int(v) : (v * 1000).rounded() / 1000 }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -175,8 +175,7 @@ struct SpeedCommand: ParsableCommand {
         let plain = try measure(nil)
         rows += [("ctx_prefill_s_uncompressed", plain.prefill), ("ctx_ttft_s_uncompressed", plain.ttft),
                  ("ctx_decode_tok_s_uncompressed", plain.decode), ("ctx_kv_bytes_uncompressed", Double(plain.bytes))]
-        if let spec = press {
-            let p = try PressSpec.parse(spec)
+        if let spec = press, let p = try PressSpec.parseUnlessNone(spec) {
             let c = try measure(p)
             rows += [("ctx_prefill_s", c.prefill), ("ctx_compress_s", c.compress), ("ctx_ttft_s", c.ttft),
                      ("ctx_decode_tok_s", c.decode), ("ctx_kv_bytes", Double(c.bytes))]

@@ -6,6 +6,8 @@ import KVWire
 enum CLIError: Error, CustomStringConvertible {
     /// Nothing listens on the socket.
     case cannotConnect(String)
+    /// The socket's permissions do not let this user connect; `group` owns the socket, when known.
+    case permissionDenied(path: String, group: String?)
     /// The daemon closed the connection mid-answer.
     case connectionLost(String)
     /// The daemon answered with an error.
@@ -18,6 +20,10 @@ enum CLIError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .cannotConnect(let path): return "cannot connect to \(path): is kvd running? (systemctl status kvd)"
+        case .permissionDenied(let path, let group?):
+            return "permission denied on \(path): join group '\(group)' to use kvd (sudo usermod -aG \(group) $USER, then log in again)"
+        case .permissionDenied(let path, nil):
+            return "permission denied on \(path): this user cannot reach the socket (its directory is closed to it); ask the administrator for access"
         case .connectionLost(let path): return "kvd closed the connection on \(path) before answering (it may be stopping; see journalctl -u kvd)"
         case .daemon(let e): return "\(e.message) (\(e.code))"
         case .local(let m): return m
@@ -29,6 +35,7 @@ enum CLIError: Error, CustomStringConvertible {
     var exitCode: Int32 {
         switch self {
         case .cannotConnect, .connectionLost: return 69  // EX_UNAVAILABLE
+        case .permissionDenied: return 10  // as kvd's PERMISSION_DENIED
         case .local: return 66  // EX_NOINPUT
         case .unexpected: return 70  // EX_SOFTWARE
         case .daemon(let e):
@@ -50,6 +57,7 @@ enum CLIError: Error, CustomStringConvertible {
     var code: String {
         switch self {
         case .cannotConnect, .connectionLost: return "UNAVAILABLE"
+        case .permissionDenied: return "PERMISSION_DENIED"
         case .local: return "INVALID_ARGUMENT"
         case .unexpected: return "INTERNAL"
         case .daemon(let e): return e.code.description

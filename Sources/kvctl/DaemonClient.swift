@@ -12,7 +12,8 @@ final class DaemonClient {
     private var nextID: UInt64 = 1
 
     /// Connects to `socketPath`.
-    /// - Throws: `CLIError.cannotConnect` when nothing listens there.
+    /// - Throws: `CLIError.cannotConnect` when nothing listens there, `.permissionDenied` when this
+    ///   user may not open the socket.
     init(socketPath: String) throws {
         self.socketPath = socketPath
         var addr = sockaddr_un()
@@ -28,9 +29,20 @@ final class DaemonClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
         }
         guard ok else {
+            let why = errno
             close(fd)
+            // A socket kvd listens on but this user may not open: say so, not "is kvd running?".
+            if why == EACCES || why == EPERM { throw CLIError.permissionDenied(path: socketPath, group: Self.group(of: socketPath)) }
             throw CLIError.cannotConnect(socketPath)
         }
+    }
+
+    /// The name (or number) of the group owning `path`, if it can be looked at.
+    private static func group(of path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        guard let g = getgrgid(st.st_gid), let name = g.pointee.gr_name else { return String(st.st_gid) }
+        return String(cString: name)
     }
 
     deinit { close(fd) }

@@ -6,6 +6,7 @@ import KVWire
 
 /// Checks a press spec's name(s) against the registry before bothering the daemon.
 func validatePressSpec(_ spec: String) throws {
+    if PressSpec.isNone(spec) { return }  // what an uncompressed session reports as its press
     let names = spec.split(whereSeparator: { "(),:".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }
     guard let first = names.first, !first.isEmpty else { return }
     if PressRegistry.descriptor(first) == nil {
@@ -68,7 +69,7 @@ struct Load: ParsableCommand {
 
     func validate() throws {
         if let press { try validatePressSpec(press) }
-        if ratio != nil && press == nil {
+        if ratio != nil && PressSpec.isNone(press ?? "") {
             throw ValidationError("--ratio needs --press (which press should remove that fraction?); e.g. --press knorm --ratio \(ratio ?? 0.5)")
         }
         if let kvStorage, kvStorage != "f16" && kvStorage != "f32" { throw ValidationError("--kv-storage must be f16 or f32") }
@@ -187,7 +188,7 @@ struct Ask: ParsableCommand {
             throw ValidationError("--cache-budget and --compression-interval need --decoding (which press should keep the budget?); e.g. --decoding h2o --cache-budget \(cacheBudget ?? 256)")
         }
         if decoding != nil {
-            do { _ = try DecodingSpec.parse(decodingSpec) } catch { throw ValidationError("\(error)") }
+            do { _ = try DecodingSpec.parseUnlessNone(decodingSpec) } catch { throw ValidationError("\(error)") }
         }
         if temperature < 0 { throw ValidationError("--temperature must be ≥ 0") }
         if !(0...1).contains(topP) { throw ValidationError("--top-p must be between 0 and 1") }

@@ -16,4 +16,10 @@ final class SessionIDTests: XCTestCase {
             }
         }
     }
+
+    func testAnIdWithANULSaysSoAndShowsItEscaped() {
+        XCTAssertThrowsError(try SessionID("nul\0../../etc/x")) {
+            XCTAssertTrue("\($0)".hasPrefix("invalid session id 'nul\\0../../etc/x' (it contains a NUL character): use"), "\($0)")
+        }
+    }
 }

@@ -286,7 +286,14 @@ final class EndToEndTests: XCTestCase {
         let backend = try EngineBackend(modelPaths: [Self.modelPath], threads: 0, logger: .init(label: "test"))
         let session = try backend.load(LoadRequest(session: "fp", document: "A short text about lighthouses and ships."), shouldStop: { nil })
         let url = dir.appendingPathComponent("fp.kvds")
-        _ = try session.save(to: url)
+        var meta = session.info
+        meta.asks = 3
+        meta.createdUnix = 1_700_000_000
+        _ = try session.save(to: url, info: meta)
+        // The store's counters are in the snapshot (a restart once reported 0 asks, created in 1970).
+        let saved = try backend.savedInfo(at: url)
+        XCTAssertEqual(saved.asks, 3)
+        XCTAssertEqual(saved.createdUnix, 1_700_000_000)
         // Round trip: same answer after restore.
         let ask = AskRequest(session: "fp", question: "What is the text about?", maxNewTokens: 8)
         let before = try session.ask(ask, defaultMaxNewTokens: 8, shouldStop: { nil }, onToken: { _ in })
@@ -318,7 +325,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     /// kill -9 loses nothing saved: the saved session comes back after a crash; a torn temporary
-    /// file and a damaged snapshot in the state directory are ignored.
+    /// file is removed at start; a damaged snapshot is listed as damaged and never overwritten.
     func testKillNineNeverCorruptsSavedSessions() throws {
         try requireModel()
         var daemon = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath])
@@ -336,10 +343,18 @@ final class EndToEndTests: XCTestCase {
         defer { daemon.terminate() }
         let c2 = try daemon.client()
         guard case .sessions(let list) = try c2.call(.sessions).body else { return XCTFail() }
-        XCTAssertEqual(list.map(\.session), ["k9"])
+        XCTAssertEqual(list.map(\.session), ["junk", "k9"])
+        XCTAssertEqual(list.map(\.state), ["damaged", "saved"])
         guard case .ask(let after) = try c2.call(.ask(ask)).body else { return XCTFail(daemon.log) }
         XCTAssertEqual(after.tokenIDs, before.tokenIDs)
         XCTAssertTrue(daemon.log.contains("junk.kvds"), "the damaged file is reported")
+        // The damaged one answers FAILED_PRECONDITION naming its file, and a load does not overwrite it.
+        let junk = try c2.call(.ask(AskRequest(session: "junk", question: "q")))
+        XCTAssertEqual(junk.body.errorCode, .failedPrecondition)
+        XCTAssertTrue(junk.body.errorMessage.contains(daemon.stateDir + "/junk.kvds"), junk.body.errorMessage)
+        XCTAssertEqual(try c2.call(.load(LoadRequest(session: "junk", document: text))).body.errorCode, .failedPrecondition)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: daemon.stateDir + "/junk.kvds")), Data("KVDSNAP\u{0}garbage".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.stateDir + "/.k9.kvds.tmp-99999"), "the killed save's temporary is removed")
     }
 
     /// SO_PEERCRED: with allow lists set, a peer whose uid/gid is not listed is refused; and a

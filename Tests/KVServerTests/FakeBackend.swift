@@ -1,4 +1,5 @@
 import Foundation
+import KVEngine
 @testable import KVServer
 
 /// A model-free backend: a "session" holds its document's words; an answer streams the first
@@ -21,9 +22,7 @@ final class FakeBackend: InferenceBackend {
     }
 
     func validateSessionID(_ id: String) throws {
-        let ok = (1...64).contains(id.utf8.count) && !id.hasPrefix(".")
-            && id.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D }
-        if !ok { throw WireError(.invalidArgument, "invalid session id '\(id)'") }
+        _ = try SessionID(id)
     }
 
     func validate(_ request: LoadRequest) throws {
@@ -35,7 +34,7 @@ final class FakeBackend: InferenceBackend {
         if !request.decoding.isEmpty && !request.decoding.hasPrefix("h2o") { throw WireError(.invalidArgument, "unknown decoding press '\(request.decoding)'") }
     }
 
-    func estimatedBytes(_ request: LoadRequest) -> Int {
+    func requiredBytes(_ request: LoadRequest) throws -> Int {
         request.document.split(separator: " ").count * bytesPerWord
     }
 
@@ -47,7 +46,7 @@ final class FakeBackend: InferenceBackend {
     func restore(session: String, from url: URL) throws -> BackendSession {
         restores += 1
         let (header, payload) = try SnapshotFile.read(from: url)
-        guard String(decoding: header, as: UTF8.self) == "fake" else {
+        guard (try? JSONDecoder().decode(SessionInfo.self, from: header))?.model == "fake" else {
             throw PersistenceError.modelMismatch(path: url.path, differences: ["architecture: saved other, model fake"])
         }
         let words = String(decoding: payload, as: UTF8.self).split(separator: " ").map(String.init)
@@ -55,10 +54,10 @@ final class FakeBackend: InferenceBackend {
     }
 
     func savedInfo(at url: URL) throws -> SessionInfo {
-        _ = try SnapshotFile.readHeader(from: url)
-        var info = SessionInfo()
-        info.model = "fake"
-        return info
+        let header = try SnapshotFile.readHeader(from: url)
+        do { return try JSONDecoder().decode(SessionInfo.self, from: header) } catch {
+            throw PersistenceError.corrupt(path: url.path, reason: "unreadable header: \(error)")
+        }
     }
 }
 
@@ -103,7 +102,11 @@ final class FakeSession: BackendSession {
         return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, timings: t, finishReason: finish)
     }
 
-    func save(to url: URL) throws -> Int {
-        try SnapshotFile.write(to: url, header: Data("fake".utf8), payload: Array(words.joined(separator: " ").utf8))
+    func save(to url: URL, info store: SessionInfo) throws -> Int {
+        var header = info
+        header.asks = store.asks
+        header.createdUnix = store.createdUnix
+        header.lastUsedUnix = store.lastUsedUnix
+        return try SnapshotFile.write(to: url, header: try JSONEncoder().encode(header), payload: Array(words.joined(separator: " ").utf8))
     }
 }

@@ -25,7 +25,7 @@ final class InMemoryServerTests: XCTestCase {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    func makeServer(budget: Int = 0, maxFrame: Int = 1 << 20) throws {
+    func makeServer(budget: Int = 0, maxFrame: Int = 1 << 20, maxOutput: Int = 8 << 20) throws {
         if let server, !server.isStopping {
             var done = false
             server.shutdown { done = true }
@@ -36,6 +36,7 @@ final class InMemoryServerTests: XCTestCase {
         c.telemetryDirectory = dir.appendingPathComponent("telemetry").path
         c.memoryBudget = budget
         c.maxFrame = maxFrame
+        c.maxOutput = maxOutput
         c.defaultMaxNewTokens = 5
         loop = EmbeddedLoop()
         backend = FakeBackend()
@@ -50,7 +51,11 @@ final class InMemoryServerTests: XCTestCase {
         var responses: [Response] = []
         init(_ server: Server) { connection = server.accept(transport, peer: nil)! }
         func send(_ r: Request) { connection.received(FrameEncoder.frame(WireCodec.encode(r))) }
-        func collect() { responses += (try? transport.readResponses()) ?? [] }
+        /// Reads what kvd wrote, and tells it so (as libuv's write callbacks do).
+        func collect() {
+            responses += (try? transport.readResponses()) ?? []
+            connection.outputDrained()
+        }
         func final(_ id: UInt64) -> Response? { responses.first { $0.id == id && $0.body.isFinal } }
     }
 
@@ -125,12 +130,18 @@ final class InMemoryServerTests: XCTestCase {
         XCTAssertEqual(roundTrip(good, Request(id: 1, .health)).body, .health(status: "serving", version: Server.version))
     }
 
-    func testCancelStopsARunningAsk() {
-        let c = Client(server)
+    /// Loads a 200-word session with request 1 and starts a slow streamed ask `id` on it; returns
+    /// once its first token arrived.
+    func startStreamingAsk(_ c: Client, id: UInt64) {
         roundTrip(c, Request(id: 1, .load(LoadRequest(session: "s", document: String(repeating: "w ", count: 200)))))
         backend.tokenDelay = 0.01
-        c.send(Request(id: 2, .ask(AskRequest(session: "s", question: "q", maxNewTokens: 200))))
-        loop.run(until: { c.collect(); return c.responses.contains { $0.id == 2 } })
+        c.send(Request(id: id, .ask(AskRequest(session: "s", question: "q", maxNewTokens: 200))))
+        loop.run(until: { c.collect(); return c.responses.contains { $0.id == id } })
+    }
+
+    func testCancelStopsARunningAsk() {
+        let c = Client(server)
+        startStreamingAsk(c, id: 2)
         XCTAssertEqual(roundTrip(c, Request(id: 3, .cancel(targetID: 2))).body, .cancel(cancelled: true))
         loop.run(until: { c.collect(); return c.final(2) != nil })
         guard let final = c.final(2) else { return XCTFail("no final answer") }

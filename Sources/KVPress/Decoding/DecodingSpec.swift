@@ -17,6 +17,12 @@ public enum DecodingSpec {
         return try build(node)
     }
 
+    /// The decoding press a spec asks for, or `nil` for none (empty or `none`).
+    /// - Throws: `PressError` as `parse` does.
+    public static func parseUnlessNone(_ spec: String) throws -> DecodingPress? {
+        PressSpec.isNone(spec) ? nil : try parse(spec)
+    }
+
     /// Builds the prefill + decoding pair `prefill_decoding(PREFILL,DECODING)` describes.
     /// - Throws: `PressError` naming the problem and what is valid.
     public static func parsePrefillDecoding(_ spec: String) throws -> PrefillDecodingPress {

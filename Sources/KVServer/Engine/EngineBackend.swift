@@ -90,30 +90,32 @@ public final class EngineBackend: InferenceBackend {
         let s = try served(request.model)
         _ = try storage(request.kvStorage)
         _ = try quantization(request.kvQuant, for: s.model)
-        if !request.press.isEmpty { _ = try PressSpec.parse(request.press) }
+        _ = try PressSpec.parseUnlessNone(request.press)
         if request.document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SessionError.emptyDocument }
     }
 
     public func validate(_ request: AskRequest) throws {
-        if !request.decoding.isEmpty { _ = try DecodingSpec.parse(request.decoding) }
+        _ = try DecodingSpec.parseUnlessNone(request.decoding)
     }
 
-    public func estimatedBytes(_ request: LoadRequest) -> Int {
-        guard let s = try? served(request.model), let storage = try? storage(request.kvStorage) else { return 0 }
-        let ratio = request.press.isEmpty ? 0 : ((try? PressSpec.parse(request.press))?.compressionRatio ?? 0)
-        let tokens = Double(request.document.utf8.count) / 4  // a conservative-low guess; the exact size is checked after loading
+    public func requiredBytes(_ request: LoadRequest) throws -> Int {
+        let s = try served(request.model)
+        let storage = try storage(request.kvStorage)
+        let ratio = try PressSpec.parseUnlessNone(request.press)?.compressionRatio ?? 0
+        let tokens = Double(try Session.loadableTokens(model: s.model, document: request.document).count)
         let perToken = s.model.config.layerCount * s.model.config.headCountKV * 2 * s.model.config.headDimension * storage.elementBytes
         // A quantized cache: codes plus a generous allowance for scales, outliers and the residual window.
         let share = (try? quantization(request.kvQuant, for: s.model))?.map { min(1, Double($0.bits) / 16 + 0.25) } ?? 1
-        return Int(tokens * (1 - ratio) * share) * perToken
+        return Int((tokens * (1 - ratio) * share).rounded(.up)) * perToken
     }
 
     public func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession {
         let s = try served(request.model)
-        let press = request.press.isEmpty ? nil : try PressSpec.parse(request.press)
+        let press = try PressSpec.parseUnlessNone(request.press)
         let session = try Session.load(id: try SessionID(request.session), model: s.model, document: request.document,
                                        press: press, storage: try storage(request.kvStorage),
-                                       quantization: try quantization(request.kvQuant, for: s.model))
+                                       quantization: try quantization(request.kvQuant, for: s.model),
+                                       interrupt: { if let why = shouldStop() { throw ServerError.loadStopped(why) } })
         return EngineSession(session: session, modelName: s.name, restored: false)
     }
 
@@ -229,7 +231,7 @@ final class EngineSession: BackendSession {
         let sampling = SamplingParameters(temperature: w.temperature, topK: Int(w.topK), topP: w.topP == 0 ? 1 : w.topP,
                                           repetitionPenalty: w.repetitionPenalty == 0 ? 1 : w.repetitionPenalty, seed: w.seed)
         let maxNew = request.maxNewTokens == 0 ? defaultMaxNewTokens : Int(request.maxNewTokens)
-        let decoding = request.decoding.isEmpty ? nil : try DecodingSpec.parse(request.decoding)
+        let decoding = try DecodingSpec.parseUnlessNone(request.decoding)
         let report = try session.ask(
             question: request.question, answerPrefix: request.answerPrefix,
             parameters: GenerateParameters(maxNewTokens: maxNew, sampling: sampling), decoding: decoding,
@@ -254,7 +256,11 @@ final class EngineSession: BackendSession {
                          finishReason: report.finishReason.rawValue)
     }
 
-    func save(to url: URL) throws -> Int {
+    func save(to url: URL, info store: SessionInfo) throws -> Int {
+        var saved = info
+        saved.asks = store.asks
+        saved.createdUnix = store.createdUnix
+        saved.lastUsedUnix = store.lastUsedUnix
         let model = session.model
         let c = model.config
         let fp = ModelFingerprint(architecture: c.architecture, vocabularyFingerprint: model.tokenizer.fingerprint,
@@ -263,7 +269,7 @@ final class EngineSession: BackendSession {
                                   ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount,
                                   ropeScale: c.ropeScale, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
         let cache = session.cache
-        let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: info, loadReport: session.loadReport,
+        let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: saved, loadReport: session.loadReport,
                                            compressionRatio: session.compressionRatio, contextTokenIDs: session.contextTokenIDs,
                                            nextPosition: cache.nextPosition, cacheFormat: KVCacheSnapshot.format(of: cache))
         let encoder = JSONEncoder()

@@ -55,12 +55,30 @@ final class UVConnection: Transport {
         var buf = uv_buf_init(copy.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
         let status = uv_write(req, uvStream(pipe), &buf, 1) { req, _ in
             req?.pointee.data?.deallocate()
+            if let data = req?.pointee.handle?.pointee.data {
+                Unmanaged<UVConnection>.fromOpaque(data).takeUnretainedValue().client?.outputDrained()
+            }
             req?.deallocate()
         }
         if status < 0 {
             copy.deallocate()
             req.deallocate()
         }
+    }
+
+    var queuedBytes: Int { Int(uv_stream_get_write_queue_size(uvStream(pipe))) }
+
+    func setReading(_ reading: Bool) {
+        guard !isClosed else { return }
+        if reading { startReading() } else { uv_read_stop(uvStream(pipe)) }
+    }
+
+    /// Closes the handle now: libuv cancels the queued writes (their callbacks free them).
+    func abort() {
+        guard !isClosed else { return }
+        isClosed = true
+        uv_read_stop(uvStream(pipe))
+        UVConnection.closeHandle(uvStream(pipe))
     }
 
     /// Stops reading, lets queued writes finish (uv_shutdown), then closes the handle.

@@ -1,0 +1,22 @@
+import KVPress
+import XCTest
+
+/// `none` is a press spec: what an uncompressed session reports can be passed back (issue 15, item 10).
+final class NoPressSpecTests: XCTestCase {
+    func testNoneAndEmptyMeanNoPress() throws {
+        for spec in ["", "none", " none ", "\tnone"] {
+            XCTAssertTrue(PressSpec.isNone(spec), "'\(spec)'")
+            XCTAssertNil(try PressSpec.parseUnlessNone(spec), "'\(spec)'")
+            XCTAssertNil(try DecodingSpec.parseUnlessNone(spec), "'\(spec)'")
+        }
+        XCTAssertEqual(try PressSpec.parseUnlessNone("knorm:ratio=0.5")?.description, try PressSpec.parse("knorm:ratio=0.5").description)
+        XCTAssertNotNil(try DecodingSpec.parseUnlessNone("h2o:cache_budget=64"))
+    }
+
+    /// `none` takes no parameters and is no inner press: those stay errors.
+    func testNoneIsOnlyAWholeSpec() {
+        for spec in ["none:ratio=0.5", "adakv(none)", "nonesuch"] {
+            XCTAssertThrowsError(try PressSpec.parseUnlessNone(spec), spec)
+        }
+    }
+}

@@ -131,9 +131,10 @@ final class IntegerKernelSpeedTests: XCTestCase {
         }
     }
 
-    /// `Linear`'s three paths for T = 1…128 on Qwen2.5-0.5B's shapes (real tensors) and on
+    /// `Linear`'s four paths for T = 1…512 on Qwen2.5-0.5B's shapes (real tensors) and on
     /// `shape(_:)` for the types the file lacks (synthetic); prints a table and the smallest T
-    /// where dense (dequantize + sgemm) beats batched. Every path splits rows over the pool the
+    /// where dense (`PanelGEMM`) beats batched and where sgemm beats dense (run it with
+    /// `OPENBLAS_CORETYPE=Haswell` where OpenBLAS falls back to its SSE3 kernels). Every path splits rows over the pool the
     /// same way, so the crossover is measured on one thread with its CPU time (stable on a
     /// loaded machine); `KVD_BENCH_THREADS=2` times two threads by the wall clock instead,
     /// `KVD_BENCH_CASES=q6_K` runs the cases whose label contains the string.
@@ -158,21 +159,22 @@ final class IntegerKernelSpeedTests: XCTestCase {
         let only = ProcessInfo.processInfo.environment["KVD_BENCH_CASES"]  // e.g. "q6_K": labels containing it
         for (label, m) in cases where only.map({ label.contains($0) }) ?? true {
             let big = m.rows > 100_000
-            let Ts = big ? [1, 2, 4, 8, 16, 32, 64, 128] : [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128]
-            let x = (0..<(128 * m.columns)).map { sin(Float($0) * 0.013) }
-            let y = UnsafeMutablePointer<Float>.allocate(capacity: 128 * m.rows)
+            let Ts = big ? [1, 2, 4, 8, 16, 32, 64, 128] : [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
+            let x = (0..<(512 * m.columns)).map { sin(Float($0) * 0.013) }
+            let y = UnsafeMutablePointer<Float>.allocate(capacity: 512 * m.rows)
             defer { y.deallocate() }
-            print("\(label), \(threads) thread(s): T, matvec ms, batched ms, dense ms")
-            var crossover: Int?
+            print("\(label), \(threads) thread(s), OpenBLAS \(BLAS.coreName): T, matvec ms, batched ms, dense ms, sgemm ms")
+            var crossover: Int?, sgemmCrossover: Int?
             x.withUnsafeBufferPointer { xp in
                 for T in Ts {
                     let run = { (p: Linear.Path) in { linear.apply([m], xp.baseAddress!, inputStride: m.columns, y, outputStride: m.rows, rows: T, path: p) } }
-                    let med = Self.interleaved(big ? 3 : 7, cpu: threads == 1, [run(.matvec), run(.batched), run(.dense)])
-                    print(String(format: "  %3d  %8.3f  %8.3f  %8.3f", T, med[0] * 1e3, med[1] * 1e3, med[2] * 1e3))
+                    let med = Self.interleaved(big ? 3 : 7, cpu: threads == 1, [run(.matvec), run(.batched), run(.dense), run(.sgemm)])
+                    print(String(format: "  %3d  %8.3f  %8.3f  %8.3f  %8.3f", T, med[0] * 1e3, med[1] * 1e3, med[2] * 1e3, med[3] * 1e3))
                     if crossover == nil && med[2] < med[1] { crossover = T }
+                    if sgemmCrossover == nil && med[3] < med[2] { sgemmCrossover = T }
                 }
             }
-            print("  dense beats batched from T = \(crossover.map(String.init) ?? "> 128")")
+            print("  dense beats batched from T = \(crossover.map(String.init) ?? "> \(Ts.last!)"); sgemm beats dense from T = \(sgemmCrossover.map(String.init) ?? "> \(Ts.last!)")")
         }
     }
 }

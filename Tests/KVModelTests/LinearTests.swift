@@ -12,6 +12,10 @@ final class LinearTests: XCTestCase {
             XCTAssertEqual(Linear.path(for: [m], tokens: c - 1), .batched)
             XCTAssertEqual(Linear.path(for: [m], tokens: c), .dense)
             XCTAssertEqual(Linear.path(for: [m], tokens: 4 * c), .dense)
+            XCTAssertEqual(Linear.path(for: [m], tokens: Linear.sgemmCrossover - 1), .dense)
+            // OpenBLAS's SSE3 fallback is slower than PanelGEMM: long batches use sgemm only
+            // when OpenBLAS runs a vector kernel.
+            XCTAssertEqual(Linear.path(for: [m], tokens: Linear.sgemmCrossover), BLAS.hasVectorKernel ? .sgemm : .dense)
         }
     }
 
@@ -24,11 +28,11 @@ final class LinearTests: XCTestCase {
     /// Inputs wider than one panel chunk (PanelGEMM accumulates over 512-column chunks) and more
     /// tokens than one packed-token chunk.
     func testDensePathChunksMatchReference() {
-        checkEveryPath(columns: 1536, tokenCounts: [130, 700], paths: [.dense, nil])
+        checkEveryPath(columns: 1536, tokenCounts: [130, 700], paths: [.dense, .sgemm, nil])
     }
 
     private func checkEveryPath(columns cols: Int, tokenCounts: [Int],
-                                paths: [Linear.Path?] = [.matvec, .batched, .dense, nil]) {
+                                paths: [Linear.Path?] = [.matvec, .batched, .dense, .sgemm, nil]) {
         var rng = TestRandom(21)
         let specs: [(GGMLType, Int)] = [(.q5_0, 40), (.q6_K, 24), (.q4_K, 9), (.q8_0, 16), (.f16, 5)]
         let datas = specs.map { ReferenceQuantizer.quantize($0.0, rng.floats($0.1 * cols)).bytes }
@@ -55,8 +59,9 @@ final class LinearTests: XCTestCase {
                     for (k, (type, rows)) in specs.enumerated() {
                         let ref = KernelReference(type, datas[k], rows: rows, columns: cols, input: xt)
                         for r in 0..<rows {
-                            // The dense path is float arithmetic; the others quantize the input.
-                            let integer = path != .dense && !(path == nil && Linear.path(for: mats, tokens: T) == .dense) && type.blockSize > 1
+                            // Dense and sgemm are float arithmetic; the others quantize the input.
+                            let taken = path ?? Linear.path(for: mats, tokens: T)
+                            let integer = (taken == .matvec || taken == .batched) && type.blockSize > 1
                             let tol = ref.tolerance(row: r, input: xt) { integer ? q.scales[$0] : 0 }
                             XCTAssertEqual(Double(y[t * outStride + col + r]), ref.dots[r], accuracy: tol,
                                            "\(String(describing: path)) T=\(T) token \(t) \(type.name) row \(r)")

@@ -1,7 +1,7 @@
 import COpenBLAS
 
-/// Thin wrappers around OpenBLAS. The presses' attention scorers call `cblas_sgemm`; the linear
-/// layers do not use BLAS (see `PanelGEMM`).
+/// Thin wrappers around OpenBLAS. The presses' attention scorers call `cblas_sgemm`; `Linear`
+/// uses `parallelSgemm` for long batches when OpenBLAS runs a vector kernel (`hasVectorKernel`).
 public enum BLAS {
     /// C = alpha·A·Bᵀ + beta·C (or A·B when `transposeB` is false), all row-major f32.
     ///
@@ -21,6 +21,32 @@ public enum BLAS {
                     b, blasint(ldb ?? (transposeB ? k : n)),
                     beta, c, blasint(ldc ?? n))
     }
+
+    /// `sgemm` with `transposeB` (B is `n × k`, one row per output), its output columns split
+    /// over `pool`'s threads: each part is one single-threaded OpenBLAS call.
+    public static func parallelSgemm(m: Int, n: Int, k: Int,
+                                     a: UnsafePointer<Float>, lda: Int? = nil,
+                                     b: UnsafePointer<Float>, ldb: Int? = nil,
+                                     c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+                                     pool: ThreadPool = .shared) {
+        let ldb = ldb ?? k, ldc = ldc ?? n
+        pool.parallelFor(n, grain: 64) { cols in
+            sgemm(m: m, n: cols.count, k: k, a: a, lda: lda, b: b + cols.lowerBound * ldb, ldb: ldb,
+                  c: c + cols.lowerBound, ldc: ldc)
+        }
+    }
+
+    /// The CPU kernel set OpenBLAS chose at load ("Haswell", "SkylakeX", "Zen", "Prescott", …).
+    public static let coreName = String(cString: openblas_get_corename())
+
+    /// Whether that set has AVX2/FMA (or wider) kernels. OpenBLAS 0.3.21 does not recognise
+    /// every CPU (this VM's "Intel Xeon Processor" with AVX-512): it then falls back to its
+    /// SSE3 `Prescott` kernels, 2.5–3× slower, and `OPENBLAS_CORETYPE=Haswell` in the
+    /// environment (read when the library loads) restores the fast ones.
+    public static let hasVectorKernel: Bool = {
+        let fast = ["haswell", "skylakex", "cooperlake", "sapphirerapids", "zen", "excavator"]
+        return fast.contains { coreName.lowercased().hasPrefix($0) }
+    }()
 
     /// Sets the number of threads OpenBLAS uses. kvd runs it with one: OpenBLAS's own pool spins
     /// after every call and fought kvd's pool for the two cores (12% of prefill time in `sched_yield`).

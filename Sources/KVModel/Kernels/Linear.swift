@@ -6,6 +6,8 @@
 ///   tile of up to four tokens (`IntegerDot`); float layouts read each row once for all tokens.
 /// - `.dense`: f32 FMA on the tokens with the weights dequantized a small panel at a time
 ///   (`PanelGEMM`): no f32 copy of the matrix, nothing cached between calls.
+/// - `.sgemm`: the weights dequantized to f32 (every call) and one `BLAS.parallelSgemm`; only
+///   when OpenBLAS runs a vector kernel (`BLAS.hasVectorKernel`) and T ≥ `sgemmCrossover`.
 ///
 /// `.batched` beats `.dense` below a crossover T that depends on the type (how much a weight
 /// block costs to unpack, how fast the type dequantizes into a panel) and somewhat on the shape;
@@ -29,6 +31,12 @@
 ///     synthetic 896→4864             bf16   8           2.66 / 2.26   5.85 / 2.33  47.7 / 15.0
 ///     synthetic 896→4864             f32    12          2.32 / 2.47   5.86 / 2.49  60.9 / 20.0
 ///
+/// Where OpenBLAS runs its Haswell kernel (`OPENBLAS_CORETYPE=Haswell`, same command), sgemm
+/// beats dense from T = 256 on attn_q and ffn_up (q5_0), 192 on q4_K ffn_down and at every T
+/// on q6_K (whose panel dequantizer is slow), by 5–25% at T = 512 (ffn_up 63 against 72 ms,
+/// q4_K down 71 against 95): `sgemmCrossover` = 256. OpenBLAS's SSE3 fallback is 2.5–3× slower
+/// than dense, so without a vector kernel long batches stay on dense.
+///
 /// Dense costs the same for 1 to 16 tokens (`PanelGEMM`'s 16-token tile), so batched wins the
 /// shortest batches and dense everything past one or two tiles; q6_K's and q5_K's dequantizers
 /// are the slow ones. Against T mat-vecs, batched saves up to 3× when the weights stream from
@@ -39,7 +47,7 @@
 /// forward pass in flight.
 public final class Linear: @unchecked Sendable {
     /// How a call runs (see the type's documentation).
-    public enum Path: Equatable, Sendable { case matvec, batched, dense }
+    public enum Path: Equatable, Sendable { case matvec, batched, dense, sgemm }
 
     /// The threads every path splits output rows over.
     public let pool: ThreadPool
@@ -47,14 +55,17 @@ public final class Linear: @unchecked Sendable {
     private let batch = Q8Batch()
     private var dense: UnsafeMutablePointer<Float>
     private var denseCapacity = 0
+    private var sgemmWeights: UnsafeMutablePointer<Float>
+    private var sgemmCapacity = 0
 
     public init(pool: ThreadPool = .shared) {
         self.pool = pool
         vector = Q8Vector(capacity: 32)
         dense = .allocate(capacity: 1)
+        sgemmWeights = .allocate(capacity: 1)
     }
 
-    deinit { dense.deallocate() }
+    deinit { dense.deallocate(); sgemmWeights.deallocate() }
 
     /// The smallest T for which `.apply` takes `.dense` for matrices of `type` (the table above;
     /// q5_K, measured past 128, at 128).
@@ -68,12 +79,17 @@ public final class Linear: @unchecked Sendable {
         }
     }
 
+    /// The smallest T for which `.apply` takes `.sgemm` over `.dense` when OpenBLAS runs a vector
+    /// kernel (see the table above).
+    public static let sgemmCrossover = 256
+
     /// The path `apply` takes for `matrices` (sharing one input) on `T` tokens: decided by the
     /// matrix with the most weight bytes.
     public static func path(for matrices: [QuantizedMatrix], tokens T: Int) -> Path {
         if T <= 1 { return .matvec }
         guard let main = matrices.max(by: { $0.rows &* $0.sourceRowBytes < $1.rows &* $1.sourceRowBytes }) else { return .matvec }
-        return T < crossover(main.type) ? .batched : .dense
+        if T < crossover(main.type) { return .batched }
+        return BLAS.hasVectorKernel && T >= sgemmCrossover ? .sgemm : .dense
     }
 
     /// `y_t = [W_0·x_t, W_1·x_t, …]` for t in 0..<T: the matrices' outputs side by side.
@@ -109,6 +125,18 @@ public final class Linear: @unchecked Sendable {
             forEachRowRange(matrices, total, grain: max(1, 64 / T)) { m, range, offset in
                 m.batchRows(range, q, x, inputStride: inputStride, y + offset, outputStride: outputStride)
             }
+        case .sgemm:
+            if sgemmCapacity < total &* columns {
+                sgemmWeights.deallocate()
+                sgemmCapacity = total &* columns
+                sgemmWeights = .allocate(capacity: sgemmCapacity)
+            }
+            var row = 0
+            for m in matrices {
+                Dequantize.tensor(m.type, from: m.source, to: sgemmWeights + row &* columns, rows: m.rows, rowLength: columns, pool: pool)
+                row &+= m.rows
+            }
+            BLAS.parallelSgemm(m: T, n: total, k: columns, a: x, lda: inputStride, b: sgemmWeights, c: y, ldc: outputStride, pool: pool)
         case .dense:
             let packedCount = PanelGEMM.packedCount(tokens: T, columns: columns)
             let parts = 2 &* pool.threadCount, panelCount = PanelGEMM.panelCount(columns: columns)

@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "kvd",
             dependencies: [
-                "KVServer",
+                "KVServer", "KVModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

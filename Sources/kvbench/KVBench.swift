@@ -1,4 +1,5 @@
 import ArgumentParser
+import KVModel
 
 @main
 struct KVBench: ParsableCommand {
@@ -13,4 +14,9 @@ struct KVBench: ParsableCommand {
                       PerplexityCommand.self,
                       ProfileHeadsCommand.self]
     )
+
+    static func main() {
+        BLAS.restartWithVectorKernelIfNeeded()
+        main(nil)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KVModel
 import KVServer
 import Logging
 #if canImport(Glibc)
@@ -28,6 +29,11 @@ struct KVD: ParsableCommand {
         """,
         version: Server.version
     )
+
+    static func main() {
+        BLAS.restartWithVectorKernelIfNeeded()
+        main(nil)
+    }
 
     @Option(help: ArgumentHelp("Unix socket to listen on (ignored under socket activation).", valueName: "path"))
     var socket: String?

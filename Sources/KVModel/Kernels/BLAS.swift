@@ -1,6 +1,9 @@
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Thin wrappers around OpenBLAS. The presses' attention scorers call `cblas_sgemm`; `Linear`
+/// Thin wrappers around OpenBLAS. Prefill attention and the presses' scorers call `cblas_sgemm`; `Linear`
 /// uses `parallelSgemm` for long batches when OpenBLAS runs a vector kernel (`hasVectorKernel`).
 public enum BLAS {
     /// C = alpha·A·Bᵀ + beta·C (or A·B when `transposeB` is false), all row-major f32.
@@ -47,6 +50,19 @@ public enum BLAS {
         let fast = ["haswell", "skylakex", "cooperlake", "sapphirerapids", "zen", "excavator"]
         return fast.contains { coreName.lowercased().hasPrefix($0) }
     }()
+
+    /// Restarts the process (same pid, arguments and descriptors) with `OPENBLAS_CORETYPE=Haswell`
+    /// when OpenBLAS fell back to kernels without AVX2 and nobody chose a core type. OpenBLAS reads
+    /// that variable once, when the library loads, before any Swift code runs, so only a fresh
+    /// image can apply it; kvd's own code requires AVX2, so Haswell's kernels are always safe.
+    /// Call first thing in `main`. Returns when no restart is needed, or when `execv` failed (the
+    /// process then carries on with the kernels it has).
+    public static func restartWithVectorKernelIfNeeded() {
+        guard !hasVectorKernel, getenv("OPENBLAS_CORETYPE") == nil else { return }
+        setenv("OPENBLAS_CORETYPE", "Haswell", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")
+    }
 
     /// Sets the number of threads OpenBLAS uses. kvd runs it with one: OpenBLAS's own pool spins
     /// after every call and fought kvd's pool for the two cores (12% of prefill time in `sched_yield`).

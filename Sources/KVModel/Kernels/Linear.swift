@@ -55,17 +55,24 @@ public final class Linear: @unchecked Sendable {
     private let batch = Q8Batch()
     private var dense: UnsafeMutablePointer<Float>
     private var denseCapacity = 0
-    private var sgemmWeights: UnsafeMutablePointer<Float>
-    private var sgemmCapacity = 0
 
     public init(pool: ThreadPool = .shared) {
         self.pool = pool
         vector = Q8Vector(capacity: 32)
         dense = .allocate(capacity: 1)
-        sgemmWeights = .allocate(capacity: 1)
     }
 
-    deinit { dense.deallocate(); sgemmWeights.deallocate() }
+    deinit { dense.deallocate() }
+
+    /// The float scratch of the dense and sgemm paths, grown to at least `count` (never shrunk).
+    private func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if denseCapacity < count {
+            dense.deallocate()
+            dense = .allocate(capacity: count)
+            denseCapacity = count
+        }
+        return dense
+    }
 
     /// The smallest T for which `.apply` takes `.dense` for matrices of `type` (the table above;
     /// q5_K, measured past 128, at 128).
@@ -126,26 +133,23 @@ public final class Linear: @unchecked Sendable {
                 m.batchRows(range, q, x, inputStride: inputStride, y + offset, outputStride: outputStride)
             }
         case .sgemm:
-            if sgemmCapacity < total &* columns {
-                sgemmWeights.deallocate()
-                sgemmCapacity = total &* columns
-                sgemmWeights = .allocate(capacity: sgemmCapacity)
+            let weights: UnsafePointer<Float>
+            if matrices.count == 1 && first.type == .f32 {
+                weights = first.source.assumingMemoryBound(to: Float.self)  // already the f32 matrix
+            } else {
+                let copy = scratch(total &* columns)
+                var row = 0
+                for m in matrices {
+                    Dequantize.tensor(m.type, from: m.source, to: copy + row &* columns, rows: m.rows, rowLength: columns, pool: pool)
+                    row &+= m.rows
+                }
+                weights = UnsafePointer(copy)
             }
-            var row = 0
-            for m in matrices {
-                Dequantize.tensor(m.type, from: m.source, to: sgemmWeights + row &* columns, rows: m.rows, rowLength: columns, pool: pool)
-                row &+= m.rows
-            }
-            BLAS.parallelSgemm(m: T, n: total, k: columns, a: x, lda: inputStride, b: sgemmWeights, c: y, ldc: outputStride, pool: pool)
+            BLAS.parallelSgemm(m: T, n: total, k: columns, a: x, lda: inputStride, b: weights, c: y, ldc: outputStride, pool: pool)
         case .dense:
             let packedCount = PanelGEMM.packedCount(tokens: T, columns: columns)
             let parts = 2 &* pool.threadCount, panelCount = PanelGEMM.panelCount(columns: columns)
-            if denseCapacity < packedCount &+ parts &* panelCount {
-                dense.deallocate()
-                denseCapacity = packedCount &+ parts &* panelCount
-                dense = .allocate(capacity: denseCapacity)
-            }
-            let packed = dense, panels = dense + packedCount
+            let packed = scratch(packedCount &+ parts &* panelCount), panels = packed + packedCount
             PanelGEMM.pack(x, stride: inputStride, tokens: T, columns: columns, into: packed, pool: pool)
             // Each part: a contiguous run of whole row panels, its own panel scratch.
             let tiles = (total &+ PanelGEMM.rowTile &- 1) / PanelGEMM.rowTile

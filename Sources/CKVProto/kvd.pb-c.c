@@ -2473,7 +2473,7 @@ const ProtobufCMessageDescriptor kvd__ask_response__descriptor =
   (ProtobufCMessageInit) kvd__ask_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__timings__field_descriptors[16] =
+static const ProtobufCFieldDescriptor kvd__timings__field_descriptors[18] =
 {
   {
     "context_tokens",
@@ -2667,6 +2667,30 @@ static const ProtobufCFieldDescriptor kvd__timings__field_descriptors[16] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "queue_ms",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__Timings, queue_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mean_batch_size",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__Timings, mean_batch_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__timings__field_indices_by_name[] = {
   5,   /* field[5] = compress_ms */
@@ -2681,15 +2705,17 @@ static const unsigned kvd__timings__field_indices_by_name[] = {
   9,   /* field[9] = kv_bytes */
   11,   /* field[11] = kv_bytes_before */
   10,   /* field[10] = kv_bytes_uncompressed */
+  17,   /* field[17] = mean_batch_size */
   15,   /* field[15] = peak_rss_bytes */
   4,   /* field[4] = prefill_ms */
   2,   /* field[2] = question_tokens */
+  16,   /* field[16] = queue_ms */
   6,   /* field[6] = ttft_ms */
 };
 static const ProtobufCIntRange kvd__timings__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor kvd__timings__descriptor =
 {
@@ -2699,7 +2725,7 @@ const ProtobufCMessageDescriptor kvd__timings__descriptor =
   "Kvd__Timings",
   "kvd",
   sizeof(Kvd__Timings),
-  16,
+  18,
   kvd__timings__field_descriptors,
   kvd__timings__field_indices_by_name,
   1,  kvd__timings__number_ranges,
@@ -3622,7 +3648,7 @@ const ProtobufCMessageDescriptor kvd__stats_request__descriptor =
   (ProtobufCMessageInit) kvd__stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[13] =
+static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[16] =
 {
   {
     "sessions_resident",
@@ -3780,11 +3806,49 @@ static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[13]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "steps",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, steps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mean_batch_size",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, mean_batch_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "generated_tokens",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, generated_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__stats_response__field_indices_by_name[] = {
   8,   /* field[8] = connections */
   7,   /* field[7] = errors */
+  15,   /* field[15] = generated_tokens */
   2,   /* field[2] = kv_bytes */
+  14,   /* field[14] = mean_batch_size */
   3,   /* field[3] = memory_budget_bytes */
   5,   /* field[5] = peak_rss_bytes */
   9,   /* field[9] = queue_depth */
@@ -3793,13 +3857,14 @@ static const unsigned kvd__stats_response__field_indices_by_name[] = {
   0,   /* field[0] = sessions_resident */
   1,   /* field[1] = sessions_saved */
   12,   /* field[12] = state_dir */
+  13,   /* field[13] = steps */
   11,   /* field[11] = telemetry_dir */
   10,   /* field[10] = uptime_s */
 };
 static const ProtobufCIntRange kvd__stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
 {
@@ -3809,7 +3874,7 @@ const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
   "Kvd__StatsResponse",
   "kvd",
   sizeof(Kvd__StatsResponse),
-  13,
+  16,
   kvd__stats_response__field_descriptors,
   kvd__stats_response__field_indices_by_name,
   1,  kvd__stats_response__number_ranges,

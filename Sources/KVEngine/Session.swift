@@ -11,21 +11,21 @@ import KVPress
 /// the end of the user turn, the opening of the assistant turn and an optional answer prefix
 /// (a base model without a template: BOS and the document; the question, `"\n"` and the prefix).
 /// The press sees only the context. Question and answer tokens take positions after the ORIGINAL
-/// context length, and after each answer the cache is rolled back to the compressed context, so
-/// every ask starts from the same state.
+/// context length, in the ask's private tail (`SessionAsk`): the compressed context is never
+/// changed, so every ask starts from the same state and many can run at once.
 ///
 /// Lifecycle:
 /// ```
-/// load(...) ──▶ ready ──ask()──▶ answering ──(answer done, cache rolled back)──▶ ready
+/// load(...) ──▶ ready ──startAsk()──▶ answering (one or more asks in flight) ──(all ended)──▶ ready
 /// ```
-/// Asks on one session are serialised; different sessions may be used from different threads
-/// (the model runs one forward pass at a time).
+/// `ask` answers one question on the calling thread; `startAsk` + `AskBatch.step` answer many
+/// (on any sessions) in shared forward passes.
 public final class Session: @unchecked Sendable {
     /// Where a session is in its lifecycle.
     public enum State: String, Sendable {
         /// Holding its compressed context, idle.
         case ready
-        /// Answering a question; the cache holds the question and answer so far.
+        /// Answering one or more questions (each in its own tail).
         case answering
     }
 
@@ -33,7 +33,7 @@ public final class Session: @unchecked Sendable {
     public let id: SessionID
     /// The model the context was computed with.
     public let model: Model
-    /// The compressed context (plus, during an ask without decoding compression, the question and answer).
+    /// The compressed context (read-only once loaded: asks append to their own tails).
     public let cache: KVCache
     /// The press's full spec with every parameter (`none` when uncompressed).
     public let pressSpec: String
@@ -45,14 +45,12 @@ public final class Session: @unchecked Sendable {
     public let contextTokenIDs: [Int]
 
     /// Current lifecycle state.
-    public var state: State { lock.withLock { answering ? .answering : .ready } }
-    /// Questions answered so far.
+    public var state: State { lock.withLock { inFlight > 0 ? .answering : .ready } }
+    /// Questions answered so far (asks that ended, however they ended).
     public var askCount: Int { lock.withLock { asks } }
 
-    private let contextCheckpoint: KVCache.Checkpoint
-    private let askLock = NSLock()
     private let lock = NSLock()
-    private var answering = false
+    private var inFlight = 0
     private var asks = 0
 
     /// Positions kept free after the document for the question and answer.
@@ -68,7 +66,6 @@ public final class Session: @unchecked Sendable {
         self.pressSpec = pressSpec
         self.compressionRatio = compressionRatio
         self.loadReport = loadReport
-        contextCheckpoint = cache.checkpoint()
     }
 
     /// The context part of kvpress's split for `document`, as token ids.
@@ -141,81 +138,56 @@ public final class Session: @unchecked Sendable {
                        loadReport: report)
     }
 
-    /// Answers `question` against the compressed context, then rolls the cache back.
+    /// Starts answering `question` against the compressed context; `AskBatch.step` runs it.
     ///
-    /// With an active `decoding` press the ask runs on a copy of the cache (`KVCache.copy()`):
-    /// decoding compression evicts context entries too, which a rollback (it only truncates what
-    /// was appended) could not restore. The session's compressed context is never changed, so
-    /// every later ask starts from the same state. Without one, the ask appends to the session's
-    /// cache and rolls back to the context checkpoint (no copy).
+    /// The ask gets a private tail over the context (`KVCache.tail()`). With an active `decoding`
+    /// press it gets a copy instead (`KVCache.copy()`): decoding compression evicts context entries
+    /// too. Either way the session's context is never changed.
     ///
     /// - Parameters:
     ///   - answerPrefix: text the answer is forced to start with (kvpress's `answer_prefix`).
     ///   - parameters: token budget and sampling; stop tokens default to the model's end-of-turn tokens.
     ///   - decoding: compression while generating (`DecodingSpec.parse`), or `nil`; a press
     ///     with budget 0 does nothing.
-    ///   - shouldStop: polled before every token; return `.cancelled`/`.deadline` to stop early.
+    ///   - shouldStop: polled before every step; return `.cancelled`/`.deadline` to stop early.
     ///   - onToken: called with each generated piece: a token id and the text it completes (empty
     ///     while a UTF-8 character is incomplete); a last piece without id flushes leftover bytes.
-    /// - Returns: the answer, its timings and counters.
-    public func ask(question: String, answerPrefix: String = "", parameters: GenerateParameters,
-                    decoding: DecodingPress? = nil,
-                    shouldStop: () -> FinishReason? = { nil },
-                    onToken: (GeneratedPiece) -> Void = { _ in }) throws -> AskReport {
+    /// - Throws: `SessionError` for an empty question, bad parameters or too little room left.
+    public func startAsk(question: String, answerPrefix: String = "", parameters: GenerateParameters,
+                         decoding: DecodingPress? = nil,
+                         shouldStop: @escaping () -> FinishReason? = { nil },
+                         onToken: @escaping (GeneratedPiece) -> Void = { _ in }) throws -> SessionAsk {
         guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyQuestion }
         if let problem = parameters.sampling.validationError { throw SessionError.invalidParameters(problem) }
         guard parameters.maxNewTokens >= 1 else { throw SessionError.invalidParameters("max_new_tokens must be at least 1") }
         // The question part does not depend on the document; any context reproduces the split.
         let part = try Self.promptFormat(model).kvpressPrompt(context: "kvd", question: question, answerPrefix: answerPrefix).question
         let ids = model.tokenizer.encode(part)
-
-        askLock.lock()
-        defer { askLock.unlock() }
         let free = model.config.contextLength - cache.nextPosition
         guard ids.count + parameters.maxNewTokens <= free else {
             throw SessionError.questionTooLong(needed: ids.count + parameters.maxNewTokens, limit: free)
         }
-        lock.withLock { answering = true }
-        defer {
-            cache.rollback(to: contextCheckpoint)
-            lock.withLock { answering = false; asks += 1 }
-        }
+        lock.withLock { inFlight += 1 }
+        return SessionAsk(session: self, questionIDs: ids, parameters: parameters, decoding: decoding,
+                          shouldStop: shouldStop, onToken: onToken)
+    }
 
-        let keptTokens = cache.meanEntriesPerHead
-        let bytesBefore = cache.byteCount
-        let compressor = decoding.flatMap { $0.isActive ? DecodingCompressor($0) : nil }
-        let work = compressor == nil ? cache : cache.copy()
-        var params = parameters
-        if params.stopTokens.isEmpty { params.stopTokens = model.stopTokens }
-        var iterator = TokenIterator(model: model, cache: work, prompt: ids, parameters: params, hook: compressor)
-        var detokenizer = StreamingDetokenizer(tokenizer: model.tokenizer, skipSpecialTokens: true)
-        var answer = ""
-        var finish = FinishReason.maxNewTokens
-        while true {
-            if let reason = shouldStop() { finish = reason; break }
-            guard let token = try iterator.next() else { break }
-            let piece = detokenizer.append(token)
-            answer += piece
-            onToken(GeneratedPiece(tokenID: token, text: piece))
-            if params.stopTokens.contains(token) { finish = .eos; break }
-        }
-        let tail = detokenizer.flush()
-        if !tail.isEmpty {
-            answer += tail
-            onToken(GeneratedPiece(tokenID: nil, text: tail))
-        }
-        let t = iterator.timings
-        return AskReport(answer: answer, tokenIDs: iterator.tokens, finishReason: finish, questionTokens: ids.count,
-                         prefillSeconds: t.prefillSeconds,
-                         timeToFirstTokenSeconds: t.timeToFirstTokenSeconds,
-                         // Compression runs only inside decode steps; decode time excludes it.
-                         decodeSeconds: t.decodeSeconds - (compressor?.compressionSeconds ?? 0),
-                         peakCacheTokens: work.meanEntriesPerHead,
-                         compressionSeconds: compressor?.compressionSeconds ?? 0,
-                         decodingCompressions: compressor?.compressions ?? 0,
-                         contextTokens: loadReport.contextTokens, keptTokens: keptTokens,
-                         generatedTokens: iterator.tokens.count, kvBytesBefore: bytesBefore, kvBytesAfter: work.byteCount,
-                         peakRSSBytes: ResourceUsage.peakRSSBytes)
+    /// Called once by each ask when it ends.
+    func askEnded() {
+        lock.withLock { inFlight -= 1; asks += 1 }
+    }
+
+    /// Answers `question` against the compressed context on the calling thread (`startAsk`, then
+    /// steps until the answer is done).
+    /// - Returns: the answer, its timings and counters.
+    public func ask(question: String, answerPrefix: String = "", parameters: GenerateParameters,
+                    decoding: DecodingPress? = nil,
+                    shouldStop: @escaping () -> FinishReason? = { nil },
+                    onToken: @escaping (GeneratedPiece) -> Void = { _ in }) throws -> AskReport {
+        let ask = try startAsk(question: question, answerPrefix: answerPrefix, parameters: parameters, decoding: decoding,
+                               shouldStop: shouldStop, onToken: onToken)
+        while !ask.isFinished { AskBatch.step([ask]) }
+        return try ask.report()
     }
 }
 

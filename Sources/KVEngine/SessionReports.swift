@@ -71,6 +71,10 @@ public struct AskReport: Sendable, Equatable, Codable {
     public var kvBytesAfter: Int = 0
     /// Peak resident set size of the process at the end of the ask, in bytes.
     public var peakRSSBytes: Int = 0
+    /// Seconds from the start of the ask to its first step (waiting for a place in a batch).
+    public var queueSeconds: Double = 0
+    /// Asks per step, averaged over the steps this ask took part in (1 when answered alone).
+    public var meanBatchSize: Double = 0
 
     /// Decode speed over the tokens after the first.
     public var decodeTokensPerSecond: Double {

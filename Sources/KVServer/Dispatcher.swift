@@ -51,7 +51,10 @@ final class Dispatcher {
                 try backend.validateSessionID(r.session)
                 try backend.validate(r)
                 guard store.contains(r.session) else { throw ServerError.unknownSession(r.session) }
-                try submit(request, client, label: "ask \(r.session)") { token in try self.ask(r, id, client, token) }
+                let arrived = Date()
+                try submit(request, client, label: "ask \(r.session)", startsAsk: true) { token in
+                    try self.startAsk(r, id, client, token, arrived: arrived)
+                }
             case .save(let s):
                 try refuseIfStopping()
                 try backend.validateSessionID(s)
@@ -87,13 +90,13 @@ final class Dispatcher {
     }
 
     /// Queues work for the worker; any error it throws is answered and recorded.
-    private func submit(_ request: Request, _ client: ClientConnection, label: String,
+    private func submit(_ request: Request, _ client: ClientConnection, label: String, startsAsk: Bool = false,
                         _ work: @escaping (CancelToken) throws -> Void) throws {
         let token = CancelToken(deadlineMs: request.deadlineMs)
         let session = sessionOf(request)
         client.track(request.id, token)
         do {
-            try server.scheduler.submit(Scheduler.Job(label: label) {
+            try server.scheduler.submit(Scheduler.Job(label: label, startsAsk: startsAsk) {
                 do {
                     if let why = token.stopReason {
                         if case .load = request.operation { throw ServerError.loadStopped(why) }
@@ -146,7 +149,8 @@ final class Dispatcher {
         if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
         // Sized from the real token count first: nothing is evicted for a load that cannot fit.
         try store.ensureRoom(for: try backend.requiredBytes(r), except: r.session)
-        let session = try backend.load(r, shouldStop: { token.stopReason })
+        let scheduler = server.scheduler
+        let session = try backend.load(r, shouldStop: { token.stopReason }, betweenLayers: { scheduler.serveAsksDuringLoad() })
         // A cancel that came after the last check still wins: nothing is inserted.
         if let why = token.stopReason { throw ServerError.loadStopped(why) }
         try store.insert(session, id: r.session, replace: r.replace)
@@ -162,20 +166,37 @@ final class Dispatcher {
         reply(client, Response(id: id, .load(LoadResult(session: info, timings: t))))
     }
 
-    private func ask(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken) throws {
-        let arrived = Date()
+    /// Starts an ask; the scheduler steps it with the others and answers when it ends.
+    private func startAsk(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken, arrived: Date) throws {
         let (session, _) = try store.resident(r.session)
-        store.setBusy(r.session, true)
-        var finished = false
-        defer { if !finished { store.setBusy(r.session, false) } }
         let loop = server.loop
         let stream = r.stream
-        let result = try session.ask(r, defaultMaxNewTokens: server.configuration.defaultMaxNewTokens,
-                                     shouldStop: { token.stopReason }, onToken: { piece in
-            if stream { loop.execute { client.send(Response(id: id, .token(piece))) } }
-        })
-        finished = true
-        store.setBusy(r.session, false, countAsk: true)
+        store.askStarted(r.session)
+        let ask: BackendAsk
+        do {
+            ask = try session.startAsk(r, defaultMaxNewTokens: server.configuration.defaultMaxNewTokens,
+                                       shouldStop: { token.stopReason }, onToken: { piece in
+                if stream { loop.execute { client.send(Response(id: id, .token(piece))) } }
+            })
+        } catch {
+            store.askEnded(r.session, answered: false)
+            throw error
+        }
+        server.scheduler.add(ask) {
+            do {
+                let result = try ask.result()
+                self.store.askEnded(r.session, answered: true)
+                try self.finish(r, id, client, token, session: session, result: result, arrived: arrived)
+            } catch {
+                self.store.askEnded(r.session, answered: false)
+                loop.execute { self.fail(client, id, error, session: r.session) }
+            }
+        }
+    }
+
+    /// Records an ended ask and answers it (or its cancel or deadline error).
+    private func finish(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
+                        session: BackendSession, result: AskResult, arrived: Date) throws {
         var row = TelemetryRow(event: "ask")
         row.describe(session.info)
         row.questionTokens = Int(result.timings.questionTokens)
@@ -190,6 +211,8 @@ final class Dispatcher {
         row.decodingCompressions = Int(result.timings.decodingCompressions)
         row.decodingCompressMs = result.timings.decodingCompressMs
         row.finalCacheTokens = Int(result.timings.finalCacheTokens)
+        row.queueMs = result.timings.queueMs
+        row.meanBatchSize = result.timings.meanBatchSize
         row.finishReason = result.finishReason
         row.requestMs = Date().timeIntervalSince(arrived) * 1000
         server.telemetry.record(row)

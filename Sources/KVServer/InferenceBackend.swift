@@ -23,7 +23,13 @@ public protocol InferenceBackend: AnyObject {
     ///   context window, an empty one).
     func requiredBytes(_ request: LoadRequest) throws -> Int
     /// Prefills and compresses a document. Worker.
-    func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession
+    /// - Parameter betweenLayers: called between the layers of every forward pass of the load (the
+    ///   scheduler steps its asks there).
+    func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
+              betweenLayers: @escaping () -> Void) throws -> BackendSession
+    /// Runs one step of `asks` (any sessions) as shared forward passes: a question prompt for an
+    /// ask that has not started, one token for the others. Finished asks are skipped. Worker.
+    func step(_ asks: [BackendAsk])
     /// Reads a session saved with `BackendSession.save`. Worker.
     /// - Throws: `PersistenceError` for a corrupt file or one made with a different model.
     func restore(session: String, from url: URL) throws -> BackendSession
@@ -37,13 +43,27 @@ public protocol BackendSession: AnyObject {
     var info: SessionInfo { get }
     /// What loading it cost (prefill and compression times; zero for a restored session).
     var loadTimings: Timings { get }
-    /// Answers a question, streaming tokens, then rolls the cache back. Worker.
-    /// - Returns: the answer; its `finishReason` is `cancelled`/`deadline` when `shouldStop` stopped it.
-    func ask(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
-             onToken: @escaping (AskToken) -> Void) throws -> AskResult
+    /// Starts answering a question; `InferenceBackend.step` advances it, streaming tokens through
+    /// `onToken`. The session's context is never changed, so many asks may run on it at once. Worker.
+    /// - Throws: what makes the ask impossible (an empty question, bad sampling, no room left).
+    func startAsk(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
+                  onToken: @escaping (AskToken) -> Void) throws -> BackendAsk
     /// Writes the session atomically to `url`. Worker.
     /// - Parameter info: the store's view of it (asks, created and last-used times), saved so that a
     ///   restart still reports them.
     /// - Returns: bytes written.
     func save(to url: URL, info: SessionInfo) throws -> Int
+}
+
+/// A question being answered, advanced by `InferenceBackend.step`.
+public protocol BackendAsk: AnyObject {
+    /// Whether it has ended (answered, stopped or failed).
+    var isFinished: Bool { get }
+    /// Rows it adds to the next step (its question prompt's tokens, then 1).
+    var nextRows: Int { get }
+    /// Tokens generated so far.
+    var generatedTokens: Int { get }
+    /// The answer, once finished; its `finishReason` is `cancelled`/`deadline` when `shouldStop` stopped it.
+    /// - Throws: what failed the ask.
+    func result() throws -> AskResult
 }

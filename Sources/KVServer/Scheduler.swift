@@ -1,41 +1,73 @@
 import KVWire
 import Foundation
 
-/// Runs inference jobs one at a time on a dedicated worker thread.
+/// Runs inference on one worker thread: jobs in FIFO order, and every started ask stepped in
+/// shared batches (continuous batching).
 ///
-/// One job at a time uses both cores (the model's kernels are multi-threaded), so jobs queue
-/// in FIFO order; this also serialises asks on one session. A job reports back by posting
+/// A job is short work that touches caches (start an ask, save, restore, drop) or a load. Asks a
+/// job starts join `active` and advance one token per step, together: one forward pass per step
+/// for all of them (`InferenceBackend.step`), whatever their sessions. A load runs as one job, but
+/// hands the machine to the asks between its layers (`serveAsksDuringLoad`), so asks keep
+/// streaming, and new ones start, while a long document loads. A job reports back by posting
 /// closures to the loop (`LoopExecutor.execute`), never by touching connections itself.
 ///
-/// The queue's steps:
-/// 1. `submit` appends a job (refused when `maxQueue` jobs wait or after `shutdown`).
-/// 2. The worker takes the oldest job; a job whose token already says stop is still run, so
-///    it can answer with the right error (it should check its token first).
-/// 3. `drain` runs a last job after the queue empties and ends the thread.
+/// The worker's loop:
+/// 1. `submit` appends a job (refused when `maxQueue` jobs and asks wait or after `shutdown`).
+/// 2. The worker runs the oldest job, then one step of the active asks: at most `maxBatch` asks
+///    (the longest-waiting first), and the question prompts of asks that have not started only
+///    while the step stays within `maxStepRows` rows. A job whose token already says stop is still
+///    run, so it can answer with the right error (it should check its token first).
+/// 3. `drain` runs a last job after the queue and the asks are done and ends the thread.
 public final class Scheduler: @unchecked Sendable {
     /// A unit of work for the worker thread.
     public struct Job {
         /// What it is, for logs.
         public let label: String
+        /// Whether the job only starts an ask (it may run between the layers of a load).
+        public let startsAsk: Bool
         /// The work; runs on the worker thread.
         public let run: () -> Void
-        public init(label: String, run: @escaping () -> Void) {
+        public init(label: String, startsAsk: Bool = false, run: @escaping () -> Void) {
             self.label = label
+            self.startsAsk = startsAsk
             self.run = run
         }
     }
 
-    /// Jobs that may wait at once.
+    /// An ask in flight and what to do when it ends.
+    private struct Active {
+        let ask: BackendAsk
+        let finished: () -> Void
+    }
+
+    /// Jobs and asks that may wait at once.
     public let maxQueue: Int
+    /// Asks stepped together at most; the others wait their turn (oldest first).
+    public let maxBatch: Int
+    /// Rows a step may hold: question prompts join a step only while it stays within this.
+    public let maxStepRows: Int
+    private let backend: InferenceBackend
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var running: String?
     private var accepting = true
     private var finished = false
     private var thread: Thread?
+    /// Started asks, oldest first. Worker thread only.
+    private var active: [Active] = []
+    /// `active.count`, readable from any thread.
+    private var activeCount = 0
+    /// Steps run and asks stepped, for `stats`.
+    private var counters = (steps: 0, asks: 0, tokens: 0)
+    private let started = Date()
+    /// When the load in progress last handed over to the asks (worker thread only).
+    private var loadResumed: DispatchTime?
 
-    public init(maxQueue: Int = 1024) {
+    public init(backend: InferenceBackend, maxQueue: Int = 1024, maxBatch: Int = 16, maxStepRows: Int = 512) {
+        self.backend = backend
         self.maxQueue = maxQueue
+        self.maxBatch = max(1, maxBatch)
+        self.maxStepRows = max(1, maxStepRows)
         let t = Thread { self.workerLoop() }  // the worker keeps the scheduler alive until `drain`
         t.name = "kvd-worker"
         t.stackSize = 8 << 20
@@ -43,11 +75,18 @@ public final class Scheduler: @unchecked Sendable {
         t.start()
     }
 
-    /// Jobs waiting plus the one running.
+    /// Jobs waiting, plus the one running, plus asks in flight.
     public var depth: Int {
         condition.lock()
         defer { condition.unlock() }
-        return queue.count + (running == nil ? 0 : 1)
+        return queue.count + (running == nil ? 0 : 1) + activeCount
+    }
+
+    /// What the batcher has done so far: steps run, mean asks per step, tokens generated per second of uptime.
+    public var batching: (steps: Int, meanBatchSize: Double, tokens: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (counters.steps, counters.steps == 0 ? 0 : Double(counters.asks) / Double(counters.steps), counters.tokens)
     }
 
     /// Queues a job.
@@ -56,12 +95,18 @@ public final class Scheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard accepting else { throw ServerError.stopping }
-        guard queue.count < maxQueue else { throw ServerError.queueFull(limit: maxQueue) }
+        guard queue.count + activeCount < maxQueue else { throw ServerError.queueFull(limit: maxQueue) }
         queue.append(job)
         condition.signal()
     }
 
-    /// Stops accepting jobs; runs the ones queued, then `last`, then ends the worker.
+    /// Adds a started ask to the batch; `finished` runs on the worker once it has ended. Worker thread only.
+    public func add(_ ask: BackendAsk, finished: @escaping () -> Void) {
+        active.append(Active(ask: ask, finished: finished))
+        condition.withLock { activeCount = active.count }
+    }
+
+    /// Stops accepting jobs; runs the ones queued and the asks in flight, then `last`, then ends the worker.
     public func drain(then last: Job) {
         condition.lock()
         accepting = false
@@ -79,23 +124,91 @@ public final class Scheduler: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Called by a load between its layers (worker thread): starts the asks queued meanwhile and
+    /// steps the active ones for as long as the load has just run, so a load and the asks share
+    /// the machine half and half and an ask's first token never waits for a whole prefill.
+    public func serveAsksDuringLoad() {
+        let now = DispatchTime.now()
+        let loadSlice = loadResumed.map { now.uptimeNanoseconds - $0.uptimeNanoseconds } ?? 0
+        while let job = takeJob(startingAskOnly: true) { run(job) }
+        var served: UInt64 = 0
+        while !active.isEmpty && (served == 0 || served < loadSlice) {
+            step()
+            served = DispatchTime.now().uptimeNanoseconds - now.uptimeNanoseconds
+        }
+        loadResumed = DispatchTime.now()
+    }
+
     private func workerLoop() {
         while true {
             condition.lock()
-            while queue.isEmpty && !finished { condition.wait() }
-            if queue.isEmpty && finished {
+            while queue.isEmpty && active.isEmpty && !finished { condition.wait() }
+            if queue.isEmpty && active.isEmpty && finished {
                 thread = nil
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let job = queue.removeFirst()
-            running = job.label
+            // The drain's last job waits for the asks in flight.
+            let job = queue.isEmpty || (finished && queue.count == 1 && !active.isEmpty) ? nil : queue.removeFirst()
             condition.unlock()
-            job.run()
-            condition.lock()
-            running = nil
-            condition.unlock()
+            if let job { run(job) }
+            if !active.isEmpty { step() }
         }
+    }
+
+    private func takeJob(startingAskOnly: Bool) -> Job? {
+        condition.withLock {
+            guard let i = queue.firstIndex(where: { $0.startsAsk || !startingAskOnly }) else { return nil }
+            // The drain's last job waits for the asks in flight.
+            if finished && i == queue.count - 1 && !queue[i].startsAsk { return nil }
+            return queue.remove(at: i)
+        }
+    }
+
+    private func run(_ job: Job) {
+        // An ask may start while a load runs (`serveAsksDuringLoad`): the load stays the job running.
+        let outer = condition.withLock { () -> String? in
+            let outer = running
+            running = running ?? job.label
+            return outer
+        }
+        if job.startsAsk {
+            job.run()
+            return
+        }
+        loadResumed = DispatchTime.now()
+        job.run()
+        loadResumed = nil
+        condition.withLock { running = outer }
+    }
+
+    /// One step of up to `maxBatch` active asks, oldest first; prompts only within `maxStepRows`.
+    private func step() {
+        var chosen: [BackendAsk] = []
+        var rows = 0
+        for a in active where chosen.count < maxBatch {
+            let r = a.ask.nextRows
+            // A prompt that does not fit waits (alone, it always fits: the first ask is never skipped).
+            if !chosen.isEmpty && rows + r > maxStepRows { continue }
+            chosen.append(a.ask)
+            rows += r
+        }
+        let tokensBefore = chosen.reduce(0) { $0 + $1.generatedTokens }
+        backend.step(chosen)
+        let generated = chosen.reduce(0) { $0 + $1.generatedTokens } - tokensBefore
+        var ended: [Active] = []
+        active.removeAll { a in
+            guard a.ask.isFinished else { return false }
+            ended.append(a)
+            return true
+        }
+        condition.withLock {
+            activeCount = active.count
+            counters.steps += 1
+            counters.asks += chosen.count
+            counters.tokens += generated
+        }
+        for a in ended { a.finished() }
     }
 }

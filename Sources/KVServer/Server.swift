@@ -45,7 +45,7 @@ public final class Server {
         store = SessionStore(backend: backend, stateDirectory: URL(fileURLWithPath: configuration.stateDirectory),
                              memoryBudget: configuration.memoryBudget, telemetry: telemetry,
                              log: { level, message in log.log(level: level, "\(message)") })
-        scheduler = Scheduler(maxQueue: configuration.maxQueue)
+        scheduler = Scheduler(backend: backend, maxQueue: configuration.maxQueue, maxBatch: configuration.maxBatch)
         store.scanStateDirectory()
         var row = TelemetryRow(event: "start")
         row.model = backend.models.first?.name ?? ""
@@ -106,6 +106,10 @@ public final class Server {
         s.connections = UInt32(connections.count)
         s.queueDepth = UInt32(scheduler.depth)
         s.uptimeS = Date().timeIntervalSince(started)
+        let b = scheduler.batching
+        s.steps = UInt64(b.steps)
+        s.meanBatchSize = b.meanBatchSize
+        s.generatedTokens = UInt64(b.tokens)
         s.telemetryDir = configuration.telemetryDirectory
         s.stateDir = configuration.stateDirectory
         return s

@@ -31,8 +31,10 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var socketMode: UInt32 = 0o660
     /// `max_new_tokens`: answer length when a request does not say.
     public var defaultMaxNewTokens = 256
-    /// `max_queue`: jobs that may wait for the worker.
+    /// `max_queue`: jobs and asks that may wait for the worker or run at once.
     public var maxQueue = 1024
+    /// `max_batch`: asks stepped together in one forward pass; more wait their turn.
+    public var maxBatch = 16
     /// `log_level`: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
 
@@ -47,7 +49,7 @@ public struct ServerConfiguration: Equatable, Sendable {
 
     /// The keys a config file may set.
     public static let keys = ["socket", "state_dir", "telemetry_dir", "model", "threads", "memory_budget", "max_frame", "max_output",
-                              "allow_uids", "allow_gids", "socket_mode", "max_new_tokens", "max_queue", "log_level"]
+                              "allow_uids", "allow_gids", "socket_mode", "max_new_tokens", "max_queue", "max_batch", "log_level"]
 
     /// Applies the settings of a config file's text on top of `self`.
     public mutating func apply(configText text: String) throws {
@@ -78,6 +80,7 @@ public struct ServerConfiguration: Equatable, Sendable {
             case "socket_mode": guard let v = UInt32(value, radix: 8), v <= 0o777 else { throw fail("octal permissions, e.g. 0660") }; socketMode = v
             case "max_new_tokens": guard let v = Int(value), v >= 1 else { throw fail("a positive number") }; defaultMaxNewTokens = v
             case "max_queue": guard let v = Int(value), v >= 1 else { throw fail("a positive number") }; maxQueue = v
+            case "max_batch": guard let v = Int(value), (1...256).contains(v) else { throw fail("a number of asks from 1 to 256") }; maxBatch = v
             case "log_level":
                 guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
                     throw fail("trace, debug, info, notice, warning, error or critical")

@@ -25,7 +25,8 @@ public final class SessionStore: @unchecked Sendable {
         var damage: Error?
         /// When it was last used (the least recently used is evicted first).
         var lastUsed: Date
-        var busy = false
+        /// Asks in flight on it (it is not evicted while any run).
+        var busy = 0
 
         init(id: String, info: SessionInfo) {
             self.id = id
@@ -128,7 +129,7 @@ public final class SessionStore: @unchecked Sendable {
     private func describe(_ e: Entry) -> SessionInfo {
         var i = e.info
         i.session = e.id
-        i.state = e.damage != nil ? "damaged" : e.busy ? "busy" : (e.session != nil ? "resident" : "saved")
+        i.state = e.damage != nil ? "damaged" : e.busy > 0 ? "busy" : (e.session != nil ? "resident" : "saved")
         i.lastUsedUnix = e.lastUsed.timeIntervalSince1970
         return i
     }
@@ -145,7 +146,7 @@ public final class SessionStore: @unchecked Sendable {
                 let resident = entries.values.filter { $0.session != nil }
                 let used = resident.reduce(0) { $0 + Int($1.info.kvBytes) }
                 guard used + bytes > memoryBudget else { return nil }
-                return resident.filter { $0.id != keep && !$0.busy }.min { $0.lastUsed < $1.lastUsed }
+                return resident.filter { $0.id != keep && $0.busy == 0 }.min { $0.lastUsed < $1.lastUsed }
             }
             guard let victim else { return }
             evict(victim)
@@ -229,13 +230,22 @@ public final class SessionStore: @unchecked Sendable {
         return (session, ms)
     }
 
-    /// Marks a session busy (an ask is running) or idle, and counts finished asks.
-    func setBusy(_ id: String, _ busy: Bool, countAsk: Bool = false) {
+    /// Counts an ask started on a session (busy sessions are not evicted).
+    func askStarted(_ id: String) {
         lock.withLock {
             guard let e = entries[id] else { return }
-            e.busy = busy
+            e.busy += 1
             e.lastUsed = Date()
-            if countAsk { e.info.asks += 1 }
+        }
+    }
+
+    /// Counts an ask ended on a session; `answered` ones add to its ask count.
+    func askEnded(_ id: String, answered: Bool) {
+        lock.withLock {
+            guard let e = entries[id] else { return }
+            e.busy = max(0, e.busy - 1)
+            e.lastUsed = Date()
+            if answered { e.info.asks += 1 }
         }
     }
 

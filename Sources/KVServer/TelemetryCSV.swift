@@ -39,6 +39,10 @@ public struct TelemetryRow: Sendable {
     public var ioMs: Double = 0
     /// Milliseconds from the request's arrival to its answer (queueing included).
     public var requestMs: Double = 0
+    /// Asks: milliseconds from arrival to the first step that ran it.
+    public var queueMs: Double = 0
+    /// Asks: asks per forward step, averaged over the steps this ask took part in.
+    public var meanBatchSize: Double = 0
     /// `eos`, `max_new_tokens`, … for asks.
     public var finishReason: String = ""
     /// Wire code of an error event.
@@ -79,7 +83,7 @@ public final class TelemetryCSV: @unchecked Sendable {
         "timestamp", "session", "event", "model", "press", "compression_ratio", "context_tokens", "kept_tokens",
         "question_tokens", "generated_tokens", "prefill_ms", "compress_ms", "ttft_ms", "decode_ms", "decode_tok_s",
         "kv_bytes", "kv_bytes_uncompressed", "kv_quant", "decoding", "kv_bytes_before", "decoding_compressions",
-        "decoding_compress_ms", "final_cache_tokens", "rss_bytes", "peak_rss_bytes", "io_ms", "request_ms", "finish_reason",
+        "decoding_compress_ms", "final_cache_tokens", "rss_bytes", "peak_rss_bytes", "io_ms", "request_ms", "queue_ms", "mean_batch_size", "finish_reason",
         "error_code", "detail",
     ]
     /// File name of the daemon-wide CSV.
@@ -145,7 +149,7 @@ public final class TelemetryCSV: @unchecked Sendable {
             num(r.prefillMs, 3), num(r.compressMs, 3), num(r.ttftMs, 3), num(r.decodeMs, 3), num(r.decodeTokS, 2),
             String(r.kvBytes), String(r.kvBytesUncompressed), r.kvQuant, r.decoding, String(r.kvBytesBefore),
             String(r.decodingCompressions), num(r.decodingCompressMs, 3), String(r.finalCacheTokens), String(rss), String(peak), num(r.ioMs, 3), num(r.requestMs, 3),
-            r.finishReason, r.errorCode, r.detail,
+            num(r.queueMs, 3), num(r.meanBatchSize, 2), r.finishReason, r.errorCode, r.detail,
         ]
         return fields.map(escape).joined(separator: ",") + "\n"
     }

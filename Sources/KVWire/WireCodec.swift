@@ -275,6 +275,9 @@ public enum WireCodec {
             p.pointee.connections = s.connections
             p.pointee.queue_depth = s.queueDepth
             p.pointee.uptime_s = s.uptimeS
+            p.pointee.steps = s.steps
+            p.pointee.mean_batch_size = s.meanBatchSize
+            p.pointee.generated_tokens = s.generatedTokens
             p.pointee.telemetry_dir = a.string(s.telemetryDir, "telemetry_dir", of: p)
             p.pointee.state_dir = a.string(s.stateDir, "state_dir", of: p)
             m.body_case = KVD__RESPONSE__BODY_STATS
@@ -375,6 +378,9 @@ public enum WireCodec {
                 s.connections = p.connections
                 s.queueDepth = p.queue_depth
                 s.uptimeS = p.uptime_s
+                s.steps = p.steps
+                s.meanBatchSize = p.mean_batch_size
+                s.generatedTokens = p.generated_tokens
                 s.telemetryDir = str(p.telemetry_dir)
                 s.stateDir = str(p.state_dir)
             }
@@ -446,6 +452,8 @@ public enum WireCodec {
         p.pointee.decoding_compress_ms = t.decodingCompressMs
         p.pointee.final_cache_tokens = t.finalCacheTokens
         p.pointee.peak_rss_bytes = t.peakRSSBytes
+        p.pointee.queue_ms = t.queueMs
+        p.pointee.mean_batch_size = t.meanBatchSize
         return p
     }
 
@@ -468,6 +476,8 @@ public enum WireCodec {
         t.decodingCompressMs = q.decoding_compress_ms
         t.finalCacheTokens = q.final_cache_tokens
         t.peakRSSBytes = q.peak_rss_bytes
+        t.queueMs = q.queue_ms
+        t.meanBatchSize = q.mean_batch_size
         return t
     }
 

@@ -137,6 +137,10 @@ public struct Timings: Equatable, Sendable, Codable {
     public var finalCacheTokens: UInt32 = 0
     /// Peak resident set size of the daemon after the request.
     public var peakRSSBytes: UInt64 = 0
+    /// Asks: milliseconds from arrival to the first step that ran it.
+    public var queueMs: Double = 0
+    /// Asks: asks per forward step, averaged over the steps this ask took part in.
+    public var meanBatchSize: Double = 0
     public init() {}
 }
 
@@ -275,6 +279,10 @@ public struct DaemonStats: Equatable, Sendable, Codable {
     public var uptimeS: Double = 0
     public var telemetryDir: String = ""
     public var stateDir: String = ""
+    /// Forward steps the batcher ran, asks per step on average, tokens generated.
+    public var steps: UInt64 = 0
+    public var meanBatchSize: Double = 0
+    public var generatedTokens: UInt64 = 0
     public init() {}
 }
 

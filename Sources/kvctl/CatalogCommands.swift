@@ -52,6 +52,7 @@ struct Stats: ParsableCommand {
             memory:        \(formatBytes(s.rssBytes)) resident, \(formatBytes(s.peakRssBytes)) peak
             requests:      \(s.requests) (\(s.errors) errors), \(s.connections) connections, \(s.queueDepth) queued
             uptime:        \(String(format: "%.0f", s.uptimeS)) s
+            batching:      \(s.steps) steps, \(String(format: "%.2f", s.meanBatchSize)) asks per step, \(s.generatedTokens) tokens (\(String(format: "%.1f", s.uptimeS > 0 ? Double(s.generatedTokens) / s.uptimeS : 0)) per second of uptime)
             telemetry:     \(s.telemetryDir)
             state:         \(s.stateDir)
             """)

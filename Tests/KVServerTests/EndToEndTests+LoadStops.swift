@@ -14,7 +14,7 @@ extension EndToEndTests {
         XCTAssertThrowsError(try backend.load(LoadRequest(session: "s", document: try Self.document), shouldStop: {
             checks += 1
             return checks > 3 ? .deadline : nil
-        })) { XCTAssertEqual($0 as? ServerError, .loadStopped(.deadline)) }
+        }, betweenLayers: {})) { XCTAssertEqual($0 as? ServerError, .loadStopped(.deadline)) }
         XCTAssertEqual(checks, 4, "asked once before the prefill, then once per layer until told to stop")
     }
 

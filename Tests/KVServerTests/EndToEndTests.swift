@@ -284,7 +284,8 @@ final class EndToEndTests: XCTestCase {
         try requireModel()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let backend = try EngineBackend(modelPaths: [Self.modelPath], threads: 0, logger: .init(label: "test"))
-        let session = try backend.load(LoadRequest(session: "fp", document: "A short text about lighthouses and ships."), shouldStop: { nil })
+        let session = try backend.load(LoadRequest(session: "fp", document: "A short text about lighthouses and ships."), shouldStop: { nil },
+                                       betweenLayers: {})
         let url = dir.appendingPathComponent("fp.kvds")
         var meta = session.info
         meta.asks = 3
@@ -296,9 +297,9 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(saved.createdUnix, 1_700_000_000)
         // Round trip: same answer after restore.
         let ask = AskRequest(session: "fp", question: "What is the text about?", maxNewTokens: 8)
-        let before = try session.ask(ask, defaultMaxNewTokens: 8, shouldStop: { nil }, onToken: { _ in })
+        let before = try backend.answer(ask, on: session)
         let restored = try backend.restore(session: "fp", from: url)
-        XCTAssertEqual(try restored.ask(ask, defaultMaxNewTokens: 8, shouldStop: { nil }, onToken: { _ in }).tokenIDs, before.tokenIDs)
+        XCTAssertEqual(try backend.answer(ask, on: restored).tokenIDs, before.tokenIDs)
         XCTAssertEqual(restored.info.kvBytes, session.info.kvBytes)
         // Tamper: another vocabulary and RoPE base, as a different model would have.
         let (header, payload) = try SnapshotFile.read(from: url)

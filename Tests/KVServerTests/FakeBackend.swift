@@ -3,7 +3,8 @@ import KVEngine
 @testable import KVServer
 
 /// A model-free backend: a "session" holds its document's words; an answer streams the first
-/// words back, one token per `tokenDelay`. Lets protocol tests run in milliseconds.
+/// words back, one word per step, and a step takes `tokenDelay` however many asks it holds (as a
+/// batched forward pass does). Lets protocol tests run in milliseconds.
 final class FakeBackend: InferenceBackend {
     var tokenDelay: TimeInterval = 0
     var bytesPerWord = 100
@@ -38,9 +39,22 @@ final class FakeBackend: InferenceBackend {
         request.document.split(separator: " ").count * bytesPerWord
     }
 
-    func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession {
+    private(set) var steps = 0
+    /// Asks per step, in order.
+    private(set) var batchSizes: [Int] = []
+
+    func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
+              betweenLayers: @escaping () -> Void) throws -> BackendSession {
         loads += 1
         return FakeSession(id: request.session, words: request.document.split(separator: " ").map(String.init), backend: self)
+    }
+
+    func step(_ asks: [BackendAsk]) {
+        let mine = asks.compactMap { $0 as? FakeAsk }.filter { !$0.isFinished }
+        steps += 1
+        batchSizes.append(mine.count)
+        if tokenDelay > 0 { Thread.sleep(forTimeInterval: tokenDelay) }
+        for ask in mine { ask.advance() }
     }
 
     func restore(session: String, from url: URL) throws -> BackendSession {
@@ -85,21 +99,11 @@ final class FakeSession: BackendSession {
 
     var loadTimings: Timings { Timings() }
 
-    func ask(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
-             onToken: @escaping (AskToken) -> Void) throws -> AskResult {
+    func startAsk(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
+                  onToken: @escaping (AskToken) -> Void) throws -> BackendAsk {
         let n = Int(request.maxNewTokens == 0 ? UInt32(defaultMaxNewTokens) : request.maxNewTokens)
-        var out: [String] = []
-        var finish = "max_new_tokens"
-        for i in 0..<min(n, words.count) {
-            if let why = shouldStop() { finish = why == .deadline ? "deadline" : "cancelled"; break }
-            if backend.tokenDelay > 0 { Thread.sleep(forTimeInterval: backend.tokenDelay) }
-            out.append(words[i])
-            onToken(AskToken(tokenID: UInt32(i), text: (i == 0 ? "" : " ") + words[i]))
-        }
-        var t = Timings()
-        t.questionTokens = UInt32(request.question.split(separator: " ").count)
-        t.generatedTokens = UInt32(out.count)
-        return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, timings: t, finishReason: finish)
+        return FakeAsk(words: Array(words.prefix(n)), questionWords: request.question.split(separator: " ").count,
+                       shouldStop: shouldStop, onToken: onToken)
     }
 
     func save(to url: URL, info store: SessionInfo) throws -> Int {
@@ -108,5 +112,43 @@ final class FakeSession: BackendSession {
         header.createdUnix = store.createdUnix
         header.lastUsedUnix = store.lastUsedUnix
         return try SnapshotFile.write(to: url, header: try JSONEncoder().encode(header), payload: Array(words.joined(separator: " ").utf8))
+    }
+}
+
+/// A fake answer: one more of the session's words per step.
+final class FakeAsk: BackendAsk {
+    let words: [String]
+    let questionWords: Int
+    let shouldStop: () -> StopReason?
+    let onToken: (AskToken) -> Void
+    private var out: [String] = []
+    private var finish: String?
+
+    init(words: [String], questionWords: Int, shouldStop: @escaping () -> StopReason?, onToken: @escaping (AskToken) -> Void) {
+        self.words = words
+        self.questionWords = questionWords
+        self.shouldStop = shouldStop
+        self.onToken = onToken
+        if words.isEmpty { finish = "max_new_tokens" }
+    }
+
+    var isFinished: Bool { finish != nil }
+    var nextRows: Int { out.isEmpty ? max(1, questionWords) : 1 }
+    var generatedTokens: Int { out.count }
+
+    func advance() {
+        if let why = shouldStop() { finish = why == .deadline ? "deadline" : "cancelled"; return }
+        let i = out.count
+        out.append(words[i])
+        onToken(AskToken(tokenID: UInt32(i), text: (i == 0 ? "" : " ") + words[i]))
+        if out.count == words.count { finish = "max_new_tokens" }
+    }
+
+    func result() throws -> AskResult {
+        var t = Timings()
+        t.questionTokens = UInt32(questionWords)
+        t.generatedTokens = UInt32(out.count)
+        return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, timings: t,
+                         finishReason: finish ?? "cancelled")
     }
 }

@@ -74,7 +74,7 @@ final class PersistenceTests: XCTestCase {
         r.press = "snapkv:ratio=0.5,window_size=64"
         let line = TelemetryCSV.format(r, timestamp: Date(timeIntervalSince1970: 0), rss: 1, peak: 2)
         XCTAssertTrue(line.contains(",\"snapkv:ratio=0.5,window_size=64\","))
-        XCTAssertEqual(TelemetryCSV.columns.count, 30)
+        XCTAssertEqual(TelemetryCSV.columns.count, 32)
     }
 
     func testTelemetryFileWithOtherColumnsIsSetAside() throws {

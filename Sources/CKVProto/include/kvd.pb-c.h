@@ -95,7 +95,8 @@ struct  Kvd__Request
   ProtobufCMessage base;
   /*
    * Client-chosen, echoed in every response to this request. Must be unique among the
-   * connection's requests in flight.
+   * connection's requests in flight: a frame reusing the id of one (well-formed or not) is
+   * answered with id 0, and the request in flight goes on to its one final response.
    */
   uint64_t id;
   /*
@@ -346,10 +347,18 @@ struct  Kvd__Timings
    * Peak resident set size of the daemon process after the request.
    */
   uint64_t peak_rss_bytes;
+  /*
+   * Asks: milliseconds from arrival to the first step that ran it (waiting for a job or a place in a batch).
+   */
+  double queue_ms;
+  /*
+   * Asks: asks per forward step, averaged over the steps this ask took part in.
+   */
+  double mean_batch_size;
 };
 #define KVD__TIMINGS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__timings__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Kvd__SessionsRequest
@@ -584,10 +593,16 @@ struct  Kvd__StatsResponse
    */
   char *telemetry_dir;
   char *state_dir;
+  /*
+   * Continuous batching: forward steps run, asks per step on average, tokens generated.
+   */
+  uint64_t steps;
+  double mean_batch_size;
+  uint64_t generated_tokens;
 };
 #define KVD__STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__stats_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 struct  Kvd__HealthRequest

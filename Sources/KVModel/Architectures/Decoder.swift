@@ -34,9 +34,6 @@ final class Decoder {
     let ropes: [[RoPE]]
     /// Each layer's attention: scale, and window on sliding-window layers.
     let shapes: [AttentionShape]
-    private let workspace = Workspace()
-    /// Runs the linear layers (mat-vec, batched integer or dequantize + sgemm by batch size).
-    private let linearLayer = Linear()
 
     init(gguf: GGUFFile, config c: ModelConfig, architecture: Architecture) throws {
         config = c
@@ -50,40 +47,78 @@ final class Decoder {
         ropes = [false, true].map { long in (0..<c.layerCount).map { c.rope(layer: $0, long: long) } }
     }
 
-    /// Bytes of scratch memory held between calls.
-    var workspaceBytes: Int { workspace.byteCount }
+    /// Prompts up to this many tokens attend one row at a time (`DecodeAttention`), longer ones
+    /// by blocks (`PrefillAttention`).
+    static let rowByRowPrompt = 24
 
     /// Runs `tokens` through the model, appending their keys and values to `cache`.
-    func forward(_ tokens: [Int], cache: KVCache, hook: LayerHook?, logits request: LogitsRequest) throws -> [Float] {
+    func forward(_ tokens: [Int], cache: KVCache, hook: LayerHook?, logits request: LogitsRequest,
+                 scratch: ForwardScratch, betweenLayers: (() throws -> Void)? = nil) throws -> [Float] {
+        try validate(tokens, cache: cache)
+        let results = try forward([BatchedSequence(tokens: tokens, cache: cache, hook: hook, logits: request)],
+                                  scratch: scratch, betweenLayers: betweenLayers)
+        return try results[0].get()
+    }
+
+    /// Throws what makes `tokens` impossible to run on `cache`: none, an unknown id, or more than the window holds.
+    func validate(_ tokens: [Int], cache: KVCache) throws {
         let c = config
-        let T = tokens.count
-        guard T > 0 else { throw ModelError.emptyInput }
-        guard cache.nextPosition + T <= c.contextLength else {
-            throw ModelError.contextOverflow(needed: cache.nextPosition + T, limit: c.contextLength)
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        guard cache.nextPosition + tokens.count <= c.contextLength else {
+            throw ModelError.contextOverflow(needed: cache.nextPosition + tokens.count, limit: c.contextLength)
         }
         for t in tokens where t < 0 || t >= c.vocabularySize { throw ModelError.invalidToken(t, vocabularySize: c.vocabularySize) }
+    }
+
+    /// Runs several sequences, each on its own cache, as one batch: every linear layer reads its
+    /// weights once for all the batch's rows; RoPE, attention and the hook run per sequence, on
+    /// its own rows and cache (a tail attends over its prefix too).
+    ///
+    /// Each sequence must have passed `validate`. A hook that throws fails its own sequence only
+    /// (its cache keeps the layers it reached); the others run to the end. When every sequence has
+    /// failed, the call throws the last error at once.
+    /// - Parameter betweenLayers: called after each layer (a long prefill lets other work run there);
+    ///   what it throws abandons the whole call.
+    /// - Returns: per sequence, its logits (`LogitsRequest`) or its hook's error.
+    func forward(_ batch: [BatchedSequence], scratch: ForwardScratch,
+                 betweenLayers: (() throws -> Void)? = nil) throws -> [Result<[Float], Error>] {
+        let c = config
+        let T = batch.reduce(0) { $0 + $1.tokens.count }
         let d = c.embeddingLength, D = c.headDimension, H = c.headCount, G = c.headCountKV
-        let ws = workspace
+        let ws = scratch.workspace
+        var offsets: [Int] = [], firsts: [Int] = []
+        var failures = [Error?](repeating: nil, count: batch.count)
+        var o = 0
+        for s in batch {
+            offsets.append(o)
+            firsts.append(s.cache.nextPosition)
+            o += s.tokens.count
+        }
         let x = ws.buffer(.hidden, T * d)
-        for (t, id) in tokens.enumerated() { embedding.dequantizeRow(id, into: x + t * d) }
+        for (i, s) in batch.enumerated() {
+            for (t, id) in s.tokens.enumerated() { embedding.dequantizeRow(id, into: x + (offsets[i] + t) * d) }
+        }
         if c.embeddingScale != 1 { FastMath.scale(x, T * d, by: c.embeddingScale) }
 
-        let first = cache.nextPosition
         let half = c.ropeDimensionCount / 2
-        // One cos/sin table per distinct RoPE (Gemma 3: local and global layers).
-        let layerRopes = ropes[cache.longRoPE ? 1 : 0]
+        // One cos/sin table per distinct RoPE (Gemma 3: local and global layers; LongRoPE's two
+        // factor sets), rows indexed like the batch's tokens, each at its sequence's positions.
         var distinctRopes: [RoPE] = []
-        for r in layerRopes where !distinctRopes.contains(r) { distinctRopes.append(r) }
+        for s in batch { for r in ropes[s.cache.longRoPE ? 1 : 0] where !distinctRopes.contains(r) { distinctRopes.append(r) } }
         let tables = ws.buffer(.ropeTables, distinctRopes.count * 2 * T * half)
         for (i, r) in distinctRopes.enumerated() {
-            r.tables(first: first, count: T, cos: tables + 2 * i * T * half, sin: tables + (2 * i + 1) * T * half)
+            for (j, s) in batch.enumerated() {
+                let rows = offsets[j] * half
+                r.tables(first: firsts[j], count: s.tokens.count, cos: tables + 2 * i * T * half + rows,
+                         sin: tables + (2 * i + 1) * T * half + rows)
+            }
         }
 
         let normed = ws.buffer(.normed, T * d)
-        // Q, K and V of a token sit side by side in one row of `qkv` (one sgemm for all three).
+        // Q, K and V of a token sit side by side in one row of `qkv` (one product for all three).
         let qkvWidth = (H + 2 * G) * D
         let qkv = ws.buffer(.queries, T * qkvWidth)
-        let q = qkv, k = qkv + H * D, v = qkv + (H + G) * D
+        // Per sequence, its rows in the [heads, n, D] layout the cache and hooks use.
         let headQ = ws.buffer(.headQueries, T * H * D)
         let headK = ws.buffer(.headKeys, T * G * D)
         let headV = ws.buffer(.headValues, T * G * D)
@@ -92,57 +127,75 @@ final class Decoder {
         // Gate and up projections side by side: row t is [gate(ff) | up(ff)].
         let ff = c.feedForwardLength
         let gateUp = ws.buffer(.gate, T * 2 * ff)
-        let wantsColumnSums = hook?.observes.contains(.columnSums) ?? false
 
         for (l, block) in blocks.enumerated() {
-            let heads = cache.layers[l]
-            let rope = layerRopes[l]
-            let table = tables + 2 * distinctRopes.firstIndex(of: rope)! * T * half
-            let cosT = table, sinT = table + T * half
             // Attention.
             RMSNorm.apply(x, weight: block.attentionNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
-            linear(block.qkv, normed, inputStride: d, qkv, outputStride: qkvWidth, T)
+            linear(block.qkv, normed, inputStride: d, qkv, outputStride: qkvWidth, T, scratch)
             if let bias = block.qkvBias {
                 bias.withUnsafeBufferPointer { b in
                     for t in 0..<T { VectorOps.axpy(1, b.baseAddress!, qkv + t * qkvWidth, count: qkvWidth) }
                 }
             }
-            for t in 0..<T {
-                let row = qkv + t * qkvWidth
-                if let qn = block.queryNorm { RMSNorm.apply(row, weight: qn, into: row, rows: H, width: D, epsilon: c.rmsEpsilon) }
-                if let kn = block.keyNorm { RMSNorm.apply(row + H * D, weight: kn, into: row + H * D, rows: G, width: D, epsilon: c.rmsEpsilon) }
-                rope.rotate(q + t * qkvWidth, heads: H, stride: D, cos: cosT + t * half, sin: sinT + t * half)
-                rope.rotate(k + t * qkvWidth, heads: G, stride: D, cos: cosT + t * half, sin: sinT + t * half)
+            for (i, s) in batch.enumerated() {
+                let rope = ropes[s.cache.longRoPE ? 1 : 0][l]
+                let table = tables + 2 * distinctRopes.firstIndex(of: rope)! * T * half
+                let n = s.tokens.count, o = offsets[i]
+                for t in o..<(o + n) {
+                    let row = qkv + t * qkvWidth
+                    if let qn = block.queryNorm { RMSNorm.apply(row, weight: qn, into: row, rows: H, width: D, epsilon: c.rmsEpsilon) }
+                    if let kn = block.keyNorm { RMSNorm.apply(row + H * D, weight: kn, into: row + H * D, rows: G, width: D, epsilon: c.rmsEpsilon) }
+                    rope.rotate(row, heads: H, stride: D, cos: table + t * half, sin: table + T * half + t * half)
+                    rope.rotate(row + H * D, heads: G, stride: D, cos: table + t * half, sin: table + T * half + t * half)
+                }
+                let sq = headQ + o * H * D, sk = headK + o * G * D, sv = headV + o * G * D
+                Self.transposeHeads(qkv + o * qkvWidth, rowStride: qkvWidth, sq, T: n, heads: H, D: D)
+                Self.transposeHeads(qkv + o * qkvWidth + H * D, rowStride: qkvWidth, sk, T: n, heads: G, D: D)
+                Self.transposeHeads(qkv + o * qkvWidth + (H + G) * D, rowStride: qkvWidth, sv, T: n, heads: G, D: D)
+                let heads = s.cache.layers[l], prefix = s.cache.prefix?.layers[l]
+                for (g, head) in heads.enumerated() {
+                    head.append(keys: sk + g * n * D, values: sv + g * n * D, count: n, firstPosition: firsts[i])
+                }
+                var columnSums: UnsafeMutablePointer<Float>?
+                let stride = (prefix?.map(\.count).max() ?? 0) + (heads.map(\.count).max() ?? 0)
+                if failures[i] == nil, s.hook?.observes.contains(.columnSums) == true {
+                    columnSums = ws.buffer(.attentionColumnSums, H * stride)
+                }
+                if n == 1 {
+                    DecodeAttention.run(query: sq, shape: shapes[l], cache: heads, prefix: prefix, output: attn + o * H * D,
+                                        workspace: ws, columnSums: columnSums, columnSumsStride: stride)
+                } else if n <= Self.rowByRowPrompt && columnSums == nil {
+                    // A short prompt (a question) over a long cache: each row reads the stored
+                    // entries in place, where prefill attention would first convert them all to floats.
+                    let row = ws.buffer(.rowQuery, H * D)
+                    for t in 0..<n {
+                        for h in 0..<H { (row + h * D).update(from: sq + (h * n + t) * D, count: D) }
+                        DecodeAttention.run(query: row, shape: shapes[l], cache: heads, prefix: prefix, hidingLast: n - 1 - t,
+                                            output: attn + (o + t) * H * D, workspace: ws)
+                    }
+                } else {
+                    PrefillAttention.run(queries: sq, tokenCount: n, shape: shapes[l], cache: heads, prefix: prefix,
+                                         output: attn + o * H * D, workspace: ws, columnSums: columnSums, columnSumsStride: stride)
+                }
+                if let hook = s.hook, failures[i] == nil {
+                    do {
+                        try hook.afterAttention(AttentionObservation(
+                            layer: l, tokenCount: n, firstPosition: firsts[i], config: c, hidden: normed + o * d,
+                            queries: sq, keys: sk, values: sv, cache: heads,
+                            columnSums: columnSums.map { UnsafePointer($0) }, columnSumsStride: columnSums == nil ? 0 : stride))
+                    } catch {
+                        failures[i] = error
+                        // Nothing left to compute (a lone sequence: a load told to stop) ends the call now.
+                        if !failures.contains(where: { $0 == nil }) { throw error }
+                    }
+                }
             }
-            // [T, heads, D] → [heads, T, D], the layout the cache and hooks use.
-            Self.transposeHeads(q, rowStride: qkvWidth, headQ, T: T, heads: H, D: D)
-            Self.transposeHeads(k, rowStride: qkvWidth, headK, T: T, heads: G, D: D)
-            Self.transposeHeads(v, rowStride: qkvWidth, headV, T: T, heads: G, D: D)
-            for (g, head) in heads.enumerated() {
-                head.append(keys: headK + g * T * D, values: headV + g * T * D, count: T, firstPosition: first)
-            }
-            var columnSums: UnsafeMutablePointer<Float>?
-            let stride = heads.map(\.count).max() ?? 0
-            if wantsColumnSums { columnSums = ws.buffer(.attentionColumnSums, H * stride) }
-            if T == 1 {
-                DecodeAttention.run(query: headQ, shape: shapes[l], cache: heads, output: attn, workspace: ws,
-                                    columnSums: columnSums, columnSumsStride: stride)
-            } else {
-                PrefillAttention.run(queries: headQ, tokenCount: T, shape: shapes[l], cache: heads, output: attn, workspace: ws,
-                                     columnSums: columnSums, columnSumsStride: stride)
-            }
-            if let hook {
-                try hook.afterAttention(AttentionObservation(
-                    layer: l, tokenCount: T, firstPosition: first, config: c, hidden: normed,
-                    queries: headQ, keys: headK, values: headV, cache: heads,
-                    columnSums: columnSums.map { UnsafePointer($0) }, columnSumsStride: columnSums == nil ? 0 : stride))
-            }
-            linear([block.output], attn, inputStride: H * D, projected, outputStride: d, T)
+            linear([block.output], attn, inputStride: H * D, projected, outputStride: d, T, scratch)
             if let n = block.postAttentionNorm { RMSNorm.apply(projected, weight: n, into: projected, rows: T, width: d, epsilon: c.rmsEpsilon) }
             Self.add(projected, into: x, T * d)
             // Gated feed-forward network.
             RMSNorm.apply(x, weight: block.feedForwardNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
-            linear(block.gateUp, normed, inputStride: d, gateUp, outputStride: 2 * ff, T)
+            linear(block.gateUp, normed, inputStride: d, gateUp, outputStride: 2 * ff, T, scratch)
             for t in 0..<T {
                 let row = gateUp + t * 2 * ff
                 switch c.activation {
@@ -150,36 +203,52 @@ final class Decoder {
                 case .geluTanh: FastMath.gegluTanh(row, row + ff, ff)
                 }
             }
-            linear([block.down], gateUp, inputStride: 2 * ff, projected, outputStride: d, T)
+            linear([block.down], gateUp, inputStride: 2 * ff, projected, outputStride: d, T, scratch)
             if let n = block.postFeedForwardNorm { RMSNorm.apply(projected, weight: n, into: projected, rows: T, width: d, epsilon: c.rmsEpsilon) }
             Self.add(projected, into: x, T * d)
+            try betweenLayers?()
         }
-        cache.nextPosition = first + T
+        for (i, s) in batch.enumerated() { s.cache.nextPosition = firsts[i] + s.tokens.count }
 
-        switch request {
-        case .none:
-            return []
-        case .last:
-            RMSNorm.apply(x + (T - 1) * d, weight: outputNorm, into: normed, rows: 1, width: d, epsilon: c.rmsEpsilon)
-            var logits = [Float](repeating: 0, count: c.vocabularySize)
-            logits.withUnsafeMutableBufferPointer {
-                linear([output], normed, inputStride: d, $0.baseAddress!, outputStride: c.vocabularySize, 1)
+        // The rows whose logits were asked for, normed side by side, through one output product.
+        var rows: [Int] = []
+        for (i, s) in batch.enumerated() where failures[i] == nil {
+            switch s.logits {
+            case .none: break
+            case .last: rows.append(offsets[i] + s.tokens.count - 1)
+            case .all: rows.append(contentsOf: offsets[i]..<(offsets[i] + s.tokens.count))
             }
-            return logits
-        case .all:
-            RMSNorm.apply(x, weight: outputNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
-            var logits = [Float](repeating: 0, count: T * c.vocabularySize)
-            logits.withUnsafeMutableBufferPointer {
-                linear([output], normed, inputStride: d, $0.baseAddress!, outputStride: c.vocabularySize, T)
-            }
-            return logits
         }
+        let V = c.vocabularySize
+        var logits = [Float](repeating: 0, count: rows.count * V)
+        if !rows.isEmpty {
+            for (r, t) in rows.enumerated() {
+                RMSNorm.apply(x + t * d, weight: outputNorm, into: normed + r * d, rows: 1, width: d, epsilon: c.rmsEpsilon)
+            }
+            logits.withUnsafeMutableBufferPointer {
+                linear([output], normed, inputStride: d, $0.baseAddress!, outputStride: V, rows.count, scratch)
+            }
+        }
+        var results: [Result<[Float], Error>] = []
+        var next = 0
+        for (i, s) in batch.enumerated() {
+            if let failure = failures[i] { results.append(.failure(failure)); continue }
+            let count: Int
+            switch s.logits {
+            case .none: count = 0
+            case .last: count = 1
+            case .all: count = s.tokens.count
+            }
+            results.append(.success(count == 0 ? [] : Array(logits[(next * V)..<((next + count) * V)])))
+            next += count
+        }
+        return results
     }
 
     /// `y[t] = [W₀; W₁; …] · x[t]` for `T` rows (outputs side by side); `Linear` picks the kernel.
     private func linear(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, inputStride: Int,
-                        _ y: UnsafeMutablePointer<Float>, outputStride: Int, _ T: Int) {
-        linearLayer.apply(ws.map(\.matrix), x, inputStride: inputStride, y, outputStride: outputStride, rows: T)
+                        _ y: UnsafeMutablePointer<Float>, outputStride: Int, _ T: Int, _ scratch: ForwardScratch) {
+        scratch.linear.apply(ws.map(\.matrix), x, inputStride: inputStride, y, outputStride: outputStride, rows: T)
     }
 
     /// Copies `[T, heads, D]` rows (at `rowStride` floats apart) into `[heads, T, D]`.

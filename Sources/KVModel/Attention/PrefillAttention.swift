@@ -19,14 +19,15 @@ struct PrefillAttention {
     ///   - shape: head counts, width, score scale and sliding window.
     ///   - cache: the layer's heads; each holds its earlier entries followed by the `T` new ones
     ///     (whose positions are the queries' positions).
+    ///   - prefix: heads whose entries come before `cache`'s (a tail's shared context), or `nil`.
     ///   - output: `[T, H·D]`, overwritten.
     ///   - workspace: scratch buffers.
     ///   - columnSums: when given, `[H, columnSumsStride]`, overwritten with each query head's
     ///     attention column sums over the `T` query rows (zero outside every row's window and past
     ///     its head's length).
     static func run(queries: UnsafePointer<Float>, tokenCount T: Int, shape: AttentionShape,
-                    cache: [HeadKVCache], output: UnsafeMutablePointer<Float>, workspace: Workspace,
-                    columnSums: UnsafeMutablePointer<Float>? = nil, columnSumsStride: Int = 0) {
+                    cache: [HeadKVCache], prefix: [HeadKVCache]? = nil, output: UnsafeMutablePointer<Float>,
+                    workspace: Workspace, columnSums: UnsafeMutablePointer<Float>? = nil, columnSumsStride: Int = 0) {
         let D = shape.headDimension, H = shape.headCount, G = shape.groupSize
         var ones: UnsafeMutablePointer<Float>?
         if let columnSums {
@@ -37,11 +38,12 @@ struct PrefillAttention {
         }
         // The entries each KV head's first new row can see onwards, as contiguous floats:
         // [firsts[g]..<M_g] × D per head (heads may differ in length).
+        // Entry indices run over the prefix head's entries, then the head's own.
+        let joined = cache.indices.map { JoinedHead(prefix: prefix?[$0], own: cache[$0]) }
         var firsts: [Int] = [], offsets: [Int] = []
         var total = 0, maxM = 0
-        for head in cache {
-            let prior = head.count - T
-            let first = shape.firstVisible(head, position: head.position(prior), end: prior + 1)
+        for head in joined {
+            let first = head.firstVisible(shape, fromRow: head.count - T)
             firsts.append(first)
             offsets.append(total)
             total += (head.count - first) * D
@@ -51,8 +53,7 @@ struct PrefillAttention {
         let values = workspace.buffer(.attentionValues, total)
         ThreadPool.shared.parallelFor(cache.count) { range in
             for g in range {
-                KVConvert.keys(cache[g], from: firsts[g], into: keys + offsets[g])
-                KVConvert.values(cache[g], from: firsts[g], into: values + offsets[g])
+                joined[g].convert(from: firsts[g], keys: keys + offsets[g], values: values + offsets[g])
             }
         }
         // A block's rows see at most `window + blockRows − 1` entries (positions are distinct).
@@ -64,12 +65,12 @@ struct PrefillAttention {
         ThreadPool.shared.parallelFor(H) { heads in
             for h in heads {
                 let g = h / G
-                let head = cache[g]
-                let M = head.count, kd = head.keyDimension, prior = M - T, first = firsts[g]
+                let head = joined[g]
+                let M = head.count, kd = head.own.keyDimension, prior = M - T, first = firsts[g]
                 let headKeys = keys + offsets[g], headValues = values + offsets[g]
                 let s = scores + h * scoresPerHead
                 var q = queries + h * T * D
-                if let channels = head.keyChannels {
+                if let channels = head.own.keyChannels {
                     let dst = gathered + h * T * D
                     for t in 0..<T { for (j, c) in channels.enumerated() { dst[t * kd + j] = q[t * D + c] } }
                     q = UnsafePointer(dst)
@@ -110,5 +111,45 @@ struct PrefillAttention {
                 }
             }
         }
+    }
+}
+
+/// One KV head as attention reads it: a tail's prefix head (when there is one) followed by its own entries.
+struct JoinedHead {
+    let prefix: HeadKVCache?
+    let own: HeadKVCache
+
+    /// Entries of both parts.
+    var count: Int { (prefix?.count ?? 0) + own.count }
+
+    /// The original position of entry `i` (prefix entries first).
+    @inline(__always)
+    func position(_ i: Int) -> Int {
+        let p = prefix?.count ?? 0
+        return i < p ? prefix!.position(i) : own.position(i - p)
+    }
+
+    /// The first entry the row at entry `row` (a new token's own entry) can see.
+    func firstVisible(_ shape: AttentionShape, fromRow row: Int) -> Int {
+        let p = position(row), before = prefix?.count ?? 0
+        if let prefix {
+            let first = shape.firstVisible(prefix, position: p, end: before)
+            if first < before { return first }
+        }
+        return before + shape.firstVisible(own, position: p, end: row - before + 1)
+    }
+
+    /// Keys and values of entries `start..<count` as contiguous floats.
+    func convert(from start: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        let before = prefix?.count ?? 0
+        var done = 0
+        if let prefix, start < before {
+            KVConvert.keys(prefix, from: start, into: keys)
+            KVConvert.values(prefix, from: start, into: values)
+            done = before - start
+        }
+        let from = max(0, start - before)
+        KVConvert.keys(own, from: from, into: keys + done * own.keyDimension)
+        KVConvert.values(own, from: from, into: values + done * own.valueDimension)
     }
 }

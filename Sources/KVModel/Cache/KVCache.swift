@@ -1,5 +1,9 @@
 /// The key/value cache of a whole model: per layer, per KV head, variable length.
 ///
+/// A cache may be the private TAIL of another (`tail()`): attention then reads the `prefix`
+/// cache's entries followed by the tail's own, and appends go to the tail only. Many asks on one
+/// compressed context each get a tail, so they run at once without copying or changing it.
+///
 /// Each head remembers the original position of every entry it holds. `nextPosition` is the
 /// position the next appended token takes: it continues after the ORIGINAL number of tokens
 /// processed, not after the number kept, so a compressed context answers with the positions the
@@ -19,21 +23,42 @@ public final class KVCache {
     /// How the cache quantizes old entries; `nil` until `quantize(_:)` (every head shares it).
     public var quantization: KVCacheQuantization? { layers.first?.first?.quantization }
 
+    /// The read-only cache whose entries come before this one's (`tail()`), or `nil`.
+    public let prefix: KVCache?
+
     /// An empty cache for `layerCount` layers of `headCountKV` heads.
     public init(layerCount: Int, headCountKV: Int, headDimension: Int, storage: KVStorageType = .f16) {
         self.storage = storage
         self.headDimension = headDimension
+        prefix = nil
         layers = (0..<layerCount).map { _ in
             (0..<headCountKV).map { _ in HeadKVCache(headDimension: headDimension, storage: storage) }
         }
     }
 
-    private init(layers: [[HeadKVCache]], storage: KVStorageType, headDimension: Int, nextPosition: Int, longRoPE: Bool) {
+    private init(layers: [[HeadKVCache]], storage: KVStorageType, headDimension: Int, nextPosition: Int, longRoPE: Bool,
+                 prefix: KVCache? = nil) {
         self.layers = layers
         self.storage = storage
         self.headDimension = headDimension
         self.nextPosition = nextPosition
         self.longRoPE = longRoPE
+        self.prefix = prefix
+    }
+
+    /// An empty private tail over this cache: forward passes on it attend over this cache's
+    /// entries, then the tail's, and append to the tail only (same positions, key channels,
+    /// storage and RoPE factors). This cache must not change while the tail is in use; a tail of a
+    /// tail is not supported.
+    public func tail() -> KVCache {
+        precondition(prefix == nil, "a tail of a tail is not supported")
+        let heads = layers.map { $0.map { head -> HeadKVCache in
+            let t = HeadKVCache(headDimension: headDimension, storage: storage)
+            if let channels = head.keyChannels { t.keepKeyChannels(channels) }
+            return t
+        } }
+        return KVCache(layers: heads, storage: storage, headDimension: headDimension, nextPosition: nextPosition,
+                       longRoPE: longRoPE, prefix: self)
     }
 
     /// Bytes held by stored keys and values (exact, summed over every head of every layer).

@@ -3,8 +3,10 @@ import Foundation
 
 /// A loaded language model: its GGUF file, hyperparameters and forward pass.
 ///
-/// Weights stay in the memory-mapped file. A `Model` runs one forward pass at a time
-/// (calls are serialised); a `KVCache` belongs to whoever created it.
+/// Weights stay in the memory-mapped file. `forward(_:cache:hook:logits:)` calls are serialised
+/// (they share one `ForwardScratch`); `forward(batch:scratch:)` runs on the caller's scratch, so a
+/// batch of asks can run between the layers of a long prefill (`layerBoundary`). A `KVCache`
+/// belongs to whoever created it.
 public final class Model: @unchecked Sendable {
     /// The GGUF file the weights are mapped from.
     public let gguf: GGUFFile
@@ -17,7 +19,14 @@ public final class Model: @unchecked Sendable {
     /// Seconds spent opening and validating the model.
     public let loadSeconds: Double
 
+    /// Called on the calling thread after each layer of every `forward(_:cache:hook:logits:)`
+    /// (a long prefill, kvzip's scoring passes): a server steps its asks here, on their own
+    /// scratch, so they keep streaming while a document loads. What it throws abandons the pass.
+    /// Set it only around work on the thread that runs those forward calls.
+    public var layerBoundary: (() throws -> Void)?
+
     private let decoder: Decoder
+    private let scratch = ForwardScratch()
     private let lock = NSLock()
 
     /// Opens the model at `path`.
@@ -99,6 +108,29 @@ public final class Model: @unchecked Sendable {
     public func forward(_ tokens: [Int], cache: KVCache, hook: LayerHook? = nil, logits: LogitsRequest = .last) throws -> [Float] {
         lock.lock()
         defer { lock.unlock() }
-        return try decoder.forward(tokens, cache: cache, hook: hook, logits: logits)
+        return try decoder.forward(tokens, cache: cache, hook: hook, logits: logits, scratch: scratch, betweenLayers: layerBoundary)
+    }
+
+    /// Throws what makes `tokens` impossible to run on `cache` (`ModelError`): no tokens, an
+    /// unknown id, or more than the context window holds.
+    public func validate(_ tokens: [Int], cache: KVCache) throws {
+        try decoder.validate(tokens, cache: cache)
+    }
+
+    /// Runs several sequences, each on its own cache, as one forward pass: each weight is read
+    /// once for all the batch's rows; attention and hooks run per sequence on its own cache (a
+    /// tail attends over its prefix too). Every sequence must pass `validate` first.
+    ///
+    /// - Parameter scratch: memory for the pass, which must not be in use by another call in flight
+    ///   (this call is then not serialised with others); `nil` for the model's own, serialised
+    ///   with `forward(_:cache:hook:logits:)`.
+    /// - Returns: per sequence, its logits (as its `LogitsRequest` asks) or the error its hook threw;
+    ///   a failing hook leaves the other sequences untouched.
+    public func forward(batch: [BatchedSequence], scratch: ForwardScratch? = nil) throws -> [Result<[Float], Error>] {
+        guard !batch.isEmpty else { return [] }
+        if let scratch { return try decoder.forward(batch, scratch: scratch) }
+        lock.lock()
+        defer { lock.unlock() }
+        return try decoder.forward(batch, scratch: self.scratch)
     }
 }

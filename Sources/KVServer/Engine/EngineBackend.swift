@@ -11,6 +11,9 @@ public final class EngineBackend: InferenceBackend {
     struct Served {
         let name: String
         let model: Model
+        /// Where its asks' batched steps run: not the model's own scratch, which a load in
+        /// progress holds while the asks step between its layers.
+        let askScratch = ForwardScratch()
     }
 
     private let served: [Served]
@@ -109,14 +112,24 @@ public final class EngineBackend: InferenceBackend {
         return Int((tokens * (1 - ratio) * share).rounded(.up)) * perToken
     }
 
-    public func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?) throws -> BackendSession {
+    public func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
+                     betweenLayers: @escaping () -> Void) throws -> BackendSession {
         let s = try served(request.model)
         let press = try PressSpec.parseUnlessNone(request.press)
+        // Every forward pass of the load (prefill, kvzip's scoring passes) lets the asks step between layers.
+        s.model.layerBoundary = betweenLayers
+        defer { s.model.layerBoundary = nil }
         let session = try Session.load(id: try SessionID(request.session), model: s.model, document: request.document,
                                        press: press, storage: try storage(request.kvStorage),
                                        quantization: try quantization(request.kvQuant, for: s.model),
                                        interrupt: { if let why = shouldStop() { throw ServerError.loadStopped(why) } })
         return EngineSession(session: session, modelName: s.name, restored: false)
+    }
+
+    public func step(_ asks: [BackendAsk]) {
+        let mine = asks.compactMap { ($0 as? EngineAsk)?.ask }
+        let scratch = Dictionary(uniqueKeysWithValues: served.map { (ObjectIdentifier($0.model), $0.askScratch) })
+        AskBatch.step(mine, scratch: { scratch[ObjectIdentifier($0)] })
     }
 
     public func restore(session id: String, from url: URL) throws -> BackendSession {
@@ -225,35 +238,19 @@ final class EngineSession: BackendSession {
         return t
     }
 
-    func ask(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
-             onToken: @escaping (AskToken) -> Void) throws -> AskResult {
+    func startAsk(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
+                  onToken: @escaping (AskToken) -> Void) throws -> BackendAsk {
         let w = request.sampling ?? WireSampling()
         let sampling = SamplingParameters(temperature: w.temperature, topK: Int(w.topK), topP: w.topP == 0 ? 1 : w.topP,
                                           repetitionPenalty: w.repetitionPenalty == 0 ? 1 : w.repetitionPenalty, seed: w.seed)
         let maxNew = request.maxNewTokens == 0 ? defaultMaxNewTokens : Int(request.maxNewTokens)
         let decoding = try DecodingSpec.parseUnlessNone(request.decoding)
-        let report = try session.ask(
+        let ask = try session.startAsk(
             question: request.question, answerPrefix: request.answerPrefix,
             parameters: GenerateParameters(maxNewTokens: maxNew, sampling: sampling), decoding: decoding,
             shouldStop: { shouldStop().map { $0 == .deadline ? FinishReason.deadline : FinishReason.cancelled } },
             onToken: { piece in onToken(AskToken(tokenID: piece.tokenID.map { UInt32($0) } ?? AskToken.noToken, text: piece.text)) })
-        var t = loadTimings
-        t.prefillMs = report.prefillSeconds * 1000
-        t.compressMs = 0
-        t.questionTokens = UInt32(report.questionTokens)
-        t.generatedTokens = UInt32(report.tokenIDs.count)
-        t.ttftMs = report.timeToFirstTokenSeconds * 1000
-        t.decodeMs = report.decodeSeconds * 1000
-        t.decodeTokS = report.decodeTokensPerSecond
-        t.keptTokens = UInt32(report.keptTokens)
-        t.kvBytesBefore = UInt64(report.kvBytesBefore)
-        t.kvBytes = UInt64(report.kvBytesAfter)
-        t.decodingCompressions = UInt32(report.decodingCompressions)
-        t.decodingCompressMs = report.compressionSeconds * 1000
-        t.finalCacheTokens = UInt32(report.peakCacheTokens)
-        t.peakRSSBytes = UInt64(report.peakRSSBytes)
-        return AskResult(answer: report.answer, tokenIDs: report.tokenIDs.map { UInt32($0) }, timings: t,
-                         finishReason: report.finishReason.rawValue)
+        return EngineAsk(ask: ask, owner: self)
     }
 
     func save(to url: URL, info store: SessionInfo) throws -> Int {
@@ -275,5 +272,43 @@ final class EngineSession: BackendSession {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return try SnapshotFile.write(to: url, header: try encoder.encode(header), payload: KVCacheSnapshot.encode(cache))
+    }
+}
+
+/// A KVEngine ask as the scheduler sees it.
+final class EngineAsk: BackendAsk {
+    let ask: SessionAsk
+    let owner: EngineSession
+
+    init(ask: SessionAsk, owner: EngineSession) {
+        self.ask = ask
+        self.owner = owner
+    }
+
+    var isFinished: Bool { ask.isFinished }
+    var nextRows: Int { ask.nextRows }
+    var generatedTokens: Int { ask.tokens.count }
+
+    func result() throws -> AskResult {
+        let report = try ask.report()
+        var t = owner.loadTimings
+        t.prefillMs = report.prefillSeconds * 1000
+        t.compressMs = 0
+        t.questionTokens = UInt32(report.questionTokens)
+        t.generatedTokens = UInt32(report.tokenIDs.count)
+        t.ttftMs = report.timeToFirstTokenSeconds * 1000
+        t.decodeMs = report.decodeSeconds * 1000
+        t.decodeTokS = report.decodeTokensPerSecond
+        t.keptTokens = UInt32(report.keptTokens)
+        t.kvBytesBefore = UInt64(report.kvBytesBefore)
+        t.kvBytes = UInt64(report.kvBytesAfter)
+        t.decodingCompressions = UInt32(report.decodingCompressions)
+        t.decodingCompressMs = report.compressionSeconds * 1000
+        t.finalCacheTokens = UInt32(report.peakCacheTokens)
+        t.peakRSSBytes = UInt64(report.peakRSSBytes)
+        t.queueMs = report.queueSeconds * 1000
+        t.meanBatchSize = report.meanBatchSize
+        return AskResult(answer: report.answer, tokenIDs: report.tokenIDs.map { UInt32($0) }, timings: t,
+                         finishReason: report.finishReason.rawValue)
     }
 }

@@ -1,0 +1,161 @@
+import Dispatch
+import KVModel
+import KVPress
+
+/// One question being answered against a session's compressed context, a step at a time.
+///
+/// Each ask owns a private cache: a tail over the session's context (`KVCache.tail()`), or a copy
+/// of it when decoding compression is on (that evicts context entries too). The session's cache
+/// is never changed, so any number of asks on one session run at once, in one batch, and answer
+/// exactly as they would one by one. `AskBatch.step` moves many asks (of any sessions of one or
+/// more models) forward together: an ask's first step prefills its question part and samples the
+/// first token; each later step decodes one more.
+///
+/// Lifecycle: `Session.startAsk` ──▶ steps ──▶ finished (stop token, token budget, `stop`, or an
+/// error) ──▶ `report()`.
+public final class SessionAsk {
+    /// The session asked.
+    public let session: Session
+    /// Tokens of the question part (question, end of turn, assistant start, answer prefix).
+    public let questionTokens: Int
+    /// Tokens generated so far.
+    public private(set) var tokens: [Int] = []
+    /// The answer text so far.
+    public private(set) var answer = ""
+    /// Why the ask ended, once it has.
+    public private(set) var finishReason: FinishReason?
+    /// Whether the ask has ended (answered, stopped or failed); finished asks are skipped by `AskBatch.step`.
+    public var isFinished: Bool { finishReason != nil || failure != nil }
+
+    /// The ask's own cache: a tail over the session's context, or a copy of it.
+    let cache: KVCache
+    let compressor: DecodingCompressor?
+    private let parameters: GenerateParameters
+    private let shouldStop: () -> FinishReason?
+    private let onToken: (GeneratedPiece) -> Void
+    private var input: [Int]
+    private var sampler: Sampler
+    private var history: [Int]
+    private var detokenizer: StreamingDetokenizer
+    private var failure: Error?
+    private let keptTokens: Int
+    private let bytesBefore: Int
+
+    private let created = DispatchTime.now()
+    private var queueSeconds: Double?
+    private var prefillSeconds: Double = 0
+    private var timeToFirstToken: Double = 0
+    private var decodeSeconds: Double = 0
+    private var steps = 0
+    private var batchSizes = 0
+
+    init(session: Session, questionIDs: [Int], parameters: GenerateParameters, decoding: DecodingPress?,
+         shouldStop: @escaping () -> FinishReason?, onToken: @escaping (GeneratedPiece) -> Void) {
+        self.session = session
+        questionTokens = questionIDs.count
+        input = questionIDs
+        history = questionIDs
+        var params = parameters
+        if params.stopTokens.isEmpty { params.stopTokens = session.model.stopTokens }
+        self.parameters = params
+        self.shouldStop = shouldStop
+        self.onToken = onToken
+        sampler = Sampler(params.sampling)
+        detokenizer = StreamingDetokenizer(tokenizer: session.model.tokenizer, skipSpecialTokens: true)
+        compressor = decoding.flatMap { $0.isActive ? DecodingCompressor($0) : nil }
+        cache = compressor == nil ? session.cache.tail() : session.cache.copy()
+        keptTokens = session.cache.meanEntriesPerHead
+        bytesBefore = session.cache.byteCount
+    }
+
+    /// Ends the ask before its next step (its answer so far stands).
+    public func stop(_ reason: FinishReason) {
+        guard !isFinished else { return }
+        finish(reason)
+    }
+
+    /// The answer, its timings and counters.
+    /// - Throws: what failed the ask (a forward-pass or decoding-compression error).
+    public func report() throws -> AskReport {
+        if let failure { throw failure }
+        let entries = cache.meanEntriesPerHead + (cache.prefix?.meanEntriesPerHead ?? 0)
+        let compression = compressor?.compressionSeconds ?? 0
+        var r = AskReport(answer: answer, tokenIDs: tokens, finishReason: finishReason ?? .cancelled,
+                          questionTokens: questionTokens, prefillSeconds: prefillSeconds,
+                          timeToFirstTokenSeconds: timeToFirstToken,
+                          // Compression runs inside decode steps; decode time excludes it.
+                          decodeSeconds: max(0, decodeSeconds - compression), peakCacheTokens: entries,
+                          compressionSeconds: compression, decodingCompressions: compressor?.compressions ?? 0,
+                          contextTokens: session.loadReport.contextTokens, keptTokens: keptTokens,
+                          generatedTokens: tokens.count, kvBytesBefore: bytesBefore,
+                          kvBytesAfter: cache.byteCount + (cache.prefix?.byteCount ?? 0),
+                          peakRSSBytes: ResourceUsage.peakRSSBytes)
+        r.queueSeconds = queueSeconds ?? 0
+        r.meanBatchSize = steps == 0 ? 0 : Double(batchSizes) / Double(steps)
+        return r
+    }
+
+    /// Whether the ask's next step is its question prompt (rather than one decoded token).
+    public var isPrompting: Bool { tokens.isEmpty }
+
+    /// Rows the ask adds to the next step.
+    public var nextRows: Int { isPrompting ? input.count : 1 }
+
+    /// Polls `shouldStop` and returns the ask's share of the next step, or `nil` when it has ended.
+    func nextStep() -> BatchedSequence? {
+        guard !isFinished else { return nil }
+        if let reason = shouldStop() { finish(reason); return nil }
+        if queueSeconds == nil { queueSeconds = Self.seconds(since: created) }
+        do {
+            try session.model.validate(input, cache: cache)
+        } catch {
+            fail(error)
+            return nil
+        }
+        return BatchedSequence(tokens: input, cache: cache, hook: compressor, logits: .last)
+    }
+
+    /// Takes the result of the step the ask took part in: samples and streams the next token.
+    func finishStep(_ result: Result<[Float], Error>, seconds: Double, batchSize: Int) {
+        steps += 1
+        batchSizes += batchSize
+        if tokens.isEmpty { prefillSeconds = seconds } else { decodeSeconds += seconds }
+        var logits: [Float]
+        switch result {
+        case .failure(let error): fail(error); return
+        case .success(let l): logits = l
+        }
+        let token = sampler.sample(&logits, history: history)
+        tokens.append(token)
+        history.append(token)
+        if tokens.count == 1 { timeToFirstToken = Self.seconds(since: created) }
+        let piece = detokenizer.append(token)
+        answer += piece
+        onToken(GeneratedPiece(tokenID: token, text: piece))
+        input = [token]
+        if parameters.stopTokens.contains(token) {
+            finish(.eos)
+        } else if tokens.count >= parameters.maxNewTokens {
+            finish(.maxNewTokens)
+        }
+    }
+
+    private func fail(_ error: Error) {
+        failure = error
+        session.askEnded()
+    }
+
+    private func finish(_ reason: FinishReason) {
+        finishReason = reason
+        let tail = detokenizer.flush()
+        if !tail.isEmpty {
+            answer += tail
+            onToken(GeneratedPiece(tokenID: nil, text: tail))
+        }
+        session.askEnded()
+    }
+
+    static func seconds(since t: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
+    }
+}

@@ -1,0 +1,15 @@
+/// The scratch memory of one forward pass in flight: activations and attention buffers
+/// (`Workspace`) and the linear layers' packed inputs and weight panels (`Linear`).
+///
+/// Grown on demand and kept, so repeated calls allocate nothing. Not thread-safe: a forward pass
+/// that may run while another is in progress (a batch of asks stepped between the layers of a
+/// long prefill) needs its own.
+public final class ForwardScratch: @unchecked Sendable {
+    let workspace = Workspace()
+    let linear = Linear()
+
+    public init() {}
+
+    /// Bytes of activation and attention buffers held.
+    public var byteCount: Int { workspace.byteCount }
+}

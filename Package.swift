@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVBenchKit", "KVEngine", "KVPress", "KVModel",
+                "KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized

@@ -11,7 +11,7 @@ struct KVBench: ParsableCommand {
             rely on: tokenize, generate. Scores presses on datasets (eval, sweep).
             """,
         subcommands: [EvalCommand.self, SweepCommand.self, SpeedCommand.self, GenerateCommand.self, TokenizeCommand.self,
-                      PerplexityCommand.self,
+                      PerplexityCommand.self, ServeBenchCommand.self,
                       ProfileHeadsCommand.self]
     )
 

@@ -17,15 +17,22 @@ enum CLIError: Error, CustomStringConvertible {
     /// The daemon answered something unexpected.
     case unexpected(String)
 
+    /// The same failure, from the client.
+    init(_ e: DaemonClientError) {
+        switch e {
+        case .cannotConnect(let path): self = .cannotConnect(path)
+        case .permissionDenied(let path, let group): self = .permissionDenied(path: path, group: group)
+        case .connectionLost(let path): self = .connectionLost(path)
+        case .daemon(let w): self = .daemon(w)
+        }
+    }
+
     var description: String {
         switch self {
-        case .cannotConnect(let path): return "cannot connect to \(path): is kvd running? (systemctl status kvd)"
-        case .permissionDenied(let path, let group?):
-            return "permission denied on \(path): join group '\(group)' to use kvd (sudo usermod -aG \(group) $USER, then log in again)"
-        case .permissionDenied(let path, nil):
-            return "permission denied on \(path): this user cannot reach the socket (its directory is closed to it); ask the administrator for access"
-        case .connectionLost(let path): return "kvd closed the connection on \(path) before answering (it may be stopping; see journalctl -u kvd)"
-        case .daemon(let e): return "\(e.message) (\(e.code))"
+        case .cannotConnect(let path): return DaemonClientError.cannotConnect(path).description
+        case .permissionDenied(let path, let group): return DaemonClientError.permissionDenied(path: path, group: group).description
+        case .connectionLost(let path): return DaemonClientError.connectionLost(path).description
+        case .daemon(let e): return DaemonClientError.daemon(e).description
         case .local(let m): return m
         case .unexpected(let m): return "unexpected answer from kvd: \(m)"
         }
@@ -68,7 +75,7 @@ enum CLIError: Error, CustomStringConvertible {
 /// Runs a command body, printing failures as one line (or one JSON object) and exiting with its code.
 func runReporting(json: Bool, _ body: () throws -> Void) throws {
     do {
-        try body()
+        do { try body() } catch let e as DaemonClientError { throw CLIError(e) }
     } catch let e as CLIError {
         if json {
             printJSON(["error": ["code": e.code, "message": e.description]])

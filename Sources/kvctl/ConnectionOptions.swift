@@ -1,4 +1,5 @@
 import ArgumentParser
+import KVWire
 import Foundation
 
 /// Options every command shares: where kvd listens, and JSON output.

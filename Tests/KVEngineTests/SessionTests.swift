@@ -10,7 +10,10 @@ final class SessionTests: XCTestCase {
     static let question = "What is the special magic number for river-gamma mentioned in the provided text?"
     static let answerPrefix = "The special magic number for river-gamma mentioned in the provided text is"
 
-    func model() throws -> Model {
+    func model() throws -> Model { try Self.requireModel() }
+
+    /// The default model; a failure (not a skip) when it is missing.
+    static func requireModel() throws -> Model {
         guard FileManager.default.fileExists(atPath: DefaultModel.path) else {
             XCTFail("default model not found at \(DefaultModel.path): run scripts/fetch-model (or set KVD_MODEL)")
             throw CocoaError(.fileNoSuchFile)
@@ -18,8 +21,12 @@ final class SessionTests: XCTestCase {
         return try Self.model.get()
     }
 
-    /// The golden document, recovered from its context ids (the chat-template prefix removed).
     func goldenDocument(_ model: Model) throws -> (document: String, contextIDs: [Int], questionIDs: [Int], answer: String) {
+        try Self.goldenDocument(model)
+    }
+
+    /// The golden document, recovered from its context ids (the chat-template prefix removed).
+    static func goldenDocument(_ model: Model) throws -> (document: String, contextIDs: [Int], questionIDs: [Int], answer: String) {
         let url = Bundle.module.url(forResource: "Fixtures/none", withExtension: "json")!
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         let contextIDs = json["context_ids"] as! [Int]

@@ -17,6 +17,16 @@ struct ReferenceHead {
         D = head.headDimension
     }
 
+    /// The entries of `first` followed by those of `second` (a tail's prefix and its own).
+    init(_ first: HeadKVCache, then second: HeadKVCache) {
+        let a = ReferenceHead(first), b = ReferenceHead(second)
+        keys = a.keys + b.keys
+        values = a.values + b.values
+        positions = a.positions + b.positions
+        channels = a.channels
+        D = a.D
+    }
+
     /// Output (`D` values) and probability of every entry (0 where masked) for one query head's
     /// full-width `query`, over entries `0..<end`.
     func attend(_ query: ArraySlice<Float>, scale: Float, window: Int?, position p: Int, end: Int) -> (output: [Double], probabilities: [Double]) {

@@ -47,9 +47,9 @@ final class Decoder {
         ropes = [false, true].map { long in (0..<c.layerCount).map { c.rope(layer: $0, long: long) } }
     }
 
-    /// Prompts up to this many tokens attend one row at a time (`DecodeAttention`), longer ones
-    /// by blocks (`PrefillAttention`).
-    static let rowByRowPrompt = 24
+    /// Prompts up to this many tokens attend like decode steps, all rows at once (`DecodeAttention`),
+    /// longer ones by blocks of rows (`PrefillAttention`).
+    static let shortPrompt = 64
 
     /// Runs `tokens` through the model, appending their keys and values to `cache`.
     func forward(_ tokens: [Int], cache: KVCache, hook: LayerHook?, logits request: LogitsRequest,
@@ -164,15 +164,11 @@ final class Decoder {
                 if n == 1 {
                     DecodeAttention.run(query: sq, shape: shapes[l], cache: heads, prefix: prefix, output: attn + o * H * D,
                                         workspace: ws, columnSums: columnSums, columnSumsStride: stride)
-                } else if n <= Self.rowByRowPrompt && columnSums == nil {
-                    // A short prompt (a question) over a long cache: each row reads the stored
-                    // entries in place, where prefill attention would first convert them all to floats.
-                    let row = ws.buffer(.rowQuery, H * D)
-                    for t in 0..<n {
-                        for h in 0..<H { (row + h * D).update(from: sq + (h * n + t) * D, count: D) }
-                        DecodeAttention.run(query: row, shape: shapes[l], cache: heads, prefix: prefix, hidingLast: n - 1 - t,
-                                            output: attn + (o + t) * H * D, workspace: ws)
-                    }
+                } else if n <= Self.shortPrompt && shapes[l].window == nil && columnSums == nil {
+                    // A short prompt (a question) over a long cache: every stored entry is read once,
+                    // in place, for all its rows, where prefill attention would first convert them all to floats.
+                    DecodeAttention.run(query: sq, rows: n, shape: shapes[l], cache: heads, prefix: prefix,
+                                        output: attn + o * H * D, workspace: ws)
                 } else {
                     PrefillAttention.run(queries: sq, tokenCount: n, shape: shapes[l], cache: heads, prefix: prefix,
                                          output: attn + o * H * D, workspace: ws, columnSums: columnSums, columnSumsStride: stride)

@@ -5,7 +5,7 @@ final class Workspace {
         case hidden, normed, queries, keys, values, headQueries, headKeys, headValues, attention, projected
         case gate, ropeTables, logits
         case attentionKeys, attentionValues, attentionScores, attentionQuery, attentionPartial
-        case attentionColumnSums, attentionOnes, rowQuery
+        case attentionColumnSums, attentionOnes
     }
 
     private var buffers: [UnsafeMutablePointer<Float>?] = Array(repeating: nil, count: Slot.allCases.count)

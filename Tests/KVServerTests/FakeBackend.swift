@@ -39,6 +39,9 @@ final class FakeBackend: InferenceBackend {
         request.document.split(separator: " ").count * bytesPerWord
     }
 
+    /// A load's "layers": each takes `layerDelay`, then lets the asks step (as a prefill does).
+    var loadLayers = 0
+    var layerDelay: TimeInterval = 0
     private(set) var steps = 0
     /// Asks per step, in order.
     private(set) var batchSizes: [Int] = []
@@ -46,6 +49,11 @@ final class FakeBackend: InferenceBackend {
     func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
               betweenLayers: @escaping () -> Void) throws -> BackendSession {
         loads += 1
+        for _ in 0..<loadLayers {
+            if let why = shouldStop() { throw ServerError.loadStopped(why) }
+            Thread.sleep(forTimeInterval: layerDelay)
+            betweenLayers()
+        }
         return FakeSession(id: request.session, words: request.document.split(separator: " ").map(String.init), backend: self)
     }
 

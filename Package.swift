@@ -61,7 +61,7 @@ let package = Package(
             dependencies: ["KVModel", "KVPress"],
             swiftSettings: optimized
         ),
-        // The wire protocol: framing, codec, value types. No model, no event loop (kvctl uses it).
+        // The wire protocol: framing, codec, value types and a blocking client. No model, no event loop (kvctl uses it).
         .target(
             name: "KVWire",
             dependencies: ["CKVProto", "CProtobufC"]

@@ -52,7 +52,7 @@ public struct AskReport: Sendable, Equatable, Codable {
     public var timeToFirstTokenSeconds: Double
     /// Seconds generating the tokens after the first.
     public var decodeSeconds: Double
-    /// Entries held in the cache at the end, before rollback (context kept + question + answer), per head.
+    /// Entries at the end (context kept + question + answer), per head.
     public var peakCacheTokens: Int
     /// Seconds spent in decoding compression (scoring and evicting), summed over all compressions.
     public var compressionSeconds: Double = 0
@@ -66,7 +66,7 @@ public struct AskReport: Sendable, Equatable, Codable {
     public var generatedTokens: Int = 0
     /// Bytes of keys and values at the start of the ask (the compressed context).
     public var kvBytesBefore: Int = 0
-    /// Bytes of keys and values at the end, before rollback (context + question + answer, after
+    /// Bytes of keys and values at the end (context + question + answer, after
     /// any decoding compression).
     public var kvBytesAfter: Int = 0
     /// Peak resident set size of the process at the end of the ask, in bytes.

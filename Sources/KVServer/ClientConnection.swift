@@ -124,7 +124,7 @@ public final class ClientConnection {
         received(UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
-    /// The peer went away: cancel everything it started (answers in progress stop and roll back).
+    /// The peer went away: cancel everything it started (answers in progress stop).
     public func transportClosed() {
         guard isOpen else { return }
         isOpen = false

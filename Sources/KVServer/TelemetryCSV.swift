@@ -28,12 +28,12 @@ public struct TelemetryRow: Sendable {
     public var kvQuant: String = ""
     /// Asks: the decoding-time compression spec, empty for none.
     public var decoding: String = ""
-    /// Asks: KV bytes when the ask started (`kvBytes` is then the bytes at its end, before rollback).
+    /// Asks: KV bytes when the ask started (`kvBytes` is then the bytes at its end: the context plus its question and answer).
     public var kvBytesBefore: Int = 0
     /// Asks: decoding-time compressions and their summed milliseconds.
     public var decodingCompressions: Int = 0
     public var decodingCompressMs: Double = 0
-    /// Asks: entries per KV head at the end of the answer, before rollback.
+    /// Asks: entries per KV head at the end of the answer (context plus question and answer).
     public var finalCacheTokens: Int = 0
     /// Milliseconds of file I/O (save/restore/evict).
     public var ioMs: Double = 0

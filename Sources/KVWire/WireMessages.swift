@@ -128,12 +128,12 @@ public struct Timings: Equatable, Sendable, Codable {
     public var decodeTokS: Double = 0
     public var kvBytes: UInt64 = 0
     public var kvBytesUncompressed: UInt64 = 0
-    /// Asks: KV bytes when the ask started (`kvBytes` is at its end, before rollback).
+    /// Asks: KV bytes when the ask started (`kvBytes` is at its end: the context plus its question and answer).
     public var kvBytesBefore: UInt64 = 0
     /// Asks: decoding-time compressions and their summed milliseconds (not in `compressMs`).
     public var decodingCompressions: UInt32 = 0
     public var decodingCompressMs: Double = 0
-    /// Asks: entries per KV head at the end, before rollback.
+    /// Asks: entries per KV head at the end (the context plus its question and answer).
     public var finalCacheTokens: UInt32 = 0
     /// Peak resident set size of the daemon after the request.
     public var peakRSSBytes: UInt64 = 0

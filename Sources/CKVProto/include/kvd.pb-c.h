@@ -331,7 +331,7 @@ struct  Kvd__Timings
   uint64_t kv_bytes;
   uint64_t kv_bytes_uncompressed;
   /*
-   * Asks: KV bytes when the ask started (kv_bytes is at its end, before rollback).
+   * Asks: KV bytes when the ask started (kv_bytes is at its end: the context plus its question and answer).
    */
   uint64_t kv_bytes_before;
   /*
@@ -340,7 +340,7 @@ struct  Kvd__Timings
   uint32_t decoding_compressions;
   double decoding_compress_ms;
   /*
-   * Asks: entries per KV head at the end, before rollback (context kept + question + answer).
+   * Asks: entries per KV head at the end (context kept + question + answer).
    */
   uint32_t final_cache_tokens;
   /*

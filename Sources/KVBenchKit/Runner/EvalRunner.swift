@@ -27,7 +27,7 @@ public struct EvalRunner {
         /// Decoding-time compression over all answers: how many, and their summed seconds.
         public var decodingCompressions = 0
         public var decodingCompressSeconds = 0.0
-        /// KV bytes at the end of every answer (before rollback), summed.
+        /// KV bytes at the end of every answer (context plus question and answer), summed.
         public var kvBytesAfterAnswers = 0
         public var answers = 0
         /// Largest peak RSS any answer reported.

@@ -17,7 +17,7 @@ public struct Prediction: Sendable, Codable, Equatable {
     public var error: String?
     /// Decoding-time compressions during the answer (0 without a decoding press).
     public var decodingCompressions: Int = 0
-    /// KV bytes at the end of the answer, before rollback.
+    /// KV bytes at the end of the answer (context plus question and answer).
     public var kvBytesAfter: Int = 0
 
     enum CodingKeys: String, CodingKey {

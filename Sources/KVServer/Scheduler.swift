@@ -13,7 +13,8 @@ import Foundation
 ///
 /// The worker's loop:
 /// 1. `submit` appends a job (refused when `maxQueue` jobs and asks wait or after `shutdown`).
-/// 2. The worker runs the oldest job, then one step of the active asks: at most `maxBatch` asks
+/// 2. The worker runs the oldest job (and every job right behind it that only starts an ask),
+///    then one step of the active asks: at most `maxBatch` asks
 ///    (the longest-waiting first), and the question prompts of asks that have not started only
 ///    while the step stays within `maxStepRows` rows. A job whose token already says stop is still
 ///    run, so it can answer with the right error (it should check its token first).
@@ -130,9 +131,10 @@ public final class Scheduler: @unchecked Sendable {
     public func serveAsksDuringLoad() {
         let now = DispatchTime.now()
         let loadSlice = loadResumed.map { now.uptimeNanoseconds - $0.uptimeNanoseconds } ?? 0
-        while let job = takeJob(startingAskOnly: true) { run(job) }
         var served: UInt64 = 0
-        while !active.isEmpty && (served == 0 || served < loadSlice) {
+        while true {
+            while let job = takeAskStart() { run(job) }
+            guard !active.isEmpty && (served == 0 || served < loadSlice) else { break }
             step()
             served = DispatchTime.now().uptimeNanoseconds - now.uptimeNanoseconds
         }
@@ -153,16 +155,19 @@ public final class Scheduler: @unchecked Sendable {
             let job = queue.isEmpty || (finished && queue.count == 1 && !active.isEmpty) ? nil : queue.removeFirst()
             condition.unlock()
             if let job { run(job) }
+            // Asks that arrived together start together (starting one is cheap), so their
+            // prompts share the next step instead of joining one step each.
+            while let next = takeAskStart() { run(next) }
             if !active.isEmpty { step() }
         }
     }
 
-    private func takeJob(startingAskOnly: Bool) -> Job? {
+    /// The job at the head of the queue, if it starts an ask (jobs keep their order: an ask never
+    /// overtakes a drop or load of its session sent before it).
+    private func takeAskStart() -> Job? {
         condition.withLock {
-            guard let i = queue.firstIndex(where: { $0.startsAsk || !startingAskOnly }) else { return nil }
-            // The drain's last job waits for the asks in flight.
-            if finished && i == queue.count - 1 && !queue[i].startsAsk { return nil }
-            return queue.remove(at: i)
+            guard queue.first?.startsAsk == true else { return nil }
+            return queue.removeFirst()
         }
     }
 

@@ -171,6 +171,8 @@ final class Dispatcher {
         let (session, _) = try store.resident(r.session)
         let loop = server.loop
         let stream = r.stream
+        // Waiting for the worker counts as queueing too (the ask's own figure starts here).
+        let waitedMs = Date().timeIntervalSince(arrived) * 1000
         store.askStarted(r.session)
         let ask: BackendAsk
         do {
@@ -183,12 +185,13 @@ final class Dispatcher {
             throw error
         }
         server.scheduler.add(ask) {
+            let outcome = Result { try ask.result() }
+            self.store.askEnded(r.session, answered: (try? outcome.get()) != nil)
             do {
-                let result = try ask.result()
-                self.store.askEnded(r.session, answered: true)
+                var result = try outcome.get()
+                result.timings.queueMs += waitedMs
                 try self.finish(r, id, client, token, session: session, result: result, arrived: arrived)
             } catch {
-                self.store.askEnded(r.session, answered: false)
                 loop.execute { self.fail(client, id, error, session: r.session) }
             }
         }

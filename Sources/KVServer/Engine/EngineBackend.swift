@@ -128,8 +128,7 @@ public final class EngineBackend: InferenceBackend {
 
     public func step(_ asks: [BackendAsk]) {
         let mine = asks.compactMap { ($0 as? EngineAsk)?.ask }
-        let scratch = Dictionary(uniqueKeysWithValues: served.map { (ObjectIdentifier($0.model), $0.askScratch) })
-        AskBatch.step(mine, scratch: { scratch[ObjectIdentifier($0)] })
+        AskBatch.step(mine, scratch: { model in self.served.first { $0.model === model }?.askScratch })
     }
 
     public func restore(session id: String, from url: URL) throws -> BackendSession {

@@ -46,17 +46,12 @@ public final class PressHook: LayerHook {
         try apply(PressInput(o, model: model))
     }
 
-    /// Call after the context prefill: when the press re-rotated keys to consecutive positions
-    /// (`key_rerotation`), later tokens continue after the kept entries, as in kvpress's pipeline;
-    /// otherwise `cache.nextPosition` (the original context length) is left as it is.
-    public func finish(_ cache: KVCache) {
-        guard Self.rerotates(press) else { return }
-        cache.nextPosition = cache.layers.flatMap { $0 }.map(\.count).max() ?? cache.nextPosition
-    }
-
-    /// Call after the context prefill with the context's ids: runs a ``ContextPress`` (which
-    /// needs the whole uncompressed context and may run extra forward passes, e.g. `kvzip`),
-    /// counting its time as compression, then does what `finish(_:)` does.
+    /// Call after the context prefill with the context's ids (`nil` only when the caller has
+    /// none; a ``ContextPress`` then throws). Runs a ``ContextPress``, which needs the whole
+    /// uncompressed context and may run extra forward passes (`kvzip`), counting its time as
+    /// compression. When the press re-rotated keys to consecutive positions (`key_rerotation`),
+    /// later tokens continue after the kept entries, as in kvpress's pipeline; otherwise
+    /// `cache.nextPosition` (the original context length) is left as it is.
     /// - Throws: `PressError` from the press (e.g. `contextRequired` without ids), `ModelError`.
     public func finish(_ cache: KVCache, contextIDs: [Int]?) throws {
         if let press = press as? ContextPress, press.compressionRatio > 0 {
@@ -66,7 +61,9 @@ public final class PressHook: LayerHook {
             try press.compress(contextIDs: contextIDs, cache: cache, model: model)
             compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         }
-        finish(cache)
+        if Self.rerotates(press) {
+            cache.nextPosition = cache.layers.flatMap { $0 }.map(\.count).max() ?? cache.nextPosition
+        }
     }
 
     /// Whether `press` moves kept keys to consecutive positions (`key_rerotation`, `finch` with

@@ -12,8 +12,8 @@ final class EvalEndToEndTests: XCTestCase {
             .appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
     }()
 
-    /// The real model and 2 RULER niah_single_1 samples at 512 tokens.
-    static func modelAndTwoRulerSamples() throws -> (Model, EvalDataset) {
+    /// The real model and `samples` RULER niah_single_1 samples at 512 tokens.
+    static func modelAndRulerSamples(_ samples: Int = 2) throws -> (Model, EvalDataset) {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             // A failure, not a skip: CI installs the model, so its absence is a broken setup.
             throw ModelNotFound(path: modelPath)
@@ -21,11 +21,11 @@ final class EvalEndToEndTests: XCTestCase {
         let model = try Model(path: modelPath)
         var spec = try DatasetSpec("ruler")
         spec.contextLength = 512
-        return (model, try spec.load(model: model, samples: 2))
+        return (model, try spec.load(model: model, samples: samples))
     }
 
     func testTwoSampleRulerEvalWritesItsFiles() throws {
-        let (model, dataset) = try Self.modelAndTwoRulerSamples()
+        let (model, dataset) = try Self.modelAndRulerSamples()
         XCTAssertEqual(dataset.name, "ruler_niah_single_1_512")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("kvbench-e2e-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -73,7 +73,7 @@ final class EvalEndToEndTests: XCTestCase {
     /// A 4-bit cache with a decoding budget: its own result directory, the counters in
     /// predictions.jsonl and metrics.json, and a shared-prefill sweep that equals it.
     func testQuantizedEvalWithDecodingBudget() throws {
-        let (model, dataset) = try Self.modelAndTwoRulerSamples()
+        let (model, dataset) = try Self.modelAndRulerSamples()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("kvbench-q-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         var options = EvalOptions(maxNewTokens: 12)

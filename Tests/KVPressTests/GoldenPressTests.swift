@@ -5,43 +5,6 @@ import KVTestSupport
 import KVPress
 import XCTest
 
-/// Runs one context prefill and hands every layer to several presses, each on its own cache,
-/// exactly as a `PressHook` would on a prefill of its own (the forward pass never reads what a
-/// hook changes during the same call), so all golden presses cost one prefill.
-final class FanOutHook: LayerHook {
-    let hooks: [PressHook]
-    let caches: [KVCache]
-    let model: Model
-
-    init(presses: [Press], model: Model) {
-        self.model = model
-        hooks = presses.map { PressHook($0, model: model) }
-        caches = presses.map { _ in model.makeCache() }
-    }
-
-    /// Everything any of the presses needs from the attention.
-    var observes: AttentionOutputs { hooks.reduce([]) { $0.union($1.observes) } }
-
-    func afterAttention(_ o: AttentionObservation) throws {
-        let D = o.config.headDimension, T = o.tokenCount
-        for (hook, cache) in zip(hooks, caches) {
-            let heads = cache.layers[o.layer]
-            for (g, head) in heads.enumerated() {
-                head.append(keys: o.keys + g * T * D, values: o.values + g * T * D, count: T, firstPosition: o.firstPosition)
-            }
-            try hook.apply(PressInput(o, cache: heads, model: model))
-        }
-    }
-
-    /// Marks every cache as holding the `tokens` context tokens.
-    func finish(tokens: Int) {
-        for (hook, cache) in zip(hooks, caches) {
-            cache.nextPosition = tokens
-            hook.finish(cache)
-        }
-    }
-}
-
 /// The presses reproduce kvpress 0.5.5's kept sets on `golden/presses/*.json` and answer the needle question.
 final class GoldenPressTests: XCTestCase {
     /// Golden file → the spec of the same press and parameters, and the mean Jaccard bar.
@@ -85,12 +48,13 @@ final class GoldenPressTests: XCTestCase {
         let context = none["context_ids"] as! [Int]
         let question = none["question_ids"] as! [Int]
 
-        let fan = FanOutHook(presses: presses, model: model)
+        let fan = FanOutPressHook(presses: presses, model: model)
+        let prefilled = model.makeCache()
         let t0 = DispatchTime.now()
-        _ = try model.forward(context, cache: model.makeCache(), hook: fan, logits: .none)
-        fan.finish(tokens: context.count)
+        _ = try model.forward(context, cache: prefilled, hook: fan, logits: .none)
+        try fan.finish(contextIDs: context, prefilled: prefilled)
         let prefill = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
-        let pressTime = fan.hooks.reduce(0) { $0 + $1.compressionSeconds }
+        let pressTime = fan.targets.reduce(0) { $0 + $1.hook.compressionSeconds }
         print(String(format: "prefill of %d tokens with %d presses: %.2f s (of which compression %.2f s)",
                      context.count, presses.count, prefill, pressTime))
 
@@ -98,7 +62,7 @@ final class GoldenPressTests: XCTestCase {
             let golden = goldens[i]
             XCTAssertEqual(golden["context_ids"] as! [Int], context)
             let kept = golden["kept"] as! [[[Int]]]
-            let cache = fan.caches[i]
+            let cache = fan.targets[i].cache
             var sum = 0.0, n = 0
             for (l, heads) in kept.enumerated() {
                 for (h, reference) in heads.enumerated() {
@@ -112,7 +76,7 @@ final class GoldenPressTests: XCTestCase {
             let answer = try TestModel.answer(model, tokenizer, cache, question)
             let reference = golden["answer"] as! String
             print(String(format: "%-26@ jaccard %.4f  compression %.3f s  answer %@  (reference %@)",
-                         c.file as NSString, mean, fan.hooks[i].compressionSeconds,
+                         c.file as NSString, mean, fan.targets[i].hook.compressionSeconds,
                          answer.debugDescription as NSString, reference.debugDescription as NSString))
             XCTAssertGreaterThanOrEqual(mean, c.bar, "\(c.file): mean Jaccard")
             if reference.contains("4819233") {
@@ -135,7 +99,7 @@ final class GoldenPressTests: XCTestCase {
         // Presses without a reference file: run them on the real model and check their shape.
         for (j, spec) in Self.extras.enumerated() {
             let i = cases.count + j
-            let cache = fan.caches[i]
+            let cache = fan.targets[i].cache
             let bytes = Double(cache.byteCount) / Double(cache.uncompressedByteCount(tokens: context.count))
             if let pyramid = presses[i] as? PyramidKVPress {
                 for (l, heads) in cache.layers.enumerated() {
@@ -151,13 +115,27 @@ final class GoldenPressTests: XCTestCase {
                 XCTAssertEqual(Double(cache.entryCount), Double(30 * 3 * 831), accuracy: 0.02 * Double(30 * 3 * 831))
                 XCTAssertGreaterThan(Set(cache.layers.flatMap { $0.map(\.count) }).count, 1, "head-wise budgets")
             }
+            if spec.hasPrefix("random") || spec.hasPrefix("h2o") || spec.hasPrefix("merging") {
+                let kept = Int(Double(context.count) * (1 - 0.5))  // kvpress: n_kept = int(T · (1 − ratio))
+                XCTAssertEqual(Set(cache.layers.flatMap { $0.map(\.count) }), [kept], spec)
+            }
+            if let simLayer = presses[i] as? SimLayerKVPress {
+                // Lazy layers keep the first n_initial and last n_recent − n_last entries; busy layers keep all.
+                let lazy = simLayer.nInitial + simLayer.nRecent - simLayer.nLast
+                let perLayer = cache.layers.map { Set($0.map(\.count)) }
+                XCTAssertTrue(perLayer.allSatisfy { $0 == [lazy] || $0 == [context.count] }, "\(perLayer)")
+                XCTAssertTrue(perLayer.contains([lazy]) && perLayer.contains([context.count]), "some layers lazy, some busy")
+            }
             if spec.hasPrefix("critical_adakv") {
                 XCTAssertEqual(cache.entryCount, 30 * 3 * 831)
                 XCTAssertGreaterThan(Set(cache.layers.flatMap { $0.map(\.count) }).count, 10)
             }
             let answer = try TestModel.answer(model, tokenizer, cache, question)
+            if spec.hasPrefix("merging") || spec.hasPrefix("headkv") || spec.hasPrefix("composed") {
+                XCTAssertTrue(answer.contains("4819233"), "\(spec): answer \(answer.debugDescription) lacks the needle")
+            }
             print(String(format: "%-26@ compression %.3f s  bytes %.3f of uncompressed  answer %@", spec as NSString,
-                         fan.hooks[i].compressionSeconds, bytes, answer.debugDescription as NSString))
+                         fan.targets[i].hook.compressionSeconds, bytes, answer.debugDescription as NSString))
         }
     }
 

@@ -12,7 +12,7 @@ final class PressHookTests: XCTestCase {
         let cache = model.makeCache()
         let hook = PressHook(try PressSpec.parse("streaming_llm:ratio=0.5"), model: model)
         _ = try model.forward(context, cache: cache, hook: hook, logits: .none)
-        hook.finish(cache)
+        try hook.finish(cache, contextIDs: nil)
         XCTAssertEqual(hook.layersCompressed, 30)
         XCTAssertEqual(cache.nextPosition, context.count, "later tokens continue after the ORIGINAL context length")
         let kept = golden["kept"] as! [[[Int]]]

@@ -11,7 +11,7 @@ final class PressQuantizationTests: XCTestCase {
         let cache = model.makeCache()
         let hook = PressHook(try PressSpec.parse(spec), model: model)
         _ = try model.forward(context, cache: cache, hook: hook, logits: .none)
-        hook.finish(cache)
+        try hook.finish(cache, contextIDs: nil)
         return cache
     }
 

@@ -26,10 +26,18 @@ public struct PressChoice: Sendable, Equatable {
         _ = try makePress()
     }
 
-    /// The full spec handed to `PressSpec.parse`.
+    /// The full spec handed to `PressSpec.parse` (without a ratio for presses that have none,
+    /// such as `simlayerkv`, `think` or `per_layer`).
     public var spec: String {
         guard base != "none" else { return "none" }
+        guard takesRatio else { return base }
         return base + (base.contains(":") && Self.topLevelColon(base) != nil ? "," : ":") + "ratio=\(ratio)"
+    }
+
+    /// Whether the outermost press has a `compression_ratio`.
+    var takesRatio: Bool {
+        let name = String(base.prefix { $0 != "(" && $0 != ":" })
+        return PressRegistry.descriptor(name)?.parameters.contains { $0.name == "compression_ratio" } ?? true
     }
 
     /// Whether this is no compression.

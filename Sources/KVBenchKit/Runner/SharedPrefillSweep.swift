@@ -42,7 +42,7 @@ public struct SharedPrefillSweep {
                 let cache = Session.makeCache(model: model, storage: options.storage, contextTokens: ids.count)
                 let t0 = DispatchTime.now()
                 _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
-                hook.finish(prefilled: cache)
+                try hook.finish(contextIDs: ids, prefilled: cache)
                 let total = seconds(since: t0)
                 let compressTotal = hook.targets.reduce(0) { $0 + $1.hook.compressionSeconds }
                 let prefill = total - compressTotal

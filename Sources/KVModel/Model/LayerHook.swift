@@ -44,6 +44,14 @@ public struct AttentionObservation {
         self.columnSums = columnSums
         self.columnSumsStride = columnSumsStride
     }
+
+    /// The same observation over another cache holding the same entries (a copy the hook fills
+    /// itself, as a fan-out over several presses does).
+    public func replacingCache(_ cache: [HeadKVCache]) -> AttentionObservation {
+        AttentionObservation(layer: layer, tokenCount: tokenCount, firstPosition: firstPosition, config: config,
+                             hidden: hidden, queries: queries, keys: keys, values: values, cache: cache,
+                             columnSums: columnSums, columnSumsStride: columnSumsStride)
+    }
 }
 
 /// Extra results a layer hook asks the attention to produce while it runs (the model computes

@@ -3,7 +3,7 @@ import KVModel
 /// After the inner scorer chooses, the kept keys are re-rotated to consecutive positions
 /// `0..<n_kept`, as if the pruned tokens had never been there (kvpress `KeyRerotationPress`).
 ///
-/// The cache's heads then hold positions `0..<n_kept`; call `PressHook.finish(_:)` after the
+/// The cache's heads then hold positions `0..<n_kept`; call `PressHook.finish(_:contextIDs:)` after the
 /// prefill so later tokens continue at `n_kept` (kvpress's pipeline does the same).
 ///
 /// - Parameters:

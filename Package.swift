@@ -7,6 +7,10 @@ let optimized: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "haswell"]),
 ]
 
+/// Speed benchmarks (`Tests/*/Benchmarks`) print figures and assert nothing about time, so they are
+/// not part of the test suite: they build only with `KVD_BENCH=1 swift test -c release --filter …`.
+let benchmarks: [String] = Context.environment["KVD_BENCH"] == "1" ? [] : ["Benchmarks"]
+
 let package = Package(
     name: "kvd",
     platforms: [.macOS(.v14)],
@@ -112,6 +116,7 @@ let package = Package(
         .testTarget(
             name: "KVModelTests",
             dependencies: ["KVModel", "KVTestSupport"],
+            exclude: benchmarks,
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),
@@ -130,6 +135,7 @@ let package = Package(
         .testTarget(
             name: "KVPressTests",
             dependencies: ["KVPress", "KVModel", "KVTestSupport"],
+            exclude: benchmarks,
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),

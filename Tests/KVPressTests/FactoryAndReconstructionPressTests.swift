@@ -3,10 +3,10 @@ import KVModel
 @testable import KVPress
 import XCTest
 
-/// Synthetic tests of the presses added from KVCache-Factory and kvpress's question-aware and
-/// reconstruction presses (cam, nacl, scissorhands, headkv, finch, kvzip), and of the
-/// attention column sums the model hands to hooks.
-final class NewPressUnitTests: XCTestCase {
+/// Synthetic tests of KVCache-Factory's presses and kvpress's question-aware and reconstruction
+/// presses (cam, nacl, scissorhands, headkv, finch, kvzip), and of the attention column sums the
+/// model hands to hooks.
+final class FactoryAndReconstructionPressTests: XCTestCase {
     func testColumnSumsFastPathEqualsRecomputation() throws {
         let s = Synthetic(tokens: 40)
         let slow = try s.scores(ObservedAttentionPress(compressionRatio: 0.5))

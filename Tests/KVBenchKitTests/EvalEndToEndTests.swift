@@ -1,24 +1,15 @@
 import Foundation
 import KVModel
 import KVPress
+import KVTestSupport
 import XCTest
 @testable import KVBenchKit
 
 /// A 2-sample RULER eval on the real model at 512 tokens, through the three result files.
 final class EvalEndToEndTests: XCTestCase {
-    static let modelPath: String = {
-        if let env = ProcessInfo.processInfo.environment["KVD_MODEL"], !env.isEmpty { return env }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-    }()
-
     /// The real model and `samples` RULER niah_single_1 samples at 512 tokens.
     static func modelAndRulerSamples(_ samples: Int = 2) throws -> (Model, EvalDataset) {
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            // A failure, not a skip: CI installs the model, so its absence is a broken setup.
-            throw ModelNotFound(path: modelPath)
-        }
-        let model = try Model(path: modelPath)
+        let model = try TestModel.model()  // fails, never skips, when the model is missing
         var spec = try DatasetSpec("ruler")
         spec.contextLength = 512
         return (model, try spec.load(model: model, samples: samples))
@@ -101,9 +92,4 @@ final class EvalEndToEndTests: XCTestCase {
         XCTAssertEqual(shared[0].0.map(\.prediction), outcome.predictions.map(\.prediction))
         XCTAssertEqual(shared[0].0.map(\.decodingCompressions), outcome.predictions.map(\.decodingCompressions))
     }
-}
-
-struct ModelNotFound: Error, CustomStringConvertible {
-    let path: String
-    var description: String { "model not found at \(path): run scripts/fetch-model (or set KVD_MODEL)" }
 }

@@ -18,6 +18,8 @@ public struct AttentionShape: Sendable, Equatable {
     /// Sliding-window length in positions, or `nil` for full causal attention.
     public var window: Int?
 
+    /// A shape with an explicit `scale` and optional window (in positions). Traps unless the head
+    /// counts and width are positive, `headCount` is a multiple of `headCountKV` and any window is positive.
     public init(headCount: Int, headCountKV: Int, headDimension: Int, scale: Float, window: Int? = nil) {
         precondition(headCount > 0 && headCountKV > 0 && headCount % headCountKV == 0, "query heads must be a multiple of KV heads")
         precondition(headDimension > 0 && (window ?? 1) > 0, "head width and window must be positive")

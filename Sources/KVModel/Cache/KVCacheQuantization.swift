@@ -21,6 +21,8 @@
 public struct KVCacheQuantization: Sendable, Equatable, CustomStringConvertible {
     /// A quantization method, named as the spec strings spell it.
     public enum Method: String, Sendable, CaseIterable {
+        /// `kivi`: uniform codes only; `kvquant`: plus exact sparse outliers and attention sink;
+        /// `gear`: plus sparse outliers and a low-rank error correction (see the type's documentation).
         case kivi, kvquant, gear
     }
 
@@ -116,6 +118,7 @@ public enum KVQuantizationError: Error, Equatable, CustomStringConvertible {
     /// A field or spec is out of range or malformed.
     case invalid(String)
 
+    /// A sentence for the user naming the method, parameter or value at fault and what is valid.
     public var description: String {
         switch self {
         case .unknownMethod(let name, let valid):

@@ -9,6 +9,7 @@ public struct KVOutlier: Sendable, Equatable {
     /// The exact (f16) element.
     public var value: Float16
 
+    /// The element at `row` (within the quantized part) and `channel`, kept as `value`.
     public init(row: UInt32, channel: UInt16, value: Float16) {
         self.row = row
         self.channel = channel
@@ -22,7 +23,7 @@ public struct KVOutlier: Sendable, Equatable {
 /// - `keyCodes`: per row `rowBytes(width: keyDimension, bits:)` bytes, in 8-byte chunks of
 ///   `64/bits` codes (see `codeLocation`).
 /// - `keyParams`: per block, `keyDimension` f16 scales then `keyDimension` f16 minima (per-channel keys).
-/// - `valueCodes`: per row `ceil(valueDimension·bits/8)` bytes, packed as keys.
+/// - `valueCodes`: per row `rowBytes(width: valueDimension, bits:)` bytes, packed as keys.
 /// - `valueParams`: per row, `valueDimension/groupSize` f16 scales then as many f16 minima (per-token values).
 /// - `keyOutliers`, `valueOutliers`: elements kept exactly (kvquant, gear).
 /// - `keyFactors`/`valueFactors` (`rows × rank` f16) and `keyBases`/`valueBases`
@@ -43,20 +44,30 @@ public struct QuantizedKVBlocks: Sendable, Equatable {
     private(set) var blockStarts: [Int] = [0]
     /// Original token position of each row.
     public private(set) var positions: [Int32] = []
+    /// Key codes, `keyRowBytes` per row, in 8-byte chunks of `64/bits` codes.
     public private(set) var keyCodes: [UInt8] = []
+    /// Per block, `keyDimension` f16 scales then `keyDimension` f16 minima.
     public private(set) var keyParams: [Float16] = []
+    /// Value codes, `valueRowBytes` per row, packed as the keys are.
     public private(set) var valueCodes: [UInt8] = []
+    /// Per row, `valueGroups` f16 scales then `valueGroups` f16 minima.
     public private(set) var valueParams: [Float16] = []
+    /// Key elements kept exactly (kvquant, gear; kvquant's attention sink too), by row then channel.
     public private(set) var keyOutliers: [KVOutlier] = []
+    /// Value elements kept exactly, as `keyOutliers`.
     public private(set) var valueOutliers: [KVOutlier] = []
     /// Per outlier, its exact value minus the dense element it replaces (same order as the outliers).
     /// Derived and kept in step by every change, so decode attention corrects an outlier with one
     /// multiply-add per query instead of rebuilding the dense element (measured: ~30 cycles each).
     private(set) var keyOutlierDeltas: [Float] = []
     private(set) var valueOutlierDeltas: [Float] = []
+    /// GEAR: per row, `scheme.rank` f16 factors of the key error term (empty for other methods).
     public private(set) var keyFactors: [Float16] = []
+    /// GEAR: per row, `scheme.rank` f16 factors of the value error term.
     public private(set) var valueFactors: [Float16] = []
+    /// GEAR: per block, `scheme.rank × keyDimension` f16 bases of the key error term.
     public private(set) var keyBases: [Float16] = []
+    /// GEAR: per block, `scheme.rank × valueDimension` f16 bases of the value error term.
     public private(set) var valueBases: [Float16] = []
 
     /// Empty blocks for heads of the given widths.

@@ -3,16 +3,27 @@
 /// Quantized types store a row as consecutive blocks; `blockSize` elements take `blockBytes` bytes.
 /// Raw values are ggml's `enum ggml_type` codes as written in GGUF tensor infos.
 public enum GGMLType: UInt32, CaseIterable, Sendable {
+    /// 32-bit float.
     case f32 = 0
+    /// IEEE half precision.
     case f16 = 1
+    /// 4-bit, blocks of 32 with one f16 scale.
     case q4_0 = 2
+    /// 4-bit, blocks of 32 with f16 scale and minimum.
     case q4_1 = 3
+    /// 5-bit, blocks of 32 with one f16 scale.
     case q5_0 = 6
+    /// 5-bit, blocks of 32 with f16 scale and minimum.
     case q5_1 = 7
+    /// 8-bit, blocks of 32 with one f16 scale.
     case q8_0 = 8
+    /// 4-bit k-quant: super-blocks of 256 with 6-bit sub-block scales and minima.
     case q4_K = 12
+    /// 5-bit k-quant: as `q4_K` plus one high bit per element.
     case q5_K = 13
+    /// 6-bit k-quant: super-blocks of 256 with 8-bit sub-block scales.
     case q6_K = 14
+    /// bfloat16 (the top half of an f32).
     case bf16 = 30
 
     /// Elements per block (1 for plain float types).

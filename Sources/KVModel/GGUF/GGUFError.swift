@@ -33,11 +33,13 @@ public struct GGUFError: Error, CustomStringConvertible, Equatable {
     /// What is wrong.
     public let problem: Problem
 
+    /// `problem` found in the file at `path`.
     public init(path: String, _ problem: Problem) {
         self.path = path
         self.problem = problem
     }
 
+    /// `<path>: <what is wrong>`, one sentence for the user.
     public var description: String {
         let what: String
         switch problem {

@@ -2,11 +2,17 @@
 ///
 /// Arrays keep their element type so that large ones (a 49k-token vocabulary) stay compact.
 public enum GGUFValue: Sendable, Equatable {
+    /// 8- and 16-bit integers (GGUF value types 0–3).
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
+    /// 32- and 64-bit integers (types 4, 5, 10, 11).
     case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
+    /// 32- and 64-bit floats (types 6 and 12).
     case float32(Float), float64(Double)
+    /// A bool (type 7).
     case bool(Bool)
+    /// A UTF-8 string (type 8).
     case string(String)
+    /// An array (type 9) of one element type.
     case array(GGUFArray)
 
     /// The value as an integer, if it is one of the integer types (or a bool).
@@ -55,10 +61,15 @@ public enum GGUFValue: Sendable, Equatable {
 
 /// A typed GGUF metadata array.
 public enum GGUFArray: Sendable, Equatable {
+    /// Arrays of 8- and 16-bit integers.
     case uint8([UInt8]), int8([Int8]), uint16([UInt16]), int16([Int16])
+    /// Arrays of 32- and 64-bit integers.
     case uint32([UInt32]), int32([Int32]), uint64([UInt64]), int64([Int64])
+    /// Arrays of 32- and 64-bit floats.
     case float32([Float]), float64([Double])
+    /// An array of bools.
     case bool([Bool])
+    /// An array of strings (a vocabulary, its merges).
     case string([String])
     /// Arrays of arrays (allowed by the format, unused by known models).
     case array([GGUFArray])

@@ -7,6 +7,8 @@ public struct GenerateParameters: Sendable, Equatable {
     /// Tokens that end the generation (end of sequence, end of turn). The stop token itself is emitted.
     public var stopTokens: Set<Int>
 
+    /// Defaults: 256 new tokens, greedy, no stop tokens (pass `Model.stopTokens` to end at the
+    /// end of the assistant's turn).
     public init(maxNewTokens: Int = 256, sampling: SamplingParameters = .greedy, stopTokens: Set<Int> = []) {
         self.maxNewTokens = maxNewTokens
         self.sampling = sampling
@@ -27,6 +29,7 @@ public struct GenerationTimings: Sendable, Equatable, Codable {
     /// Seconds spent producing the tokens after the first.
     public var decodeSeconds: Double = 0
 
+    /// All zero; `TokenIterator` fills them as it runs.
     public init() {}
 
     /// Decode speed in tokens per second (tokens after the first, over `decodeSeconds`).

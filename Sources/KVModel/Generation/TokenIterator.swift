@@ -6,8 +6,11 @@ import Dispatch
 /// The iterator appends to the cache it is given; take a `KVCache.checkpoint()` first and roll
 /// back afterwards to reuse a context (see `Session`-style callers).
 public struct TokenIterator {
+    /// The model that runs the prompt and every decode step.
     public let model: Model
+    /// The cache the prompt and the generated tokens are appended to.
     public let cache: KVCache
+    /// Length limit, sampling and stop tokens.
     public let parameters: GenerateParameters
     /// Runs after each layer's attention of the prompt and of every decode step (e.g. a
     /// decoding-time compressor); `nil` for plain generation.

@@ -1,6 +1,6 @@
 /// Linear layers on T tokens: the one place that chooses how `y = W·x` runs.
 ///
-/// Three paths, all splitting output rows over the pool's threads:
+/// Four paths, all splitting output rows over the pool's threads:
 /// - `.matvec`: one token at a time (`Q8Vector` + the mat-vec kernels); for T = 1.
 /// - `.batched`: the T tokens quantized once (`Q8Batch`), each weight block unpacked once per
 ///   tile of up to four tokens (`IntegerDot`); float layouts read each row once for all tokens.
@@ -56,6 +56,7 @@ public final class Linear: @unchecked Sendable {
     private var dense: UnsafeMutablePointer<Float>
     private var denseCapacity = 0
 
+    /// A `Linear` with empty scratch that splits output rows over `pool`.
     public init(pool: ThreadPool = .shared) {
         self.pool = pool
         vector = Q8Vector(capacity: 32)

@@ -22,6 +22,7 @@ public final class Q8Batch: @unchecked Sendable {
     private(set) var sums: UnsafeMutablePointer<Float>
     private var blockCapacity = 0  // in (token, block) pairs, blocks padded to 8 per token
 
+    /// An empty batch; `quantize` grows the storage.
     public init() {
         qs = .allocate(capacity: 32)
         residuals = .allocate(capacity: 32)

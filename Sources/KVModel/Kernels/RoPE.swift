@@ -32,6 +32,8 @@ public struct RoPE: Sendable, Equatable {
     /// Factor on cos and sin (1 except for LongRoPE).
     public let magnitude: Float
 
+    /// Precomputes `θ_i = base^(-2i/dimensionCount) / scale / factors[i]` for the `dimensionCount/2`
+    /// rotated pairs (`dimensionCount` even, at most `headDimension`); missing factors count as 1.
     public init(headDimension: Int, dimensionCount: Int, base: Float, scale: Float = 1, style: Style = .interleaved,
                 factors: [Float]? = nil, magnitude: Float = 1) {
         self.headDimension = headDimension

@@ -8,6 +8,7 @@ public final class ForwardScratch: @unchecked Sendable {
     let workspace = Workspace()
     let linear = Linear()
 
+    /// Empty scratch; it grows to what the passes run on it need.
     public init() {}
 
     /// Bytes of activation and attention buffers held.

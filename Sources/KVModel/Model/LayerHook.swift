@@ -29,6 +29,8 @@ public struct AttentionObservation {
     /// Floats between rows of `columnSums`: the longest head of the layer.
     public let columnSumsStride: Int
 
+    /// An observation over the given buffers (the model builds these; tests and fan-out hooks may too).
+    /// `columnSums` is `nil` unless the hook asked for `.columnSums`.
     public init(layer: Int, tokenCount: Int, firstPosition: Int, config: ModelConfig, hidden: UnsafePointer<Float>,
                 queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                 cache: [HeadKVCache], columnSums: UnsafePointer<Float>? = nil, columnSumsStride: Int = 0) {
@@ -57,7 +59,9 @@ public struct AttentionObservation {
 /// Extra results a layer hook asks the attention to produce while it runs (the model computes
 /// them only when asked, and never knows what the hook does with them).
 public struct AttentionOutputs: OptionSet, Sendable, Hashable {
+    /// The bits of the set (`columnSums` is bit 0).
     public let rawValue: Int
+    /// A set from its bits.
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// Per query head, the sum over the new query rows of the softmax probabilities each key
@@ -81,5 +85,6 @@ public protocol LayerHook: AnyObject {
 }
 
 extension LayerHook {
+    /// Nothing beyond the attention output.
     public var observes: AttentionOutputs { [] }
 }

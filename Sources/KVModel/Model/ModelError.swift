@@ -7,6 +7,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     /// Nothing to process.
     case emptyInput
 
+    /// A sentence for the user saying what was refused and, for an overflow, by how much.
     public var description: String {
         switch self {
         case .contextOverflow(let needed, let limit):

@@ -6,6 +6,8 @@ public struct Sampler {
     public let parameters: SamplingParameters
     private var rng: SplitMix64
 
+    /// A sampler whose generator starts from `parameters.seed`: the same seed, logits and history
+    /// give the same tokens. Does not validate `parameters` (see `SamplingParameters.validationError`).
     public init(_ parameters: SamplingParameters) {
         self.parameters = parameters
         rng = SplitMix64(seed: parameters.seed)
@@ -70,8 +72,10 @@ public struct Sampler {
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -13,6 +13,8 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
     /// Seed of the random generator (sampling is reproducible for a given seed).
     public var seed: UInt64 = 0
 
+    /// Settings as the properties describe; the defaults are greedy decoding. Nothing is checked
+    /// here: `validationError` says whether the values are usable.
     public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, repetitionPenalty: Float = 1,
                 repetitionWindow: Int = 64, seed: UInt64 = 0) {
         self.temperature = temperature

@@ -9,6 +9,7 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable, Sendab
     /// The messages cannot be rendered by this family's template.
     case invalidMessages(String)
 
+    /// A sentence for the user; an unrecognised template lists the families kvd renders.
     public var description: String {
         switch self {
         case .missingTemplate:

@@ -2,6 +2,7 @@
 /// the model's chat template when it has one; for a base model without one, raw text (the BOS
 /// token's text, when the vocabulary adds one, then the context; the question followed by `"\n"`).
 public enum PromptFormat: Sendable {
+    /// The model's chat template renders context and question.
     case chat(ChatTemplate)
     /// `bos` is the BOS token's text (empty when the vocabulary adds none); `encode` reads it back
     /// as the special token.

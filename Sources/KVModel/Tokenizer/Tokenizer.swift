@@ -10,6 +10,8 @@ import Foundation
 public final class Tokenizer: @unchecked Sendable {
     /// Kind of a vocabulary entry (`tokenizer.ggml.token_type`, llama.cpp's numbering).
     public enum TokenType: Int, Sendable {
+        /// llama.cpp's codes. `control`, `userDefined` and `unknown` tokens written in the text are
+        /// matched whole by `encode`; `byte` tokens are `<0xNN>` pieces (SentencePiece's byte fallback).
         case undefined = 0, normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
     }
 

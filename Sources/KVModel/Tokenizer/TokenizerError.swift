@@ -11,6 +11,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     /// The vocabulary arrays are inconsistent (lengths differ, special ids out of range, …).
     case invalidVocabulary(String)
 
+    /// A sentence for the user naming the key or value at fault and what kvd supports.
     public var description: String {
         switch self {
         case .missingMetadata(let key):

@@ -36,27 +36,9 @@ struct MetricsDecoder: Decoder {
             Int(exactly: try decode(Double.self, forKey: key).rounded(.towardZero)) ?? 0
         }
 
+        /// Every other type the protocol names (`Bool`, `String`, `Float`, the sized integers, nested
+        /// values): the record declares none, so asking for one is a mistake in `Metrics`.
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            if T.self == Double.self { return try decode(Double.self, forKey: key) as! T }
-            if T.self == Int.self { return try decode(Int.self, forKey: key) as! T }
-            return try unsupported(key)
-        }
-
-        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try unsupported(key) }
-        func decode(_ type: String.Type, forKey key: Key) throws -> String { try unsupported(key) }
-        func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try unsupported(key) }
-        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try unsupported(key) }
-        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try unsupported(key) }
-        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try unsupported(key) }
-        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try unsupported(key) }
-        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try unsupported(key) }
-        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try unsupported(key) }
-        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try unsupported(key) }
-        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try unsupported(key) }
-        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try unsupported(key) }
-
-        /// Any other type: the record declares none, so this is a mistake in `Metrics`.
-        private func unsupported<T>(_ key: Key) throws -> T {
             throw DecodingError.typeMismatch(T.self, .init(codingPath: [key], debugDescription: "metrics are Int or Double"))
         }
 

@@ -43,6 +43,16 @@ final class MetricsWireTests: XCTestCase {
         XCTAssertEqual(r.metrics, expected)
     }
 
+    func testNamesAsSwiftSpellsThemReadToo() {
+        // A session saved before the record wrote its load figures so (and in seconds, now unknown).
+        let m = Metrics(values: ["contextTokens": 400, "keptTokens": 200, "kvBytes": 9000, "prefillSeconds": 1.5])
+        var expected = Metrics()
+        expected.contextTokens = 400
+        expected.keptTokens = 200
+        expected.kvBytes = 9000
+        XCTAssertEqual(m, expected)
+    }
+
     func testCountsThatAreNotWholeNumbersReadHarmlessly() {
         let m = Metrics(values: ["kv_bytes": 12.9, "generated_tokens": .infinity, "context_tokens": 1e300])
         XCTAssertEqual(m.kvBytes, 12)

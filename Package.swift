@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
         .library(name: "KVPress", targets: ["KVPress"]),
+        .library(name: "KVMetrics", targets: ["KVMetrics"]),
         .library(name: "KVEngine", targets: ["KVEngine"]),
         .library(name: "KVWire", targets: ["KVWire"]),
         .library(name: "KVBenchKit", targets: ["KVBenchKit"]),
@@ -60,28 +61,30 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: optimized
         ),
+        // The metrics record of a load or an ask: Session → wire → CSV → kvbench. Pure Swift.
+        .target(name: "KVMetrics"),
         .target(
             name: "KVEngine",
-            dependencies: ["KVModel", "KVPress"],
+            dependencies: ["KVModel", "KVPress", "KVMetrics"],
             swiftSettings: optimized
         ),
         // The wire protocol: framing, codec, value types and a blocking client. No model, no event loop (kvctl uses it).
         .target(
             name: "KVWire",
-            dependencies: ["CKVProto", "CProtobufC"]
+            dependencies: ["CKVProto", "CProtobufC", "KVMetrics"]
         ),
         // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence, telemetry.
         .target(
             name: "KVServer",
             dependencies: [
-                "KVWire", "CLibUV", "COpenBLAS", "KVEngine", "KVPress", "KVModel",
+                "KVWire", "KVMetrics", "CLibUV", "COpenBLAS", "KVEngine", "KVPress", "KVModel",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Evaluation harness: datasets, RULER, metrics, runners, plots (kvbench's library).
         .target(
             name: "KVBenchKit",
-            dependencies: ["KVEngine", "KVPress", "KVModel"],
+            dependencies: ["KVEngine", "KVPress", "KVModel", "KVMetrics"],
             swiftSettings: optimized
         ),
         .executableTarget(
@@ -122,13 +125,13 @@ let package = Package(
         ),
         .testTarget(
             name: "KVEngineTests",
-            dependencies: ["KVEngine", "KVPress", "KVModel", "KVTestSupport"],
+            dependencies: ["KVEngine", "KVMetrics", "KVPress", "KVModel", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),
         .testTarget(
             name: "KVBenchKitTests",
-            dependencies: ["KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVTestSupport"],
+            dependencies: ["KVBenchKit", "KVMetrics", "KVEngine", "KVPress", "KVModel", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),
@@ -141,11 +144,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KVServer", "KVMetrics", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KVWireTests",
-            dependencies: ["KVWire"]
+            dependencies: ["KVWire", "KVMetrics"]
         ),
     ],
     swiftLanguageModes: [.v5]

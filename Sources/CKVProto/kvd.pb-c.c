@@ -412,49 +412,49 @@ void   kvd__ask_response__free_unpacked
   assert(message->base.descriptor == &kvd__ask_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   kvd__timings__init
-                     (Kvd__Timings         *message)
+void   kvd__metric__init
+                     (Kvd__Metric         *message)
 {
-  static const Kvd__Timings init_value = KVD__TIMINGS__INIT;
+  static const Kvd__Metric init_value = KVD__METRIC__INIT;
   *message = init_value;
 }
-size_t kvd__timings__get_packed_size
-                     (const Kvd__Timings *message)
+size_t kvd__metric__get_packed_size
+                     (const Kvd__Metric *message)
 {
-  assert(message->base.descriptor == &kvd__timings__descriptor);
+  assert(message->base.descriptor == &kvd__metric__descriptor);
   return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
 }
-size_t kvd__timings__pack
-                     (const Kvd__Timings *message,
+size_t kvd__metric__pack
+                     (const Kvd__Metric *message,
                       uint8_t       *out)
 {
-  assert(message->base.descriptor == &kvd__timings__descriptor);
+  assert(message->base.descriptor == &kvd__metric__descriptor);
   return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
 }
-size_t kvd__timings__pack_to_buffer
-                     (const Kvd__Timings *message,
+size_t kvd__metric__pack_to_buffer
+                     (const Kvd__Metric *message,
                       ProtobufCBuffer *buffer)
 {
-  assert(message->base.descriptor == &kvd__timings__descriptor);
+  assert(message->base.descriptor == &kvd__metric__descriptor);
   return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
 }
-Kvd__Timings *
-       kvd__timings__unpack
+Kvd__Metric *
+       kvd__metric__unpack
                      (ProtobufCAllocator  *allocator,
                       size_t               len,
                       const uint8_t       *data)
 {
-  return (Kvd__Timings *)
-     protobuf_c_message_unpack (&kvd__timings__descriptor,
+  return (Kvd__Metric *)
+     protobuf_c_message_unpack (&kvd__metric__descriptor,
                                 allocator, len, data);
 }
-void   kvd__timings__free_unpacked
-                     (Kvd__Timings *message,
+void   kvd__metric__free_unpacked
+                     (Kvd__Metric *message,
                       ProtobufCAllocator *allocator)
 {
   if(!message)
     return;
-  assert(message->base.descriptor == &kvd__timings__descriptor);
+  assert(message->base.descriptor == &kvd__metric__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   kvd__sessions_request__init
@@ -2103,25 +2103,26 @@ static const ProtobufCFieldDescriptor kvd__load_response__field_descriptors[2] =
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "timings",
-    2,
-    PROTOBUF_C_LABEL_NONE,
+    "metrics",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
     PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__LoadResponse, timings),
-    &kvd__timings__descriptor,
+    offsetof(Kvd__LoadResponse, n_metrics),
+    offsetof(Kvd__LoadResponse, metrics),
+    &kvd__metric__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
 static const unsigned kvd__load_response__field_indices_by_name[] = {
+  1,   /* field[1] = metrics */
   0,   /* field[0] = session */
-  1,   /* field[1] = timings */
 };
-static const ProtobufCIntRange kvd__load_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange kvd__load_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
+  { 3, 1 },
   { 0, 2 }
 };
 const ProtobufCMessageDescriptor kvd__load_response__descriptor =
@@ -2135,7 +2136,7 @@ const ProtobufCMessageDescriptor kvd__load_response__descriptor =
   2,
   kvd__load_response__field_descriptors,
   kvd__load_response__field_indices_by_name,
-  1,  kvd__load_response__number_ranges,
+  2,  kvd__load_response__number_ranges,
   (ProtobufCMessageInit) kvd__load_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2423,18 +2424,6 @@ static const ProtobufCFieldDescriptor kvd__ask_response__field_descriptors[4] =
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "timings",
-    3,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__AskResponse, timings),
-    &kvd__timings__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "finish_reason",
     4,
     PROTOBUF_C_LABEL_NONE,
@@ -2446,16 +2435,29 @@ static const ProtobufCFieldDescriptor kvd__ask_response__field_descriptors[4] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "metrics",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Kvd__AskResponse, n_metrics),
+    offsetof(Kvd__AskResponse, metrics),
+    &kvd__metric__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__ask_response__field_indices_by_name[] = {
   0,   /* field[0] = answer */
-  3,   /* field[3] = finish_reason */
-  2,   /* field[2] = timings */
+  2,   /* field[2] = finish_reason */
+  3,   /* field[3] = metrics */
   1,   /* field[1] = token_ids */
 };
-static const ProtobufCIntRange kvd__ask_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange kvd__ask_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
+  { 4, 2 },
   { 0, 4 }
 };
 const ProtobufCMessageDescriptor kvd__ask_response__descriptor =
@@ -2469,267 +2471,59 @@ const ProtobufCMessageDescriptor kvd__ask_response__descriptor =
   4,
   kvd__ask_response__field_descriptors,
   kvd__ask_response__field_indices_by_name,
-  1,  kvd__ask_response__number_ranges,
+  2,  kvd__ask_response__number_ranges,
   (ProtobufCMessageInit) kvd__ask_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__timings__field_descriptors[18] =
+static const ProtobufCFieldDescriptor kvd__metric__field_descriptors[2] =
 {
   {
-    "context_tokens",
+    "name",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
+    PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, context_tokens),
+    offsetof(Kvd__Metric, name),
     NULL,
-    NULL,
+    &protobuf_c_empty_string,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "kept_tokens",
+    "value",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, kept_tokens),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "question_tokens",
-    3,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, question_tokens),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "generated_tokens",
-    4,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, generated_tokens),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "prefill_ms",
-    5,
-    PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_DOUBLE,
     0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, prefill_ms),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "compress_ms",
-    6,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, compress_ms),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "ttft_ms",
-    7,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, ttft_ms),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "decode_ms",
-    8,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, decode_ms),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "decode_tok_s",
-    9,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, decode_tok_s),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "kv_bytes",
-    10,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT64,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, kv_bytes),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "kv_bytes_uncompressed",
-    11,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT64,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, kv_bytes_uncompressed),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "kv_bytes_before",
-    12,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT64,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, kv_bytes_before),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "decoding_compressions",
-    13,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, decoding_compressions),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "decoding_compress_ms",
-    14,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, decoding_compress_ms),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "final_cache_tokens",
-    15,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, final_cache_tokens),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "peak_rss_bytes",
-    16,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT64,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, peak_rss_bytes),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "queue_ms",
-    17,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, queue_ms),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "mean_batch_size",
-    18,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Kvd__Timings, mean_batch_size),
+    offsetof(Kvd__Metric, value),
     NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
-static const unsigned kvd__timings__field_indices_by_name[] = {
-  5,   /* field[5] = compress_ms */
-  0,   /* field[0] = context_tokens */
-  7,   /* field[7] = decode_ms */
-  8,   /* field[8] = decode_tok_s */
-  13,   /* field[13] = decoding_compress_ms */
-  12,   /* field[12] = decoding_compressions */
-  14,   /* field[14] = final_cache_tokens */
-  3,   /* field[3] = generated_tokens */
-  1,   /* field[1] = kept_tokens */
-  9,   /* field[9] = kv_bytes */
-  11,   /* field[11] = kv_bytes_before */
-  10,   /* field[10] = kv_bytes_uncompressed */
-  17,   /* field[17] = mean_batch_size */
-  15,   /* field[15] = peak_rss_bytes */
-  4,   /* field[4] = prefill_ms */
-  2,   /* field[2] = question_tokens */
-  16,   /* field[16] = queue_ms */
-  6,   /* field[6] = ttft_ms */
+static const unsigned kvd__metric__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = value */
 };
-static const ProtobufCIntRange kvd__timings__number_ranges[1 + 1] =
+static const ProtobufCIntRange kvd__metric__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 2 }
 };
-const ProtobufCMessageDescriptor kvd__timings__descriptor =
+const ProtobufCMessageDescriptor kvd__metric__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "kvd.Timings",
-  "Timings",
-  "Kvd__Timings",
+  "kvd.Metric",
+  "Metric",
+  "Kvd__Metric",
   "kvd",
-  sizeof(Kvd__Timings),
-  18,
-  kvd__timings__field_descriptors,
-  kvd__timings__field_indices_by_name,
-  1,  kvd__timings__number_ranges,
-  (ProtobufCMessageInit) kvd__timings__init,
+  sizeof(Kvd__Metric),
+  2,
+  kvd__metric__field_descriptors,
+  kvd__metric__field_indices_by_name,
+  1,  kvd__metric__number_ranges,
+  (ProtobufCMessageInit) kvd__metric__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define kvd__sessions_request__field_descriptors NULL

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import KVMetrics
 import KVModel
 import KVPress
 
@@ -40,7 +41,7 @@ public final class Session: @unchecked Sendable {
     /// The press's nominal compression ratio (0 when uncompressed).
     public let compressionRatio: Double
     /// What loading cost.
-    public let loadReport: LoadReport
+    public let loadMetrics: Metrics
     /// Token ids of the context part, kept so the session can be saved and verified.
     public let contextTokenIDs: [Int]
 
@@ -58,14 +59,14 @@ public final class Session: @unchecked Sendable {
 
     /// Creates a session from an already computed cache (used by `load` and by persistence).
     public init(id: SessionID, model: Model, cache: KVCache, contextTokenIDs: [Int], pressSpec: String,
-                compressionRatio: Double, loadReport: LoadReport) {
+                compressionRatio: Double, loadMetrics: Metrics) {
         self.id = id
         self.model = model
         self.cache = cache
         self.contextTokenIDs = contextTokenIDs
         self.pressSpec = pressSpec
         self.compressionRatio = compressionRatio
-        self.loadReport = loadReport
+        self.loadMetrics = loadMetrics
     }
 
     /// The context part of kvpress's split for `document`, as token ids.
@@ -128,14 +129,23 @@ public final class Session: @unchecked Sendable {
         let quantize = quantization == nil ? 0 : seconds(since: quantizeStart)
         let total = seconds(since: start)
         let compress = (hook?.compressionSeconds ?? 0) + quantize
-        let report = LoadReport(
-            contextTokens: ids.count,
-            keptTokens: cache.meanEntriesPerHead,
-            prefillSeconds: total - compress, compressSeconds: compress,
-            kvBytes: cache.byteCount, kvBytesUncompressed: cache.uncompressedByteCount(tokens: ids.count))
         return Session(id: id, model: model, cache: cache, contextTokenIDs: ids,
                        pressSpec: press?.description ?? PressSpec.none, compressionRatio: press?.compressionRatio ?? 0,
-                       loadReport: report)
+                       loadMetrics: loadMetrics(cache, contextTokens: ids.count, prefillSeconds: total - compress,
+                                                compressSeconds: compress))
+    }
+
+    /// What loading `contextTokens` tokens into `cache` cost and left in it.
+    public static func loadMetrics(_ cache: KVCache, contextTokens: Int, prefillSeconds: Double,
+                                   compressSeconds: Double) -> Metrics {
+        var m = Metrics()
+        m.contextTokens = contextTokens
+        m.keptTokens = cache.meanEntriesPerHead
+        m.prefillMs = prefillSeconds * 1000
+        m.compressMs = compressSeconds * 1000
+        m.kvBytes = cache.byteCount
+        m.kvBytesUncompressed = cache.uncompressedByteCount(tokens: contextTokens)
+        return m
     }
 
     /// Starts answering `question` against the compressed context; `AskBatch.step` runs it.

@@ -1,4 +1,5 @@
 import Dispatch
+import KVMetrics
 import KVModel
 import KVPress
 
@@ -78,21 +79,28 @@ public final class SessionAsk {
     /// - Throws: what failed the ask (a forward-pass or decoding-compression error).
     public func report() throws -> AskReport {
         if let failure { throw failure }
-        let entries = cache.meanEntriesPerHead + (cache.prefix?.meanEntriesPerHead ?? 0)
         let compression = compressor?.compressionSeconds ?? 0
-        var r = AskReport(answer: answer, tokenIDs: tokens, finishReason: finishReason ?? .cancelled,
-                          questionTokens: questionTokens, prefillSeconds: prefillSeconds,
-                          timeToFirstTokenSeconds: timeToFirstToken,
-                          // Compression runs inside decode steps; decode time excludes it.
-                          decodeSeconds: max(0, decodeSeconds - compression), peakCacheTokens: entries,
-                          compressionSeconds: compression, decodingCompressions: compressor?.compressions ?? 0,
-                          contextTokens: session.loadReport.contextTokens, keptTokens: keptTokens,
-                          generatedTokens: tokens.count, kvBytesBefore: bytesBefore,
-                          kvBytesAfter: cache.byteCount + (cache.prefix?.byteCount ?? 0),
-                          peakRSSBytes: ResourceUsage.peakRSSBytes)
-        r.queueSeconds = queueSeconds ?? 0
-        r.meanBatchSize = steps == 0 ? 0 : Double(batchSizes) / Double(steps)
-        return r
+        // Compression runs inside decode steps; decode time excludes it.
+        let decode = max(0, decodeSeconds - compression)
+        var m = Metrics()
+        m.contextTokens = session.loadMetrics.contextTokens
+        m.keptTokens = keptTokens
+        m.questionTokens = questionTokens
+        m.generatedTokens = tokens.count
+        m.prefillMs = prefillSeconds * 1000
+        m.ttftMs = timeToFirstToken * 1000
+        m.decodeMs = decode * 1000
+        m.decodeTokS = tokens.count > 1 && decode > 0 ? Double(tokens.count - 1) / decode : 0
+        m.kvBytes = cache.byteCount + (cache.prefix?.byteCount ?? 0)
+        m.kvBytesUncompressed = session.loadMetrics.kvBytesUncompressed
+        m.kvBytesBefore = bytesBefore
+        m.decodingCompressions = compressor?.compressions ?? 0
+        m.decodingCompressMs = compression * 1000
+        m.finalCacheTokens = cache.meanEntriesPerHead + (cache.prefix?.meanEntriesPerHead ?? 0)
+        m.peakRssBytes = ResourceUsage.peakRSSBytes
+        m.queueMs = (queueSeconds ?? 0) * 1000
+        m.meanBatchSize = steps == 0 ? 0 : Double(batchSizes) / Double(steps)
+        return AskReport(answer: answer, tokenIDs: tokens, finishReason: finishReason ?? .cancelled, metrics: m)
     }
 
     /// Whether the ask's next step is its question prompt (rather than one decoded token).

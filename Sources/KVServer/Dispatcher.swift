@@ -157,13 +157,12 @@ final class Dispatcher {
         let info = try store.info(r.session)
         var row = TelemetryRow(event: "load")
         row.describe(info)
-        var t = session.loadTimings
-        t.peakRSSBytes = UInt64(ResourceUsage.peakRSSBytes)
-        row.prefillMs = t.prefillMs
-        row.compressMs = t.compressMs
-        row.requestMs = Date().timeIntervalSince(arrived) * 1000
+        var metrics = session.loadMetrics
+        metrics.peakRssBytes = ResourceUsage.peakRSSBytes
+        metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
+        row.metrics = metrics
         server.telemetry.record(row)
-        reply(client, Response(id: id, .load(LoadResult(session: info, timings: t))))
+        reply(client, Response(id: id, .load(LoadResult(session: info, metrics: metrics))))
     }
 
     /// Starts an ask; the scheduler steps it with the others and answers when it ends.
@@ -189,7 +188,7 @@ final class Dispatcher {
             self.store.askEnded(r.session, answered: (try? outcome.get()) != nil)
             do {
                 var result = try outcome.get()
-                result.timings.queueMs += waitedMs
+                result.metrics.queueMs += waitedMs
                 try self.finish(r, id, client, token, session: session, result: result, arrived: arrived)
             } catch {
                 loop.execute { self.fail(client, id, error, session: r.session) }
@@ -200,24 +199,13 @@ final class Dispatcher {
     /// Records an ended ask and answers it (or its cancel or deadline error).
     private func finish(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
                         session: BackendSession, result: AskResult, arrived: Date) throws {
+        var result = result
+        result.metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
         var row = TelemetryRow(event: "ask")
         row.describe(session.info)
-        row.questionTokens = Int(result.timings.questionTokens)
-        row.generatedTokens = Int(result.timings.generatedTokens)
-        row.prefillMs = result.timings.prefillMs
-        row.ttftMs = result.timings.ttftMs
-        row.decodeMs = result.timings.decodeMs
-        row.decodeTokS = result.timings.decodeTokS
-        row.kvBytes = Int(result.timings.kvBytes)
-        row.kvBytesBefore = Int(result.timings.kvBytesBefore)
+        row.metrics = result.metrics
         row.decoding = r.decoding
-        row.decodingCompressions = Int(result.timings.decodingCompressions)
-        row.decodingCompressMs = result.timings.decodingCompressMs
-        row.finalCacheTokens = Int(result.timings.finalCacheTokens)
-        row.queueMs = result.timings.queueMs
-        row.meanBatchSize = result.timings.meanBatchSize
         row.finishReason = result.finishReason
-        row.requestMs = Date().timeIntervalSince(arrived) * 1000
         server.telemetry.record(row)
         if let why = token.stopReason, result.finishReason == "cancelled" || result.finishReason == "deadline" {
             throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: result.tokenIDs.count)

@@ -42,7 +42,7 @@ public protocol BackendSession: AnyObject {
     /// Static description: model, press, ratio, token counts, bytes (state/asks/times are the store's).
     var info: SessionInfo { get }
     /// What loading it cost (prefill and compression times; zero for a restored session).
-    var loadTimings: Timings { get }
+    var loadMetrics: Metrics { get }
     /// Starts answering a question; `InferenceBackend.step` advances it, streaming tokens through
     /// `onToken`. The session's context is never changed, so many asks may run on it at once. Worker.
     /// - Throws: what makes the ask impossible (an empty question, bad sampling, no room left).

@@ -162,7 +162,7 @@ public final class SessionStore: @unchecked Sendable {
             lock.withLock { e.session = nil }
             var row = TelemetryRow(event: "evict")
             row.describe(e.info)
-            row.ioMs = Date().timeIntervalSince(start) * 1000
+            row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
             row.detail = e.savedURL?.path ?? ""
             telemetry.record(row)
             log(.info, "evicted session \(e.id) (\(e.info.kvBytes) bytes) to \(e.savedURL?.path ?? "?")")
@@ -223,7 +223,7 @@ public final class SessionStore: @unchecked Sendable {
         }
         var row = TelemetryRow(event: "restore")
         row.describe(e.info)
-        row.ioMs = ms
+        row.metrics.ioMs = ms
         row.detail = url.path
         telemetry.record(row)
         log(.info, "restored session \(id) from \(url.path) in \(Int(ms)) ms")
@@ -258,7 +258,7 @@ public final class SessionStore: @unchecked Sendable {
         let bytes = try save(e, session)
         var row = TelemetryRow(event: "save")
         row.describe(e.info)
-        row.ioMs = Date().timeIntervalSince(start) * 1000
+        row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
         row.detail = snapshotURL(id).path
         telemetry.record(row)
         return (snapshotURL(id), bytes)

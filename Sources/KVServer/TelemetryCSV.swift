@@ -13,36 +13,12 @@ public struct TelemetryRow: Sendable {
     public var model: String = ""
     public var press: String = ""
     public var compressionRatio: Double = 0
-    public var contextTokens: Int = 0
-    public var keptTokens: Int = 0
-    public var questionTokens: Int = 0
-    public var generatedTokens: Int = 0
-    public var prefillMs: Double = 0
-    public var compressMs: Double = 0
-    public var ttftMs: Double = 0
-    public var decodeMs: Double = 0
-    public var decodeTokS: Double = 0
-    public var kvBytes: Int = 0
-    public var kvBytesUncompressed: Int = 0
     /// Quantized cache spec of the session (`kivi:bits=4,…`), empty for full precision.
     public var kvQuant: String = ""
     /// Asks: the decoding-time compression spec, empty for none.
     public var decoding: String = ""
-    /// Asks: KV bytes when the ask started (`kvBytes` is then the bytes at its end: the context plus its question and answer).
-    public var kvBytesBefore: Int = 0
-    /// Asks: decoding-time compressions and their summed milliseconds.
-    public var decodingCompressions: Int = 0
-    public var decodingCompressMs: Double = 0
-    /// Asks: entries per KV head at the end of the answer (context plus question and answer).
-    public var finalCacheTokens: Int = 0
-    /// Milliseconds of file I/O (save/restore/evict).
-    public var ioMs: Double = 0
-    /// Milliseconds from the request's arrival to its answer (queueing included).
-    public var requestMs: Double = 0
-    /// Asks: milliseconds from arrival to the first step that ran it.
-    public var queueMs: Double = 0
-    /// Asks: asks per forward step, averaged over the steps this ask took part in.
-    public var meanBatchSize: Double = 0
+    /// The event's figures, one column each (`rss_bytes` and `peak_rss_bytes` are measured when it is written).
+    public var metrics = Metrics()
     /// `eos`, `max_new_tokens`, … for asks.
     public var finishReason: String = ""
     /// Wire code of an error event.
@@ -63,10 +39,10 @@ public struct TelemetryRow: Sendable {
         model = info.model
         press = info.press
         compressionRatio = info.compressionRatio
-        contextTokens = Int(info.contextTokens)
-        keptTokens = Int(info.keptTokens)
-        kvBytes = Int(info.kvBytes)
-        kvBytesUncompressed = Int(info.kvBytesUncompressed)
+        metrics.contextTokens = Int(info.contextTokens)
+        metrics.keptTokens = Int(info.keptTokens)
+        metrics.kvBytes = Int(info.kvBytes)
+        metrics.kvBytesUncompressed = Int(info.kvBytesUncompressed)
         kvQuant = info.kvQuant
     }
 }
@@ -78,14 +54,9 @@ public struct TelemetryRow: Sendable {
 /// one line on a file opened with `O_APPEND`, so rows are flushed as they happen, `tail -f` works,
 /// and a crash never leaves half a row from a buffer. Thread-safe.
 public final class TelemetryCSV: @unchecked Sendable {
-    /// The columns, in order.
-    public static let columns = [
-        "timestamp", "session", "event", "model", "press", "compression_ratio", "context_tokens", "kept_tokens",
-        "question_tokens", "generated_tokens", "prefill_ms", "compress_ms", "ttft_ms", "decode_ms", "decode_tok_s",
-        "kv_bytes", "kv_bytes_uncompressed", "kv_quant", "decoding", "kv_bytes_before", "decoding_compressions",
-        "decoding_compress_ms", "final_cache_tokens", "rss_bytes", "peak_rss_bytes", "io_ms", "request_ms", "queue_ms", "mean_batch_size", "finish_reason",
-        "error_code", "detail",
-    ]
+    /// The columns, in order: what the event is about, its metrics (`Metrics.names`), how it ended.
+    public static let columns = ["timestamp", "session", "event", "model", "press", "compression_ratio", "kv_quant", "decoding"]
+        + Metrics.names + ["finish_reason", "error_code", "detail"]
     /// File name of the daemon-wide CSV.
     public static let daemonFileName = "@kvd.csv"
 
@@ -107,7 +78,10 @@ public final class TelemetryCSV: @unchecked Sendable {
     /// Records `row` in its session's file (if it names one) and in the daemon-wide file.
     public func record(_ row: TelemetryRow) {
         guard let directory else { return }
-        let line = TelemetryCSV.format(row, timestamp: Date(), rss: ResourceUsage.rssBytes, peak: ResourceUsage.peakRSSBytes)
+        var row = row
+        row.metrics.rssBytes = ResourceUsage.rssBytes
+        row.metrics.peakRssBytes = ResourceUsage.peakRSSBytes
+        let line = TelemetryCSV.format(row, timestamp: Date())
         lock.lock()
         defer { lock.unlock() }
         if !row.session.isEmpty && !row.daemonOnly { append(line, to: directory.appendingPathComponent(row.session + ".csv")) }
@@ -140,21 +114,18 @@ public final class TelemetryCSV: @unchecked Sendable {
     }
 
     /// One CSV line (with newline) for `row`.
-    static func format(_ r: TelemetryRow, timestamp: Date, rss: Int, peak: Int) -> String {
+    static func format(_ r: TelemetryRow, timestamp: Date) -> String {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let fields: [String] = [
-            iso.string(from: timestamp), r.session, r.event, r.model, r.press, num(r.compressionRatio, 4),
-            String(r.contextTokens), String(r.keptTokens), String(r.questionTokens), String(r.generatedTokens),
-            num(r.prefillMs, 3), num(r.compressMs, 3), num(r.ttftMs, 3), num(r.decodeMs, 3), num(r.decodeTokS, 2),
-            String(r.kvBytes), String(r.kvBytesUncompressed), r.kvQuant, r.decoding, String(r.kvBytesBefore),
-            String(r.decodingCompressions), num(r.decodingCompressMs, 3), String(r.finalCacheTokens), String(rss), String(peak), num(r.ioMs, 3), num(r.requestMs, 3),
-            num(r.queueMs, 3), num(r.meanBatchSize, 2), r.finishReason, r.errorCode, r.detail,
-        ]
+        let fields = [iso.string(from: timestamp), r.session, r.event, r.model, r.press, format(r.compressionRatio, digits: 4),
+                      r.kvQuant, r.decoding]
+            + r.metrics.fields.map { format($0.value, digits: $0.isCount ? 0 : 3) }
+            + [r.finishReason, r.errorCode, r.detail]
         return fields.map(escape).joined(separator: ",") + "\n"
     }
 
-    static func num(_ v: Double, _ digits: Int) -> String {
+    /// `v` with `digits` decimals (0 for a value that is not a number).
+    static func format(_ v: Double, digits: Int) -> String {
         guard v.isFinite else { return "0" }
         return String(format: "%.\(digits)f", v)
     }

@@ -173,7 +173,7 @@ public enum WireCodec {
         case .load(let r):
             let p = a.make(kvd__load_response__init)
             p.pointee.session = sessionInfo(r.session, a)
-            p.pointee.timings = timings(r.timings, a)
+            (p.pointee.n_metrics, p.pointee.metrics) = metrics(r.metrics, a)
             m.body_case = KVD__RESPONSE__BODY_LOAD
             m.load = p
         case .token(let t):
@@ -189,7 +189,7 @@ public enum WireCodec {
             for (i, t) in r.tokenIDs.enumerated() { ids[i] = t }
             p.pointee.n_token_ids = r.tokenIDs.count
             p.pointee.token_ids = ids
-            p.pointee.timings = timings(r.timings, a)
+            (p.pointee.n_metrics, p.pointee.metrics) = metrics(r.metrics, a)
             p.pointee.finish_reason = a.string(r.finishReason, "finish_reason", of: p)
             m.body_case = KVD__RESPONSE__BODY_ASK
             m.ask = p
@@ -320,14 +320,15 @@ public enum WireCodec {
             let code = WireCode(rawValue: Int32(bitPattern: e.code.rawValue)) ?? .unknown
             body = .error(WireError(code, try text(r.error)(e.message, "message")))
         case KVD__RESPONSE__BODY_LOAD:
-            body = .load(LoadResult(session: sessionInfo(r.load?.pointee.session), timings: timings(r.load?.pointee.timings)))
+            guard let p = r.load?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
+            body = .load(LoadResult(session: sessionInfo(p.session), metrics: metrics(p.n_metrics, p.metrics)))
         case KVD__RESPONSE__BODY_TOKEN:
             guard let t = r.token?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             body = .token(AskToken(tokenID: t.token_id, text: try text(r.token)(t.text, "text")))
         case KVD__RESPONSE__BODY_ASK:
             guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             let ids = (0..<p.n_token_ids).map { p.token_ids[$0] }
-            body = .ask(AskResult(answer: try text(r.ask)(p.answer, "answer"), tokenIDs: ids, timings: timings(p.timings),
+            body = .ask(AskResult(answer: try text(r.ask)(p.answer, "answer"), tokenIDs: ids, metrics: metrics(p.n_metrics, p.metrics),
                                   finishReason: str(p.finish_reason)))
         case KVD__RESPONSE__BODY_SESSIONS:
             guard let p = r.sessions?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
@@ -434,51 +435,27 @@ public enum WireCodec {
         return s
     }
 
-    private static func timings(_ t: Timings, _ a: CArena) -> UnsafeMutablePointer<Kvd__Timings> {
-        let p = a.make(kvd__timings__init)
-        p.pointee.context_tokens = t.contextTokens
-        p.pointee.kept_tokens = t.keptTokens
-        p.pointee.question_tokens = t.questionTokens
-        p.pointee.generated_tokens = t.generatedTokens
-        p.pointee.prefill_ms = t.prefillMs
-        p.pointee.compress_ms = t.compressMs
-        p.pointee.ttft_ms = t.ttftMs
-        p.pointee.decode_ms = t.decodeMs
-        p.pointee.decode_tok_s = t.decodeTokS
-        p.pointee.kv_bytes = t.kvBytes
-        p.pointee.kv_bytes_uncompressed = t.kvBytesUncompressed
-        p.pointee.kv_bytes_before = t.kvBytesBefore
-        p.pointee.decoding_compressions = t.decodingCompressions
-        p.pointee.decoding_compress_ms = t.decodingCompressMs
-        p.pointee.final_cache_tokens = t.finalCacheTokens
-        p.pointee.peak_rss_bytes = t.peakRSSBytes
-        p.pointee.queue_ms = t.queueMs
-        p.pointee.mean_batch_size = t.meanBatchSize
-        return p
+    /// `m` as `kvd.Metric`s, one per field in declaration order.
+    private static func metrics(_ m: Metrics, _ a: CArena) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<Kvd__Metric>?>) {
+        let fields = m.fields
+        let items = a.array(UnsafeMutablePointer<Kvd__Metric>?.self, fields.count)
+        for (i, field) in fields.enumerated() {
+            let q = a.make(kvd__metric__init)
+            q.pointee.name = a.string(field.name, "name", of: q)
+            q.pointee.value = field.value
+            items[i] = q
+        }
+        return (fields.count, items)
     }
 
-    private static func timings(_ p: UnsafeMutablePointer<Kvd__Timings>?) -> Timings {
-        var t = Timings()
-        guard let q = p?.pointee else { return t }
-        t.contextTokens = q.context_tokens
-        t.keptTokens = q.kept_tokens
-        t.questionTokens = q.question_tokens
-        t.generatedTokens = q.generated_tokens
-        t.prefillMs = q.prefill_ms
-        t.compressMs = q.compress_ms
-        t.ttftMs = q.ttft_ms
-        t.decodeMs = q.decode_ms
-        t.decodeTokS = q.decode_tok_s
-        t.kvBytes = q.kv_bytes
-        t.kvBytesUncompressed = q.kv_bytes_uncompressed
-        t.kvBytesBefore = q.kv_bytes_before
-        t.decodingCompressions = q.decoding_compressions
-        t.decodingCompressMs = q.decoding_compress_ms
-        t.finalCacheTokens = q.final_cache_tokens
-        t.peakRSSBytes = q.peak_rss_bytes
-        t.queueMs = q.queue_ms
-        t.meanBatchSize = q.mean_batch_size
-        return t
+    /// The record named by `count` `kvd.Metric`s (see `Metrics.init(values:)`).
+    private static func metrics(_ count: Int, _ items: UnsafeMutablePointer<UnsafeMutablePointer<Kvd__Metric>?>?) -> Metrics {
+        var values: [String: Double] = [:]
+        for i in 0..<count {
+            guard let q = items?[i]?.pointee else { continue }
+            values[str(q.name)] = q.value
+        }
+        return Metrics(values: values)
     }
 
     /// A name, id, path or spec in a response: kvd writes these and they hold no NUL (ids are

@@ -1,3 +1,6 @@
+// Load and ask responses carry the metrics record, so every client of the wire reads it.
+@_exported import KVMetrics
+
 /// Swift value types mirroring `Protos/kvd.proto`, field for field.
 ///
 /// `WireCodec` converts them to and from protobuf bytes with libprotobuf-c. They are `Codable` so
@@ -115,35 +118,6 @@ public struct Request: Equatable, Sendable {
     }
 }
 
-/// `kvd.Timings`: token counts and costs of a load or an ask.
-public struct Timings: Equatable, Sendable, Codable {
-    public var contextTokens: UInt32 = 0
-    public var keptTokens: UInt32 = 0
-    public var questionTokens: UInt32 = 0
-    public var generatedTokens: UInt32 = 0
-    public var prefillMs: Double = 0
-    public var compressMs: Double = 0
-    public var ttftMs: Double = 0
-    public var decodeMs: Double = 0
-    public var decodeTokS: Double = 0
-    public var kvBytes: UInt64 = 0
-    public var kvBytesUncompressed: UInt64 = 0
-    /// Asks: KV bytes when the ask started (`kvBytes` is at its end: the context plus its question and answer).
-    public var kvBytesBefore: UInt64 = 0
-    /// Asks: decoding-time compressions and their summed milliseconds (not in `compressMs`).
-    public var decodingCompressions: UInt32 = 0
-    public var decodingCompressMs: Double = 0
-    /// Asks: entries per KV head at the end (the context plus its question and answer).
-    public var finalCacheTokens: UInt32 = 0
-    /// Peak resident set size of the daemon after the request.
-    public var peakRSSBytes: UInt64 = 0
-    /// Asks: milliseconds from arrival to the first step that ran it.
-    public var queueMs: Double = 0
-    /// Asks: asks per forward step, averaged over the steps this ask took part in.
-    public var meanBatchSize: Double = 0
-    public init() {}
-}
-
 /// `kvd.SessionInfo`: what the daemon holds for one session.
 public struct SessionInfo: Equatable, Sendable, Codable {
     public var session: String = ""
@@ -190,10 +164,11 @@ public struct SessionInfo: Equatable, Sendable, Codable {
 /// `kvd.LoadResponse`.
 public struct LoadResult: Equatable, Sendable, Codable {
     public var session: SessionInfo
-    public var timings: Timings
-    public init(session: SessionInfo, timings: Timings) {
+    /// What the load cost (`kvd.Metric`s by name).
+    public var metrics: Metrics
+    public init(session: SessionInfo, metrics: Metrics) {
         self.session = session
-        self.timings = timings
+        self.metrics = metrics
     }
 }
 
@@ -214,13 +189,14 @@ public struct AskToken: Equatable, Sendable, Codable {
 public struct AskResult: Equatable, Sendable, Codable {
     public var answer: String
     public var tokenIDs: [UInt32]
-    public var timings: Timings
+    /// What the ask cost (`kvd.Metric`s by name).
+    public var metrics: Metrics
     /// `eos`, `max_new_tokens`, `cancelled`, `deadline`.
     public var finishReason: String
-    public init(answer: String, tokenIDs: [UInt32], timings: Timings, finishReason: String) {
+    public init(answer: String, tokenIDs: [UInt32], metrics: Metrics, finishReason: String) {
         self.answer = answer
         self.tokenIDs = tokenIDs
-        self.timings = timings
+        self.metrics = metrics
         self.finishReason = finishReason
     }
 }

@@ -107,7 +107,7 @@ struct Load: ParsableCommand {
             if connection.json {
                 printJSON(r)
             } else {
-                let s = r.session, t = r.timings
+                let s = r.session, t = r.metrics
                 let quant = s.kvQuant.isEmpty ? "" : ", \(s.kvQuant)"
                 print("loaded \(s.session): \(s.contextTokens) tokens, kept \(s.keptTokens) (\(s.press), ratio \(s.compressionRatio)\(quant)); KV \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)); prefill \(ms(t.prefillMs)), compress \(ms(t.compressMs))")
             }
@@ -212,10 +212,10 @@ struct Ask: ParsableCommand {
             } else {
                 out.write(Data("\n".utf8))
                 if verbose {
-                    let t = r.timings
+                    let t = r.metrics
                     var line = "[\(t.questionTokens) question tokens, \(t.generatedTokens) generated (\(r.finishReason)); first token \(ms(t.ttftMs)), decode \(String(format: "%.1f", t.decodeTokS)) tok/s"
                     if decoding != nil {
-                        line += "; \(t.decodingCompressions) decoding compressions in \(ms(t.decodingCompressMs)), KV \(formatBytes(t.kvBytesBefore)) -> \(formatBytes(t.kvBytes)), \(t.finalCacheTokens) entries per head at the end"
+                        line += "; \(t.decodingCompressions) decoding compressions in \(ms(t.decodingCompressMs)), KV \(formatBytes(UInt64(t.kvBytesBefore))) -> \(formatBytes(UInt64(t.kvBytes))), \(t.finalCacheTokens) entries per head at the end"
                     }
                     FileHandle.standardError.write(Data((line + "]\n").utf8))
                 }

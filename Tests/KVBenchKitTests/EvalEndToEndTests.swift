@@ -52,8 +52,8 @@ final class EvalEndToEndTests: XCTestCase {
         let shared = try SharedPrefillSweep(model: model, choices: [try PressChoice(spec: "none", ratio: nil), press],
                                             options: EvalOptions(maxNewTokens: 8)).run(dataset)
         XCTAssertEqual(shared[1].0.map(\.prediction), outcome.predictions.map(\.prediction))
-        XCTAssertEqual(shared[1].0.map(\.keptTokens), outcome.predictions.map(\.keptTokens))
-        XCTAssertEqual(shared[0].0.map(\.keptTokens), shared[0].0.map(\.contextTokens), "none keeps everything")
+        XCTAssertEqual(shared[1].0.map(\.metrics.keptTokens), outcome.predictions.map(\.metrics.keptTokens))
+        XCTAssertEqual(shared[0].0.map(\.metrics.keptTokens), shared[0].0.map(\.metrics.contextTokens), "none keeps everything")
 
         // Finished: a second run is skipped and returns the stored metrics.
         let again = try evaluation.run(force: false)
@@ -77,12 +77,12 @@ final class EvalEndToEndTests: XCTestCase {
         XCTAssertTrue(dir.hasSuffix("/0.50"), dir)
         for p in outcome.predictions {
             XCTAssertNil(p.error)
-            XCTAssertGreaterThan(p.decodingCompressions, 0, "about 230 kept entries per head against a budget of 64")
-            XCTAssertGreaterThan(p.kvBytesAfter, 0)
+            XCTAssertGreaterThan(p.metrics.decodingCompressions, 0, "about 230 kept entries per head against a budget of 64")
+            XCTAssertGreaterThan(p.metrics.kvBytes, 0)
         }
         let metrics = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: outcome.store.metricsURL)) as? [String: Any])
         let timing = try XCTUnwrap(metrics["timing"] as? [String: Any])
-        XCTAssertEqual(timing["decoding_compressions"] as? Int, outcome.predictions.reduce(0) { $0 + $1.decodingCompressions })
+        XCTAssertEqual(timing["decoding_compressions"] as? Int, outcome.predictions.reduce(0) { $0 + $1.metrics.decodingCompressions })
         let fp16Bytes = try XCTUnwrap(timing["mean_kv_bytes_uncompressed"] as? Int)
         XCTAssertLessThan(try XCTUnwrap(timing["mean_kv_bytes"] as? Int), fp16Bytes / 2, "knorm@0.5 in 4 bits")
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: outcome.store.configURL)) as? [String: Any])
@@ -90,6 +90,6 @@ final class EvalEndToEndTests: XCTestCase {
 
         let shared = try SharedPrefillSweep(model: model, choices: [press], options: options).run(dataset)
         XCTAssertEqual(shared[0].0.map(\.prediction), outcome.predictions.map(\.prediction))
-        XCTAssertEqual(shared[0].0.map(\.decodingCompressions), outcome.predictions.map(\.decodingCompressions))
+        XCTAssertEqual(shared[0].0.map(\.metrics.decodingCompressions), outcome.predictions.map(\.metrics.decodingCompressions))
     }
 }

@@ -74,7 +74,7 @@ final class MetricTests: XCTestCase {
     func testEvalMetricsSummary() {
         func p(_ task: String, _ score: Double, refs: [String] = ["x"]) -> Prediction {
             Prediction(id: task, contextID: "c", task: task, question: "q", prediction: "", reference: refs, score: score,
-                       metric: "contains", contextTokens: 0, keptTokens: 0, generatedTokens: 0, timeToFirstTokenSeconds: 0)
+                       metric: "contains")
         }
         // Scored: 1, 0.5, 0 → 0.5; task a: (1 + 0.5) / 2 = 0.75; one unscored (no references).
         let m = EvalMetrics([p("a", 1), p("a", 0.5), p("b", 0), p("c", 0, refs: [])])

@@ -58,7 +58,7 @@ final class ConcurrentAskTests: XCTestCase {
         for (index, ask) in asks {
             let report = try ask.report()
             XCTAssertEqual(report.tokenIDs, alone[index], "ask \(index)")
-            XCTAssertGreaterThan(report.meanBatchSize, 1)
+            XCTAssertGreaterThan(report.metrics.meanBatchSize, 1)
         }
         XCTAssertLessThanOrEqual(steps, Self.parameters.maxNewTokens + 1, "every step advanced every ask")
         XCTAssertEqual(sessions.map { ($0.cache.entryCount, $0.cache.nextPosition, $0.cache.byteCount) }.map { "\($0)" },

@@ -43,7 +43,7 @@ final class RealModelSessionTests: XCTestCase {
                 let c = model.config
                 let global = (0..<c.layerCount).filter { !c.isLocalLayer($0) }
                 let kept = global.flatMap { l in session.cache.layers[l].map(\.count) }.reduce(0, +)
-                XCTAssertEqual(Double(kept) / Double(global.count * c.headCountKV), Double(session.loadReport.contextTokens) / 2,
+                XCTAssertEqual(Double(kept) / Double(global.count * c.headCountKV), Double(session.loadMetrics.contextTokens) / 2,
                                accuracy: 1, "\(file.fetchName): kvzip keeps half of the global layers' entries")
             }
         }

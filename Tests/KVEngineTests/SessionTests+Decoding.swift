@@ -19,18 +19,18 @@ extension SessionTests {
         XCTAssertEqual(session.cache.byteCount, bytes)
 
         // Counters.
-        let steps = compressed.generatedTokens - 1
-        XCTAssertEqual(compressed.generatedTokens, compressed.tokenIDs.count)
-        XCTAssertEqual(compressed.decodingCompressions, steps / interval)
-        XCTAssertGreaterThan(compressed.compressionSeconds, 0)
-        XCTAssertEqual(compressed.contextTokens, session.loadReport.contextTokens)
-        XCTAssertEqual(compressed.keptTokens, session.loadReport.keptTokens)
-        XCTAssertEqual(compressed.kvBytesBefore, bytes)
+        let steps = compressed.metrics.generatedTokens - 1
+        XCTAssertEqual(compressed.metrics.generatedTokens, compressed.tokenIDs.count)
+        XCTAssertEqual(compressed.metrics.decodingCompressions, steps / interval)
+        XCTAssertGreaterThan(compressed.metrics.decodingCompressMs, 0)
+        XCTAssertEqual(compressed.metrics.contextTokens, session.loadMetrics.contextTokens)
+        XCTAssertEqual(compressed.metrics.keptTokens, session.loadMetrics.keptTokens)
+        XCTAssertEqual(compressed.metrics.kvBytesBefore, bytes)
         let c = model.config
         let bytesPerEntry = 2 * c.headDimension * 2  // f16 key + value
-        XCTAssertLessThanOrEqual(compressed.kvBytesAfter, (budget + steps % interval) * bytesPerEntry * c.layerCount * c.headCountKV)
-        XCTAssertLessThanOrEqual(compressed.peakCacheTokens, budget + steps % interval)
-        XCTAssertGreaterThan(compressed.peakRSSBytes, 0)
+        XCTAssertLessThanOrEqual(compressed.metrics.kvBytes, (budget + steps % interval) * bytesPerEntry * c.layerCount * c.headCountKV)
+        XCTAssertLessThanOrEqual(compressed.metrics.finalCacheTokens, budget + steps % interval)
+        XCTAssertGreaterThan(compressed.metrics.peakRssBytes, 0)
 
         // A later ask without decoding compression answers exactly as a fresh session.
         let later = try session.ask(question: Self.question, answerPrefix: Self.answerPrefix,
@@ -39,10 +39,10 @@ extension SessionTests {
         let reference = try fresh.ask(question: Self.question, answerPrefix: Self.answerPrefix,
                                       parameters: GenerateParameters(maxNewTokens: 14))
         XCTAssertEqual(later.tokenIDs, reference.tokenIDs)
-        XCTAssertEqual(later.decodingCompressions, 0)
-        XCTAssertEqual(later.compressionSeconds, 0)
-        XCTAssertEqual(later.kvBytesBefore, bytes)
-        XCTAssertEqual(later.kvBytesAfter, bytes
-                       + (later.questionTokens + later.generatedTokens - 1) * bytesPerEntry * c.layerCount * c.headCountKV)
+        XCTAssertEqual(later.metrics.decodingCompressions, 0)
+        XCTAssertEqual(later.metrics.decodingCompressMs, 0)
+        XCTAssertEqual(later.metrics.kvBytesBefore, bytes)
+        XCTAssertEqual(later.metrics.kvBytes, bytes
+                       + (later.metrics.questionTokens + later.metrics.generatedTokens - 1) * bytesPerEntry * c.layerCount * c.headCountKV)
     }
 }

@@ -48,8 +48,8 @@ final class SessionTests: XCTestCase {
         let model = try model()
         let golden = try goldenDocument(model)
         let session = try Session.load(id: SessionID("none"), model: model, document: golden.document, press: nil)
-        XCTAssertEqual(session.loadReport.contextTokens, golden.contextIDs.count)
-        XCTAssertEqual(session.loadReport.keptTokens, golden.contextIDs.count)
+        XCTAssertEqual(session.loadMetrics.contextTokens, golden.contextIDs.count)
+        XCTAssertEqual(session.loadMetrics.keptTokens, golden.contextIDs.count)
         let report = try session.ask(question: Self.question, answerPrefix: Self.answerPrefix,
                                      parameters: GenerateParameters(maxNewTokens: 16))
         XCTAssertEqual(report.answer, golden.answer)
@@ -91,7 +91,7 @@ final class SessionTests: XCTestCase {
         let golden = try goldenDocument(model)
         let session = try Session.load(id: SessionID("knorm"), model: model, document: golden.document,
                                        press: try PressSpec.parse("knorm:ratio=0.5"))
-        let r = session.loadReport
+        let r = session.loadMetrics
         XCTAssertEqual(r.keptTokens, Int(Double(r.contextTokens) * 0.5))
         XCTAssertEqual(Double(r.kvBytes) / Double(r.kvBytesUncompressed), 0.5, accuracy: 0.002)
         XCTAssertEqual(session.compressionRatio, 0.5)

@@ -24,14 +24,14 @@ extension EndToEndTests {
         let plain = try reference.ask(question: Self.questions[0], parameters: params)
         let squeezed = try reference.ask(question: Self.questions[1], parameters: params,
                                          decoding: try DecodingSpec.parse(Self.decoding))
-        XCTAssertGreaterThan(squeezed.decodingCompressions, 0, "the budget is below the kept context, so it must compress")
+        XCTAssertGreaterThan(squeezed.metrics.decodingCompressions, 0, "the budget is below the kept context, so it must compress")
 
         var daemon: DaemonProcess? = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath])
         let client = try daemon!.client()
         let loaded = try client.call(.load(LoadRequest(session: "q8", document: document, press: Self.press, kvQuant: Self.quantization)))
         guard case .load(let load) = loaded.body else { return XCTFail("load: \(loaded.body)\n\(daemon!.log)") }
         XCTAssertEqual(load.session.kvQuant, reference.cache.quantization?.description)
-        XCTAssertEqual(Int(load.session.kvBytes), reference.loadReport.kvBytes)
+        XCTAssertEqual(Int(load.session.kvBytes), reference.loadMetrics.kvBytes)
         // Of the ~400 entries knorm keeps per head, the newest 128 stay f16 (the residual window).
         XCTAssertLessThan(Double(load.session.kvBytes), 0.4 * Double(load.session.kvBytesUncompressed),
                           "8-bit codes hold well under the f16 bytes of the kept half")
@@ -48,21 +48,21 @@ extension EndToEndTests {
         XCTAssertEqual(first.answer, plain.answer)
         let withBudget = try ask(Self.questions[1], decoding: Self.decoding)
         XCTAssertEqual(withBudget.answer, squeezed.answer)
-        let t = withBudget.timings
-        XCTAssertEqual(Int(t.decodingCompressions), squeezed.decodingCompressions)
+        let t = withBudget.metrics
+        XCTAssertEqual(Int(t.decodingCompressions), squeezed.metrics.decodingCompressions)
         XCTAssertGreaterThan(t.decodingCompressMs, 0)
-        XCTAssertEqual(t.kvBytesBefore, load.session.kvBytes)
+        XCTAssertEqual(UInt64(t.kvBytesBefore), load.session.kvBytes)
         XCTAssertLessThan(t.kvBytes, t.kvBytesBefore, "the budget holds fewer entries than the kept context")
         XCTAssertLessThanOrEqual(Int(t.finalCacheTokens), 64 + 8, "at most the budget plus one interval of new tokens")
-        XCTAssertGreaterThan(t.peakRSSBytes, 0)
+        XCTAssertGreaterThan(t.peakRssBytes, 0)
         XCTAssertEqual(try ask(Self.questions[0]).tokenIDs, first.tokenIDs, "decoding compression never touches the stored context")
 
         let rows = try daemon!.telemetry("q8")
         XCTAssertEqual(rows.map { $0["event"] ?? "" }, ["load", "ask", "ask", "ask"])
         XCTAssertEqual(rows[0]["kv_quant"], load.session.kvQuant)
         XCTAssertEqual(rows[2]["decoding"], Self.decoding)
-        XCTAssertEqual(Int(rows[2]["decoding_compressions"] ?? ""), squeezed.decodingCompressions)
-        XCTAssertEqual(UInt64(rows[2]["kv_bytes_before"] ?? ""), t.kvBytesBefore)
+        XCTAssertEqual(Int(rows[2]["decoding_compressions"] ?? ""), squeezed.metrics.decodingCompressions)
+        XCTAssertEqual(Int(rows[2]["kv_bytes_before"] ?? ""), t.kvBytesBefore)
         XCTAssertEqual(rows[3]["decoding"], "")
         XCTAssertEqual(rows[3]["decoding_compressions"], "0")
 

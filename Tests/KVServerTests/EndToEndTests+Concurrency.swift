@@ -63,9 +63,9 @@ extension EndToEndTests {
             if r.id == loadID && r.body.isFinal { loadBody = r.body }
         }
         guard case .load(let loaded)? = loadBody else { return XCTFail("\(String(describing: loadBody))") }
-        let loadSeconds = (loaded.timings.prefillMs + loaded.timings.compressMs) / 1000
+        let loadSeconds = (loaded.metrics.prefillMs + loaded.metrics.compressMs) / 1000
         XCTAssertLessThan(answeredAfter, loadSeconds, "the ask did not wait for the whole prefill")
-        XCTAssertLessThan(a.timings.queueMs, 2000, "the ask started at one of the load's layer boundaries")
+        XCTAssertLessThan(a.metrics.queueMs, 2000, "the ask started at one of the load's layer boundaries")
     }
 }
 

@@ -67,9 +67,9 @@ final class EndToEndTests: XCTestCase {
         let client = try daemon!.client()
         let loaded = try client.call(.load(LoadRequest(session: "kestrel", document: document, press: Self.press)))
         guard case .load(let load) = loaded.body else { return XCTFail("load: \(loaded.body)\n\(daemon!.log)") }
-        XCTAssertEqual(Int(load.session.contextTokens), reference.loadReport.contextTokens)
-        XCTAssertEqual(Int(load.session.keptTokens), reference.loadReport.keptTokens)
-        XCTAssertEqual(Int(load.session.kvBytes), reference.loadReport.kvBytes)
+        XCTAssertEqual(Int(load.session.contextTokens), reference.loadMetrics.contextTokens)
+        XCTAssertEqual(Int(load.session.keptTokens), reference.loadMetrics.keptTokens)
+        XCTAssertEqual(Int(load.session.kvBytes), reference.loadMetrics.kvBytes)
 
         var answers: [AskResult] = []
         for q in Self.questions {
@@ -102,7 +102,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertGreaterThan(Double(loadRow["prefill_ms"] ?? "") ?? 0, 0)
         for (row, a) in zip(rows.dropFirst(), answers) {
             XCTAssertEqual(Int(row["generated_tokens"] ?? ""), a.tokenIDs.count)
-            XCTAssertEqual(Int(row["question_tokens"] ?? ""), Int(a.timings.questionTokens))
+            XCTAssertEqual(Int(row["question_tokens"] ?? ""), Int(a.metrics.questionTokens))
             XCTAssertGreaterThan(Int(row["rss_bytes"] ?? "") ?? 0, 0)
         }
 
@@ -259,7 +259,7 @@ final class EndToEndTests: XCTestCase {
                         let r = try c.call(.ask(AskRequest(session: session, question: "Question \(j): what does the text say?", maxNewTokens: 4, stream: j % 2 == 0)))
                         let dt = Date().timeIntervalSince(t0)
                         results.lock.lock()
-                        if case .ask(let a) = r.body { results.latencies.append(dt); results.service.append((a.timings.ttftMs + a.timings.decodeMs) / 1000) } else { results.failures.append("\(r.body)") }
+                        if case .ask(let a) = r.body { results.latencies.append(dt); results.service.append((a.metrics.ttftMs + a.metrics.decodeMs) / 1000) } else { results.failures.append("\(r.body)") }
                         results.lock.unlock()
                     }
                 } catch {

@@ -105,7 +105,7 @@ final class FakeSession: BackendSession {
         return i
     }
 
-    var loadTimings: Timings { Timings() }
+    var loadMetrics: Metrics { Metrics() }
 
     func startAsk(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
                   onToken: @escaping (AskToken) -> Void) throws -> BackendAsk {
@@ -153,10 +153,10 @@ final class FakeAsk: BackendAsk {
     }
 
     func result() throws -> AskResult {
-        var t = Timings()
-        t.questionTokens = UInt32(questionWords)
-        t.generatedTokens = UInt32(out.count)
-        return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, timings: t,
+        var m = Metrics()
+        m.questionTokens = questionWords
+        m.generatedTokens = out.count
+        return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, metrics: m,
                          finishReason: finish ?? "cancelled")
     }
 }

@@ -72,9 +72,28 @@ final class PersistenceTests: XCTestCase {
     func testTelemetryQuotesSpecsWithCommas() {
         var r = TelemetryRow(event: "load", session: "s")
         r.press = "snapkv:ratio=0.5,window_size=64"
-        let line = TelemetryCSV.format(r, timestamp: Date(timeIntervalSince1970: 0), rss: 1, peak: 2)
+        let line = TelemetryCSV.format(r, timestamp: Date(timeIntervalSince1970: 0))
         XCTAssertTrue(line.contains(",\"snapkv:ratio=0.5,window_size=64\","))
-        XCTAssertEqual(TelemetryCSV.columns.count, 32)
+    }
+
+    func testTelemetryColumnsAreTheEventTheMetricsAndTheOutcome() {
+        XCTAssertEqual(TelemetryCSV.columns, ["timestamp", "session", "event", "model", "press", "compression_ratio", "kv_quant", "decoding"]
+                       + Metrics.names + ["finish_reason", "error_code", "detail"])
+    }
+
+    func testTelemetryRowCarriesEveryMetric() {
+        var row = TelemetryRow(event: "ask", session: "s")
+        row.metrics = Metrics(values: Dictionary(uniqueKeysWithValues: Metrics().fields.enumerated().map { i, f in
+            (f.name, Double(i + 1) * (f.isCount ? 1_000_003 : 1.125))
+        }))
+        let line = TelemetryCSV.format(row, timestamp: Date(timeIntervalSince1970: 0))
+        let fields = line.dropLast().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(fields.count, TelemetryCSV.columns.count)
+        let values = Dictionary(uniqueKeysWithValues: zip(TelemetryCSV.columns, fields).compactMap { name, field in
+            Double(field).map { (name, $0) }
+        })
+        XCTAssertEqual(Metrics(values: values), row.metrics)
+        XCTAssertEqual(fields[TelemetryCSV.columns.firstIndex(of: "ttft_ms")!], "7.875")
     }
 
     func testTelemetryFileWithOtherColumnsIsSetAside() throws {
@@ -85,7 +104,7 @@ final class PersistenceTests: XCTestCase {
         try old.write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
         var row = TelemetryRow(event: "ask", session: "s")
         row.kvQuant = "kivi:bits=4"
-        row.decodingCompressions = 3
+        row.metrics.decodingCompressions = 3
         TelemetryCSV(directory: dir).record(row)
         XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("s.csv.prev"), encoding: .utf8), old)
         let lines = try String(contentsOf: dir.appendingPathComponent("s.csv"), encoding: .utf8).split(separator: "\n")

@@ -24,7 +24,7 @@ typedef struct Kvd__Sampling Kvd__Sampling;
 typedef struct Kvd__AskRequest Kvd__AskRequest;
 typedef struct Kvd__AskToken Kvd__AskToken;
 typedef struct Kvd__AskResponse Kvd__AskResponse;
-typedef struct Kvd__Timings Kvd__Timings;
+typedef struct Kvd__Metric Kvd__Metric;
 typedef struct Kvd__SessionsRequest Kvd__SessionsRequest;
 typedef struct Kvd__SessionsResponse Kvd__SessionsResponse;
 typedef struct Kvd__SessionInfo Kvd__SessionInfo;
@@ -223,11 +223,12 @@ struct  Kvd__LoadResponse
 {
   ProtobufCMessage base;
   Kvd__SessionInfo *session;
-  Kvd__Timings *timings;
+  size_t n_metrics;
+  Kvd__Metric **metrics;
 };
 #define KVD__LOAD_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__load_response__descriptor) \
-    , NULL, NULL }
+    , NULL, 0,NULL }
 
 
 struct  Kvd__Sampling
@@ -305,60 +306,32 @@ struct  Kvd__AskResponse
   char *answer;
   size_t n_token_ids;
   uint32_t *token_ids;
-  Kvd__Timings *timings;
   /*
    * Why generation stopped: "eos", "max_new_tokens", "cancelled", "deadline".
    */
   char *finish_reason;
+  size_t n_metrics;
+  Kvd__Metric **metrics;
 };
 #define KVD__ASK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__ask_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
-struct  Kvd__Timings
+/*
+ * One figure of a load or an ask, named as its telemetry CSV column ("decoding_compressions",
+ * "ttft_ms"; the list is the Swift record KVMetrics.Metrics). Carried by name so that a new figure
+ * changes no message here; a receiver ignores names it does not know and reads missing ones as 0.
+ */
+struct  Kvd__Metric
 {
   ProtobufCMessage base;
-  uint32_t context_tokens;
-  uint32_t kept_tokens;
-  uint32_t question_tokens;
-  uint32_t generated_tokens;
-  double prefill_ms;
-  double compress_ms;
-  double ttft_ms;
-  double decode_ms;
-  double decode_tok_s;
-  uint64_t kv_bytes;
-  uint64_t kv_bytes_uncompressed;
-  /*
-   * Asks: KV bytes when the ask started (kv_bytes is at its end: the context plus its question and answer).
-   */
-  uint64_t kv_bytes_before;
-  /*
-   * Asks: decoding-time compressions run and their summed milliseconds (not in compress_ms).
-   */
-  uint32_t decoding_compressions;
-  double decoding_compress_ms;
-  /*
-   * Asks: entries per KV head at the end (context kept + question + answer).
-   */
-  uint32_t final_cache_tokens;
-  /*
-   * Peak resident set size of the daemon process after the request.
-   */
-  uint64_t peak_rss_bytes;
-  /*
-   * Asks: milliseconds from arrival to the first step that ran it (waiting for a job or a place in a batch).
-   */
-  double queue_ms;
-  /*
-   * Asks: asks per forward step, averaged over the steps this ask took part in.
-   */
-  double mean_batch_size;
+  char *name;
+  double value;
 };
-#define KVD__TIMINGS__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&kvd__timings__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define KVD__METRIC__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kvd__metric__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Kvd__SessionsRequest
@@ -822,24 +795,24 @@ Kvd__AskResponse *
 void   kvd__ask_response__free_unpacked
                      (Kvd__AskResponse *message,
                       ProtobufCAllocator *allocator);
-/* Kvd__Timings methods */
-void   kvd__timings__init
-                     (Kvd__Timings         *message);
-size_t kvd__timings__get_packed_size
-                     (const Kvd__Timings   *message);
-size_t kvd__timings__pack
-                     (const Kvd__Timings   *message,
+/* Kvd__Metric methods */
+void   kvd__metric__init
+                     (Kvd__Metric         *message);
+size_t kvd__metric__get_packed_size
+                     (const Kvd__Metric   *message);
+size_t kvd__metric__pack
+                     (const Kvd__Metric   *message,
                       uint8_t             *out);
-size_t kvd__timings__pack_to_buffer
-                     (const Kvd__Timings   *message,
+size_t kvd__metric__pack_to_buffer
+                     (const Kvd__Metric   *message,
                       ProtobufCBuffer     *buffer);
-Kvd__Timings *
-       kvd__timings__unpack
+Kvd__Metric *
+       kvd__metric__unpack
                      (ProtobufCAllocator  *allocator,
                       size_t               len,
                       const uint8_t       *data);
-void   kvd__timings__free_unpacked
-                     (Kvd__Timings *message,
+void   kvd__metric__free_unpacked
+                     (Kvd__Metric *message,
                       ProtobufCAllocator *allocator);
 /* Kvd__SessionsRequest methods */
 void   kvd__sessions_request__init
@@ -1307,8 +1280,8 @@ typedef void (*Kvd__AskToken_Closure)
 typedef void (*Kvd__AskResponse_Closure)
                  (const Kvd__AskResponse *message,
                   void *closure_data);
-typedef void (*Kvd__Timings_Closure)
-                 (const Kvd__Timings *message,
+typedef void (*Kvd__Metric_Closure)
+                 (const Kvd__Metric *message,
                   void *closure_data);
 typedef void (*Kvd__SessionsRequest_Closure)
                  (const Kvd__SessionsRequest *message,
@@ -1395,7 +1368,7 @@ extern const ProtobufCMessageDescriptor kvd__sampling__descriptor;
 extern const ProtobufCMessageDescriptor kvd__ask_request__descriptor;
 extern const ProtobufCMessageDescriptor kvd__ask_token__descriptor;
 extern const ProtobufCMessageDescriptor kvd__ask_response__descriptor;
-extern const ProtobufCMessageDescriptor kvd__timings__descriptor;
+extern const ProtobufCMessageDescriptor kvd__metric__descriptor;
 extern const ProtobufCMessageDescriptor kvd__sessions_request__descriptor;
 extern const ProtobufCMessageDescriptor kvd__sessions_response__descriptor;
 extern const ProtobufCMessageDescriptor kvd__session_info__descriptor;

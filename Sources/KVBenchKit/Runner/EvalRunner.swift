@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import KVEngine
+import KVMetrics
 import KVModel
 import KVPress
 
@@ -14,35 +15,31 @@ public struct EvalRunner {
     /// What a run produced besides the predictions.
     public struct Timing: Sendable {
         public var wallSeconds = 0.0
-        public var prefillSeconds = 0.0
-        public var compressSeconds = 0.0
-        public var timeToFirstTokenSeconds = 0.0
-        public var decodeSeconds = 0.0
-        public var generatedTokens = 0
-        public var contextTokens = 0
-        public var keptTokens = 0
-        public var kvBytes = 0
-        public var kvBytesUncompressed = 0
+        /// Contexts loaded and questions answered.
         public var contexts = 0
-        /// Decoding-time compression over all answers: how many, and their summed seconds.
-        public var decodingCompressions = 0
-        public var decodingCompressSeconds = 0.0
-        /// KV bytes at the end of every answer (context plus question and answer), summed.
-        public var kvBytesAfterAnswers = 0
         public var answers = 0
+        /// Every loaded context's metrics, summed.
+        public var loads = Metrics()
+        /// Every answer's metrics, summed.
+        public var asks = Metrics()
         /// Largest peak RSS any answer reported.
-        public var peakRSSBytes = 0
+        public var peakRssBytes = 0
 
+        /// metrics.json's `timing`: the run's headline figures, then every metric's mean per
+        /// loaded context and per answer.
         public var json: [String: Any] {
             let q = max(1, contexts)
-            return ["wall_seconds": round4(wallSeconds), "prefill_seconds": round4(prefillSeconds),
-                    "compress_seconds": round4(compressSeconds), "ttft_seconds_total": round4(timeToFirstTokenSeconds),
-                    "decode_tok_s": decodeSeconds > 0 ? round4(Double(generatedTokens) / decodeSeconds) : 0,
-                    "mean_context_tokens": contextTokens / q, "mean_kept_tokens": keptTokens / q,
-                    "mean_kv_bytes": kvBytes / q, "mean_kv_bytes_uncompressed": kvBytesUncompressed / q,
-                    "contexts": contexts, "decoding_compressions": decodingCompressions,
-                    "decoding_compress_seconds": round4(decodingCompressSeconds),
-                    "mean_kv_bytes_after_answer": kvBytesAfterAnswers / max(1, answers), "peak_rss_bytes": peakRSSBytes]
+            let decodedTokens = max(0, asks.generatedTokens - answers)
+            return ["wall_seconds": round4(wallSeconds), "prefill_seconds": round4(loads.prefillMs / 1000),
+                    "compress_seconds": round4(loads.compressMs / 1000), "ttft_seconds_total": round4(asks.ttftMs / 1000),
+                    "decode_tok_s": asks.decodeMs > 0 ? round4(Double(decodedTokens) / (asks.decodeMs / 1000)) : 0,
+                    "mean_context_tokens": loads.contextTokens / q, "mean_kept_tokens": loads.keptTokens / q,
+                    "mean_kv_bytes": loads.kvBytes / q, "mean_kv_bytes_uncompressed": loads.kvBytesUncompressed / q,
+                    "contexts": contexts, "decoding_compressions": asks.decodingCompressions,
+                    "decoding_compress_seconds": round4(asks.decodingCompressMs / 1000),
+                    "mean_kv_bytes_after_answer": asks.kvBytes / max(1, answers), "peak_rss_bytes": peakRssBytes,
+                    "mean_per_context": (loads / contexts).values.mapValues(round4),
+                    "mean_per_answer": (asks / answers).values.mapValues(round4)]
         }
     }
 
@@ -98,21 +95,16 @@ extension EvalRunner {
     func answer(_ context: EvalContext, session: Session?, loadError: String?, into predictions: inout [Prediction],
                 timing: inout Timing, answered: (Prediction) -> Void = { _ in }) {
         if let s = session {
-            let r = s.loadReport
-            timing.prefillSeconds += r.prefillSeconds
-            timing.compressSeconds += r.compressSeconds
-            timing.contextTokens += r.contextTokens
-            timing.keptTokens += r.keptTokens
-            timing.kvBytes += r.kvBytes
-            timing.kvBytesUncompressed += r.kvBytesUncompressed
+            timing.loads = timing.loads + s.loadMetrics
             timing.contexts += 1
         }
         for q in context.questions {
+            var unanswered = Metrics()
+            unanswered.contextTokens = session?.loadMetrics.contextTokens ?? 0
+            unanswered.keptTokens = session?.loadMetrics.keptTokens ?? 0
             var pred = Prediction(id: q.id, contextID: context.id, task: q.task, question: q.question, prediction: "",
-                                  reference: q.references, score: 0, metric: q.metric.name,
-                                  contextTokens: session?.loadReport.contextTokens ?? 0,
-                                  keptTokens: session?.loadReport.keptTokens ?? 0, generatedTokens: 0,
-                                  timeToFirstTokenSeconds: 0, error: loadError)
+                                  reference: q.references, score: 0, metric: q.metric.name, metrics: unanswered,
+                                  error: loadError)
             if let s = session {
                 let budget = options.maxNewTokens ?? q.maxNewTokens ?? options.defaultMaxNewTokens
                 do {
@@ -120,19 +112,11 @@ extension EvalRunner {
                                       parameters: GenerateParameters(maxNewTokens: budget, sampling: .greedy),
                                       decoding: options.decoding)
                     pred.prediction = a.answer
-                    pred.generatedTokens = a.tokenIDs.count
-                    pred.timeToFirstTokenSeconds = a.timeToFirstTokenSeconds
+                    pred.metrics = a.metrics
                     pred.score = q.metric.score(StringMatch.clean(a.answer), references: q.references)
-                    timing.timeToFirstTokenSeconds += a.timeToFirstTokenSeconds
-                    timing.decodeSeconds += a.decodeSeconds
-                    timing.generatedTokens += max(0, a.tokenIDs.count - 1)
-                    timing.decodingCompressions += a.decodingCompressions
-                    timing.decodingCompressSeconds += a.compressionSeconds
-                    timing.kvBytesAfterAnswers += a.kvBytesAfter
+                    timing.asks = timing.asks + a.metrics
                     timing.answers += 1
-                    timing.peakRSSBytes = max(timing.peakRSSBytes, a.peakRSSBytes)
-                    pred.decodingCompressions = a.decodingCompressions
-                    pred.kvBytesAfter = a.kvBytesAfter
+                    timing.peakRssBytes = max(timing.peakRssBytes, a.metrics.peakRssBytes)
                 } catch {
                     pred.error = "\(error)"
                 }

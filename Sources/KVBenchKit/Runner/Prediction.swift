@@ -1,5 +1,9 @@
-/// One answered question, as a line of predictions.jsonl.
-public struct Prediction: Sendable, Codable, Equatable {
+import KVMetrics
+
+/// One answered question, as a line of predictions.jsonl: what was asked and answered, its score,
+/// and the answer's metrics flattened under their snake_case names (`context_tokens`, `ttft_ms`,
+/// `decoding_compressions`, …).
+public struct Prediction: Sendable, Encodable, Equatable {
     public var id: String
     public var contextID: String
     public var task: String
@@ -8,28 +12,26 @@ public struct Prediction: Sendable, Codable, Equatable {
     public var reference: [String]
     public var score: Double
     public var metric: String
-    /// Context tokens before compression and entries kept per head after.
-    public var contextTokens: Int
-    public var keptTokens: Int
-    public var generatedTokens: Int
-    public var timeToFirstTokenSeconds: Double
     /// Why the question could not be answered (then `score` is 0).
     public var error: String?
-    /// Decoding-time compressions during the answer (0 without a decoding press).
-    public var decodingCompressions: Int = 0
-    /// KV bytes at the end of the answer (context plus question and answer).
-    public var kvBytesAfter: Int = 0
+    /// The answer's costs and counters; only the context's token counts when it was not answered.
+    public var metrics: Metrics
 
     enum CodingKeys: String, CodingKey {
         case id, task, question, prediction, reference, score, metric, error
-        case contextID = "context_id", contextTokens = "context_tokens", keptTokens = "kept_tokens"
-        case generatedTokens = "generated_tokens", timeToFirstTokenSeconds = "ttft_s"
-        case decodingCompressions = "decoding_compressions", kvBytesAfter = "kv_bytes_after"
+        case contextID = "context_id"
+    }
+
+    /// A metric's name in the JSON line.
+    private struct MetricKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public init(id: String, contextID: String, task: String, question: String, prediction: String, reference: [String],
-                score: Double, metric: String, contextTokens: Int, keptTokens: Int, generatedTokens: Int,
-                timeToFirstTokenSeconds: Double, error: String? = nil) {
+                score: Double, metric: String, metrics: Metrics = Metrics(), error: String? = nil) {
         self.id = id
         self.contextID = contextID
         self.task = task
@@ -38,10 +40,25 @@ public struct Prediction: Sendable, Codable, Equatable {
         self.reference = reference
         self.score = score
         self.metric = metric
-        self.contextTokens = contextTokens
-        self.keptTokens = keptTokens
-        self.generatedTokens = generatedTokens
-        self.timeToFirstTokenSeconds = timeToFirstTokenSeconds
+        self.metrics = metrics
         self.error = error
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(contextID, forKey: .contextID)
+        try c.encode(task, forKey: .task)
+        try c.encode(question, forKey: .question)
+        try c.encode(prediction, forKey: .prediction)
+        try c.encode(reference, forKey: .reference)
+        try c.encode(score, forKey: .score)
+        try c.encode(metric, forKey: .metric)
+        try c.encodeIfPresent(error, forKey: .error)
+        var numbers = encoder.container(keyedBy: MetricKey.self)
+        for field in metrics.fields {
+            let key = MetricKey(stringValue: field.name)
+            if field.isCount { try numbers.encode(Int(field.value), forKey: key) } else { try numbers.encode(field.value, forKey: key) }
+        }
     }
 }

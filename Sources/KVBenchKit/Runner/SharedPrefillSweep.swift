@@ -52,11 +52,9 @@ public struct SharedPrefillSweep {
                     let q0 = DispatchTime.now()
                     if let q = options.quantization { try c.quantize(q) }
                     let compress = pressSeconds + (options.quantization == nil ? 0 : seconds(since: q0))
-                    let report = LoadReport(contextTokens: ids.count, keptTokens: c.meanEntriesPerHead,
-                                                    prefillSeconds: prefill, compressSeconds: compress, kvBytes: c.byteCount,
-                                                    kvBytesUncompressed: c.uncompressedByteCount(tokens: ids.count))
+                    let metrics = Session.loadMetrics(c, contextTokens: ids.count, prefillSeconds: prefill, compressSeconds: compress)
                     return Session(id: try SessionID("sweep-\(ci)"), model: model, cache: c, contextTokenIDs: ids,
-                                   pressSpec: choice.isNone ? "none" : choice.spec, compressionRatio: choice.ratio, loadReport: report)
+                                   pressSpec: choice.isNone ? "none" : choice.spec, compressionRatio: choice.ratio, loadMetrics: metrics)
                 }
                 for (i, choice) in choices.enumerated() where choice.isNone { sessions[i] = try session(cache, choice, compress: 0) }
                 for (k, (i, choice)) in pressed.enumerated() {
@@ -69,7 +67,7 @@ public struct SharedPrefillSweep {
                 var (preds, timing) = results[i]
                 let before = DispatchTime.now()
                 runner.answer(context, session: sessions[i], loadError: loadError, into: &preds, timing: &timing)
-                timing.wallSeconds += seconds(since: before) + (sessions[i]?.loadReport.compressSeconds ?? 0)
+                timing.wallSeconds += seconds(since: before) + (sessions[i].map { $0.loadMetrics.compressMs / 1000 } ?? 0)
                 results[i] = (preds, timing)
             }
             partial(results.map(\.0))

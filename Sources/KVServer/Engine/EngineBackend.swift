@@ -146,7 +146,7 @@ public final class EngineBackend: InferenceBackend {
         cache.nextPosition = header.nextPosition
         let session = Session(id: try SessionID(id), model: s.model, cache: cache, contextTokenIDs: header.contextTokenIDs,
                               pressSpec: header.fingerprint.press, compressionRatio: header.compressionRatio,
-                              loadReport: header.loadReport)
+                              loadMetrics: Metrics(values: header.loadReport))
         return EngineSession(session: session, modelName: s.name, restored: true)
     }
 
@@ -182,7 +182,8 @@ struct SessionSnapshotHeader: Codable {
     var modelName: String
     var fingerprint: ModelFingerprint
     var info: SessionInfo
-    var loadReport: LoadReport
+    /// The load's metrics by name (`Metrics.values`; older snapshots spell them in camelCase).
+    var loadReport: [String: Double]
     var compressionRatio: Double
     var contextTokenIDs: [Int]
     var nextPosition: Int
@@ -209,7 +210,7 @@ final class EngineSession: BackendSession {
     }
 
     var info: SessionInfo {
-        let r = session.loadReport
+        let r = session.loadMetrics
         var i = SessionInfo()
         i.session = session.id.rawValue
         i.model = modelName
@@ -223,18 +224,13 @@ final class EngineSession: BackendSession {
         return i
     }
 
-    var loadTimings: Timings {
-        let r = session.loadReport
-        var t = Timings()
-        t.contextTokens = UInt32(r.contextTokens)
-        t.keptTokens = UInt32(r.keptTokens)
-        t.kvBytes = UInt64(r.kvBytes)
-        t.kvBytesUncompressed = UInt64(r.kvBytesUncompressed)
-        if !restored {
-            t.prefillMs = r.prefillSeconds * 1000
-            t.compressMs = r.compressSeconds * 1000
+    var loadMetrics: Metrics {
+        var m = session.loadMetrics
+        if restored {
+            m.prefillMs = 0
+            m.compressMs = 0
         }
-        return t
+        return m
     }
 
     func startAsk(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
@@ -265,7 +261,7 @@ final class EngineSession: BackendSession {
                                   ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount,
                                   ropeScale: c.ropeScale, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
         let cache = session.cache
-        let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: saved, loadReport: session.loadReport,
+        let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: saved, loadReport: session.loadMetrics.values,
                                            compressionRatio: session.compressionRatio, contextTokenIDs: session.contextTokenIDs,
                                            nextPosition: cache.nextPosition, cacheFormat: KVCacheSnapshot.format(of: cache))
         let encoder = JSONEncoder()
@@ -290,24 +286,7 @@ final class EngineAsk: BackendAsk {
 
     func result() throws -> AskResult {
         let report = try ask.report()
-        var t = owner.loadTimings
-        t.prefillMs = report.prefillSeconds * 1000
-        t.compressMs = 0
-        t.questionTokens = UInt32(report.questionTokens)
-        t.generatedTokens = UInt32(report.tokenIDs.count)
-        t.ttftMs = report.timeToFirstTokenSeconds * 1000
-        t.decodeMs = report.decodeSeconds * 1000
-        t.decodeTokS = report.decodeTokensPerSecond
-        t.keptTokens = UInt32(report.keptTokens)
-        t.kvBytesBefore = UInt64(report.kvBytesBefore)
-        t.kvBytes = UInt64(report.kvBytesAfter)
-        t.decodingCompressions = UInt32(report.decodingCompressions)
-        t.decodingCompressMs = report.compressionSeconds * 1000
-        t.finalCacheTokens = UInt32(report.peakCacheTokens)
-        t.peakRSSBytes = UInt64(report.peakRSSBytes)
-        t.queueMs = report.queueSeconds * 1000
-        t.meanBatchSize = report.meanBatchSize
-        return AskResult(answer: report.answer, tokenIDs: report.tokenIDs.map { UInt32($0) }, timings: t,
+        return AskResult(answer: report.answer, tokenIDs: report.tokenIDs.map { UInt32($0) }, metrics: report.metrics,
                          finishReason: report.finishReason.rawValue)
     }
 }

@@ -142,7 +142,9 @@ public final class EngineBackend: InferenceBackend {
             throw PersistenceError.corrupt(path: url.path, reason: "unknown KV storage '\(header.fingerprint.kvStorage)'")
         }
         let cache = Session.makeCache(model: s.model, storage: storage, contextTokens: header.contextTokenIDs.count)
-        try KVCacheSnapshot.decode(payload, format: header.cacheFormat ?? 1, into: cache, path: url.path)
+        do { try KVCacheSnapshot.decode(payload, format: header.cacheFormat ?? 1, into: cache) } catch let error as KVCacheSnapshotError {
+            throw PersistenceError.corrupt(path: url.path, reason: error.description)
+        }
         cache.nextPosition = header.nextPosition
         let session = Session(id: try SessionID(id), model: s.model, cache: cache, contextTokenIDs: header.contextTokenIDs,
                               pressSpec: header.fingerprint.press, compressionRatio: header.compressionRatio,

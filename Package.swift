@@ -49,6 +49,8 @@ let package = Package(
             name: "CKVProto",
             dependencies: ["CProtobufC"]
         ),
+        // What the operating system says about this process (memory use): no compute, no model.
+        .target(name: "KVSystem"),
         .target(
             name: "KVModel",
             dependencies: ["COpenBLAS"],
@@ -62,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "KVEngine",
-            dependencies: ["KVModel", "KVPress"],
+            dependencies: ["KVModel", "KVPress", "KVSystem"],
             swiftSettings: optimized
         ),
         // The wire protocol: framing, codec, value types and a blocking client. No model, no event loop (kvctl uses it).
@@ -70,11 +72,21 @@ let package = Package(
             name: "KVWire",
             dependencies: ["CKVProto", "CProtobufC"]
         ),
-        // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence, telemetry.
+        // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence,
+        // telemetry, and the `InferenceBackend` protocols. No engine: a backend plugs in through them.
         .target(
             name: "KVServer",
             dependencies: [
-                "KVWire", "CLibUV", "COpenBLAS", "KVEngine", "KVPress", "KVModel",
+                "KVWire", "CLibUV", "KVSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The engine as the daemon's backend: KVEngine sessions behind `InferenceBackend`, and the
+        // wire codes of the engine's, model's and press's errors.
+        .target(
+            name: "KVServerEngine",
+            dependencies: [
+                "KVServer", "KVWire", "KVEngine", "KVPress", "KVModel",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -87,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVWire",
+                "KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVWire", "KVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
@@ -95,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "kvd",
             dependencies: [
-                "KVServer", "KVModel",
+                "KVServer", "KVServerEngine", "KVModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -141,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KVServer", "KVServerEngine", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KVWireTests",

@@ -4,6 +4,7 @@ import KVModel
 import KVPress
 import XCTest
 @testable import KVServer
+import KVServerEngine
 #if canImport(Glibc)
 import Glibc
 #endif

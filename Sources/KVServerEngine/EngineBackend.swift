@@ -2,6 +2,7 @@ import Foundation
 import KVEngine
 import KVModel
 import KVPress
+import KVServer
 import Logging
 
 /// The daemon's backend: KVEngine sessions on real models, KVPress presses, and saved sessions

@@ -28,7 +28,7 @@ extension ProtocolError: WireCodedError {
 extension ServerError: WireCodedError {
     public var wireCode: WireCode {
         switch self {
-        case .unknownSession, .unknownModel, .notSaved: return .notFound
+        case .unknownSession, .unknownModel: return .notFound
         case .sessionExists: return .alreadyExists
         case .invalidKVStorage, .duplicateRequestID: return .invalidArgument
         case .stopping: return .unavailable

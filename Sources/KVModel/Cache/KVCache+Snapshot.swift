@@ -208,6 +208,7 @@ public enum KVCacheSnapshotError: Error, Equatable, CustomStringConvertible {
     /// The bytes are truncated, padded, of an unknown format, or do not fit the cache's shape.
     case corrupt(reason: String)
 
+    /// What does not fit, for the caller to wrap with the file it read.
     public var description: String {
         switch self {
         case .corrupt(let reason): return reason

@@ -50,6 +50,8 @@ let package = Package(
             name: "CKVProto",
             dependencies: ["CProtobufC"]
         ),
+        // What the operating system says about this process (memory use): no compute, no model.
+        .target(name: "KVSystem"),
         .target(
             name: "KVModel",
             dependencies: ["COpenBLAS"],
@@ -65,7 +67,7 @@ let package = Package(
         .target(name: "KVMetrics"),
         .target(
             name: "KVEngine",
-            dependencies: ["KVModel", "KVPress", "KVMetrics"],
+            dependencies: ["KVModel", "KVPress", "KVMetrics", "KVSystem"],
             swiftSettings: optimized
         ),
         // The wire protocol: framing, codec, value types and a blocking client. No model, no event loop (kvctl uses it).
@@ -73,11 +75,21 @@ let package = Package(
             name: "KVWire",
             dependencies: ["CKVProto", "CProtobufC", "KVMetrics"]
         ),
-        // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence, telemetry.
+        // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence,
+        // telemetry, and the `InferenceBackend` protocols. No engine: a backend plugs in through them.
         .target(
             name: "KVServer",
             dependencies: [
-                "KVWire", "KVMetrics", "CLibUV", "COpenBLAS", "KVEngine", "KVPress", "KVModel",
+                "KVWire", "KVMetrics", "CLibUV", "KVSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The engine as the daemon's backend: KVEngine sessions behind `InferenceBackend`, and the
+        // wire codes of the engine's, model's and press's errors.
+        .target(
+            name: "KVServerEngine",
+            dependencies: [
+                "KVServer", "KVWire", "KVMetrics", "KVEngine", "KVPress", "KVModel",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -90,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVWire",
+                "KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVWire", "KVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
@@ -98,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "kvd",
             dependencies: [
-                "KVServer", "KVModel",
+                "KVServer", "KVServerEngine", "KVModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -144,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", "KVMetrics", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KVServer", "KVServerEngine", "KVMetrics", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KVWireTests",

@@ -1,6 +1,6 @@
 import KVWire
 import Foundation
-import KVEngine
+import KVSystem
 
 /// Turns each request into its answer.
 ///

@@ -4,8 +4,8 @@ import Foundation
 /// What the server layers need from the inference engine.
 ///
 /// The transport, dispatcher and scheduler never call the model: they go through this. The
-/// daemon uses `EngineBackend` (KVEngine sessions on a real model); protocol tests may use a
-/// fake. Methods marked "worker" run only on the scheduler's thread.
+/// daemon uses KVServerEngine's `EngineBackend` (KVEngine sessions on a real model); protocol
+/// tests may use a fake. Methods marked "worker" run only on the scheduler's thread.
 public protocol InferenceBackend: AnyObject {
     /// Models served (the first is the default).
     var models: [ModelInfo] { get }

@@ -1,5 +1,5 @@
 import Foundation
-import KVEngine
+import KVSystem
 @_exported import KVWire
 import Logging
 #if canImport(Glibc)

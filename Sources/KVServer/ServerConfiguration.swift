@@ -14,7 +14,8 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var telemetryDirectory = "/var/log/kvd"
     /// `model`: model files; the first is the default. Empty = the default model's usual places.
     public var modelPaths: [String] = []
-    /// `threads`: compute threads (0 = one per core).
+    /// `threads`: compute threads for matrix products and attention (0 = `KVD_THREADS`, else
+    /// min(2, cores); set a number to use more cores).
     public var threads = 0
     /// `memory_budget`: bytes of KV cache resident sessions may hold together (0 = unlimited).
     public var memoryBudget = 4 << 30
@@ -71,7 +72,7 @@ public struct ServerConfiguration: Equatable, Sendable {
             case "state_dir": stateDirectory = value
             case "telemetry_dir": telemetryDirectory = value
             case "model": models.append(value)
-            case "threads": guard let v = Int(value), v >= 0 else { throw fail("a number of threads (0 = all cores)") }; threads = v
+            case "threads": guard let v = Int(value), v >= 0 else { throw fail("a number of threads (0 = KVD_THREADS, else min(2, cores))") }; threads = v
             case "memory_budget": guard let v = Self.parseSize(value) else { throw fail("bytes, e.g. 4G or 512M") }; memoryBudget = v
             case "max_frame": guard let v = Self.parseSize(value), v >= 1024 else { throw fail("bytes ≥ 1K, e.g. 16M") }; maxFrame = v
             case "max_output": guard let v = Self.parseSize(value), v >= 64 << 10 else { throw fail("bytes ≥ 64K, e.g. 8M") }; maxOutput = v

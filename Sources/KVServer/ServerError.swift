@@ -26,8 +26,6 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     case deadlineExceeded(generatedTokens: Int)
     /// The peer's uid/gid may not use the daemon.
     case permissionDenied(uid: UInt32, gid: UInt32)
-    /// `restore` for a session that has no saved state.
-    case notSaved(String)
 
     public var description: String {
         switch self {
@@ -64,8 +62,6 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
             return "the request's deadline passed after \(n) generated tokens; raise deadline_ms or lower max_new_tokens"
         case .permissionDenied(let uid, let gid):
             return "uid \(uid) / gid \(gid) may not use this kvd; add it to allow_uids or allow_gids in kvd.conf"
-        case .notSaved(let id):
-            return "session '\(id)' has no saved state; save it first (kvctl save \(id))"
         }
     }
 }

@@ -1,4 +1,4 @@
-import KVEngine
+import KVSystem
 import KVWire
 import Foundation
 #if canImport(Glibc)

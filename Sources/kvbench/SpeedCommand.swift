@@ -4,6 +4,7 @@ import Foundation
 import KVEngine
 import KVModel
 import KVPress
+import KVSystem
 
 struct SpeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

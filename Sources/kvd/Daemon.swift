@@ -1,5 +1,6 @@
 import Foundation
 import KVServer
+import KVServerEngine
 import Logging
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import Foundation
 import KVEngine
 import XCTest
 @testable import KVServer
+import KVServerEngine
 
 /// Loads obey deadlines and cancellation and leave nothing behind (issue 15, item 6: a 2439-token
 /// load with deadline_ms=50 succeeded after 11.9 s; a cancelled load still created its session).

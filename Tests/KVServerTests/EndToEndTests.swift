@@ -4,6 +4,7 @@ import KVModel
 import KVPress
 import XCTest
 @testable import KVServer
+import KVServerEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -301,14 +302,23 @@ final class EndToEndTests: XCTestCase {
         let restored = try backend.restore(session: "fp", from: url)
         XCTAssertEqual(try backend.answer(ask, on: restored).tokenIDs, before.tokenIDs)
         XCTAssertEqual(restored.info.kvBytes, session.info.kvBytes)
+        func editHeader(_ change: (inout [String: Any]) -> Void) throws {
+            let (header, payload) = try SnapshotFile.read(from: url)
+            var json = try JSONSerialization.jsonObject(with: header) as! [String: Any]
+            change(&json)
+            try SnapshotFile.write(to: url, header: try JSONSerialization.data(withJSONObject: json), payload: payload)
+        }
+        // A model file renamed since the save: the session restores on the default model, whose
+        // fingerprint matches.
+        try editHeader { $0["modelName"] = "renamed-since" }
+        XCTAssertEqual(try backend.answer(ask, on: try backend.restore(session: "fp", from: url)).tokenIDs, before.tokenIDs)
         // Tamper: another vocabulary and RoPE base, as a different model would have.
-        let (header, payload) = try SnapshotFile.read(from: url)
-        var json = try JSONSerialization.jsonObject(with: header) as! [String: Any]
-        var fp = json["fingerprint"] as! [String: Any]
-        fp["vocabularyFingerprint"] = 12345
-        fp["ropeFrequencyBase"] = 500000
-        json["fingerprint"] = fp
-        try SnapshotFile.write(to: url, header: try JSONSerialization.data(withJSONObject: json), payload: payload)
+        try editHeader { json in
+            var fp = json["fingerprint"] as! [String: Any]
+            fp["vocabularyFingerprint"] = 12345
+            fp["ropeFrequencyBase"] = 500000
+            json["fingerprint"] = fp
+        }
         XCTAssertThrowsError(try backend.restore(session: "fp", from: url)) { error in
             let wire = ErrorCodes.wireError(error)
             XCTAssertEqual(wire.code, .failedPrecondition)

@@ -13,7 +13,7 @@ extension HeadKVCache {
     /// Makes this empty head a quantized head holding `blocks` (restoring a saved cache); the
     /// residual window is appended afterwards. Narrow the key channels first.
     /// - Throws: `KVQuantizationError.invalid` when the blocks do not fit the head.
-    public func restoreQuantized(_ blocks: QuantizedKVBlocks) throws {
+    func restoreQuantized(_ blocks: QuantizedKVBlocks) throws {
         guard count == 0, quantization == nil else { throw KVQuantizationError.invalid("only an empty plain head can be restored") }
         guard blocks.keyDimension == keyDimension, blocks.valueDimension == valueDimension else {
             throw KVQuantizationError.invalid("blocks of width \(blocks.keyDimension)/\(blocks.valueDimension) do not fit a head of width \(keyDimension)/\(valueDimension)")

@@ -10,7 +10,7 @@ public struct KVOutlier: Sendable, Equatable {
     public var value: Float16
 
     /// The element at `row` (within the quantized part) and `channel`, kept as `value`.
-    public init(row: UInt32, channel: UInt16, value: Float16) {
+    init(row: UInt32, channel: UInt16, value: Float16) {
         self.row = row
         self.channel = channel
         self.value = value
@@ -334,10 +334,10 @@ public struct QuantizedKVBlocks: Sendable, Equatable {
 extension QuantizedKVBlocks {
     /// Blocks holding exactly the given arrays (laid out as `QuantizedKVBlocks` documents).
     /// - Throws: `KVQuantizationError.invalid` naming the first array whose size or contents do not fit.
-    public init(scheme: KVCacheQuantization, keyDimension kd: Int, valueDimension vd: Int, blockLengths: [Int32],
-                positions: [Int32], keyCodes: [UInt8], keyParams: [Float16], valueCodes: [UInt8], valueParams: [Float16],
-                keyOutliers: [KVOutlier], valueOutliers: [KVOutlier], keyFactors: [Float16], keyBases: [Float16],
-                valueFactors: [Float16], valueBases: [Float16]) throws {
+    init(scheme: KVCacheQuantization, keyDimension kd: Int, valueDimension vd: Int, blockLengths: [Int32],
+         positions: [Int32], keyCodes: [UInt8], keyParams: [Float16], valueCodes: [UInt8], valueParams: [Float16],
+         keyOutliers: [KVOutlier], valueOutliers: [KVOutlier], keyFactors: [Float16], keyBases: [Float16],
+         valueFactors: [Float16], valueBases: [Float16]) throws {
         self.init(scheme: scheme, keyDimension: kd, valueDimension: vd)
         try scheme.validate(headDimension: vd)
         guard kd > 0, kd <= 65536 else { throw KVQuantizationError.invalid("key width \(kd) is out of range") }

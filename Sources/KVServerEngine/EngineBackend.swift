@@ -2,6 +2,7 @@ import Foundation
 import KVEngine
 import KVModel
 import KVPress
+import KVServer
 import Logging
 
 /// The daemon's backend: KVEngine sessions on real models, KVPress presses, and saved sessions
@@ -134,15 +135,17 @@ public final class EngineBackend: InferenceBackend {
     public func restore(session id: String, from url: URL) throws -> BackendSession {
         let (headerData, payload) = try SnapshotFile.read(from: url)
         let header = try SessionSnapshotHeader.decode(headerData, path: url.path)
-        let s = try served(header.modelName.isEmpty ? "" : header.modelName, fallbackToDefault: true)
-        let current = fingerprint(s.model, storage: header.fingerprint.kvStorage, press: header.fingerprint.press)
+        let s = served(savedName: header.modelName)
+        let current = ModelFingerprint(model: s.model, kvStorage: header.fingerprint.kvStorage, press: header.fingerprint.press)
         let differences = header.fingerprint.differences(from: current)
         guard differences.isEmpty else { throw PersistenceError.modelMismatch(path: url.path, differences: differences) }
         guard let storage = KVStorageType(rawValue: header.fingerprint.kvStorage) else {
             throw PersistenceError.corrupt(path: url.path, reason: "unknown KV storage '\(header.fingerprint.kvStorage)'")
         }
         let cache = Session.makeCache(model: s.model, storage: storage, contextTokens: header.contextTokenIDs.count)
-        try KVCacheSnapshot.decode(payload, format: header.cacheFormat ?? 1, into: cache, path: url.path)
+        do { try KVCacheSnapshot.decode(payload, format: header.cacheFormat ?? 1, into: cache) } catch let error as KVCacheSnapshotError {
+            throw PersistenceError.corrupt(path: url.path, reason: error.description)
+        }
         cache.nextPosition = header.nextPosition
         let session = Session(id: try SessionID(id), model: s.model, cache: cache, contextTokenIDs: header.contextTokenIDs,
                               pressSpec: header.fingerprint.press, compressionRatio: header.compressionRatio,
@@ -150,9 +153,10 @@ public final class EngineBackend: InferenceBackend {
         return EngineSession(session: session, modelName: s.name, restored: true)
     }
 
-    private func served(_ name: String, fallbackToDefault: Bool) throws -> Served {
-        if let s = served.first(where: { $0.name == name }) { return s }
-        return served[0]
+    /// The model a saved session names, else the default: a renamed file of the same weights still
+    /// restores, and the fingerprint check refuses any other model.
+    private func served(savedName name: String) -> Served {
+        served.first { $0.name == name } ?? served[0]
     }
 
     public func savedInfo(at url: URL) throws -> SessionInfo {
@@ -160,15 +164,6 @@ public final class EngineBackend: InferenceBackend {
         var info = header.info
         info.state = "saved"
         return info
-    }
-
-    func fingerprint(_ model: Model, storage: String, press: String) -> ModelFingerprint {
-        let c = model.config
-        return ModelFingerprint(architecture: c.architecture, vocabularyFingerprint: model.tokenizer.fingerprint,
-                                vocabularySize: c.vocabularySize, layers: c.layerCount, headsKV: c.headCountKV,
-                                headDimension: c.headDimension, contextLength: c.contextLength,
-                                ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount,
-                                ropeScale: c.ropeScale, kvStorage: storage, press: press)
     }
 }
 
@@ -253,13 +248,7 @@ final class EngineSession: BackendSession {
         saved.asks = store.asks
         saved.createdUnix = store.createdUnix
         saved.lastUsedUnix = store.lastUsedUnix
-        let model = session.model
-        let c = model.config
-        let fp = ModelFingerprint(architecture: c.architecture, vocabularyFingerprint: model.tokenizer.fingerprint,
-                                  vocabularySize: c.vocabularySize, layers: c.layerCount, headsKV: c.headCountKV,
-                                  headDimension: c.headDimension, contextLength: c.contextLength,
-                                  ropeFrequencyBase: c.ropeFrequencyBase, ropeDimensionCount: c.ropeDimensionCount,
-                                  ropeScale: c.ropeScale, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
+        let fp = ModelFingerprint(model: session.model, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
         let cache = session.cache
         let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: saved, loadReport: session.loadMetrics.values,
                                            compressionRatio: session.compressionRatio, contextTokenIDs: session.contextTokenIDs,

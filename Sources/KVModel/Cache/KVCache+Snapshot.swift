@@ -1,5 +1,4 @@
 import Foundation
-import KVModel
 
 /// The binary form of a `KVCache` inside a saved session (all integers little-endian).
 ///
@@ -17,12 +16,13 @@ import KVModel
 /// says which; a missing value means format 1.
 ///
 /// Restoring reproduces the cache bit for bit, so answers after a restore equal answers before it.
-enum KVCacheSnapshot {
+/// The file around it (header, checksum, atomic writes) is the daemon's; this is only the cache.
+public enum KVCacheSnapshot {
     /// The payload format `encode` writes for `cache`.
-    static func format(of cache: KVCache) -> Int { cache.quantization == nil ? 1 : 2 }
+    public static func format(of cache: KVCache) -> Int { cache.quantization == nil ? 1 : 2 }
 
     /// Serialises `cache` in `format(of: cache)`.
-    static func encode(_ cache: KVCache) -> [UInt8] {
+    public static func encode(_ cache: KVCache) -> [UInt8] {
         var w = Writer()
         w.bytes.reserveCapacity(cache.byteCount + cache.entryCount * 4 + 1024)
         if let q = cache.quantization {
@@ -47,13 +47,13 @@ enum KVCacheSnapshot {
     }
 
     /// Fills the empty `cache` (shaped by the model) from `bytes` written in `format`.
-    /// - Throws: `PersistenceError.corrupt` when the bytes do not fit the cache's shape or format.
-    static func decode(_ bytes: [UInt8], format: Int = 1, into cache: KVCache, path: String) throws {
-        guard format == 1 || format == 2 else { throw PersistenceError.corrupt(path: path, reason: "unknown cache format \(format)") }
+    /// - Throws: `KVCacheSnapshotError.corrupt` when the bytes do not fit the cache's shape or format.
+    public static func decode(_ bytes: [UInt8], format: Int = 1, into cache: KVCache) throws {
+        guard format == 1 || format == 2 else { throw KVCacheSnapshotError.corrupt(reason: "unknown cache format \(format)") }
         let eb = cache.storage.elementBytes
         let hd = cache.headDimension
         try bytes.withUnsafeBytes { raw in
-            var r = Reader(raw: raw, path: path)
+            var r = Reader(raw: raw)
             var scheme: KVCacheQuantization?
             if format == 2 {
                 let n = Int(try r.get32())
@@ -61,7 +61,7 @@ enum KVCacheSnapshot {
                 let spec = String(decoding: raw[r.o..<(r.o + n)], as: UTF8.self)
                 r.o += n
                 do { scheme = try KVCacheQuantization.parse(spec) } catch {
-                    throw PersistenceError.corrupt(path: path, reason: "bad quantization '\(spec)': \(error)")
+                    throw KVCacheSnapshotError.corrupt(reason: "bad quantization '\(spec)': \(error)")
                 }
             }
             var keyRow = [Float](repeating: 0, count: hd)
@@ -71,17 +71,17 @@ enum KVCacheSnapshot {
                 let keyDim = Int(try r.get32())
                 let nChannels = Int(try r.get32())
                 guard nChannels <= hd, keyDim == (nChannels == 0 ? hd : nChannels) else {
-                    throw PersistenceError.corrupt(path: path, reason: "key width \(keyDim) does not fit head dimension \(hd)")
+                    throw KVCacheSnapshotError.corrupt(reason: "key width \(keyDim) does not fit head dimension \(hd)")
                 }
                 var channels: [Int] = []
                 for _ in 0..<nChannels { channels.append(Int(try r.get16())) }
                 guard channels.allSatisfy({ $0 < hd }), zip(channels, channels.dropFirst()).allSatisfy({ $0 < $1 }) else {
-                    throw PersistenceError.corrupt(path: path, reason: "invalid key channels")
+                    throw KVCacheSnapshotError.corrupt(reason: "invalid key channels")
                 }
                 if !channels.isEmpty { h.keepKeyChannels(channels) }
                 if let scheme {
                     do { try h.restoreQuantized(try r.getBlocks(scheme, keyDimension: keyDim, valueDimension: hd)) } catch let error as KVQuantizationError {
-                        throw PersistenceError.corrupt(path: path, reason: "\(error)")
+                        throw KVCacheSnapshotError.corrupt(reason: "\(error)")
                     }
                 }
                 try r.need(count * (4 + (keyDim + hd) * eb))
@@ -105,10 +105,10 @@ enum KVCacheSnapshot {
                 }
                 r.o = valuesStart + count * hd * eb
                 if let scheme, h.quantizedCount != h.count - count || count >= scheme.residualLength + scheme.groupSize {
-                    throw PersistenceError.corrupt(path: path, reason: "residual window of \(count) entries is longer than the quantization allows")
+                    throw KVCacheSnapshotError.corrupt(reason: "residual window of \(count) entries is longer than the quantization allows")
                 }
             }
-            guard r.o == raw.count else { throw PersistenceError.corrupt(path: path, reason: "\(raw.count - r.o) unexpected bytes after the cache") }
+            guard r.o == raw.count else { throw KVCacheSnapshotError.corrupt(reason: "\(raw.count - r.o) unexpected bytes after the cache") }
         }
     }
 
@@ -143,16 +143,10 @@ enum KVCacheSnapshot {
 
     private struct Reader {
         let raw: UnsafeRawBufferPointer
-        let path: String
         var o = 0
 
-        init(raw: UnsafeRawBufferPointer, path: String) {
-            self.raw = raw
-            self.path = path
-        }
-
         func need(_ n: Int) throws {
-            guard n >= 0, o + n <= raw.count else { throw PersistenceError.corrupt(path: path, reason: "cache data ends early") }
+            guard n >= 0, o + n <= raw.count else { throw KVCacheSnapshotError.corrupt(reason: "cache data ends early") }
         }
         mutating func get32() throws -> UInt32 {
             try need(4); defer { o += 4 }
@@ -187,7 +181,7 @@ enum KVCacheSnapshot {
             try need(4 * blocks)
             let lengths = try (0..<blocks).map { _ in Int32(bitPattern: try get32()) }
             guard lengths.allSatisfy({ $0 > 0 && Int($0) <= scheme.groupSize }) else {
-                throw PersistenceError.corrupt(path: path, reason: "invalid quantized block lengths")
+                throw KVCacheSnapshotError.corrupt(reason: "invalid quantized block lengths")
             }
             let rows = lengths.reduce(0) { $0 + Int($1) }, rank = scheme.rank
             let keyRowBytes = QuantizedKVBlocks.rowBytes(width: kd, bits: scheme.bits)
@@ -205,6 +199,19 @@ enum KVCacheSnapshot {
                 keyOutliers: keyOutliers, valueOutliers: valueOutliers, keyFactors: try getHalves(rows * rank),
                 keyBases: try getHalves(blocks * rank * kd), valueFactors: try getHalves(rows * rank),
                 valueBases: try getHalves(blocks * rank * vd))
+        }
+    }
+}
+
+/// Why saved cache bytes could not be restored.
+public enum KVCacheSnapshotError: Error, Equatable, CustomStringConvertible {
+    /// The bytes are truncated, padded, of an unknown format, or do not fit the cache's shape.
+    case corrupt(reason: String)
+
+    /// What does not fit, for the caller to wrap with the file it read.
+    public var description: String {
+        switch self {
+        case .corrupt(let reason): return reason
         }
     }
 }

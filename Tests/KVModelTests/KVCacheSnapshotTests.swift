@@ -1,10 +1,9 @@
 import Foundation
 import XCTest
-import KVModel
-@testable import KVServer
+@testable import KVModel
 
 /// Saved caches restore bit for bit, plain (format 1) and quantized (format 2), and corrupt
-/// payloads are rejected with `PersistenceError.corrupt`, never a crash.
+/// payloads are rejected with `KVCacheSnapshotError.corrupt`, never a crash.
 final class KVCacheSnapshotTests: XCTestCase {
     private func makeCache(quantize spec: String?) throws -> KVCache {
         let cache = KVCache(layerCount: 2, headCountKV: 3, headDimension: 64)
@@ -48,7 +47,7 @@ final class KVCacheSnapshotTests: XCTestCase {
             let bytes = KVCacheSnapshot.encode(cache)
             XCTAssertEqual(KVCacheSnapshot.format(of: cache), spec == nil ? 1 : 2)
             let restored = KVCache(layerCount: 2, headCountKV: 3, headDimension: 64)
-            try KVCacheSnapshot.decode(bytes, format: KVCacheSnapshot.format(of: cache), into: restored, path: "p")
+            try KVCacheSnapshot.decode(bytes, format: KVCacheSnapshot.format(of: cache), into: restored)
             assertIdentical(cache, restored)
             XCTAssertEqual(KVCacheSnapshot.encode(restored), bytes)
         }
@@ -57,19 +56,19 @@ final class KVCacheSnapshotTests: XCTestCase {
     func testCorruptPayloadsAreRejected() throws {
         let bytes = KVCacheSnapshot.encode(try makeCache(quantize: "gear:bits=4,residual=64"))
         func decode(_ b: [UInt8], format: Int = 2) throws {
-            try KVCacheSnapshot.decode(b, format: format, into: KVCache(layerCount: 2, headCountKV: 3, headDimension: 64), path: "p")
+            try KVCacheSnapshot.decode(b, format: format, into: KVCache(layerCount: 2, headCountKV: 3, headDimension: 64))
         }
         XCTAssertThrowsError(try decode(Array(bytes.dropLast(3))))
         XCTAssertThrowsError(try decode(bytes, format: 1))
         XCTAssertThrowsError(try decode(bytes, format: 7)) {
-            XCTAssertEqual($0 as? PersistenceError, .corrupt(path: "p", reason: "unknown cache format 7"))
+            XCTAssertEqual($0 as? KVCacheSnapshotError, .corrupt(reason: "unknown cache format 7"))
         }
         var rng = SplitMix64(seed: 9)
         for _ in 0..<300 {
             var b = bytes
             let at = Int(rng.next() % UInt64(min(b.count, 4000)))
             b[at] = UInt8(truncatingIfNeeded: rng.next())
-            do { try decode(b) } catch let error as PersistenceError {
+            do { try decode(b) } catch let error as KVCacheSnapshotError {
                 guard case .corrupt = error else { return XCTFail("\(error)") }
             }
         }

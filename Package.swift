@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
+        .library(name: "KVSpec", targets: ["KVSpec"]),
         .library(name: "KVPress", targets: ["KVPress"]),
         .library(name: "KVEngine", targets: ["KVEngine"]),
         .library(name: "KVWire", targets: ["KVWire"]),
@@ -50,9 +51,13 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: optimized
         ),
+        // Spec grammar and the press catalog (parameters, defaults, validation). Pure Swift: kvctl uses it.
+        .target(
+            name: "KVSpec"
+        ),
         .target(
             name: "KVPress",
-            dependencies: ["KVModel", "COpenBLAS"],
+            dependencies: ["KVSpec", "KVModel", "COpenBLAS"],
             resources: [.copy("Resources")],
             swiftSettings: optimized
         ),
@@ -83,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVWire",
+                "KVBenchKit", "KVEngine", "KVPress", "KVSpec", "KVModel", "KVWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
@@ -99,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "KVWire", "KVPress",
+                "KVWire", "KVSpec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -102,3 +102,10 @@ public protocol ContextPress: Press {
     /// - Throws: `PressError`, or `ModelError` from extra forward passes.
     func compress(contextIDs: [Int], cache: KVCache, model: Model) throws
 }
+
+extension PressArguments {
+    /// The GQA aggregation `gqa_score_agg` (the catalog's choices are the enum's cases).
+    public func aggregation(_ name: String = "gqa_score_agg") -> GQAScoreAggregation {
+        GQAScoreAggregation(rawValue: string(name))!
+    }
+}

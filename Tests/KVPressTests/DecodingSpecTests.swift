@@ -33,7 +33,7 @@ final class DecodingSpecTests: XCTestCase {
             XCTAssertEqual(try DecodingSpec.parse(press.description).description, press.description)
         }
         XCTAssertFalse(try DecodingSpec.parse("tova:cache_budget=0").isActive)
-        XCTAssertTrue(DecodingRegistry.catalog.contains("rkv_lsh — "))
+        XCTAssertTrue(DecodingCatalog.text.contains("rkv_lsh — "))
     }
 
     func testErrorsListWhatIsValid() {

@@ -143,6 +143,10 @@ let package = Package(
             dependencies: ["KVServer", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "KVSpecTests",
+            dependencies: ["KVSpec"]
+        ),
+        .testTarget(
             name: "KVWireTests",
             dependencies: ["KVWire"]
         ),

@@ -12,7 +12,7 @@ public protocol Press: AnyObject, CustomStringConvertible {
     var name: String { get }
     /// Inner presses of a wrapper, in spec order (empty for a plain press).
     var innerPresses: [Press] { get }
-    /// Every parameter's current value as spec text, in registry order.
+    /// Every parameter's current value as spec text, in catalog order.
     var parameterValues: [(String, String)] { get }
     /// Nominal fraction of the context's KV pairs removed.
     var compressionRatio: Double { get }

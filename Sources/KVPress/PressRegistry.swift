@@ -1,6 +1,6 @@
 /// Builds the presses of ``PressCatalog`` from checked arguments: the catalog says what each
 /// press takes, the registry only which type builds it.
-public enum PressRegistry {
+enum PressRegistry {
     /// A press from its checked arguments and its inner presses (already counted against the catalog).
     typealias Factory = @Sendable (PressArguments, [Press]) throws -> Press
 
@@ -41,15 +41,6 @@ public enum PressRegistry {
         "finch": { a, _ in try FinchPress(a) },
         "kvzip": { a, _ in KVzipPress(a) },
     ]
-
-    /// Registered names, in catalog order.
-    public static var names: [String] { PressCatalog.names }
-
-    /// A press built from `name` with `arguments` (spec text by parameter name) and `inner` presses.
-    /// - Throws: `PressError` for unknown names or parameters, bad values, or wrong inner presses.
-    public static func make(_ name: String, arguments: [String: String] = [:], inner: [Press] = []) throws -> Press {
-        try make(SpecNode(name: name, parameters: arguments.map { SpecNode.Parameter($0.key, $0.value) }), inner: inner)
-    }
 
     /// The press `node` describes, its inner presses already built.
     static func make(_ node: SpecNode, inner: [Press]) throws -> Press {

@@ -30,17 +30,11 @@ public struct PressEntry: Sendable {
         self.parameters = parameters
     }
 
-    /// Parameter names, plus the `ratio` alias when the press has `compression_ratio`.
-    public var acceptedParameterNames: [String] {
-        let names = parameters.map(\.name)
-        return names.contains("compression_ratio") ? names + ["ratio"] : names
-    }
-
     /// The catalog's lines for this press: name, summary, reference, then each parameter with its
     /// default and meaning.
     public var catalogText: String {
         let head = name + (inner == .none ? "" : inner == .one ? "(PRESS)" : "(PRESS,…)")
-        return ([summary.isEmpty ? head : "\(head) — \(summary)", "    \(reference)"]
+        return (["\(head) — \(summary)", "    \(reference)"]
             + parameters.map { "    \($0.name)=\($0.defaultValue.isEmpty ? "(required)" : $0.defaultValue)  \($0.doc)" })
             .joined(separator: "\n")
     }

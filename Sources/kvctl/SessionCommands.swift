@@ -62,6 +62,7 @@ struct Load: ParsableCommand {
         }
         _ = try pressSpec()
         if let kvStorage, kvStorage != "f16" && kvStorage != "f32" { throw ValidationError("--kv-storage must be f16 or f32") }
+        if let kvBits, ![2, 4, 8].contains(kvBits) { throw ValidationError("--kv-bits must be 8, 4 or 2 (bits per stored key and value)") }
         if kvBits != nil && kvQuant != nil { throw ValidationError("give --kv-bits or --kv-quant, not both") }
         if !quantizationSpec.isEmpty {
             // The grammar only: kvd checks methods and values (kvctl links no model code).

@@ -66,7 +66,7 @@ final class CompressionSpeedTests: XCTestCase {
     }
 
     func testEveryPressHasASpec() {
-        XCTAssertEqual(Set(PressRegistry.names).subtracting(Self.specs.keys), [], "add a row to CompressionSpeedTests.specs")
+        XCTAssertEqual(Set(PressCatalog.names).subtracting(Self.specs.keys), [], "add a row to CompressionSpeedTests.specs")
     }
 
     func testCompressionVersusPrefillAt4096Tokens() throws {
@@ -76,7 +76,7 @@ final class CompressionSpeedTests: XCTestCase {
         let model = try TestModel.model()
         let ids = try Self.context()
         let only = ProcessInfo.processInfo.environment["KVD_PRESS_SPEED_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }
-        let names = PressRegistry.names.filter { only?.contains($0) ?? true }
+        let names = PressCatalog.names.filter { only?.contains($0) ?? true }
 
         // Plain prefill, twice (the first warms the workspace); the faster counts.
         var prefill = Double.infinity

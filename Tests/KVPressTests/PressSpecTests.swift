@@ -104,7 +104,7 @@ final class PressSpecTests: XCTestCase {
     }
 
     func testRegistryDocumentsEveryParameter() {
-        XCTAssertEqual(Set(PressRegistry.names).count, PressRegistry.names.count)
+        XCTAssertEqual(Set(PressCatalog.names).count, PressCatalog.names.count)
         for d in PressCatalog.all {
             XCTAssertFalse(d.summary.isEmpty)
             for p in d.parameters { XCTAssertFalse(p.doc.isEmpty, "\(d.name).\(p.name)") }

@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "KVModel", targets: ["KVModel"]),
+        .library(name: "KVSpec", targets: ["KVSpec"]),
         .library(name: "KVPress", targets: ["KVPress"]),
         .library(name: "KVMetrics", targets: ["KVMetrics"]),
         .library(name: "KVEngine", targets: ["KVEngine"]),
@@ -57,9 +58,13 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: optimized
         ),
+        // Spec grammar and the press catalog (parameters, defaults, validation). Pure Swift: kvctl uses it.
+        .target(
+            name: "KVSpec"
+        ),
         .target(
             name: "KVPress",
-            dependencies: ["KVModel", "COpenBLAS"],
+            dependencies: ["KVSpec", "KVModel", "COpenBLAS"],
             resources: [.copy("Resources")],
             swiftSettings: optimized
         ),
@@ -102,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVBenchKit", "KVEngine", "KVPress", "KVModel", "KVWire", "KVSystem",
+                "KVBenchKit", "KVEngine", "KVPress", "KVSpec", "KVModel", "KVWire", "KVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized
@@ -118,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "kvctl",
             dependencies: [
-                "KVWire", "KVPress",
+                "KVWire", "KVSpec",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -157,6 +162,10 @@ let package = Package(
         .testTarget(
             name: "KVServerTests",
             dependencies: ["KVServer", "KVServerEngine", "KVMetrics", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "KVSpecTests",
+            dependencies: ["KVSpec"]
         ),
         .testTarget(
             name: "KVWireTests",

@@ -12,7 +12,7 @@ public protocol Press: AnyObject, CustomStringConvertible {
     var name: String { get }
     /// Inner presses of a wrapper, in spec order (empty for a plain press).
     var innerPresses: [Press] { get }
-    /// Every parameter's current value as spec text, in registry order.
+    /// Every parameter's current value as spec text, in catalog order.
     var parameterValues: [(String, String)] { get }
     /// Nominal fraction of the context's KV pairs removed.
     var compressionRatio: Double { get }
@@ -101,4 +101,11 @@ public protocol ContextPress: Press {
     /// Compresses `cache`, which holds exactly the uncompressed context `contextIDs`.
     /// - Throws: `PressError`, or `ModelError` from extra forward passes.
     func compress(contextIDs: [Int], cache: KVCache, model: Model) throws
+}
+
+extension PressArguments {
+    /// The GQA aggregation `gqa_score_agg` (the catalog's choices are the enum's cases).
+    public func aggregation(_ name: String = "gqa_score_agg") -> GQAScoreAggregation {
+        GQAScoreAggregation(rawValue: string(name))!
+    }
 }

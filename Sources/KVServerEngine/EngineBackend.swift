@@ -59,7 +59,7 @@ public final class EngineBackend: InferenceBackend {
     }
 
     public var presses: [PressInfo] {
-        PressRegistry.all.map { d in
+        PressCatalog.all.map { d in
             PressInfo(name: d.name, summary: d.summary,
                       parameters: d.parameters.map { PressParameterInfo(name: $0.name, defaultValue: $0.defaultValue, help: $0.doc) },
                       wraps: d.inner != .none)

@@ -43,7 +43,7 @@ struct EvalArguments: ParsableArguments {
 
     @OptionGroup var quantizationOptions: QuantizationOptions
 
-    @Option(help: ArgumentHelp("Compress while answering: a decoding press spec, e.g. h2o:cache_budget=256,compression_interval=32 (\(DecodingRegistry.names.joined(separator: ", "))).", valueName: "spec"))
+    @Option(help: ArgumentHelp("Compress while answering: a decoding press spec, e.g. h2o:cache_budget=256,compression_interval=32 (\(DecodingCatalog.names.joined(separator: ", "))).", valueName: "spec"))
     var decoding: String?
 
     @Option(help: ArgumentHelp("Results root; each configuration goes to DIR/<dataset>/<model>/<press>/<ratio>/.", valueName: "dir"))

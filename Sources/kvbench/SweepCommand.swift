@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import KVBenchKit
+import KVSpec
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,7 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var eval: EvalArguments
 
-    @Option(help: ArgumentHelp("Presses, comma-separated at the top level (parentheses may hold commas), e.g. none,knorm,adakv(expected_attention).", valueName: "list"))
+    @Option(help: ArgumentHelp("Presses, comma-separated at the top level (parentheses may hold commas), e.g. none,knorm,adakv(expected_attention),snapkv:window_size=32,kernel_size=3.", valueName: "list"))
     var presses: String
 
     @Option(help: ArgumentHelp("Compression ratios, comma-separated, each in [0, 1).", valueName: "list"))
@@ -35,15 +36,9 @@ struct SweepCommand: ParsableCommand {
 
     var ratioValues: [Double] { ratios.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
 
-    /// Splits at commas outside parentheses.
-    var pressList: [String] {
-        var out: [String] = [], cur = "", depth = 0
-        for c in presses {
-            if c == "(" { depth += 1 } else if c == ")" { depth -= 1 }
-            if c == ",", depth == 0 { out.append(cur); cur = "" } else { cur.append(c) }
-        }
-        if !cur.isEmpty { out.append(cur) }
-        return out.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    /// The specs of `--presses`, read by the spec grammar (a `,` before `key=` continues a press's parameters).
+    func pressList() throws -> [String] {
+        try SpecNode.parseList(presses).map(\.description)
     }
 
     func validate() throws {
@@ -51,14 +46,14 @@ struct SweepCommand: ParsableCommand {
         guard !r.isEmpty, r.count == ratioValues.count, ratioValues.allSatisfy({ $0 >= 0 && $0 < 1 }) else {
             throw ValidationError("--ratios must be comma-separated numbers in [0, 1)")
         }
-        guard !pressList.isEmpty else { throw ValidationError("--presses needs at least one press") }
-        do { _ = try Sweep.grid(presses: pressList, ratios: ratioValues) } catch { throw ValidationError("\(error)") }
+        guard !presses.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--presses needs at least one press") }
+        do { _ = try Sweep.grid(presses: pressList(), ratios: ratioValues) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
         let model = try modelOptions.load()
         let dataset = try eval.loadDataset(model: model)
-        let grid = try Sweep.grid(presses: pressList, ratios: ratioValues)
+        let grid = try Sweep.grid(presses: pressList(), ratios: ratioValues)
         let modelName = ResultStore.modelName(path: model.path)
         var rows: [Sweep.Row?] = grid.map { _ in nil }
         let start = DispatchTime.now()

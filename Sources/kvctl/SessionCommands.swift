@@ -1,18 +1,7 @@
 import ArgumentParser
 import Foundation
-import KVModel
-import KVPress
+import KVSpec
 import KVWire
-
-/// Checks a press spec's name(s) against the registry before bothering the daemon.
-func validatePressSpec(_ spec: String) throws {
-    if PressSpec.isNone(spec) { return }  // what an uncompressed session reports as its press
-    let names = spec.split(whereSeparator: { "(),:".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }
-    guard let first = names.first, !first.isEmpty else { return }
-    if PressRegistry.descriptor(first) == nil {
-        throw ValidationError("unknown press '\(first)'; valid presses: \(PressRegistry.names.joined(separator: ", ")) (kvctl presses lists their parameters)")
-    }
-}
 
 struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +10,7 @@ struct Load: ParsableCommand {
         Reads FILE (or standard input for '-'), sends it to kvd, which prefills it, compresses its \
         KV cache with the press, and keeps it under SESSION (1-64 characters of A-Z a-z 0-9 . _ -).
 
-        Presses (kvpress's names): \(PressRegistry.names.joined(separator: ", ")).
+        Presses (kvpress's names): \(PressCatalog.names.joined(separator: ", ")).
 
         Examples:
           kvctl load manual manual.txt
@@ -68,26 +57,28 @@ struct Load: ParsableCommand {
     var quantizationSpec: String { kvQuant ?? kvBits.map { "kivi:bits=\($0)" } ?? "" }
 
     func validate() throws {
-        if let press { try validatePressSpec(press) }
         if ratio != nil && PressSpec.isNone(press ?? "") {
             throw ValidationError("--ratio needs --press (which press should remove that fraction?); e.g. --press knorm --ratio \(ratio ?? 0.5)")
         }
+        _ = try pressSpec()
         if let kvStorage, kvStorage != "f16" && kvStorage != "f32" { throw ValidationError("--kv-storage must be f16 or f32") }
+        if let kvBits, ![2, 4, 8].contains(kvBits) { throw ValidationError("--kv-bits must be 8, 4 or 2 (bits per stored key and value)") }
         if kvBits != nil && kvQuant != nil { throw ValidationError("give --kv-bits or --kv-quant, not both") }
         if !quantizationSpec.isEmpty {
-            do { _ = try KVCacheQuantization.parse(quantizationSpec) } catch { throw ValidationError("\(error)") }
+            // The grammar only: kvd checks methods and values (kvctl links no model code).
+            do { _ = try SpecNode.parse(quantizationSpec) } catch { throw ValidationError("\(error)") }
         }
     }
 
-    /// The spec sent: `--press` with `ratio=R` appended when `--ratio` is given.
-    var pressSpec: String {
-        guard var spec = press else { return "" }
-        if let ratio {
-            // Parameters of the outer press follow the last ')' (inner presses carry their own).
-            let outer = spec.lastIndex(of: ")").map { spec[spec.index(after: $0)...] } ?? spec[...]
-            spec += (outer.contains(":") ? "," : ":") + "ratio=\(ratio)"
+    /// The spec sent: `--press`, with `--ratio` as its top-level `ratio`, checked against the catalog.
+    func pressSpec() throws -> String {
+        guard let press, !PressSpec.isNone(press) else { return press ?? "" }
+        return try checkedSpec {
+            var node = try PressCatalog.parse(press)
+            if let ratio { node = node.setting("ratio", to: String(ratio), aliases: ["compression_ratio"]) }
+            try PressCatalog.validate(node)
+            return node
         }
-        return spec
     }
 
     func run() throws {
@@ -100,7 +91,7 @@ struct Load: ParsableCommand {
                 document = String(decoding: data, as: UTF8.self)
             }
             let client = try connection.connect()
-            let body = try client.call(.load(LoadRequest(session: session, document: document, press: pressSpec, model: model ?? "",
+            let body = try client.call(.load(LoadRequest(session: session, document: document, press: try pressSpec(), model: model ?? "",
                                                          replace: replace, kvStorage: kvStorage ?? "",
                                                          kvQuant: quantizationSpec)))
             guard case .load(let r) = body else { throw CLIError.unexpected("\(body)") }
@@ -129,7 +120,7 @@ struct Ask: ParsableCommand {
           kvctl ask --session manual "Give the date." --answer-prefix "The date is" --json
           kvctl ask --session manual "Think it through." --decoding h2o --cache-budget 256 --verbose
 
-        Decoding presses (compress while generating; the session's context is untouched): \(DecodingRegistry.names.joined(separator: ", ")).
+        Decoding presses (compress while generating; the session's context is untouched): \(DecodingCatalog.names.joined(separator: ", ")).
         """
     )
 
@@ -174,22 +165,25 @@ struct Ask: ParsableCommand {
     @Flag(help: "Print timings to standard error after the answer.")
     var verbose = false
 
-    /// The decoding spec sent: `--decoding` with `--cache-budget`/`--compression-interval` appended.
-    var decodingSpec: String {
-        guard var spec = decoding else { return "" }
-        let extra = [cacheBudget.map { "cache_budget=\($0)" }, compressionInterval.map { "compression_interval=\($0)" }].compactMap { $0 }
-        if !extra.isEmpty { spec += (spec.contains(":") ? "," : ":") + extra.joined(separator: ",") }
-        return spec
+    /// The decoding spec sent: `--decoding`, with `--cache-budget`/`--compression-interval` set in it,
+    /// checked against the catalog.
+    func decodingSpec() throws -> String {
+        guard let decoding, !PressSpec.isNone(decoding) else { return decoding ?? "" }
+        return try checkedSpec {
+            var node = try DecodingCatalog.parse(decoding)
+            if let cacheBudget { node = node.setting("cache_budget", to: String(cacheBudget), aliases: ["target_size"]) }
+            if let compressionInterval { node = node.setting("compression_interval", to: String(compressionInterval)) }
+            _ = try DecodingCatalog.arguments(node)
+            return node
+        }
     }
 
     func validate() throws {
         if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the question is empty") }
-        if (cacheBudget != nil || compressionInterval != nil) && decoding == nil {
+        if (cacheBudget != nil || compressionInterval != nil) && PressSpec.isNone(decoding ?? "") {
             throw ValidationError("--cache-budget and --compression-interval need --decoding (which press should keep the budget?); e.g. --decoding h2o --cache-budget \(cacheBudget ?? 256)")
         }
-        if decoding != nil {
-            do { _ = try DecodingSpec.parseUnlessNone(decodingSpec) } catch { throw ValidationError("\(error)") }
-        }
+        _ = try decodingSpec()
         if temperature < 0 { throw ValidationError("--temperature must be ≥ 0") }
         if !(0...1).contains(topP) { throw ValidationError("--top-p must be between 0 and 1") }
     }
@@ -200,7 +194,7 @@ struct Ask: ParsableCommand {
             let sampling = WireSampling(temperature: temperature, topK: topK, topP: topP, seed: seed)
             let request = AskRequest(session: session, question: question, answerPrefix: answerPrefix,
                                      maxNewTokens: maxNewTokens ?? 0, sampling: sampling, stream: !connection.json,
-                                     decoding: decodingSpec)
+                                     decoding: try decodingSpec())
             let out = FileHandle.standardOutput
             if !connection.json && !answerPrefix.isEmpty { out.write(Data(answerPrefix.utf8)) }
             let body = try client.call(.ask(request), deadlineMs: deadlineMs) { token in

@@ -8,11 +8,11 @@ import XCTest
 /// presses that decide after the prefill (`kvzip`) or read the prefill's attention (`h2o`).
 final class SweepMatchesEvalTests: XCTestCase {
     func testSweepKeepsAndAnswersAsSeparateRunsForEveryPress() throws {
-        XCTAssertEqual(Set(PressRegistry.names).subtracting(PressExamples.halfRatio.keys), [],
+        XCTAssertEqual(Set(PressCatalog.names).subtracting(PressExamples.halfRatio.keys), [],
                        "add a row to PressExamples.halfRatio")
         let (model, dataset) = try EvalEndToEndTests.modelAndRulerSamples(1)
         let options = EvalOptions(maxNewTokens: 4)
-        let choices = try PressRegistry.names.map { try PressChoice(spec: PressExamples.halfRatio[$0]!, ratio: nil) }
+        let choices = try PressCatalog.names.map { try PressChoice(spec: PressExamples.halfRatio[$0]!, ratio: nil) }
         let swept = try SharedPrefillSweep(model: model, choices: choices, options: options).run(dataset)
         XCTAssertEqual(swept.count, choices.count)
         for (choice, (sweepPredictions, _)) in zip(choices, swept) {

@@ -25,7 +25,7 @@ final class ArchitecturePressTests: XCTestCase {
             var rng = KVModel.SplitMix64(seed: 7)
             let ids = (0..<Self.tokens).map { _ in 4 + Int(rng.next() % UInt64(c.vocabularySize - 8)) }
             let global = (0..<c.layerCount).filter { !c.isLocalLayer($0) }
-            for press in PressRegistry.names {
+            for press in PressCatalog.names {
                 var spec = PressExamples.halfRatio[press]!
                 if press == "per_layer" {
                     spec = "per_layer(snapkv):compression_ratios=" + Array(repeating: "0.5", count: c.layerCount).joined(separator: ";")

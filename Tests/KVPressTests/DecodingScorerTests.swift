@@ -12,8 +12,8 @@ final class DecodingScorerTests: XCTestCase {
         let q = Float(log(2.0) * 2.0.squareRoot())
         let query = [q, 0, q, 0]
         let a: [Float] = [1, 0], b: [Float] = [0, 0]
-        let recorder = ScoreRecorder(try DecodingH2O(windowSize: 0))
-        let compressor = DecodingCompressor(try DecodingPress(scorer: recorder, cacheBudget: 2, compressionInterval: 2))
+        let recorder = ScoreRecorder(try DecodingSpec.parse("h2o:window_size=0").scorer)
+        let compressor = DecodingCompressor(DecodingPress(scorer: recorder, schedule: try schedule("cache_budget=2,compression_interval=2")))
         try driver.forward(2, hook: nil, keys: a + b)                     // context [a, b]
         try driver.forward(1, hook: compressor, queries: query, keys: b)  // [a, b, b]: 2/4, 1/4, 1/4
         try driver.forward(1, hook: compressor, queries: query, keys: a)  // [a, b, b, a]: 2/6, 1/6, 1/6, 2/6
@@ -51,7 +51,7 @@ final class DecodingScorerTests: XCTestCase {
             let driver = try DecodingDriver(layers: 1, headCount: 2, headCountKV: 1, headDimension: 8, seed: 5)
             let scorer = try XCTUnwrap(try DecodingSpec.parse(spec).scorer as? RKVScorer)
             let recorder = ScoreRecorder(scorer)
-            let hook = DecodingCompressor(try DecodingPress(scorer: recorder, cacheBudget: 8, compressionInterval: 2))
+            let hook = DecodingCompressor(DecodingPress(scorer: recorder, schedule: try schedule("cache_budget=8,compression_interval=2")))
             try driver.forward(30, hook: nil)
             for _ in 0..<2 { try driver.forward(1, hook: hook) }
             return try XCTUnwrap(recorder.scores.first)
@@ -79,4 +79,9 @@ final class ScoreRecorder: DecodingScorer, @unchecked Sendable {
         scores.append(s)
         return s
     }
+}
+
+/// The schedule arguments (`cache_budget=…,compression_interval=…`) of a decoding press.
+func schedule(_ parameters: String) throws -> PressArguments {
+    try DecodingCatalog.arguments(DecodingCatalog.parse("knorm:" + parameters))
 }

@@ -16,7 +16,7 @@ final class DecodingSpecTests: XCTestCase {
         let r = try XCTUnwrap(try DecodingSpec.parse("rkv").scorer as? RKVScorer)
         XCTAssertEqual([r.windowSize, r.kernelSize], [8, 7])
         XCTAssertEqual(r.mixLambda, 0.07)
-        XCTAssertEqual(Set(DecodingRegistry.names),
+        XCTAssertEqual(Set(DecodingCatalog.names),
                        ["h2o", "snapkv", "streaming_llm", "knorm", "random", "tova", "rkv", "rkv_lsh"])
     }
 
@@ -33,12 +33,12 @@ final class DecodingSpecTests: XCTestCase {
             XCTAssertEqual(try DecodingSpec.parse(press.description).description, press.description)
         }
         XCTAssertFalse(try DecodingSpec.parse("tova:cache_budget=0").isActive)
-        XCTAssertTrue(DecodingRegistry.catalog.contains("rkv_lsh — "))
+        XCTAssertTrue(DecodingCatalog.text.contains("rkv_lsh — "))
     }
 
     func testErrorsListWhatIsValid() {
         guard case .unknownPress("h2oo", let names)? = error("h2oo") else { return XCTFail("unknown name") }
-        XCTAssertEqual(names, DecodingRegistry.names)
+        XCTAssertEqual(names, DecodingCatalog.names)
         guard case .unknownParameter("rkv", "lambda", let valid)? = error("rkv:lambda=0.1") else { return XCTFail("unknown parameter") }
         XCTAssertTrue(valid.contains("mix_lambda") && valid.contains("cache_budget") && valid.contains("target_size"))
         for (spec, parameter) in [("h2o:cache_budget=-1", "cache_budget"), ("knorm:compression_interval=0", "compression_interval"),

@@ -9,12 +9,11 @@ import XCTest
 final class FactoryAndReconstructionPressTests: XCTestCase {
     func testColumnSumsFastPathEqualsRecomputation() throws {
         let s = Synthetic(tokens: 40)
-        let slow = try s.scores(ObservedAttentionPress(compressionRatio: 0.5))
+        let slow = try s.scores(press("observed_attention:ratio=0.5"))
         // The same sums, precomputed, must give the same scores.
         let sums = try s.columnSums()
-        let fast = try s.scores(ObservedAttentionPress(compressionRatio: 0.5), columnSums: sums)
+        let fast = try s.scores(press("observed_attention:ratio=0.5"), columnSums: sums)
         for (a, b) in zip(slow, fast) { XCTAssertEqual(a, b, accuracy: 1e-5) }
-        XCTAssertEqual(ObservedAttentionPress.descriptor.name, "observed_attention")
         XCTAssertTrue(try PressSpec.parse("adakv(observed_attention):ratio=0.5").observes.contains(.columnSums))
         XCTAssertFalse(try PressSpec.parse("snapkv:ratio=0.5").observes.contains(.columnSums))
     }
@@ -23,7 +22,7 @@ final class FactoryAndReconstructionPressTests: XCTestCase {
         let s = Synthetic(tokens: 32)
         for h in 0..<4 { for t in 28..<32 { s.setQuery(h, t, axis(2, 10)) } }
         for g in 0..<2 { s.setKey(g, 10, axis(2, 5)) }
-        let heads = try s.run(CAMPress(compressionRatio: 0.5, windowSize: 4, startBudgetRatio: 0.1, seed: 3))
+        let heads = try s.run(press("cam:ratio=0.5,window_size=4,start_budget_ratio=0.1,seed=3"))
         for h in heads {
             XCTAssertEqual(h.count, 16)
             XCTAssertTrue(h.positions.contains(10), "the attended key stays")
@@ -38,7 +37,7 @@ final class FactoryAndReconstructionPressTests: XCTestCase {
         }
         XCTAssertGreaterThan(changed, 0, "kept values received merges")
         // Seeded: the same draws twice.
-        let again = try s.run(CAMPress(compressionRatio: 0.5, windowSize: 4, startBudgetRatio: 0.1, seed: 3))
+        let again = try s.run(press("cam:ratio=0.5,window_size=4,start_budget_ratio=0.1,seed=3"))
         XCTAssertEqual((0..<16).map { again[1].value($0, 0) }, (0..<16).map { heads[1].value($0, 0) })
     }
 
@@ -46,18 +45,18 @@ final class FactoryAndReconstructionPressTests: XCTestCase {
         let s = Synthetic(tokens: 64)
         for h in 0..<4 { for t in 56..<64 { s.setQuery(h, t, axis(1, 10)) } }
         for g in 0..<2 { s.setKey(g, 20, axis(1, 5)) }
-        let press = try NACLPress(compressionRatio: 0.5, proxySize: 8, sinkCount: 2, randomRatio: 0.25, seed: 7)
-        let a = try s.run(press).map(\.positions)
-        let b = try s.run(press).map(\.positions)
+        let nacl = try press("nacl:ratio=0.5,proxy_size=8,n_sink=2,random_ratio=0.25,seed=7", as: Press.self)
+        let a = try s.run(nacl).map(\.positions)
+        let b = try s.run(nacl).map(\.positions)
         XCTAssertEqual(a, b, "seeded")
         for p in a {
             XCTAssertEqual(p.count, 32)
             XCTAssertTrue(Set([0, 1, 20] + Array(56..<64)).isSubset(of: Set(p)))
         }
-        let c = try s.run(NACLPress(compressionRatio: 0.5, proxySize: 8, sinkCount: 2, randomRatio: 0.25, seed: 8)).map(\.positions)
+        let c = try s.run(press("nacl:ratio=0.5,proxy_size=8,n_sink=2,random_ratio=0.25,seed=8")).map(\.positions)
         XCTAssertNotEqual(a, c, "another seed draws another random part")
-        let none = try s.run(NACLPress(compressionRatio: 0.5, proxySize: 8, sinkCount: 2, randomRatio: 0, seed: 8)).map(\.positions)
-        let none2 = try s.run(NACLPress(compressionRatio: 0.5, proxySize: 8, sinkCount: 2, randomRatio: 0, seed: 9)).map(\.positions)
+        let none = try s.run(press("nacl:ratio=0.5,proxy_size=8,n_sink=2,random_ratio=0,seed=8")).map(\.positions)
+        let none2 = try s.run(press("nacl:ratio=0.5,proxy_size=8,n_sink=2,random_ratio=0,seed=9")).map(\.positions)
         XCTAssertEqual(none, none2, "without a random part the seed does not matter")
     }
 
@@ -66,13 +65,13 @@ final class FactoryAndReconstructionPressTests: XCTestCase {
         // Every query of the history attends token 5; only the oldest history queries attend token 30.
         for h in 0..<4 { for t in 32..<64 { s.setQuery(h, t, axis(3, 10)) } }
         for g in 0..<2 { s.setKey(g, 5, axis(3, 5)) }
-        for h in try s.run(ScissorhandsPress(compressionRatio: 0.75, historyWindow: 32, recentSize: 4, sinkCount: 1)) {
+        for h in try s.run(press("scissorhands:ratio=0.75,history_window=32,recent_size=4,n_sink=1")) {
             XCTAssertEqual(h.count, 16)
             XCTAssertTrue(h.positions.contains(5))
             XCTAssertTrue(h.positions.contains(0))
             XCTAssertTrue(Set(60..<64).isSubset(of: Set(h.positions)))
         }
-        let p = try ScissorhandsPress(compressionRatio: 0.5, probabilistic: true, seed: 1)
+        let p = try press("scissorhands:ratio=0.5,selection=prob,seed=1", as: ScissorhandsPress.self)
         XCTAssertEqual(try s.run(p).map(\.positions), try s.run(p).map(\.positions))
     }
 
@@ -84,7 +83,7 @@ final class FactoryAndReconstructionPressTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: url) }
         XCTAssertEqual(try HeadProfile(contentsOf: url.path), profile)
         let s = Synthetic(tokens: 64)
-        let heads = try s.run(HeadKVPress(compressionRatio: 0.5, profile: url.path, windowSize: 4, kernelSize: 1))
+        let heads = try s.run(press("headkv:ratio=0.5,profile=\(url.path),window_size=4,kernel_size=1"))
         XCTAssertGreaterThan(heads[0].count, heads[1].count)
         XCTAssertLessThanOrEqual(abs(heads[0].count + heads[1].count - 64), 2)
         for h in heads { XCTAssertTrue(Set(60..<64).isSubset(of: Set(h.positions))) }
@@ -96,32 +95,32 @@ final class FactoryAndReconstructionPressTests: XCTestCase {
         let s = Synthetic(tokens: 32)
         for h in 0..<4 { for t in 24..<32 { s.setQuery(h, t, axis(4, 10)) } }
         for g in 0..<2 { s.setKey(g, 3, axis(4, 5)) }
-        let heads = try s.run(FinchPress(compressionRatio: 0.5, windowSize: 8))
+        let heads = try s.run(press("finch:ratio=0.5,window_size=8"))
         for h in heads {
             XCTAssertEqual(h.count, 16)
             XCTAssertEqual(h.positions, Array(0..<16), "keys re-rotated to consecutive positions")
         }
-        let plain = try s.run(FinchPress(compressionRatio: 0.5, windowSize: 8, rerotateKeys: false))
+        let plain = try s.run(press("finch:ratio=0.5,window_size=8,rerotate_keys=false"))
         for h in plain {
             XCTAssertTrue(h.positions.contains(3))
             XCTAssertTrue(Set(24..<32).isSubset(of: Set(h.positions)))
         }
-        XCTAssertThrowsError(try FinchPress(compressionRatio: 0.5, windowSize: 8, chunkLength: 10))
+        XCTAssertThrowsError(try PressSpec.parse("finch:ratio=0.5,window_size=8,chunk_length=10"))
     }
 
     func testKVzipNeedsTheContextAndEvictsTheLowestScoresGlobally() throws {
-        let press = try KVzipPress(compressionRatio: 0.5)
+        let kvzip = try press("kvzip:ratio=0.5", as: KVzipPress.self)
         // Per-layer compress keeps everything: the work happens after the prefill.
         let s = Synthetic(tokens: 16)
-        XCTAssertEqual(try s.run(press).map(\.count), [16, 16])
+        XCTAssertEqual(try s.run(kvzip).map(\.count), [16, 16])
         // Global budget: scores of two layers, one KV head, 4 tokens.
         let cache = KVCache(layerCount: 2, headCountKV: 1, headDimension: 8, storage: .f32)
         let zeros = [Float](repeating: 0, count: 4 * 8)
         for l in 0..<2 { cache.layers[l][0].append(keys: zeros, values: zeros, count: 4, firstPosition: 0) }
-        press.apply([[0.9, 0.8, 0.7, 0.6], [0.1, 0.95, 0.2, 0.3]], cache: cache, tokens: 4, layers: [0, 1])
+        kvzip.apply([[0.9, 0.8, 0.7, 0.6], [0.1, 0.95, 0.2, 0.3]], cache: cache, tokens: 4, layers: [0, 1])
         XCTAssertEqual(cache.layers[0][0].positions, [0, 1, 2])
         XCTAssertEqual(cache.layers[1][0].positions, [1])
-        let hook = PressHook(press)
+        let hook = PressHook(kvzip)
         XCTAssertThrowsError(try hook.finish(cache, contextIDs: [1, 2, 3]))
     }
 }

@@ -10,11 +10,11 @@ final class PressInputViewTests: XCTestCase {
         let range = 8..<36
         let part = full.slice(range)
         let presses: [ScorerPress] = [
-            try KnormPress(compressionRatio: 0.5),
-            try NonCausalAttnPress(compressionRatio: 0.5, chunkSize: 8),
+            try press("knorm:ratio=0.5"),
+            try press("non_causal_attn:ratio=0.5,chunk_size=8"),
             // Position-dependent: undo RoPE at the rows' true positions.
-            try LeverageScorePress(compressionRatio: 0.5, sketchDimension: 4, seed: 3),
-            try ExpectedAttentionPress(compressionRatio: 0.5),
+            try press("leverage:ratio=0.5,sketch_dimension=4,seed=3"),
+            try press("expected_attention:ratio=0.5"),
         ]
         for press in presses {
             let viewed = try full.scores(press, firstPosition: 100, view: range)

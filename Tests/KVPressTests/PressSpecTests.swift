@@ -31,7 +31,7 @@ final class PressSpecTests: XCTestCase {
     }
 
     func testDescriptionRoundTrips() throws {
-        for d in PressRegistry.all {
+        for d in PressCatalog.all {
             let spec: String
             switch d.inner {
             case .none: spec = d.name == "per_layer" ? "" : d.name
@@ -104,13 +104,13 @@ final class PressSpecTests: XCTestCase {
     }
 
     func testRegistryDocumentsEveryParameter() {
-        XCTAssertEqual(Set(PressRegistry.names).count, PressRegistry.names.count)
-        for d in PressRegistry.all {
+        XCTAssertEqual(Set(PressCatalog.names).count, PressCatalog.names.count)
+        for d in PressCatalog.all {
             XCTAssertFalse(d.summary.isEmpty)
             for p in d.parameters { XCTAssertFalse(p.doc.isEmpty, "\(d.name).\(p.name)") }
         }
-        XCTAssertEqual(PressRegistry.descriptor("streaming_llm")?.parameters.map(\.defaultValue), ["0.0", "4"])
-        XCTAssertTrue(PressRegistry.catalog.contains("adakv(PRESS) — head-wise budgets"))
-        XCTAssertTrue(PressRegistry.catalog.contains("    n_sink=4  initial tokens always kept (attention sinks), ≥ 0"))
+        XCTAssertEqual(PressCatalog.entry("streaming_llm")?.parameters.map(\.defaultValue), ["0.0", "4"])
+        XCTAssertTrue(PressCatalog.text.contains("adakv(PRESS) — head-wise budgets"))
+        XCTAssertTrue(PressCatalog.text.contains("    n_sink=4  initial tokens always kept (attention sinks), ≥ 0"))
     }
 }

@@ -18,29 +18,29 @@ final class PressUnitTests: XCTestCase {
 
     func testStreamingLLMKeepsSinksAndRecentWindow() throws {
         let s = Synthetic(tokens: 20)
-        let heads = try s.run(StreamingLLMPress(compressionRatio: 0.5, nSink: 4))
+        let heads = try s.run(press("streaming_llm:ratio=0.5,n_sink=4"))
         for h in heads { XCTAssertEqual(h.positions, [0, 1, 2, 3] + Array(14..<20)) }
-        XCTAssertThrowsError(try Synthetic(tokens: 4).run(StreamingLLMPress(compressionRatio: 0.5, nSink: 4)))
+        XCTAssertThrowsError(try Synthetic(tokens: 4).run(press("streaming_llm:ratio=0.5,n_sink=4")))
     }
 
     func testSnapKVKeepsWhatTheWindowAttendsAndTheWindow() throws {
         let s = Synthetic(tokens: 16)
         for h in 0..<4 { for t in 12..<16 { s.setQuery(h, t, axis(0, 10)) } }
         for g in 0..<2 { s.setKey(g, 5, axis(0, 5)) }
-        let heads = try s.run(SnapKVPress(compressionRatio: 0.5, windowSize: 4, kernelSize: 1))
+        let heads = try s.run(press("snapkv:ratio=0.5,window_size=4,kernel_size=1"))
         for h in heads {
             XCTAssertEqual(h.count, 8)
             XCTAssertTrue(h.positions.contains(5))
             XCTAssertTrue(Set(12..<16).isSubset(of: Set(h.positions)), "the window always stays")
         }
-        XCTAssertThrowsError(try Synthetic(tokens: 64).run(SnapKVPress(compressionRatio: 0.5)), "window 64 needs more than 64 tokens")
+        XCTAssertThrowsError(try Synthetic(tokens: 64).run(press("snapkv:ratio=0.5")), "window 64 needs more than 64 tokens")
     }
 
     func testTOVAUsesTheLastQueryAveragedOverAllHeads() throws {
         let s = Synthetic(tokens: 10)
         for h in 0..<4 { s.setQuery(h, 9, axis(1, 10)) }
         s.setKey(0, 3, axis(1, 5))  // only KV head 0 holds the attended key
-        let heads = try s.run(TOVAPress(compressionRatio: 0.5))
+        let heads = try s.run(press("tova:ratio=0.5"))
         XCTAssertEqual(heads[0].positions, heads[1].positions, "TOVA scores are shared by all KV heads")
         XCTAssertTrue(heads[1].positions.contains(3))
         XCTAssertTrue(heads[1].positions.contains(9), "the last token stays")
@@ -49,7 +49,7 @@ final class PressUnitTests: XCTestCase {
     func testExpectedAttentionKeepsSinksAndDropsZeroValues() throws {
         let s = Synthetic(tokens: 32)
         for g in 0..<2 { s.setValue(g, 10, axis(0, 0)) }
-        let heads = try s.run(ExpectedAttentionPress(compressionRatio: 0.5))
+        let heads = try s.run(press("expected_attention:ratio=0.5"))
         for h in heads {
             XCTAssertEqual(h.count, 16)
             XCTAssertTrue(Set(0..<4).isSubset(of: Set(h.positions)), "sinks stay")
@@ -61,7 +61,7 @@ final class PressUnitTests: XCTestCase {
         let s = Synthetic(tokens: 12)
         for h in 0..<4 { for t in 0..<12 { s.setQuery(h, t, axis(2, 10)) } }
         for g in 0..<2 { s.setKey(g, 7, axis(2, 5)) }
-        for h in try s.run(ObservedAttentionPress(compressionRatio: 0.5)) { XCTAssertTrue(h.positions.contains(7)) }
+        for h in try s.run(press("observed_attention:ratio=0.5")) { XCTAssertTrue(h.positions.contains(7)) }
     }
 
     func testKeyDiffKeepsDistinctiveKeys() throws {
@@ -69,16 +69,16 @@ final class PressUnitTests: XCTestCase {
         for t in 0..<10 { s.setKey(0, t, axis(0, 1 + Float(t) * 0.01)) }
         s.setKey(0, 6, axis(3))
         s.setKey(0, 2, axis(4))
-        let heads = try s.run(KeyDiffPress(compressionRatio: 0.2))
+        let heads = try s.run(press("keydiff:ratio=0.2"))
         XCTAssertTrue(heads[0].positions.contains(6) && heads[0].positions.contains(2))
         XCTAssertEqual(heads[0].count, 8)
     }
 
     func testLagKVKeepsSinksAndTail() throws {
-        let short = try Synthetic(tokens: 12).run(LagKVPress(compressionRatio: 0.5, nSink: 4, lagSize: 8))
+        let short = try Synthetic(tokens: 12).run(press("lagkv:ratio=0.5,n_sink=4,lag_size=8"))
         XCTAssertEqual(short[0].positions, [0, 1, 2, 3, 10, 11], "too short to partition: sinks + most recent")
         let s = Synthetic(tokens: 28)
-        for h in try s.run(LagKVPress(compressionRatio: 0.5, nSink: 4, lagSize: 8)) {
+        for h in try s.run(press("lagkv:ratio=0.5,n_sink=4,lag_size=8")) {
             XCTAssertEqual(h.count, 14)
             XCTAssertTrue(Set(0..<4).union(20..<28).isSubset(of: Set(h.positions)), "sinks and the last partition stay")
         }
@@ -87,10 +87,10 @@ final class PressUnitTests: XCTestCase {
     func testNonCausalAttentionIsZNormalisedAndFavoursLargeValues() throws {
         let s = Synthetic(tokens: 20)
         for g in 0..<2 { s.setValue(g, 9, axis(0, 100)) }
-        let scores = try s.scores(NonCausalAttnPress(compressionRatio: 0.5, chunkSize: 8))
+        let scores = try s.scores(press("non_causal_attn:ratio=0.5,chunk_size=8"))
         let mean = scores.reduce(0, +) / Float(scores.count)
         XCTAssertEqual(mean, 0, accuracy: 1e-4)
-        for h in try s.run(NonCausalAttnPress(compressionRatio: 0.5, chunkSize: 8)) { XCTAssertTrue(h.positions.contains(9)) }
+        for h in try s.run(press("non_causal_attn:ratio=0.5,chunk_size=8")) { XCTAssertTrue(h.positions.contains(9)) }
     }
 
     func testChunkPressKeepsTheSameShareOfEveryChunk() throws {
@@ -136,28 +136,28 @@ final class PressUnitTests: XCTestCase {
     func testLeverageIsReproducibleWithASeedAndKeepsOutliers() throws {
         let s = Synthetic(tokens: 30)
         for g in 0..<2 { s.setKey(g, 11, axis(5, 100)) }
-        let a = try s.run(LeverageScorePress(compressionRatio: 0.5, seed: 3)).map(\.positions)
-        let b = try s.run(LeverageScorePress(compressionRatio: 0.5, seed: 3)).map(\.positions)
+        let a = try s.run(press("leverage:ratio=0.5,seed=3")).map(\.positions)
+        let b = try s.run(press("leverage:ratio=0.5,seed=3")).map(\.positions)
         XCTAssertEqual(a, b)
         for p in a { XCTAssertTrue(p.contains(11)) }
     }
 
     func testCURKeepsSinks() throws {
-        for h in try Synthetic(tokens: 20).run(CURPress(compressionRatio: 0.5)) {
+        for h in try Synthetic(tokens: 20).run(press("cur:ratio=0.5")) {
             XCTAssertTrue(Set(0..<4).isSubset(of: Set(h.positions)))
             XCTAssertEqual(h.count, 10)
         }
     }
 
     func testCompactorKeepsBothSinkEnds() throws {
-        for h in try Synthetic(tokens: 40).run(CompactorPress(compressionRatio: 0.5, chunkSize: 16, seed: 1)) {
+        for h in try Synthetic(tokens: 40).run(press("compactor:ratio=0.5,chunk_size=16,seed=1")) {
             XCTAssertTrue(Set(0..<8).union(36..<40).isSubset(of: Set(h.positions)))
             XCTAssertEqual(h.count, 20)
         }
     }
 
     func testPyramidKVLayerBudgets() throws {
-        let p = try PyramidKVPress(compressionRatio: 0.5)
+        let p = try press("pyramidkv:ratio=0.5", as: PyramidKVPress.self)
         let budgets = (0..<30).map { p.layerBudget(layer: $0, layerCount: 30, tokens: 1663) }
         XCTAssertEqual(budgets.first, 1599, "bottom layer: T − window_size")
         XCTAssertEqual(budgets.last, 64, "top layer: the window")
@@ -167,19 +167,19 @@ final class PressUnitTests: XCTestCase {
 
         let s = Synthetic(tokens: 200)
         s.layerCount = 4
-        let press = try PyramidKVPress(compressionRatio: 0.5, windowSize: 8, kernelSize: 5)
+        let pyramid = try press("pyramidkv:ratio=0.5,window_size=8,kernel_size=5", as: PyramidKVPress.self)
         for l in 0..<4 {
             s.layer = l
-            let heads = try s.run(press)
-            XCTAssertEqual(heads[0].count, press.layerBudget(layer: l, layerCount: 4, tokens: 200))
+            let heads = try s.run(pyramid)
+            XCTAssertEqual(heads[0].count, pyramid.layerBudget(layer: l, layerCount: 4, tokens: 200))
         }
     }
 
     func testRandomIsSeeded() throws {
         let s = Synthetic(tokens: 50)
-        let a = try s.run(RandomPress(compressionRatio: 0.5, seed: 7)).map(\.positions)
-        XCTAssertEqual(a, try s.run(RandomPress(compressionRatio: 0.5, seed: 7)).map(\.positions))
-        XCTAssertNotEqual(a, try s.run(RandomPress(compressionRatio: 0.5, seed: 8)).map(\.positions))
+        let a = try s.run(press("random:ratio=0.5,seed=7")).map(\.positions)
+        XCTAssertEqual(a, try s.run(press("random:ratio=0.5,seed=7")).map(\.positions))
+        XCTAssertNotEqual(a, try s.run(press("random:ratio=0.5,seed=8")).map(\.positions))
         XCTAssertEqual(a[0].count, 25)
     }
 
@@ -187,7 +187,7 @@ final class PressUnitTests: XCTestCase {
         let s = Synthetic(tokens: 16)
         for g in 0..<2 { for t in 0..<16 { s.setKey(g, t, [5, 5, 5, 5, 0.1, 0.1, 0.1, 0.1]) } }
         for h in 0..<4 { for t in 0..<16 { s.setQuery(h, t, [1, 1, 1, 1, 1, 1, 1, 1]) } }
-        let heads = try s.run(ThinKPress(keyChannelCompressionRatio: 0.5, windowSize: 4))
+        let heads = try s.run(press("think:key_channel_compression_ratio=0.5,window_size=4"))
         for h in heads {
             XCTAssertEqual(h.keyChannels, [0, 1, 2, 3])
             XCTAssertEqual(h.keyDimension, 4)
@@ -250,7 +250,7 @@ final class PressUnitTests: XCTestCase {
         let s = Synthetic(tokens: 16)
         for h in 0..<4 { for t in 0..<16 { s.setQuery(h, t, axis(2, 10)) } }
         for g in 0..<2 { s.setKey(g, 2, axis(2, 5)) }
-        for h in try s.run(H2OPress(compressionRatio: 0.5, windowSize: 4)) {
+        for h in try s.run(press("h2o:ratio=0.5,window_size=4")) {
             XCTAssertEqual(h.count, 8)
             XCTAssertTrue(h.positions.contains(2))
             XCTAssertTrue(Set(12..<16).isSubset(of: Set(h.positions)))
@@ -277,15 +277,15 @@ final class PressUnitTests: XCTestCase {
         // The last query looks only at the first token: lazy under any threshold below 1.
         for h in 0..<4 { s.setQuery(h, 39, axis(0, 20)) }
         for g in 0..<2 { s.setKey(g, 0, axis(0, 5)) }
-        let press = try SimLayerKVPress(lazyThreshold: 0.5, nLast: 1, nRecent: 8, nInitial: 4)
-        let heads = try s.run(press)
+        let simLayer = try press("simlayerkv:lazy_threshold=0.5,n_last=1,n_recent=8,n_initial=4", as: SimLayerKVPress.self)
+        let heads = try s.run(simLayer)
         XCTAssertEqual(heads[0].positions, [0, 1, 2, 3] + Array(33..<40))
-        XCTAssertEqual(press.compressionRatio, Double(40 - 4 - 8 + 1) / 40, accuracy: 1e-12)
-        XCTAssertEqual(try s.run(SimLayerKVPress())[0].count, 40, "threshold 1 never compresses")
+        XCTAssertEqual(simLayer.compressionRatio, Double(40 - 4 - 8 + 1) / 40, accuracy: 1e-12)
+        XCTAssertEqual(try s.run(press("simlayerkv"))[0].count, 40, "threshold 1 never compresses")
         for h in 0..<4 { s.setQuery(h, 39, axis(0, 0)) }
         for g in 0..<2 { s.setKey(g, 0, axis(0, 0)); for t in 4..<32 { s.setKey(g, t, axis(1, 5)) } }
         for h in 0..<4 { s.setQuery(h, 39, axis(1, 20)) }
-        XCTAssertEqual(try s.run(press)[0].count, 40, "attention on the middle: not lazy")
+        XCTAssertEqual(try s.run(simLayer)[0].count, 40, "attention on the middle: not lazy")
     }
 
     func testGQAAggregation() {

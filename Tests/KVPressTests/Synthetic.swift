@@ -1,4 +1,5 @@
 import KVModel
+import XCTest
 import KVPress
 
 /// A tiny synthetic layer: `H = 4` query heads over `G = 2` KV heads of width `D = 8`, `d = 16`.
@@ -95,4 +96,9 @@ extension Synthetic {
         s.values = rows(values, heads: G, width: D)
         return s
     }
+}
+
+/// The press `spec` describes, as `P`: tests build presses from specs, as users do.
+func press<P>(_ spec: String, as type: P.Type = P.self) throws -> P {
+    try XCTUnwrap(PressSpec.parse(spec) as? P, spec)
 }

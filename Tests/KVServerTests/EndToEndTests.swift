@@ -420,6 +420,13 @@ final class EndToEndTests: XCTestCase {
         let bad = try run(kvctl, ["load", "s", "/dev/null", "--press", "squeeze"])
         XCTAssertEqual(bad.status, 64)
         XCTAssertTrue(bad.stderr.contains("valid presses: knorm"), bad.stderr)
+        // Parameters and values are checked against the catalog before connecting (exit 64, not 69).
+        let value = try run(kvctl, ["load", "s", "/dev/null", "--press", "adakv(snapkv):alpha_safeguard=2", "--socket", sock])
+        XCTAssertEqual(value.status, 64)
+        XCTAssertTrue(value.stderr.contains("invalid value '2' for adakv.alpha_safeguard; expected a number in [0.0, 1.0]"), value.stderr)
+        let budget = try run(kvctl, ["ask", "--session", "s", "--decoding", "h2o", "--cache-budget=-1", "Why?", "--socket", sock])
+        XCTAssertEqual(budget.status, 64)
+        XCTAssertTrue(budget.stderr.contains("invalid value '-1' for h2o.cache_budget; expected an integer ≥ 0"), budget.stderr)
     }
 
     func testSystemdUnitsVerify() throws {

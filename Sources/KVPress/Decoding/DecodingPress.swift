@@ -8,11 +8,8 @@ import KVModel
 /// compression off) or, with `compression_ratio_decoding = r`, `max(1, Int(seen · (1 − r)))` where
 /// `seen` counts every token the cache has seen (original context, question and answer so far).
 ///
-/// - Parameters (spec names; kvpress's names are accepted as aliases):
-///   - cache_budget (`target_size`): KV pairs kept per head, `≥ 0`; default `2048` as kvpress.
-///   - compression_interval: decode steps between compressions, `≥ 1`; default `512` as kvpress.
-///   - compression_ratio_decoding (`target_compression_ratio`): fraction of all tokens seen that
-///     is removed, `[0, 1)`, or `none` for the fixed budget; default `none`.
+/// Its parameters (`cache_budget`, `compression_interval`, `compression_ratio_decoding`, with
+/// kvpress's names as aliases) are declared in ``DecodingCatalog/scheduleParameters``.
 public final class DecodingPress: CustomStringConvertible, Sendable {
     /// How entries are ranked.
     public let scorer: DecodingScorer
@@ -23,16 +20,12 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     /// Fraction of all tokens seen that is removed (ratio form), or `nil` for the fixed budget.
     public let compressionRatioDecoding: Double?
 
-    /// - Throws: `PressError.invalidValue` for a negative budget, an interval below 1 or a ratio outside `[0, 1)`.
-    public init(scorer: DecodingScorer, cacheBudget: Int = 2048, compressionInterval: Int = 512,
-                compressionRatioDecoding: Double? = nil) throws {
-        try Validate.atLeast(cacheBudget, 0, "cache_budget", press: scorer.name)
-        try Validate.atLeast(compressionInterval, 1, "compression_interval", press: scorer.name)
-        if let r = compressionRatioDecoding { try Validate.ratio(r, "compression_ratio_decoding", press: scorer.name) }
+    /// `schedule` holds the catalog's schedule parameters (checked, so any value is valid).
+    public init(scorer: DecodingScorer, schedule: PressArguments) {
         self.scorer = scorer
-        self.cacheBudget = cacheBudget
-        self.compressionInterval = compressionInterval
-        self.compressionRatioDecoding = compressionRatioDecoding
+        cacheBudget = schedule.int("cache_budget")
+        compressionInterval = schedule.int("compression_interval")
+        compressionRatioDecoding = schedule.optionalDouble("compression_ratio_decoding")
     }
 
     /// Whether the press ever removes anything (budget `0` or ratio `0` never does).
@@ -55,15 +48,4 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     public var description: String {
         scorer.name + ":" + parameterValues.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
     }
-
-    /// The parameters every decoding press takes, after its scorer's own.
-    static let scheduleParameters = [
-        PressParameter("cache_budget", "2048", "KV pairs kept per head after a compression, ≥ 0 (0 = no decoding compression)"),
-        PressParameter("compression_interval", "512", "decode steps between compressions, ≥ 1"),
-        PressParameter("compression_ratio_decoding", "none",
-                       "fraction of all tokens seen removed at each compression, [0, 1), instead of cache_budget; or none"),
-    ]
-
-    /// kvpress's parameter names, accepted for ours.
-    static let aliases = ["target_size": "cache_budget", "target_compression_ratio": "compression_ratio_decoding"]
 }

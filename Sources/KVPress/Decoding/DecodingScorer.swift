@@ -8,7 +8,7 @@ import KVModel
 public protocol DecodingScorer: AnyObject, Sendable {
     /// The registry name (`h2o`, `rkv`, …).
     var name: String { get }
-    /// The scorer's own parameters as spec text, in registry order.
+    /// The scorer's own parameters as spec text, in catalog order.
     var parameterValues: [(String, String)] { get }
     /// Recent queries per layer the scorer reads (0: none); the compressor remembers this many.
     var queryWindow: Int { get }

@@ -1,20 +1,15 @@
-/// Decoding press spec strings, in ``PressSpec``'s grammar.
+/// Decoding press spec strings, in ``SpecSyntax``'s grammar.
 ///
 /// A decoding press: `h2o:cache_budget=256,compression_interval=16`,
 /// `rkv:cache_budget=128,mix_lambda=0.1`, `snapkv:compression_ratio_decoding=0.5`.
 /// Both phases: `prefill_decoding(snapkv:ratio=0.5,h2o:cache_budget=256)` — the first inner spec
-/// is a prefill press (``PressRegistry``), the second a decoding press (``DecodingRegistry``);
+/// is a prefill press (``PressCatalog``), the second a decoding press (``DecodingCatalog``);
 /// either may be `none`.
 public enum DecodingSpec {
     /// Builds the decoding press a spec describes.
     /// - Throws: `PressError` naming the problem and what is valid.
     public static func parse(_ spec: String) throws -> DecodingPress {
-        let node = try SpecSyntax.parse(spec) { name in
-            guard DecodingRegistry.descriptor(name) != nil else {
-                throw PressError.unknownPress(name, valid: DecodingRegistry.names)
-            }
-        }
-        return try build(node)
+        try DecodingRegistry.make(DecodingCatalog.parse(spec))
     }
 
     /// The decoding press a spec asks for, or `nil` for none (empty or `none`).
@@ -26,28 +21,21 @@ public enum DecodingSpec {
     /// Builds the prefill + decoding pair `prefill_decoding(PREFILL,DECODING)` describes.
     /// - Throws: `PressError` naming the problem and what is valid.
     public static func parsePrefillDecoding(_ spec: String) throws -> PrefillDecodingPress {
-        let known = Set(PressRegistry.names + DecodingRegistry.names + [PrefillDecodingPress.name, "none"])
-        let node = try SpecSyntax.parse(spec) { name in
+        let known = Set(PressCatalog.names + DecodingCatalog.names + [PrefillDecodingPress.name, "none"])
+        let node = try SpecNode.parse(spec) { name in
             guard known.contains(name) else {
-                throw PressError.unknownPress(name, valid: [PrefillDecodingPress.name, "none"] + PressRegistry.names + DecodingRegistry.names)
+                throw PressError.unknownPress(name, valid: [PrefillDecodingPress.name, "none"] + PressCatalog.names + DecodingCatalog.names)
             }
         }
         let usage = "takes two inner presses: prefill_decoding(PREFILL,DECODING), e.g. prefill_decoding(snapkv:ratio=0.5,h2o:cache_budget=256); either may be none"
         guard node.name == PrefillDecodingPress.name, node.inner.count == 2 else {
             throw PressError.innerPress(press: PrefillDecodingPress.name, reason: usage)
         }
-        guard node.arguments.isEmpty else {
+        guard node.parameters.isEmpty else {
             throw PressError.unknownParameter(press: PrefillDecodingPress.name, parameter: node.arguments.keys.sorted()[0], valid: [])
         }
         let prefill = node.inner[0].name == "none" ? nil : try PressSpec.build(node.inner[0])
-        let decoding = node.inner[1].name == "none" ? nil : try build(node.inner[1])
+        let decoding = node.inner[1].name == "none" ? nil : try DecodingRegistry.make(node.inner[1])
         return PrefillDecodingPress(prefill: prefill, decoding: decoding)
-    }
-
-    private static func build(_ node: SpecNode) throws -> DecodingPress {
-        guard node.inner.isEmpty else {
-            throw PressError.innerPress(press: node.name, reason: "is a decoding press and takes no inner press; write it without parentheses")
-        }
-        return try DecodingRegistry.make(node.name, arguments: node.arguments)
     }
 }

@@ -6,28 +6,22 @@
 /// which only masks the pruned entries, kvd really drops them: each head's cache shrinks to its
 /// own length and the memory returns.
 ///
-/// - Parameters:
-///   - press: the inner scorer press.
-///   - alpha_safeguard: minimum share of `n_kept` every head keeps, `[0, 1]`; default `0.20`.
-///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2407.11550.
-public final class AdaKVPress: Press {
-    public let name = "adakv"
+public final class AdaKVPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public let press: ScorerPress
-    public var alphaSafeguard: Double
+    public let alphaSafeguard: Double
 
-    public init(press: ScorerPress, alphaSafeguard: Double = 0.20) throws {
-        guard (0...1).contains(alphaSafeguard) else {
-            throw PressError.invalidValue(press: "adakv", parameter: "alpha_safeguard", value: String(alphaSafeguard), expected: "a number in [0, 1]")
-        }
+    public init(_ arguments: PressArguments, press: ScorerPress) {
+        self.arguments = arguments
         self.press = press
-        self.alphaSafeguard = alphaSafeguard
+        alphaSafeguard = arguments.double("alpha_safeguard")
     }
 
     public var innerPresses: [Press] { [press] }
     public var compressionRatio: Double { press.compressionRatio }
-    public var parameterValues: [(String, String)] { [("alpha_safeguard", String(alphaSafeguard))] }
 
     public func compress(_ input: PressInput) throws {
         guard press.compressionRatio > 0 else { return }
@@ -50,18 +44,5 @@ public final class AdaKVPress: Press {
         var kept = [[Int]](repeating: [], count: G)
         for i in flat { kept[i / T].append(i % T) }
         return kept
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "adakv", summary: "head-wise budgets: the layer's best entries over all heads stay (heads keep different lengths)",
-        reference: "https://arxiv.org/abs/2407.11550",
-        parameters: [
-            PressParameter("alpha_safeguard", "0.2", "minimum share of the average budget every head keeps, [0, 1]"),
-            PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)"),
-        ], inner: .one
-    ) { args, inner in
-        let p = try PressRegistry.scorer(inner, for: "adakv")
-        if let r = try args.optionalRatio() { p.compressionRatio = r }
-        return try AdaKVPress(press: p, alphaSafeguard: args.double("alpha_safeguard", in: 0...1))
     }
 }

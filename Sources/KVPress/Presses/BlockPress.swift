@@ -5,26 +5,22 @@
 /// rows, see `PressInput.rows(perHead:cache:)`); scorers read only their own head, so this equals
 /// kvpress, which shares one hidden-state reshaping between heads.
 ///
-/// - Parameters:
-///   - press: the inner scorer press.
-///   - block_size: tokens added per step, `≥ 1`; default `128`.
-///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2504.15364 (KeyDiff).
-public final class BlockPress: Press {
-    public let name = "block"
+public final class BlockPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public let press: ScorerPress
-    public var blockSize: Int
+    public let blockSize: Int
 
-    public init(press: ScorerPress, blockSize: Int = 128) throws {
-        try Validate.atLeast(blockSize, 1, "block_size", press: "block")
+    public init(_ arguments: PressArguments, press: ScorerPress) {
+        self.arguments = arguments
         self.press = press
-        self.blockSize = blockSize
+        blockSize = arguments.int("block_size")
     }
 
     public var innerPresses: [Press] { [press] }
     public var compressionRatio: Double { press.compressionRatio }
-    public var parameterValues: [(String, String)] { [("block_size", String(blockSize))] }
 
     public func compress(_ input: PressInput) throws {
         guard press.compressionRatio > 0 else { return }
@@ -47,18 +43,5 @@ public final class BlockPress: Press {
             start = end
         }
         input.keep(kept)
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "block", summary: "compresses block by block, rescoring the kept set with each new block",
-        reference: "https://arxiv.org/abs/2504.15364",
-        parameters: [
-            PressParameter("block_size", "128", "tokens added per step, ≥ 1"),
-            PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)"),
-        ], inner: .one
-    ) { args, inner in
-        let p = try PressRegistry.scorer(inner, for: "block")
-        if let r = try args.optionalRatio() { p.compressionRatio = r }
-        return try BlockPress(press: p, blockSize: args.int("block_size", minimum: 1))
     }
 }

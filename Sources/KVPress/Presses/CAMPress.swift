@@ -13,40 +13,24 @@ import KVModel
 /// received earlier merges). Then the last `window_size` tokens stay and the rest of the budget
 /// `Int(T·(1 − compression_ratio))` goes to the highest scores; kept entries store the merged values.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - window_size: recent queries scoring the context, always kept, `≥ 1`; default `64`.
-///   - start_budget_ratio: leading share of the context never merged, `[0, 1]`; default `0.1`.
-///   - seed: seed of the merge draws, or `none`; default `none`.
-///   - gqa_score_agg: `mean`, `max` or `sum`; default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on CaM (ICML 2024), https://proceedings.mlr.press/v235/zhang24n.html.
-public final class CAMPress: Press {
-    public let name = "cam"
+public final class CAMPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var windowSize: Int
-    public var startBudgetRatio: Double
-    public var seed: Int?
-    public var aggregation: GQAScoreAggregation
+    public let windowSize: Int
+    public let startBudgetRatio: Double
+    public let seed: Int?
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, windowSize: Int = 64, startBudgetRatio: Double = 0.1, seed: Int? = nil,
-                aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "cam")
-        try Validate.atLeast(windowSize, 1, "window_size", press: "cam")
-        guard (0...1).contains(startBudgetRatio) else {
-            throw PressError.invalidValue(press: "cam", parameter: "start_budget_ratio", value: String(startBudgetRatio), expected: "a number in [0, 1]")
-        }
-        self.compressionRatio = compressionRatio
-        self.windowSize = windowSize
-        self.startBudgetRatio = startBudgetRatio
-        self.seed = seed
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("window_size", String(windowSize)),
-         ("start_budget_ratio", String(startBudgetRatio)), ("seed", seed.map(String.init) ?? "none"),
-         ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        windowSize = arguments.int("window_size")
+        startBudgetRatio = arguments.double("start_budget_ratio")
+        seed = arguments.optionalInt("seed")
+        aggregation = arguments.aggregation()
     }
 
     public func compress(_ input: PressInput) throws {
@@ -94,21 +78,5 @@ public final class CAMPress: Press {
                 for (i, t) in kept[g].enumerated() { input.cache[g].setValue(i, v.baseAddress! + t * D) }
             }
         }
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "cam", summary: "merges values forward by attention-driven Bernoulli draws, then keeps SnapKV-style",
-        reference: "https://proceedings.mlr.press/v235/zhang24n.html",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("window_size", "64", "recent queries scoring the context, always kept, ≥ 1"),
-            PressParameter("start_budget_ratio", "0.1", "leading share of the context never merged, [0, 1]"),
-            PressParameter("seed", "none", "seed of the merge draws (integer), or none"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try CAMPress(compressionRatio: args.ratio(), windowSize: args.int("window_size", minimum: 1),
-                     startBudgetRatio: args.double("start_budget_ratio", in: 0...1), seed: args.optionalInt("seed"),
-                     aggregation: args.aggregation())
     }
 }

@@ -3,47 +3,26 @@
 /// `k2 = ‖k‖²`, `v2 = ‖v‖²`, optionally normalised inside local windows; combined by
 /// `leverage_type` and normalised per head; the first `num_sinks` tokens score 1.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - num_sinks: initial tokens kept, `≥ 0`; default `4`.
-///   - leverage_type: `key`, `value`, `kv_avg` or `kv_product`; default `kv_product`.
-///   - use_random_leverage: project keys and values on a random 20-dimensional Gaussian first; default `false`.
-///   - use_local_approximation: normalise inside windows of `local_window_size`; default `true`.
-///   - local_window_size: window length, `≥ 1`; default `16`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2509.15038.
-public final class CURPress: ScorerPress {
-    public let name = "cur"
+public final class CURPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var numSinks: Int
-    public var leverageType: String
-    public var useRandomLeverage: Bool
-    public var useLocalApproximation: Bool
-    public var localWindowSize: Int
+    public let numSinks: Int
+    public let leverageType: String
+    public let useRandomLeverage: Bool
+    public let useLocalApproximation: Bool
+    public let localWindowSize: Int
 
-    static let leverageTypes = ["key", "value", "kv_avg", "kv_product"]
-
-    public init(compressionRatio: Double = 0.0, numSinks: Int = 4, leverageType: String = "kv_product",
-                useRandomLeverage: Bool = false, useLocalApproximation: Bool = true, localWindowSize: Int = 16) throws {
-        try Validate.ratio(compressionRatio, press: "cur")
-        try Validate.atLeast(numSinks, 0, "num_sinks", press: "cur")
-        try Validate.atLeast(localWindowSize, 1, "local_window_size", press: "cur")
-        guard Self.leverageTypes.contains(leverageType) else {
-            throw PressError.invalidValue(press: "cur", parameter: "leverage_type", value: leverageType,
-                                          expected: "one of \(Self.leverageTypes.joined(separator: ", "))")
-        }
-        self.compressionRatio = compressionRatio
-        self.numSinks = numSinks
-        self.leverageType = leverageType
-        self.useRandomLeverage = useRandomLeverage
-        self.useLocalApproximation = useLocalApproximation
-        self.localWindowSize = localWindowSize
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("num_sinks", String(numSinks)), ("leverage_type", leverageType),
-         ("use_random_leverage", String(useRandomLeverage)), ("use_local_approximation", String(useLocalApproximation)),
-         ("local_window_size", String(localWindowSize))]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        numSinks = arguments.int("num_sinks")
+        leverageType = arguments.string("leverage_type")
+        useRandomLeverage = arguments.bool("use_random_leverage")
+        useLocalApproximation = arguments.bool("use_local_approximation")
+        localWindowSize = arguments.int("local_window_size")
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -98,24 +77,5 @@ public final class CURPress: ScorerPress {
             for j in start..<end { x[j] /= s }
             start = end
         }
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "cur", summary: "keeps entries with high approximate key × value leverage (CurDKV)",
-        reference: "https://arxiv.org/abs/2509.15038",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("num_sinks", "4", "initial tokens always kept, ≥ 0"),
-            PressParameter("leverage_type", "kv_product", "key, value, kv_avg or kv_product"),
-            PressParameter("use_random_leverage", "false", "project keys and values on a random 20-dim Gaussian first"),
-            PressParameter("use_local_approximation", "true", "normalise the norms inside local windows"),
-            PressParameter("local_window_size", "16", "local window length, ≥ 1"),
-        ]
-    ) { args, _ in
-        try CURPress(compressionRatio: args.ratio(), numSinks: args.int("num_sinks"),
-                     leverageType: args.choice("leverage_type", leverageTypes),
-                     useRandomLeverage: args.bool("use_random_leverage"),
-                     useLocalApproximation: args.bool("use_local_approximation"),
-                     localWindowSize: args.int("local_window_size", minimum: 1))
     }
 }

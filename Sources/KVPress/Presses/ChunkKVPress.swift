@@ -4,26 +4,22 @@
 /// partial chunk is one more chunk); the best `max(1, Int(chunks·(1 − ratio)))` chunks stay, the
 /// same positions in every head.
 ///
-/// - Parameters:
-///   - press: the inner scorer press.
-///   - chunk_length: chunk length, `≥ 1`; default `20`.
-///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2502.00299.
-public final class ChunkKVPress: Press {
-    public let name = "chunkkv"
+public final class ChunkKVPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public let press: ScorerPress
-    public var chunkLength: Int
+    public let chunkLength: Int
 
-    public init(press: ScorerPress, chunkLength: Int = 20) throws {
-        try Validate.atLeast(chunkLength, 1, "chunk_length", press: "chunkkv")
+    public init(_ arguments: PressArguments, press: ScorerPress) {
+        self.arguments = arguments
         self.press = press
-        self.chunkLength = chunkLength
+        chunkLength = arguments.int("chunk_length")
     }
 
     public var innerPresses: [Press] { [press] }
     public var compressionRatio: Double { press.compressionRatio }
-    public var parameterValues: [(String, String)] { [("chunk_length", String(chunkLength))] }
 
     public func compress(_ input: PressInput) throws {
         guard press.compressionRatio > 0 else { return }
@@ -41,18 +37,5 @@ public final class ChunkKVPress: Press {
         let top = chunkScores.withUnsafeBufferPointer { TopK.indices($0.baseAddress!, count: chunkScores.count, keep: keepChunks) }
         let rows = top.flatMap { c in c < complete ? Array((c * L)..<((c + 1) * L)) : Array((complete * L)..<T) }
         input.keep([[Int]](repeating: rows, count: G))
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "chunkkv", summary: "keeps whole chunks ranked by the inner press's mean score",
-        reference: "https://arxiv.org/abs/2502.00299",
-        parameters: [
-            PressParameter("chunk_length", "20", "length of the chunks kept or dropped whole, ≥ 1"),
-            PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)"),
-        ], inner: .one
-    ) { args, inner in
-        let p = try PressRegistry.scorer(inner, for: "chunkkv")
-        if let r = try args.optionalRatio() { p.compressionRatio = r }
-        return try ChunkKVPress(press: p, chunkLength: args.int("chunk_length", minimum: 1))
     }
 }

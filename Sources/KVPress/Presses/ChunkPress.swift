@@ -3,26 +3,22 @@
 /// The inner press scores each chunk as if it were the whole context (its rows keep their original
 /// positions); each chunk keeps `max(1, Int(len·(1 − ratio)))` entries per head.
 ///
-/// - Parameters:
-///   - press: the inner scorer press.
-///   - chunk_length: chunk length, `≥ 1`; default `1024`.
-///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on FINCH, https://direct.mit.edu/tacl/article/doi/10.1162/tacl_a_00716/125280.
-public final class ChunkPress: Press {
-    public let name = "chunk"
+public final class ChunkPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public let press: ScorerPress
-    public var chunkLength: Int
+    public let chunkLength: Int
 
-    public init(press: ScorerPress, chunkLength: Int = 1024) throws {
-        try Validate.atLeast(chunkLength, 1, "chunk_length", press: "chunk")
+    public init(_ arguments: PressArguments, press: ScorerPress) {
+        self.arguments = arguments
         self.press = press
-        self.chunkLength = chunkLength
+        chunkLength = arguments.int("chunk_length")
     }
 
     public var innerPresses: [Press] { [press] }
     public var compressionRatio: Double { press.compressionRatio }
-    public var parameterValues: [(String, String)] { [("chunk_length", String(chunkLength))] }
 
     public func compress(_ input: PressInput) throws {
         guard press.compressionRatio > 0 else { return }
@@ -39,18 +35,5 @@ public final class ChunkPress: Press {
             start = end
         }
         input.keep(kept)
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "chunk", summary: "compresses each chunk of the context independently (uniform coverage)",
-        reference: "https://direct.mit.edu/tacl/article/doi/10.1162/tacl_a_00716/125280",
-        parameters: [
-            PressParameter("chunk_length", "1024", "length of each independently compressed chunk, ≥ 1"),
-            PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)"),
-        ], inner: .one
-    ) { args, inner in
-        let p = try PressRegistry.scorer(inner, for: "chunk")
-        if let r = try args.optionalRatio() { p.compressionRatio = r }
-        return try ChunkPress(press: p, chunkLength: args.int("chunk_length", minimum: 1))
     }
 }

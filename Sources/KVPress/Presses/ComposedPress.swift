@@ -5,22 +5,21 @@
 /// `1 − Π(1 − ratio_i)`. `adakv` inside is refused (heads of different lengths cannot be
 /// rescored together), as in kvpress.
 ///
-/// - Parameters:
-///   - presses: the presses, in order, e.g. `composed(snapkv:ratio=0.3,think:key_channel_compression_ratio=0.25)`.
-public final class ComposedPress: Press {
-    public let name = "composed"
+/// Inner presses run in spec order, e.g. `composed(snapkv:ratio=0.3,think:key_channel_compression_ratio=0.25)`.
+public final class ComposedPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public let presses: [Press]
 
-    public init(presses: [Press]) throws {
-        guard !presses.isEmpty else { throw PressError.innerPress(press: "composed", reason: "needs at least one inner press") }
+    /// - Throws: `PressError.innerPress` when a press inside keeps head-wise budgets.
+    public init(_ arguments: PressArguments, presses: [Press]) throws {
         if let bad = presses.first(where: { $0 is AdaKVPress || $0 is CriticalAdaKVPress }) {
             throw PressError.innerPress(press: "composed", reason: "cannot contain '\(bad.name)' (head-wise budgets)")
         }
+        self.arguments = arguments
         self.presses = presses
     }
 
     public var innerPresses: [Press] { presses }
-    public var parameterValues: [(String, String)] { [] }
     public var compressionRatio: Double { 1 - presses.reduce(1.0) { $0 * (1 - $1.compressionRatio) } }
 
     public func compress(_ input: PressInput) throws {
@@ -36,9 +35,4 @@ public final class ComposedPress: Press {
             try press.compress(current)
         }
     }
-
-    static let descriptor = PressDescriptor(
-        name: "composed", summary: "applies several presses one after another",
-        reference: "kvpress ComposedPress", parameters: [], inner: .many
-    ) { _, inner in try ComposedPress(presses: inner) }
 }

@@ -7,35 +7,26 @@ import KVModel
 /// stage 2 ranks the rest by `(score + epsilon)·‖W_o v‖₁` (L1 norm of each value projected by its
 /// query heads' slice of the output projection, averaged over the GQA group). Needs the model.
 ///
-/// - Parameters:
-///   - press: the inner scorer press.
-///   - epsilon: added to scores before reweighting; default `1e-4`.
-///   - first_stage_ratio: share of the budget chosen by the inner scores alone, `[0, 1]`; default `0.5`.
-///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2502.03805.
-public final class CriticalKVPress: ScorerPress {
-    public let name = "criticalkv"
+public final class CriticalKVPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public let press: ScorerPress
-    public var epsilon: Double
-    public var firstStageRatio: Double
+    public let epsilon: Double
+    public let firstStageRatio: Double
 
-    public init(press: ScorerPress, epsilon: Double = 1e-4, firstStageRatio: Double = 0.5) throws {
-        guard (0...1).contains(firstStageRatio) else {
-            throw PressError.invalidValue(press: "criticalkv", parameter: "first_stage_ratio", value: String(firstStageRatio), expected: "a number in [0, 1]")
-        }
+    public init(_ arguments: PressArguments, press: ScorerPress) {
+        self.arguments = arguments
         self.press = press
-        self.epsilon = epsilon
-        self.firstStageRatio = firstStageRatio
+        epsilon = arguments.double("epsilon")
+        firstStageRatio = arguments.double("first_stage_ratio")
     }
 
     public var innerPresses: [Press] { [press] }
     public var compressionRatio: Double {
         get { press.compressionRatio }
         set { press.compressionRatio = newValue }
-    }
-    public var parameterValues: [(String, String)] {
-        [("epsilon", String(epsilon)), ("first_stage_ratio", String(firstStageRatio))]
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -96,20 +87,5 @@ public final class CriticalKVPress: ScorerPress {
             }
         }
         return out
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "criticalkv", summary: "two-stage selection reweighted by the output-projected value norm",
-        reference: "https://arxiv.org/abs/2502.03805",
-        parameters: [
-            PressParameter("epsilon", "0.0001", "added to scores before the value-norm reweighting"),
-            PressParameter("first_stage_ratio", "0.5", "share of the budget chosen by the inner scores alone, [0, 1]"),
-            PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)"),
-        ], inner: .one
-    ) { args, inner in
-        let p = try PressRegistry.scorer(inner, for: "criticalkv")
-        if let r = try args.optionalRatio() { p.compressionRatio = r }
-        return try CriticalKVPress(press: p, epsilon: args.double("epsilon"),
-                                   firstStageRatio: args.double("first_stage_ratio", in: 0...1))
     }
 }

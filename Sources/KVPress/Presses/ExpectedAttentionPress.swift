@@ -10,44 +10,28 @@ import KVModel
 ///    the GQA group (`gqa_score_agg`, mean in kvpress), then `(score + epsilon)·‖v_j‖` when `use_vnorm`.
 /// The sinks always stay.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - n_future_positions: future positions the rotation is averaged over, `≥ 1`; default `512`.
-///   - n_sink: initial tokens kept and left out of the statistics, `≥ 0`; default `4`.
-///   - use_covariance: include the covariance term; default `true`.
-///   - use_vnorm: rescale by value norms; default `true`.
-///   - epsilon: added before the value-norm rescaling; default `0.0`.
-///   - gqa_score_agg: `mean`, `max` or `sum` (kvd extension); default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2510.00636 (Expected Attention, kvpress).
-public final class ExpectedAttentionPress: ScorerPress {
-    public let name = "expected_attention"
+public final class ExpectedAttentionPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var nFuturePositions: Int
-    public var nSink: Int
-    public var useCovariance: Bool
-    public var useVnorm: Bool
-    public var epsilon: Double
-    public var aggregation: GQAScoreAggregation
+    public let nFuturePositions: Int
+    public let nSink: Int
+    public let useCovariance: Bool
+    public let useVnorm: Bool
+    public let epsilon: Double
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, nFuturePositions: Int = 512, nSink: Int = 4, useCovariance: Bool = true,
-                useVnorm: Bool = true, epsilon: Double = 0.0, aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "expected_attention")
-        try Validate.atLeast(nFuturePositions, 1, "n_future_positions", press: "expected_attention")
-        try Validate.atLeast(nSink, 0, "n_sink", press: "expected_attention")
-        self.compressionRatio = compressionRatio
-        self.nFuturePositions = nFuturePositions
-        self.nSink = nSink
-        self.useCovariance = useCovariance
-        self.useVnorm = useVnorm
-        self.epsilon = epsilon
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("n_future_positions", String(nFuturePositions)),
-         ("n_sink", String(nSink)), ("use_covariance", String(useCovariance)), ("use_vnorm", String(useVnorm)),
-         ("epsilon", String(epsilon)), ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        nFuturePositions = arguments.int("n_future_positions")
+        nSink = arguments.int("n_sink")
+        useCovariance = arguments.bool("use_covariance")
+        useVnorm = arguments.bool("use_vnorm")
+        epsilon = arguments.double("epsilon")
+        aggregation = arguments.aggregation()
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -111,24 +95,5 @@ public final class ExpectedAttentionPress: ScorerPress {
             }
         }
         return Pooling.pad(scores, rows: G, count: n, left: nSink, right: 0, value: Pooling.max(scores) + 1)
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "expected_attention", summary: "scores keys by the attention expected from future queries (query statistics + averaged RoPE)",
-        reference: "https://arxiv.org/abs/2510.00636",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("n_future_positions", "512", "future positions the RoPE rotation is averaged over, ≥ 1"),
-            PressParameter("n_sink", "4", "initial tokens kept and excluded from the query statistics, ≥ 0"),
-            PressParameter("use_covariance", "true", "include the query covariance term"),
-            PressParameter("use_vnorm", "true", "rescale scores by value norms"),
-            PressParameter("epsilon", "0.0", "added to scores before the value-norm rescaling"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try ExpectedAttentionPress(
-            compressionRatio: args.ratio(), nFuturePositions: args.int("n_future_positions", minimum: 1),
-            nSink: args.int("n_sink"), useCovariance: args.bool("use_covariance"), useVnorm: args.bool("use_vnorm"),
-            epsilon: args.double("epsilon"), aggregation: args.aggregation())
     }
 }

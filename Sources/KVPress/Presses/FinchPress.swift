@@ -14,42 +14,29 @@ import KVModel
 /// chunk of `chunk_length` when set), and with `rerotate_keys` the kept keys move to positions
 /// `0..<n_kept` (call `PressHook.finish` after the prefill, as for `key_rerotation`).
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - window_size: last context tokens standing in for the question (kvd's choice), `≥ 1`; default `64`.
-///   - chunk_length: select per chunk of this length, or `none` for the whole context; must exceed
-///     `window_size / (1 − compression_ratio)`; default `none`.
-///   - normalize_scores: scale each window row by its query's position; default `true`.
-///   - rerotate_keys: re-rotate kept keys to consecutive positions; default `true`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on FINCH, https://direct.mit.edu/tacl/article/doi/10.1162/tacl_a_00716/125280 (arXiv 2408.00167).
-public final class FinchPress: ScorerPress {
-    public let name = "finch"
+public final class FinchPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var windowSize: Int
-    public var chunkLength: Int?
-    public var normalizeScores: Bool
-    public var rerotateKeys: Bool
+    public let windowSize: Int
+    public let chunkLength: Int?
+    public let normalizeScores: Bool
+    public let rerotateKeys: Bool
 
-    public init(compressionRatio: Double = 0.0, windowSize: Int = 64, chunkLength: Int? = nil,
-                normalizeScores: Bool = true, rerotateKeys: Bool = true) throws {
-        try Validate.ratio(compressionRatio, press: "finch")
-        try Validate.atLeast(windowSize, 1, "window_size", press: "finch")
+    /// - Throws: `PressError.invalidValue` when `chunk_length` cannot hold the window's share of a chunk.
+    public init(_ arguments: PressArguments) throws {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        windowSize = arguments.int("window_size")
+        chunkLength = arguments.optionalInt("chunk_length")
+        normalizeScores = arguments.bool("normalize_scores")
+        rerotateKeys = arguments.bool("rerotate_keys")
         if let chunkLength, Double(chunkLength) <= Double(windowSize) / (1 - compressionRatio) {
             throw PressError.invalidValue(press: "finch", parameter: "chunk_length", value: String(chunkLength),
                                           expected: "an integer > window_size / (1 − compression_ratio)")
         }
-        self.compressionRatio = compressionRatio
-        self.windowSize = windowSize
-        self.chunkLength = chunkLength
-        self.normalizeScores = normalizeScores
-        self.rerotateKeys = rerotateKeys
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("window_size", String(windowSize)),
-         ("chunk_length", chunkLength.map(String.init) ?? "none"), ("normalize_scores", String(normalizeScores)),
-         ("rerotate_keys", String(rerotateKeys))]
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -98,21 +85,5 @@ public final class FinchPress: ScorerPress {
         } else {
             input.keep(kept)
         }
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "finch", summary: "normalised window attention (the context's last window stands in for the question), re-rotated",
-        reference: "https://arxiv.org/abs/2408.00167",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("window_size", "64", "last context tokens standing in for the question, ≥ 1"),
-            PressParameter("chunk_length", "none", "select per chunk of this length (> window_size/(1−ratio)), or none"),
-            PressParameter("normalize_scores", "true", "scale each window row by its query's position"),
-            PressParameter("rerotate_keys", "true", "re-rotate the kept keys to consecutive positions"),
-        ]
-    ) { args, _ in
-        try FinchPress(compressionRatio: args.ratio(), windowSize: args.int("window_size", minimum: 1),
-                       chunkLength: args.optionalInt("chunk_length"), normalizeScores: args.bool("normalize_scores"),
-                       rerotateKeys: args.bool("rerotate_keys"))
     }
 }

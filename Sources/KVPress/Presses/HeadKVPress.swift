@@ -12,46 +12,29 @@ import KVModel
 /// the group by `gqa_score_agg`, then max-pooled (`kernel_size`). Heads really keep different
 /// lengths; the total is `n_kept` per head on average up to rounding and clamping.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - profile: path of a head profile (`HeadProfile` JSON), or `default` for the one bundled for
-///     kvd's default model (computed by `kvbench profile-heads`); default `default`.
-///   - window_size: recent queries scoring the context, always kept, `≥ 1`; default `32`.
-///   - kernel_size: width of the max pool smoothing the scores, `≥ 1`; default `7`.
-///   - beta: how much of the budget is redistributed by the profile (`> 1`; near 1 = almost all); default `1.01`.
-///   - gqa_score_agg: `mean`, `max` or `sum`; default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on HeadKV, https://arxiv.org/abs/2410.19258.
-public final class HeadKVPress: Press {
-    public let name = "headkv"
+public final class HeadKVPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
     public let profilePath: String
     public let profile: HeadProfile
-    public var windowSize: Int
-    public var kernelSize: Int
-    public var beta: Double
-    public var aggregation: GQAScoreAggregation
+    public let windowSize: Int
+    public let kernelSize: Int
+    public let beta: Double
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, profile path: String = "default", windowSize: Int = 32, kernelSize: Int = 7,
-                beta: Double = 1.01, aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "headkv")
-        try Validate.atLeast(windowSize, 1, "window_size", press: "headkv")
-        try Validate.atLeast(kernelSize, 1, "kernel_size", press: "headkv")
-        guard beta > 1 else {
-            throw PressError.invalidValue(press: "headkv", parameter: "beta", value: String(beta), expected: "a number > 1")
-        }
-        self.compressionRatio = compressionRatio
-        self.profilePath = path
-        self.profile = path == "default" ? try HeadProfile.bundledDefault() : try HeadProfile(contentsOf: path)
-        self.windowSize = windowSize
-        self.kernelSize = kernelSize
-        self.beta = beta
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("profile", profilePath), ("window_size", String(windowSize)),
-         ("kernel_size", String(kernelSize)), ("beta", String(beta)), ("gqa_score_agg", aggregation.rawValue)]
+    /// - Throws: `PressError.badFile` when the profile is missing or malformed.
+    public init(_ arguments: PressArguments) throws {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        profilePath = arguments.string("profile")
+        profile = profilePath == "default" ? try HeadProfile.bundledDefault() : try HeadProfile(contentsOf: profilePath)
+        windowSize = arguments.int("window_size")
+        kernelSize = arguments.int("kernel_size")
+        beta = arguments.double("beta")
+        aggregation = arguments.aggregation()
     }
 
     /// Entries each KV head of `layer` keeps besides the window, for a context of `T` tokens.
@@ -120,22 +103,5 @@ public final class HeadKVPress: Press {
             }
         }
         return out
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "headkv", summary: "head-wise budgets from a retrieval-head profile, window-attention selection",
-        reference: "https://arxiv.org/abs/2410.19258",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("profile", "default", "head profile JSON (kvbench profile-heads), or default (bundled for SmolLM2-135M)"),
-            PressParameter("window_size", "32", "recent queries scoring the context, always kept, ≥ 1"),
-            PressParameter("kernel_size", "7", "width of the max pool smoothing the scores, ≥ 1"),
-            PressParameter("beta", "1.01", "budget redistribution (> 1; near 1 = almost all by the profile)"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try HeadKVPress(compressionRatio: args.ratio(), profile: args.string("profile"),
-                        windowSize: args.int("window_size", minimum: 1), kernelSize: args.int("kernel_size", minimum: 1),
-                        beta: args.double("beta"), aggregation: args.aggregation())
     }
 }

@@ -23,33 +23,22 @@ import KVModel
 /// whole context, plus the scoring attention — roughly one to two more prefills.
 /// kvpress's `kvzip_plus_normalization` is not offered.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - layerwise: the same ratio in every layer instead of one global budget; default `false`.
-///   - n_sink: initial entries always kept (score 1), `≥ 0`; default `4`.
-///   - chunk_size: context tokens re-fed per extra pass, `≥ 1`; default `2048`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on KVzip, https://arxiv.org/abs/2505.23416.
-public final class KVzipPress: ContextPress {
-    public let name = "kvzip"
+public final class KVzipPress: ContextPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var layerwise: Bool
-    public var sinkCount: Int
-    public var chunkSize: Int
+    public let layerwise: Bool
+    public let nSink: Int
+    public let chunkSize: Int
 
-    public init(compressionRatio: Double = 0.0, layerwise: Bool = false, sinkCount: Int = 4, chunkSize: Int = 2048) throws {
-        try Validate.ratio(compressionRatio, press: "kvzip")
-        try Validate.atLeast(sinkCount, 0, "n_sink", press: "kvzip")
-        try Validate.atLeast(chunkSize, 1, "chunk_size", press: "kvzip")
-        self.compressionRatio = compressionRatio
-        self.layerwise = layerwise
-        self.sinkCount = sinkCount
-        self.chunkSize = chunkSize
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("layerwise", String(layerwise)),
-         ("n_sink", String(sinkCount)), ("chunk_size", String(chunkSize))]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        layerwise = arguments.bool("layerwise")
+        nSink = arguments.int("n_sink")
+        chunkSize = arguments.int("chunk_size")
     }
 
     /// Keeps everything during the prefill; the work happens in `compress(contextIDs:cache:model:)`.
@@ -75,7 +64,7 @@ public final class KVzipPress: ContextPress {
             suffix = tokenizer.encode(affixes.suffix)
         }
         var scores = [[Float]](repeating: [Float](repeating: 0, count: G * T), count: L)
-        for l in 0..<L { for g in 0..<G { for j in 0..<min(sinkCount, T) { scores[l][g * T + j] = 1 } } }
+        for l in 0..<L { for g in 0..<G { for j in 0..<min(nSink, T) { scores[l][g * T + j] = 1 } } }
         let checkpoint = cache.checkpoint()
         defer { cache.rollback(to: checkpoint) }
         var start = prefixLength
@@ -87,7 +76,7 @@ public final class KVzipPress: ContextPress {
                 ? tokenizer.encode("\n\nRepeat the previous context exactly.")
                 : tokenizer.encode("\n\nRepeat the part of the previous context exactly, starting with") + previous.suffix(8)
             prompt += suffix
-            let hook = ReconstructionHook(chunk: start..<end, sinks: min(sinkCount, start), contextLength: T, scores: scores)
+            let hook = ReconstructionHook(chunk: start..<end, sinks: min(nSink, start), contextLength: T, scores: scores)
             _ = try model.forward(prompt + Array(chunk), cache: cache, hook: hook, logits: .none)
             scores = hook.scores
             cache.rollback(to: checkpoint)
@@ -124,20 +113,6 @@ public final class KVzipPress: ContextPress {
     static func lowest(_ items: [(Float, Int)], _ n: Int) -> [Int] {
         guard n > 0 else { return [] }
         return items.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.prefix(n).map(\.1)
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "kvzip", summary: "scores entries by the attention they get while the model repeats the context (extra passes)",
-        reference: "https://arxiv.org/abs/2505.23416",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("layerwise", "false", "the same ratio in every layer instead of one global budget"),
-            PressParameter("n_sink", "4", "initial entries always kept, ≥ 0"),
-            PressParameter("chunk_size", "2048", "context tokens re-fed per extra forward pass, ≥ 1"),
-        ]
-    ) { args, _ in
-        try KVzipPress(compressionRatio: args.ratio(), layerwise: args.bool("layerwise"),
-                       sinkCount: args.int("n_sink"), chunkSize: args.int("chunk_size", minimum: 1))
     }
 }
 

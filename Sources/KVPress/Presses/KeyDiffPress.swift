@@ -2,20 +2,17 @@
 ///
 /// Anchor: the mean of the L2-normalised keys; score: `-cos(k_j, anchor)`.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2504.15364.
-public final class KeyDiffPress: ScorerPress {
-    public let name = "keydiff"
+public final class KeyDiffPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
 
-    public init(compressionRatio: Double = 0.0) throws {
-        try Validate.ratio(compressionRatio, press: "keydiff")
-        self.compressionRatio = compressionRatio
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
     }
-
-    public var parameterValues: [(String, String)] { [("compression_ratio", String(compressionRatio))] }
 
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount, D = input.headDimension, G = input.headCountKV
@@ -40,10 +37,4 @@ public final class KeyDiffPress: ScorerPress {
         }
         return out
     }
-
-    static let descriptor = PressDescriptor(
-        name: "keydiff", summary: "keeps the keys least similar to the average key direction",
-        reference: "https://arxiv.org/abs/2504.15364",
-        parameters: [PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)")]
-    ) { args, _ in try KeyDiffPress(compressionRatio: args.ratio()) }
 }

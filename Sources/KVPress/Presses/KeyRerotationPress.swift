@@ -6,22 +6,20 @@ import KVModel
 /// The cache's heads then hold positions `0..<n_kept`; call `PressHook.finish(_:contextIDs:)` after the
 /// prefill so later tokens continue at `n_kept` (kvpress's pipeline does the same).
 ///
-/// - Parameters:
-///   - press: the inner scorer press.
-///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Used by StreamingLLM (https://arxiv.org/abs/2309.17453) and FINCH.
-public final class KeyRerotationPress: Press {
-    public let name = "key_rerotation"
+public final class KeyRerotationPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public let press: ScorerPress
 
-    public init(press: ScorerPress) {
+    public init(_ arguments: PressArguments, press: ScorerPress) {
+        self.arguments = arguments
         self.press = press
     }
 
     public var innerPresses: [Press] { [press] }
     public var compressionRatio: Double { press.compressionRatio }
-    public var parameterValues: [(String, String)] { [] }
 
     public func compress(_ input: PressInput) throws {
         guard press.compressionRatio > 0 else { return }
@@ -56,16 +54,6 @@ public final class KeyRerotationPress: Press {
             head.append(keys: keys, values: values, count: n, firstPosition: 0)
             head.shrinkToFit()
         }
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "key_rerotation", summary: "re-rotates the kept keys to consecutive positions after the inner press",
-        reference: "https://arxiv.org/abs/2309.17453",
-        parameters: [PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)")], inner: .one
-    ) { args, inner in
-        let p = try PressRegistry.scorer(inner, for: "key_rerotation")
-        if let r = try args.optionalRatio() { p.compressionRatio = r }
-        return KeyRerotationPress(press: p)
     }
 }
 

@@ -7,33 +7,22 @@
 /// and the last partition plus remainder always stay. Contexts shorter than
 /// `n_sink + 2·lag_size` keep the sinks and the most recent tokens.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - n_sink: initial tokens kept, `≥ 0`; default `4`.
-///   - lag_size: partition length, `≥ 2`; default `128`.
-///   - cross_scoring: compare raw scores across partitions instead of ranks; default `false`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2504.04704.
-public final class LagKVPress: ScorerPress {
-    public let name = "lagkv"
+public final class LagKVPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var nSink: Int
-    public var lagSize: Int
-    public var crossScoring: Bool
+    public let nSink: Int
+    public let lagSize: Int
+    public let crossScoring: Bool
 
-    public init(compressionRatio: Double = 0.0, nSink: Int = 4, lagSize: Int = 128, crossScoring: Bool = false) throws {
-        try Validate.ratio(compressionRatio, press: "lagkv")
-        try Validate.atLeast(nSink, 0, "n_sink", press: "lagkv")
-        try Validate.atLeast(lagSize, 2, "lag_size", press: "lagkv")
-        self.compressionRatio = compressionRatio
-        self.nSink = nSink
-        self.lagSize = lagSize
-        self.crossScoring = crossScoring
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("n_sink", String(nSink)),
-         ("lag_size", String(lagSize)), ("cross_scoring", String(crossScoring))]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        nSink = arguments.int("n_sink")
+        lagSize = arguments.int("lag_size")
+        crossScoring = arguments.bool("cross_scoring")
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -85,20 +74,6 @@ public final class LagKVPress: ScorerPress {
             out.withUnsafeMutableBufferPointer { FastMath.softmax($0.baseAddress! + p * L, L) }
         }
         return out
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "lagkv", summary: "scores partitions against the next partition's key/value ranges",
-        reference: "https://arxiv.org/abs/2504.04704",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("n_sink", "4", "initial tokens always kept, ≥ 0"),
-            PressParameter("lag_size", "128", "partition length; each partition is scored against the next, ≥ 2"),
-            PressParameter("cross_scoring", "false", "compare raw scores across partitions instead of ranks"),
-        ]
-    ) { args, _ in
-        try LagKVPress(compressionRatio: args.ratio(), nSink: args.int("n_sink"),
-                       lagSize: args.int("lag_size", minimum: 2), crossScoring: args.bool("cross_scoring"))
     }
 }
 

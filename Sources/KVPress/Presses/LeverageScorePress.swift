@@ -8,29 +8,20 @@ import KVModel
 /// (Cholesky, jitter `λ = 1e-2`, raised if needed), clamped at 0; scores are z-normalised over
 /// all heads. kvpress draws the sketch unseeded; `seed` makes it reproducible.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - sketch_dimension: width of the Gaussian sketch, `≥ 1`; default `48`.
-///   - seed: sketch seed (kvd extension), or `none` for a fresh sketch; default `none`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2507.08143 (Compactor).
-public final class LeverageScorePress: ScorerPress {
-    public let name = "leverage"
+public final class LeverageScorePress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var sketchDimension: Int
-    public var seed: Int?
+    public let sketchDimension: Int
+    public let seed: Int?
 
-    public init(compressionRatio: Double = 0.0, sketchDimension: Int = 48, seed: Int? = nil) throws {
-        try Validate.ratio(compressionRatio, press: "leverage")
-        try Validate.atLeast(sketchDimension, 1, "sketch_dimension", press: "leverage")
-        self.compressionRatio = compressionRatio
-        self.sketchDimension = sketchDimension
-        self.seed = seed
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("sketch_dimension", String(sketchDimension)),
-         ("seed", seed.map(String.init) ?? "none")]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        sketchDimension = arguments.int("sketch_dimension")
+        seed = arguments.optionalInt("seed")
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -81,19 +72,6 @@ public final class LeverageScorePress: ScorerPress {
             }
         }
         return out
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "leverage", summary: "scores pre-RoPE keys by approximate statistical leverage (Gaussian sketch)",
-        reference: "https://arxiv.org/abs/2507.08143",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("sketch_dimension", "48", "width of the Gaussian sketch, ≥ 1"),
-            PressParameter("seed", "none", "sketch seed for reproducible scores (kvd extension), or none"),
-        ]
-    ) { args, _ in
-        try LeverageScorePress(compressionRatio: args.ratio(), sketchDimension: args.int("sketch_dimension", minimum: 1),
-                               seed: args.optionalInt("seed"))
     }
 }
 

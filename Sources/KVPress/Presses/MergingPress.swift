@@ -9,36 +9,24 @@ import KVModel
 /// `(v_k + Σ w_e v_e)/(1 + Σ w_e)` over the entries merged into it. With `merge_fraction < 1` only
 /// the evicted entries with the highest similarities (above that quantile) merge.
 ///
-/// - Parameters:
-///   - press: the inner scorer press.
-///   - similarity_threshold: minimum cosine similarity to merge, `[0, 1]`; default `0.0`.
-///   - merge_fraction: share of evicted entries merged, `(0, 1]`; default `1.0`.
-///   - compression_ratio: sets the inner press's ratio; default: the inner press's.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Inspired by Token Merging (https://arxiv.org/abs/2210.09461) and D2O (https://arxiv.org/abs/2406.13035).
-public final class MergingPress: Press {
-    public let name = "merging"
+public final class MergingPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public let press: ScorerPress
-    public var similarityThreshold: Double
-    public var mergeFraction: Double
+    public let similarityThreshold: Double
+    public let mergeFraction: Double
 
-    public init(press: ScorerPress, similarityThreshold: Double = 0.0, mergeFraction: Double = 1.0) throws {
-        guard (0...1).contains(similarityThreshold) else {
-            throw PressError.invalidValue(press: "merging", parameter: "similarity_threshold", value: String(similarityThreshold), expected: "a number in [0, 1]")
-        }
-        guard mergeFraction > 0, mergeFraction <= 1 else {
-            throw PressError.invalidValue(press: "merging", parameter: "merge_fraction", value: String(mergeFraction), expected: "a number in (0, 1]")
-        }
+    public init(_ arguments: PressArguments, press: ScorerPress) {
+        self.arguments = arguments
         self.press = press
-        self.similarityThreshold = similarityThreshold
-        self.mergeFraction = mergeFraction
+        similarityThreshold = arguments.double("similarity_threshold")
+        mergeFraction = arguments.double("merge_fraction")
     }
 
     public var innerPresses: [Press] { [press] }
     public var compressionRatio: Double { press.compressionRatio }
-    public var parameterValues: [(String, String)] {
-        [("similarity_threshold", String(similarityThreshold)), ("merge_fraction", String(mergeFraction))]
-    }
 
     public func compress(_ input: PressInput) throws {
         guard press.compressionRatio > 0 else { return }
@@ -113,20 +101,5 @@ public final class MergingPress: Press {
         let lo = Int(pos.rounded(.down)), hi = min(lo + 1, s.count - 1)
         let f = Float(pos - Double(lo))
         return s[lo] + (s[hi] - s[lo]) * f
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "merging", summary: "folds each evicted value into its most similar kept entry",
-        reference: "https://arxiv.org/abs/2406.13035",
-        parameters: [
-            PressParameter("similarity_threshold", "0.0", "minimum key cosine similarity to merge, [0, 1]"),
-            PressParameter("merge_fraction", "1.0", "share of evicted entries merged (most similar first), (0, 1]"),
-            PressParameter("compression_ratio", "none", "sets the inner press's ratio, [0, 1)"),
-        ], inner: .one
-    ) { args, inner in
-        let p = try PressRegistry.scorer(inner, for: "merging")
-        if let r = try args.optionalRatio() { p.compressionRatio = r }
-        return try MergingPress(press: p, similarityThreshold: args.double("similarity_threshold", in: 0...1),
-                                mergeFraction: args.double("merge_fraction", in: 0...1))
     }
 }

@@ -12,50 +12,28 @@ import KVModel
 /// `softmax(score / random_temperature)` (uniform when the temperature is 0). The draw is
 /// seeded per layer and head when `seed` is given.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - proxy_size: last context tokens used as proxy queries (and always kept), `≥ 1`; default `32`.
-///   - n_sink: initial tokens always kept, `≥ 0`; default `4`.
-///   - random_ratio: share of the budget chosen at random, `[0, 1]`; default `0.2`.
-///   - random_temperature: temperature of the sampling weights, `≥ 0`; default `1.0`.
-///   - seed: seed of the random part, or `none` for a fresh draw; default `none`.
-///   - gqa_score_agg: `mean`, `max` or `sum`; default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on NACL, https://arxiv.org/abs/2408.03675.
-public final class NACLPress: Press {
-    public let name = "nacl"
+public final class NACLPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var proxySize: Int
-    public var sinkCount: Int
-    public var randomRatio: Double
-    public var randomTemperature: Double
-    public var seed: Int?
-    public var aggregation: GQAScoreAggregation
+    public let proxySize: Int
+    public let nSink: Int
+    public let randomRatio: Double
+    public let randomTemperature: Double
+    public let seed: Int?
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, proxySize: Int = 32, sinkCount: Int = 4, randomRatio: Double = 0.2,
-                randomTemperature: Double = 1.0, seed: Int? = nil, aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "nacl")
-        try Validate.atLeast(proxySize, 1, "proxy_size", press: "nacl")
-        try Validate.atLeast(sinkCount, 0, "n_sink", press: "nacl")
-        guard (0...1).contains(randomRatio) else {
-            throw PressError.invalidValue(press: "nacl", parameter: "random_ratio", value: String(randomRatio), expected: "a number in [0, 1]")
-        }
-        guard randomTemperature >= 0 else {
-            throw PressError.invalidValue(press: "nacl", parameter: "random_temperature", value: String(randomTemperature), expected: "a number ≥ 0")
-        }
-        self.compressionRatio = compressionRatio
-        self.proxySize = proxySize
-        self.sinkCount = sinkCount
-        self.randomRatio = randomRatio
-        self.randomTemperature = randomTemperature
-        self.seed = seed
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("proxy_size", String(proxySize)), ("n_sink", String(sinkCount)),
-         ("random_ratio", String(randomRatio)), ("random_temperature", String(randomTemperature)),
-         ("seed", seed.map(String.init) ?? "none"), ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        proxySize = arguments.int("proxy_size")
+        nSink = arguments.int("n_sink")
+        randomRatio = arguments.double("random_ratio")
+        randomTemperature = arguments.double("random_temperature")
+        seed = arguments.optionalInt("seed")
+        aggregation = arguments.aggregation()
     }
 
     /// Proxy-attention scores `[G, T]`.
@@ -68,7 +46,7 @@ public final class NACLPress: Press {
         guard compressionRatio > 0 else { return }
         let T = input.tokenCount, G = input.headCountKV
         let budget = Int(Double(T) * (1 - compressionRatio))
-        let protected = Array(0..<min(sinkCount, T)) + Array(max(min(sinkCount, T), T - proxySize)..<T)
+        let protected = Array(0..<min(nSink, T)) + Array(max(min(nSink, T), T - proxySize)..<T)
         if protected.count >= budget {
             input.keep(Array(repeating: Array(protected.suffix(budget)), count: G))
             return
@@ -93,24 +71,5 @@ public final class NACLPress: Press {
             kept.append((top.map { candidates[$0] } + drawn.map { candidates[$0] } + protected).sorted())
         }
         input.keep(kept)
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "nacl", summary: "proxy-token eviction (last tokens' attention) plus a seeded random part",
-        reference: "https://arxiv.org/abs/2408.03675",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("proxy_size", "32", "last context tokens used as proxy queries and always kept, ≥ 1"),
-            PressParameter("n_sink", "4", "initial tokens always kept, ≥ 0"),
-            PressParameter("random_ratio", "0.2", "share of the budget chosen at random, [0, 1]"),
-            PressParameter("random_temperature", "1.0", "temperature of softmax(score/t) sampling weights, ≥ 0 (0 = uniform)"),
-            PressParameter("seed", "none", "seed of the random part (integer), or none"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try NACLPress(compressionRatio: args.ratio(), proxySize: args.int("proxy_size", minimum: 1),
-                      sinkCount: args.int("n_sink"), randomRatio: args.double("random_ratio", in: 0...1),
-                      randomTemperature: args.double("random_temperature", in: 0...Double.greatestFiniteMagnitude),
-                      seed: args.optionalInt("seed"), aggregation: args.aggregation())
     }
 }

@@ -8,29 +8,20 @@ import KVModel
 /// combined over the GQA group (`gqa_score_agg`, mean in kvpress), multiplied by `‖v‖`, smoothed
 /// by an average pool of 3 and z-normalised.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - chunk_size: chunk length, `≥ 1`; default `256`.
-///   - gqa_score_agg: `mean`, `max` or `sum` (kvd extension); default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2507.08143 (Compactor).
-public final class NonCausalAttnPress: ScorerPress {
-    public let name = "non_causal_attn"
+public final class NonCausalAttnPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var chunkSize: Int
-    public var aggregation: GQAScoreAggregation
+    public let chunkSize: Int
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, chunkSize: Int = 256, aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "non_causal_attn")
-        try Validate.atLeast(chunkSize, 1, "chunk_size", press: "non_causal_attn")
-        self.compressionRatio = compressionRatio
-        self.chunkSize = chunkSize
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("chunk_size", String(chunkSize)),
-         ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        chunkSize = arguments.int("chunk_size")
+        aggregation = arguments.aggregation()
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -80,18 +71,5 @@ public final class NonCausalAttnPress: ScorerPress {
             for j in 0..<S { scores[g * S + j] *= norms[j] }
         }
         return Pooling.zScore(Pooling.average(scores, rows: G, count: S, kernel: 3))
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "non_causal_attn", summary: "scores keys by non-causal attention inside chunks, summed over queries",
-        reference: "https://arxiv.org/abs/2507.08143",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("chunk_size", "256", "chunk length for the non-causal attention, ≥ 1"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try NonCausalAttnPress(compressionRatio: args.ratio(), chunkSize: args.int("chunk_size", minimum: 1),
-                               aggregation: args.aggregation())
     }
 }

@@ -7,38 +7,24 @@
 /// `T ≥ max ≥ min ≥ window_size` the layer keeps `round(max − l·(max − min)/(L − 1))`, otherwise
 /// `round(T(1 − ratio))`. The budgets average to `T(1 − ratio)` over the layers.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed on average, `[0, 1)`; default `0.0`.
-///   - window_size: SnapKV window, `≥ 1`; default `64`.
-///   - kernel_size: SnapKV pooling width, `≥ 1`; default `5`.
-///   - beta: steepness of the pyramid, `≥ 1`; default `20`.
-///   - gqa_score_agg: `mean`, `max` or `sum` (kvd extension); default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2406.02069.
-public final class PyramidKVPress: ScorerPress {
-    public let name = "pyramidkv"
+public final class PyramidKVPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var windowSize: Int
-    public var kernelSize: Int
-    public var beta: Int
-    public var aggregation: GQAScoreAggregation
+    public let windowSize: Int
+    public let kernelSize: Int
+    public let beta: Int
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, windowSize: Int = 64, kernelSize: Int = 5, beta: Int = 20,
-                aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "pyramidkv")
-        try Validate.atLeast(windowSize, 1, "window_size", press: "pyramidkv")
-        try Validate.atLeast(kernelSize, 1, "kernel_size", press: "pyramidkv")
-        try Validate.atLeast(beta, 1, "beta", press: "pyramidkv")
-        self.compressionRatio = compressionRatio
-        self.windowSize = windowSize
-        self.kernelSize = kernelSize
-        self.beta = beta
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("window_size", String(windowSize)),
-         ("kernel_size", String(kernelSize)), ("beta", String(beta)), ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        windowSize = arguments.int("window_size")
+        kernelSize = arguments.int("kernel_size")
+        beta = arguments.int("beta")
+        aggregation = arguments.aggregation()
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -67,21 +53,5 @@ public final class PyramidKVPress: ScorerPress {
         let scores = try score(input)
         let n = layerBudget(layer: input.layer, layerCount: input.geometry.layerCount, tokens: input.tokenCount)
         input.keep(TopK.perHead(scores, heads: input.headCountKV, count: input.tokenCount, keep: n))
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "pyramidkv", summary: "SnapKV scores with pyramid-shaped per-layer budgets",
-        reference: "https://arxiv.org/abs/2406.02069",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "average fraction of KV pairs removed, [0, 1)"),
-            PressParameter("window_size", "64", "recent queries whose attention scores the context, ≥ 1"),
-            PressParameter("kernel_size", "5", "width of the average pool smoothing the scores, ≥ 1"),
-            PressParameter("beta", "20", "steepness of the pyramid (larger = steeper), ≥ 1"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try PyramidKVPress(compressionRatio: args.ratio(), windowSize: args.int("window_size", minimum: 1),
-                           kernelSize: args.int("kernel_size", minimum: 1), beta: args.int("beta", minimum: 1),
-                           aggregation: args.aggregation())
     }
 }

@@ -3,23 +3,17 @@
 /// Scores are uniform in `[0, 1)` from a SplitMix64 generator; with a `seed` they are
 /// reproducible (the same seed gives the same kept sets on every run, per layer and head).
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - seed: generator seed, or `none` for a fresh random choice each time; default `none`.
-public final class RandomPress: ScorerPress {
-    public let name = "random"
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
+public final class RandomPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
     /// Seed, or `nil` for system randomness.
-    public var seed: Int?
+    public let seed: Int?
 
-    public init(compressionRatio: Double = 0.0, seed: Int? = nil) throws {
-        try Validate.ratio(compressionRatio, press: "random")
-        self.compressionRatio = compressionRatio
-        self.seed = seed
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("seed", seed.map(String.init) ?? "none")]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        seed = arguments.optionalInt("seed")
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -27,14 +21,6 @@ public final class RandomPress: ScorerPress {
         var rng = SplitMix64(seed: seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: .min ... .max))
         return (0..<(input.headCountKV * input.tokenCount)).map { _ in rng.nextUnitFloat() }
     }
-
-    static let descriptor = PressDescriptor(
-        name: "random", summary: "removes random entries (baseline)", reference: "kvpress RandomPress",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("seed", "none", "random seed (integer) for reproducible choices, or none"),
-        ]
-    ) { args, _ in try RandomPress(compressionRatio: args.ratio(), seed: args.optionalInt("seed")) }
 }
 
 /// A small deterministic generator (SplitMix64) with uniform and Gaussian draws.

@@ -12,56 +12,33 @@ import KVModel
 /// or is drawn without replacement with probabilities `softmax(importance / random_temperature)`
 /// (`selection=prob`, seeded when `seed` is given).
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - history_window: last context queries whose attention accumulates, `≥ 1`; default `256`.
-///   - decay: weight per step of age of a query's contribution, `[0, 1]`; default `1.0`.
-///   - recent_size: most recent tokens always kept, `≥ 0`; default `32`.
-///   - n_sink: initial tokens always kept, `≥ 0`; default `4`.
-///   - selection: `topk` or `prob`; default `topk`.
-///   - random_temperature: temperature of the `prob` sampling, `≥ 0`; default `1.0`.
-///   - seed: seed of the `prob` sampling, or `none`; default `none`.
-///   - gqa_score_agg: `mean`, `max` or `sum`; default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on Scissorhands, https://arxiv.org/abs/2305.17118.
-public final class ScissorhandsPress: Press {
-    public let name = "scissorhands"
+public final class ScissorhandsPress: Press, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
-    public var historyWindow: Int
-    public var decay: Double
-    public var recentSize: Int
-    public var sinkCount: Int
-    public var probabilistic: Bool
-    public var randomTemperature: Double
-    public var seed: Int?
-    public var aggregation: GQAScoreAggregation
+    public let historyWindow: Int
+    public let decay: Double
+    public let recentSize: Int
+    public let nSink: Int
+    /// `selection=prob`: sample by softmax(importance/t) instead of taking the top.
+    public let probabilistic: Bool
+    public let randomTemperature: Double
+    public let seed: Int?
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, historyWindow: Int = 256, decay: Double = 1.0, recentSize: Int = 32,
-                sinkCount: Int = 4, probabilistic: Bool = false, randomTemperature: Double = 1.0, seed: Int? = nil,
-                aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "scissorhands")
-        try Validate.atLeast(historyWindow, 1, "history_window", press: "scissorhands")
-        try Validate.atLeast(recentSize, 0, "recent_size", press: "scissorhands")
-        try Validate.atLeast(sinkCount, 0, "n_sink", press: "scissorhands")
-        guard (0...1).contains(decay) else {
-            throw PressError.invalidValue(press: "scissorhands", parameter: "decay", value: String(decay), expected: "a number in [0, 1]")
-        }
-        self.compressionRatio = compressionRatio
-        self.historyWindow = historyWindow
-        self.decay = decay
-        self.recentSize = recentSize
-        self.sinkCount = sinkCount
-        self.probabilistic = probabilistic
-        self.randomTemperature = randomTemperature
-        self.seed = seed
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("history_window", String(historyWindow)), ("decay", String(decay)),
-         ("recent_size", String(recentSize)), ("n_sink", String(sinkCount)), ("selection", probabilistic ? "prob" : "topk"),
-         ("random_temperature", String(randomTemperature)), ("seed", seed.map(String.init) ?? "none"),
-         ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        historyWindow = arguments.int("history_window")
+        decay = arguments.double("decay")
+        recentSize = arguments.int("recent_size")
+        nSink = arguments.int("n_sink")
+        probabilistic = arguments.string("selection") == "prob"
+        randomTemperature = arguments.double("random_temperature")
+        seed = arguments.optionalInt("seed")
+        aggregation = arguments.aggregation()
     }
 
     /// Importance `[G, T]`.
@@ -74,7 +51,7 @@ public final class ScissorhandsPress: Press {
         guard compressionRatio > 0 else { return }
         let T = input.tokenCount, G = input.headCountKV
         let budget = Int(Double(T) * (1 - compressionRatio))
-        let sinks = min(sinkCount, T)
+        let sinks = min(nSink, T)
         let protected = Array(0..<sinks) + Array(max(sinks, T - recentSize)..<T)
         if protected.count >= budget {
             input.keep(Array(repeating: Array(protected.suffix(budget)), count: G))
@@ -100,27 +77,5 @@ public final class ScissorhandsPress: Press {
             kept.append((chosen.map { candidates[$0] } + protected).sorted())
         }
         input.keep(kept)
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "scissorhands", summary: "keeps tokens whose importance persisted over a history window of queries",
-        reference: "https://arxiv.org/abs/2305.17118",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("history_window", "256", "last context queries whose attention accumulates, ≥ 1"),
-            PressParameter("decay", "1.0", "weight per step of age of a query's attention, [0, 1]"),
-            PressParameter("recent_size", "32", "most recent tokens always kept, ≥ 0"),
-            PressParameter("n_sink", "4", "initial tokens always kept, ≥ 0"),
-            PressParameter("selection", "topk", "topk (most important) or prob (sampled by softmax(importance/t))"),
-            PressParameter("random_temperature", "1.0", "temperature of the prob sampling, ≥ 0 (0 = uniform)"),
-            PressParameter("seed", "none", "seed of the prob sampling (integer), or none"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try ScissorhandsPress(compressionRatio: args.ratio(), historyWindow: args.int("history_window", minimum: 1),
-                              decay: args.double("decay", in: 0...1), recentSize: args.int("recent_size"),
-                              sinkCount: args.int("n_sink"), probabilistic: args.choice("selection", ["topk", "prob"]) == "prob",
-                              randomTemperature: args.double("random_temperature", in: 0...Double.greatestFiniteMagnitude),
-                              seed: args.optionalInt("seed"), aggregation: args.aggregation())
     }
 }

@@ -5,37 +5,25 @@
 /// pool of `kernel_size` (zero padding counted), then combined over each GQA group
 /// (`gqa_score_agg`, mean as in kvpress). The window itself always stays.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
-///   - window_size: recent queries that vote, `≥ 1`; default `64`. The context must be longer.
-///   - kernel_size: pooling width, `≥ 1` (odd keeps the length); default `5`.
-///   - gqa_score_agg: `mean`, `max` or `sum` over the query heads of a KV head (kvd extension); default `mean`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2404.14469.
-public final class SnapKVPress: ScorerPress {
-    public var name: String { "snapkv" }
+public final class SnapKVPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
     /// Recent queries whose attention scores the context.
-    public var windowSize: Int
+    public let windowSize: Int
     /// Width of the smoothing average pool.
-    public var kernelSize: Int
+    public let kernelSize: Int
     /// How query-head scores combine per KV head.
-    public var aggregation: GQAScoreAggregation
+    public let aggregation: GQAScoreAggregation
 
-    public init(compressionRatio: Double = 0.0, windowSize: Int = 64, kernelSize: Int = 5,
-                aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.ratio(compressionRatio, press: "snapkv")
-        try Validate.atLeast(windowSize, 1, "window_size", press: "snapkv")
-        try Validate.atLeast(kernelSize, 1, "kernel_size", press: "snapkv")
-        self.compressionRatio = compressionRatio
-        self.windowSize = windowSize
-        self.kernelSize = kernelSize
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("compression_ratio", String(compressionRatio)), ("window_size", String(windowSize)),
-         ("kernel_size", String(kernelSize)), ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
+        windowSize = arguments.int("window_size")
+        kernelSize = arguments.int("kernel_size")
+        aggregation = arguments.aggregation()
     }
 
     public func score(_ input: PressInput) throws -> [Float] {
@@ -62,19 +50,5 @@ public final class SnapKVPress: ScorerPress {
         let scores = aggregation.aggregate(pooled, headCount: H, headCountKV: G, count: pooledLength)
         return Pooling.pad(scores, rows: G, count: pooledLength, left: 0, right: T - pooledLength,
                            value: Pooling.max(scores) + 1)
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "snapkv", summary: "scores by the attention of the last window_size queries",
-        reference: "https://arxiv.org/abs/2404.14469",
-        parameters: [
-            PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)"),
-            PressParameter("window_size", "64", "recent queries whose attention scores the context, ≥ 1"),
-            PressParameter("kernel_size", "5", "width of the average pool smoothing the scores, ≥ 1"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args, _ in
-        try SnapKVPress(compressionRatio: args.ratio(), windowSize: args.int("window_size", minimum: 1),
-                        kernelSize: args.int("kernel_size", minimum: 1), aggregation: args.aggregation())
     }
 }

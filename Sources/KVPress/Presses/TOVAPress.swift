@@ -2,20 +2,17 @@
 ///
 /// Every KV head gets the same scores; the last token always stays.
 ///
-/// - Parameters:
-///   - compression_ratio: fraction of KV pairs removed, `[0, 1)`; default `0.0`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2401.06104.
-public final class TOVAPress: ScorerPress {
-    public let name = "tova"
+public final class TOVAPress: ScorerPress, CatalogPress {
+    public let arguments: PressArguments
     public var compressionRatio: Double
 
-    public init(compressionRatio: Double = 0.0) throws {
-        try Validate.ratio(compressionRatio, press: "tova")
-        self.compressionRatio = compressionRatio
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        compressionRatio = arguments.ratio()
     }
-
-    public var parameterValues: [(String, String)] { [("compression_ratio", String(compressionRatio))] }
 
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount, H = input.headCount, G = input.headCountKV
@@ -27,10 +24,4 @@ public final class TOVAPress: ScorerPress {
         let top = Pooling.max(row) + 1
         return Array((0..<G).map { _ in row + [top] }.joined())
     }
-
-    static let descriptor = PressDescriptor(
-        name: "tova", summary: "scores by the last token's attention averaged over all heads",
-        reference: "https://arxiv.org/abs/2401.06104",
-        parameters: [PressParameter("compression_ratio", "0.0", "fraction of KV pairs removed, [0, 1)")]
-    ) { args, _ in try TOVAPress(compressionRatio: args.ratio()) }
 }

@@ -5,28 +5,22 @@
 /// kvpress only zeroes them; kvd narrows the stored keys (`HeadKVCache.keepKeyChannels`), so
 /// memory really drops, and attention reads only the kept channels.
 ///
-/// - Parameters:
-///   - key_channel_compression_ratio: fraction of key channels removed, `[0, 1)`; default `0.0`.
-///   - window_size: recent queries used for the channel importance, `≥ 1`; default `32`.
+/// Parameters, defaults and ranges: its `PressCatalog` entry (`kvctl presses` prints them).
 ///
 /// Based on https://arxiv.org/abs/2407.21018.
-public final class ThinKPress: Press {
-    public let name = "think"
-    public var keyChannelCompressionRatio: Double
-    public var windowSize: Int
+public final class ThinKPress: Press, CatalogPress {
+    public let arguments: PressArguments
+    public let keyChannelCompressionRatio: Double
+    public let windowSize: Int
 
-    public init(keyChannelCompressionRatio: Double = 0.0, windowSize: Int = 32) throws {
-        try Validate.ratio(keyChannelCompressionRatio, "key_channel_compression_ratio", press: "think")
-        try Validate.atLeast(windowSize, 1, "window_size", press: "think")
-        self.keyChannelCompressionRatio = keyChannelCompressionRatio
-        self.windowSize = windowSize
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        keyChannelCompressionRatio = arguments.ratio("key_channel_compression_ratio")
+        windowSize = arguments.int("window_size")
     }
 
     /// Half the channel ratio: keys lose that share, values none (kvpress's convention).
     public var compressionRatio: Double { keyChannelCompressionRatio / 2 }
-    public var parameterValues: [(String, String)] {
-        [("key_channel_compression_ratio", String(keyChannelCompressionRatio)), ("window_size", String(windowSize))]
-    }
 
     /// Channel scores `[G, D]` (higher = keep).
     public func channelScores(_ input: PressInput) -> [Float] {
@@ -55,17 +49,5 @@ public final class ThinKPress: Press {
             // Channel indices are into the head's current stored key; a fresh context stores all.
             if head.keyChannels == nil { head.keepKeyChannels(keep[g]) }
         }
-    }
-
-    static let descriptor = PressDescriptor(
-        name: "think", summary: "prunes key channels (stored keys really narrow)",
-        reference: "https://arxiv.org/abs/2407.21018",
-        parameters: [
-            PressParameter("key_channel_compression_ratio", "0.0", "fraction of key channels removed, [0, 1)"),
-            PressParameter("window_size", "32", "recent queries used for channel importance, ≥ 1"),
-        ]
-    ) { args, _ in
-        try ThinKPress(keyChannelCompressionRatio: args.ratio("key_channel_compression_ratio"),
-                       windowSize: args.int("window_size", minimum: 1))
     }
 }

@@ -26,7 +26,7 @@ final class CompressionSpeedTests: XCTestCase {
         let model = try TestModel.model()
         let ids = try Self.context()
         let only = ProcessInfo.processInfo.environment["KVD_BENCH_PRESSES"].map { Set($0.split(separator: ",").map(String.init)) }
-        let names = PressRegistry.names.filter { only?.contains($0) ?? true }
+        let names = PressCatalog.names.filter { only?.contains($0) ?? true }
 
         // Plain prefill, twice (the first warms the workspace); the faster counts.
         var prefill = Double.infinity

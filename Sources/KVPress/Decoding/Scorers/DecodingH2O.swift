@@ -6,25 +6,19 @@ import KVModel
 /// The attention comes from the model's own softmax at every step (`.columnSums`, no
 /// recomputation); the sums follow their entries through every compression (``DecodingLayer/keep(_:_:)``).
 ///
-/// - Parameters:
-///   - window_size: newest entries always kept, `≥ 0`; default `64` as kvd's `h2o` press.
-///   - gqa_score_agg: `mean`, `max` or `sum` over the group's query heads; default `mean`.
+/// Parameters, defaults and ranges: its `DecodingCatalog` entry.
 ///
 /// Based on https://arxiv.org/abs/2306.14048.
-public final class DecodingH2O: DecodingScorer {
-    public let name = "h2o"
-    /// Newest entries always kept.
+public final class DecodingH2O: CatalogDecodingScorer {
+    public let arguments: PressArguments
     public let windowSize: Int
-    /// How the group's query heads combine.
     public let aggregation: GQAScoreAggregation
 
-    public init(windowSize: Int = 64, aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.atLeast(windowSize, 0, "window_size", press: "h2o")
-        self.windowSize = windowSize
-        self.aggregation = aggregation
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        windowSize = arguments.int("window_size")
+        aggregation = arguments.aggregation()
     }
-
-    public var parameterValues: [(String, String)] { [("window_size", String(windowSize)), ("gqa_score_agg", aggregation.rawValue)] }
     public var observes: AttentionOutputs { .columnSums }
 
     public func score(_ layer: DecodingLayer, head g: Int) -> [Float] {
@@ -38,13 +32,4 @@ public final class DecodingH2O: DecodingScorer {
         protectNewest(&scores, count: windowSize)
         return scores
     }
-
-    static let descriptor = DecodingDescriptor(
-        name: "h2o", summary: "keeps heavy hitters (attention accumulated over generated queries) plus the newest entries",
-        reference: "https://arxiv.org/abs/2306.14048",
-        parameters: [
-            PressParameter("window_size", "64", "newest entries always kept, ≥ 0"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args in try DecodingH2O(windowSize: args.int("window_size"), aggregation: args.aggregation()) }
 }

@@ -4,14 +4,11 @@ import KVModel
 /// their attention, averaged over the window, smoothed by an average pool of `kernel_size` and
 /// combined over the GQA group; the newest `window_size` entries always stay.
 ///
-/// - Parameters:
-///   - window_size: recent queries that vote, `≥ 1`; default `64` as kvpress `SnapKVPress`.
-///   - kernel_size: pooling width, `≥ 1`; default `5`.
-///   - gqa_score_agg: `mean`, `max` or `sum`; default `mean`.
+/// Parameters, defaults and ranges: its `DecodingCatalog` entry.
 ///
 /// Based on https://arxiv.org/abs/2404.14469 and its decoding use in R-KV's study.
-public final class DecodingSnapKV: DecodingScorer {
-    public let name = "snapkv"
+public final class DecodingSnapKV: CatalogDecodingScorer {
+    public let arguments: PressArguments
     /// Recent queries that vote.
     public let windowSize: Int
     /// Width of the smoothing average pool.
@@ -19,16 +16,11 @@ public final class DecodingSnapKV: DecodingScorer {
     /// How the group's query heads combine.
     public let aggregation: GQAScoreAggregation
 
-    public init(windowSize: Int = 64, kernelSize: Int = 5, aggregation: GQAScoreAggregation = .mean) throws {
-        try Validate.atLeast(windowSize, 1, "window_size", press: "snapkv")
-        try Validate.atLeast(kernelSize, 1, "kernel_size", press: "snapkv")
-        self.windowSize = windowSize
-        self.kernelSize = kernelSize
-        self.aggregation = aggregation
-    }
-
-    public var parameterValues: [(String, String)] {
-        [("window_size", String(windowSize)), ("kernel_size", String(kernelSize)), ("gqa_score_agg", aggregation.rawValue)]
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        windowSize = arguments.int("window_size")
+        kernelSize = arguments.int("kernel_size")
+        aggregation = arguments.aggregation()
     }
     public var queryWindow: Int { windowSize }
 
@@ -41,18 +33,5 @@ public final class DecodingSnapKV: DecodingScorer {
         var scores = Array(Pooling.average(averaged, rows: 1, count: n, kernel: kernelSize).prefix(n))
         protectNewest(&scores, count: w)
         return scores
-    }
-
-    static let descriptor = DecodingDescriptor(
-        name: "snapkv", summary: "SnapKV-D: keeps what the last window_size generated queries attend to",
-        reference: "https://arxiv.org/abs/2404.14469",
-        parameters: [
-            PressParameter("window_size", "64", "recent queries whose attention scores the cache, ≥ 1"),
-            PressParameter("kernel_size", "5", "width of the average pool smoothing the scores, ≥ 1"),
-            PressParameter("gqa_score_agg", "mean", "mean, max or sum over the query heads of a KV head"),
-        ]
-    ) { args in
-        try DecodingSnapKV(windowSize: args.int("window_size", minimum: 1), kernelSize: args.int("kernel_size", minimum: 1),
-                           aggregation: args.aggregation())
     }
 }

@@ -5,10 +5,9 @@ import KVModel
 ///
 /// kvpress averages over all query heads because its heads share one token axis; here every KV
 /// head keeps its own entries, so the average runs over the head's query group.
-public final class DecodingTOVA: DecodingScorer {
-    public let name = "tova"
-    public init() {}
-    public var parameterValues: [(String, String)] { [] }
+public final class DecodingTOVA: CatalogDecodingScorer {
+    public let arguments: PressArguments
+    public init(_ arguments: PressArguments) { self.arguments = arguments }
     public var queryWindow: Int { 1 }
 
     public func score(_ layer: DecodingLayer, head g: Int) -> [Float] {
@@ -18,8 +17,4 @@ public final class DecodingTOVA: DecodingScorer {
         DecodingLayer.softmaxRows(&attention, rows: group, stride: n, count: n)
         return windowAverage(attention, groupSize: group, window: 1, count: n, aggregation: .mean)
     }
-
-    static let descriptor = DecodingDescriptor(
-        name: "tova", summary: "keeps the entries the newest query attends to most",
-        reference: "https://arxiv.org/abs/2401.06104", parameters: []) { _ in DecodingTOVA() }
 }

@@ -21,11 +21,11 @@ import KVModel
 ///
 /// Based on https://arxiv.org/abs/2505.24133 (defaults from its reference code: window 8,
 /// kernel 7, lambda 0.07, threshold 0.5).
-public final class RKVScorer: DecodingScorer {
+public final class RKVScorer: CatalogDecodingScorer {
     /// How key similarity is measured.
     public enum Redundancy: Sendable, Equatable {
-        /// Exact cosine similarity (`rkv`).
-        case cosine
+        /// Exact cosine similarity above `threshold` (`rkv`).
+        case cosine(threshold: Double)
         /// SimHash buckets of `bits` seeded hyperplanes (`rkv_lsh`).
         case lsh(bits: Int, seed: Int)
     }
@@ -38,44 +38,29 @@ public final class RKVScorer: DecodingScorer {
         case first
     }
 
-    public var name: String { redundancy == .cosine ? "rkv" : "rkv_lsh" }
+    public let arguments: PressArguments
     /// Recent queries that vote, and newest entries always kept.
     public let windowSize: Int
     /// Max-pool width over the importance.
     public let kernelSize: Int
-    /// Weight of importance against redundancy, `[0, 1]`.
+    /// Weight of importance against redundancy.
     public let mixLambda: Double
-    /// Cosine similarity above which two keys are near-duplicates.
-    public let threshold: Double
     /// Which duplicate is spared.
     public let retainDirection: RetainDirection
-    /// Cosine or LSH.
+    /// Cosine (`rkv`) or LSH (`rkv_lsh`).
     public let redundancy: Redundancy
 
-    public init(windowSize: Int = 8, kernelSize: Int = 7, mixLambda: Double = 0.07, threshold: Double = 0.5,
-                retainDirection: RetainDirection = .last, redundancy: Redundancy = .cosine) throws {
-        let press = redundancy == .cosine ? "rkv" : "rkv_lsh"
-        try Validate.atLeast(windowSize, 1, "window_size", press: press)
-        try Validate.atLeast(kernelSize, 1, "kernel_size", press: press)
-        if case .lsh(let bits, _) = redundancy, !(1...62).contains(bits) {
-            throw PressError.invalidValue(press: press, parameter: "n_hash_bits", value: String(bits), expected: "an integer in [1, 62]")
+    public init(_ arguments: PressArguments) {
+        self.arguments = arguments
+        windowSize = arguments.int("window_size")
+        kernelSize = arguments.int("kernel_size")
+        mixLambda = arguments.double("mix_lambda")
+        retainDirection = RetainDirection(rawValue: arguments.string("retain_direction"))!
+        if arguments.press == "rkv_lsh" {
+            redundancy = .lsh(bits: arguments.int("n_hash_bits"), seed: arguments.int("seed"))
+        } else {
+            redundancy = .cosine(threshold: arguments.double("threshold"))
         }
-        self.windowSize = windowSize
-        self.kernelSize = kernelSize
-        self.mixLambda = mixLambda
-        self.threshold = threshold
-        self.retainDirection = retainDirection
-        self.redundancy = redundancy
-    }
-
-    public var parameterValues: [(String, String)] {
-        var values = [("window_size", String(windowSize)), ("kernel_size", String(kernelSize)),
-                      ("mix_lambda", String(mixLambda)), ("retain_direction", retainDirection.rawValue)]
-        switch redundancy {
-        case .cosine: values.append(("threshold", String(threshold)))
-        case .lsh(let bits, let seed): values += [("n_hash_bits", String(bits)), ("seed", String(seed))]
-        }
-        return values
     }
 
     public var queryWindow: Int { windowSize }
@@ -115,7 +100,7 @@ public final class RKVScorer: DecodingScorer {
     func redundancyScores(_ keys: [Float], count n: Int, width kd: Int) -> [Float] {
         var columns = [Float](repeating: 0, count: n)
         switch redundancy {
-        case .cosine: cosineColumnSums(keys, count: n, width: kd, into: &columns)
+        case .cosine(let threshold): cosineColumnSums(keys, count: n, width: kd, threshold: threshold, into: &columns)
         case .lsh(let bits, let seed): bucketColumnSums(keys, count: n, width: kd, bits: bits, seed: seed, into: &columns)
         }
         var red = columns.map { $0 / Float(n) }
@@ -133,7 +118,7 @@ public final class RKVScorer: DecodingScorer {
 
     /// Column sums of the cosine-similarity matrix (diagonal and each row's spared duplicate zeroed),
     /// rows in blocks of 256 so memory stays `256 × n`.
-    private func cosineColumnSums(_ keys: [Float], count n: Int, width kd: Int, into columns: inout [Float]) {
+    private func cosineColumnSums(_ keys: [Float], count n: Int, width kd: Int, threshold: Double, into columns: inout [Float]) {
         var unit = keys
         for r in 0..<n {
             var s: Float = 0
@@ -185,34 +170,4 @@ public final class RKVScorer: DecodingScorer {
             }
         }
     }
-
-    static let sharedParameters = [
-        PressParameter("window_size", "8", "recent queries that vote, and newest entries always kept, ≥ 1"),
-        PressParameter("kernel_size", "7", "max-pool width over the importance, ≥ 1"),
-        PressParameter("mix_lambda", "0.07", "weight of importance against redundancy, [0, 1]"),
-        PressParameter("retain_direction", "last", "which near-duplicate is spared: last (newest) or first (oldest)"),
-    ]
-
-    static func make(_ args: PressArguments, redundancy: Redundancy) throws -> RKVScorer {
-        try RKVScorer(windowSize: args.int("window_size", minimum: 1), kernelSize: args.int("kernel_size", minimum: 1),
-                      mixLambda: args.double("mix_lambda", in: 0...1),
-                      threshold: redundancy == .cosine ? args.double("threshold", in: -1...1) : 0.5,
-                      retainDirection: RetainDirection(rawValue: args.choice("retain_direction", RetainDirection.allCases.map(\.rawValue))) ?? .last,
-                      redundancy: redundancy)
-    }
-
-    static let descriptor = DecodingDescriptor(
-        name: "rkv", summary: "R-KV: attention importance minus key redundancy (cosine similarity), evicting near-duplicate keys",
-        reference: "https://arxiv.org/abs/2505.24133",
-        parameters: sharedParameters + [PressParameter("threshold", "0.5", "cosine similarity above which keys are near-duplicates, [-1, 1]")]
-    ) { args in try make(args, redundancy: .cosine) }
-
-    static let lshDescriptor = DecodingDescriptor(
-        name: "rkv_lsh", summary: "R-KV with locality-sensitive hashing: redundancy from SimHash buckets of the keys",
-        reference: "https://arxiv.org/abs/2505.24133",
-        parameters: sharedParameters + [
-            PressParameter("n_hash_bits", "16", "hyperplanes (signature bits) of the SimHash, [1, 62]"),
-            PressParameter("seed", "0", "seed of the hyperplanes (integer)"),
-        ]
-    ) { args in try make(args, redundancy: .lsh(bits: args.int("n_hash_bits", minimum: 1), seed: args.optionalInt("seed") ?? 0)) }
 }

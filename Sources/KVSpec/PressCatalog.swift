@@ -1,0 +1,250 @@
+/// Every prefill press kvd knows, with its parameters, declared once: defaults, validation, the
+/// printed spec, the registry and `kvctl presses` all come from this table.
+public enum PressCatalog {
+    /// Every press, in catalog order.
+    public static let all: [PressEntry] = [
+        PressEntry("knorm", "keeps the keys with the smallest L2 norm", "https://arxiv.org/abs/2406.11430", [ratio]),
+        PressEntry("l2norm", "alias of knorm (KVCache-Factory's name)", "https://arxiv.org/abs/2406.11430", [ratio]),
+        PressEntry("streaming_llm", "keeps the attention sinks and the most recent tokens", "https://arxiv.org/abs/2309.17453", [
+            ratio, PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens always kept (attention sinks)"),
+        ]),
+        PressEntry("snapkv", "scores by the attention of the last window_size queries", "https://arxiv.org/abs/2404.14469", [
+            ratio,
+            PressParameter("window_size", .integer(minimum: 1), "64", "recent queries whose attention scores the context"),
+            PressParameter("kernel_size", .integer(minimum: 1), "5", "width of the average pool smoothing the scores"),
+            aggregation,
+        ]),
+        PressEntry("tova", "scores by the last token's attention averaged over all heads", "https://arxiv.org/abs/2401.06104", [ratio]),
+        PressEntry("expected_attention",
+                   "scores keys by the attention expected from future queries (query statistics + averaged RoPE)",
+                   "https://arxiv.org/abs/2510.00636", [
+            ratio,
+            PressParameter("n_future_positions", .integer(minimum: 1), "512", "future positions the RoPE rotation is averaged over"),
+            PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens kept and excluded from the query statistics"),
+            PressParameter("use_covariance", .flag, "true", "include the query covariance term"),
+            PressParameter("use_vnorm", .flag, "true", "rescale scores by value norms"),
+            PressParameter("epsilon", .anyNumber, "0.0", "added to scores before the value-norm rescaling"),
+            aggregation,
+        ]),
+        PressEntry("observed_attention", "scores keys by the average attention the context's queries paid them",
+                   "https://arxiv.org/abs/2306.14048", [ratio, aggregation]),
+        PressEntry("keydiff", "keeps the keys least similar to the average key direction", "https://arxiv.org/abs/2504.15364", [ratio]),
+        PressEntry("lagkv", "scores partitions against the next partition's key/value ranges", "https://arxiv.org/abs/2504.04704", [
+            ratio,
+            PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens always kept"),
+            PressParameter("lag_size", .integer(minimum: 2), "128", "partition length; each partition is scored against the next"),
+            PressParameter("cross_scoring", .flag, "false", "compare raw scores across partitions instead of ranks"),
+        ]),
+        PressEntry("non_causal_attn", "scores keys by non-causal attention inside chunks, summed over queries",
+                   "https://arxiv.org/abs/2507.08143", [
+            ratio, PressParameter("chunk_size", .integer(minimum: 1), "256", "chunk length for the non-causal attention"), aggregation,
+        ]),
+        PressEntry("leverage", "scores pre-RoPE keys by approximate statistical leverage (Gaussian sketch)",
+                   "https://arxiv.org/abs/2507.08143", [
+            ratio, PressParameter("sketch_dimension", .integer(minimum: 1), "48", "width of the Gaussian sketch"), sketchSeed,
+        ]),
+        PressEntry("cur", "keeps entries with high approximate key × value leverage (CurDKV)", "https://arxiv.org/abs/2509.15038", [
+            ratio,
+            PressParameter("num_sinks", .integer(minimum: 0), "4", "initial tokens always kept"),
+            PressParameter("leverage_type", .choice(["key", "value", "kv_avg", "kv_product"]), "kv_product",
+                           "key, value, kv_avg or kv_product"),
+            PressParameter("use_random_leverage", .flag, "false", "project keys and values on a random 20-dim Gaussian first"),
+            PressParameter("use_local_approximation", .flag, "true", "normalise the norms inside local windows"),
+            PressParameter("local_window_size", .integer(minimum: 1), "16", "local window length"),
+        ]),
+        PressEntry("compactor", "blends leverage scores with non-causal chunked attention", "https://arxiv.org/abs/2507.08143", [
+            ratio,
+            PressParameter("sink_size_start", .integer(minimum: 0), "8", "initial tokens always kept"),
+            PressParameter("sink_size_end", .integer(minimum: 0), "4", "most recent tokens always kept"),
+            PressParameter("chunk_size", .integer(minimum: 1), "256", "chunk length of the non-causal attention"),
+            PressParameter("sketch_dimension", .integer(minimum: 1), "48", "width of the leverage Gaussian sketch"),
+            PressParameter("blending", .optionalNumber, "none", "weight of the leverage scores; none = compression_ratio"),
+            sketchSeed,
+        ]),
+        PressEntry("pyramidkv", "SnapKV scores with pyramid-shaped per-layer budgets", "https://arxiv.org/abs/2406.02069", [
+            PressParameter("compression_ratio", .ratio, "0.0", "average fraction of KV pairs removed"),
+            PressParameter("window_size", .integer(minimum: 1), "64", "recent queries whose attention scores the context"),
+            PressParameter("kernel_size", .integer(minimum: 1), "5", "width of the average pool smoothing the scores"),
+            PressParameter("beta", .integer(minimum: 1), "20", "steepness of the pyramid (larger = steeper)"),
+            aggregation,
+        ]),
+        PressEntry("random", "removes random entries (baseline)", "kvpress RandomPress", [
+            ratio, PressParameter("seed", .optionalInteger, "none", "random seed (integer) for reproducible choices, or none"),
+        ]),
+        PressEntry("h2o", "keeps heavy hitters (attention accumulated over all queries) plus the recent window",
+                   "https://arxiv.org/abs/2306.14048", [
+            ratio, PressParameter("window_size", .integer(minimum: 1), "64", "most recent tokens always kept"), aggregation,
+        ]),
+        PressEntry("simlayerkv", "keeps only initial + recent entries in layers whose attention is lazy",
+                   "https://arxiv.org/abs/2410.13846", [
+            PressParameter("lazy_threshold", .number(0...1), "1.0", "attention share on initial+recent tokens marking a lazy layer"),
+            PressParameter("n_last", .integer(minimum: 1), "1", "last queries used to detect lazy layers"),
+            PressParameter("n_recent", .integer(minimum: 1), "1024", "recent tokens kept in lazy layers"),
+            PressParameter("n_initial", .integer(minimum: 0), "4", "initial tokens kept in lazy layers"),
+        ]),
+        PressEntry("merging", "folds each evicted value into its most similar kept entry", "https://arxiv.org/abs/2406.13035",
+                   inner: .one, [
+            PressParameter("similarity_threshold", .number(0...1), "0.0", "minimum key cosine similarity to merge"),
+            PressParameter("merge_fraction", .numberAbove(0, maximum: 1), "1.0", "share of evicted entries merged (most similar first)"),
+            innerRatio,
+        ]),
+        PressEntry("chunk", "compresses each chunk of the context independently (uniform coverage)",
+                   "https://direct.mit.edu/tacl/article/doi/10.1162/tacl_a_00716/125280", inner: .one, [
+            PressParameter("chunk_length", .integer(minimum: 1), "1024", "length of each independently compressed chunk"), innerRatio,
+        ]),
+        PressEntry("chunkkv", "keeps whole chunks ranked by the inner press's mean score", "https://arxiv.org/abs/2502.00299",
+                   inner: .one, [
+            PressParameter("chunk_length", .integer(minimum: 1), "20", "length of the chunks kept or dropped whole"), innerRatio,
+        ]),
+        PressEntry("criticalkv", "two-stage selection reweighted by the output-projected value norm",
+                   "https://arxiv.org/abs/2502.03805", inner: .one, [
+            criticalEpsilon,
+            PressParameter("first_stage_ratio", .number(0...1), "0.5", "share of the budget chosen by the inner scores alone"),
+            innerRatio,
+        ]),
+        PressEntry("adakv", "head-wise budgets: the layer's best entries over all heads stay (heads keep different lengths)",
+                   "https://arxiv.org/abs/2407.11550", inner: .one, [alphaSafeguard, innerRatio]),
+        PressEntry("critical_adakv", "CriticalKV reweighting with AdaKV head-wise budgets", "https://arxiv.org/abs/2502.03805",
+                   inner: .one, [
+            alphaSafeguard, criticalEpsilon,
+            PressParameter("first_stage_ratio", .number(0...1), "0.5", "share of each head's budget chosen by the inner scores"),
+            innerRatio,
+        ]),
+        PressEntry("block", "compresses block by block, rescoring the kept set with each new block",
+                   "https://arxiv.org/abs/2504.15364", inner: .one, [
+            PressParameter("block_size", .integer(minimum: 1), "128", "tokens added per step"), innerRatio,
+        ]),
+        PressEntry("composed", "applies several presses one after another", "kvpress ComposedPress", inner: .many, []),
+        PressEntry("per_layer", "runs the inner press with one compression ratio per layer", "kvpress PerLayerCompressionPress",
+                   inner: .one, [
+            PressParameter("compression_ratios", .ratioList, "", "one ratio in [0, 1) per layer, separated by ';'"),
+        ]),
+        PressEntry("key_rerotation", "re-rotates the kept keys to consecutive positions after the inner press",
+                   "https://arxiv.org/abs/2309.17453", inner: .one, [innerRatio]),
+        PressEntry("think", "prunes key channels (stored keys really narrow)", "https://arxiv.org/abs/2407.21018", [
+            PressParameter("key_channel_compression_ratio", .ratio, "0.0", "fraction of key channels removed"),
+            PressParameter("window_size", .integer(minimum: 1), "32", "recent queries used for channel importance"),
+        ]),
+        PressEntry("cam", "merges values forward by attention-driven Bernoulli draws, then keeps SnapKV-style",
+                   "https://proceedings.mlr.press/v235/zhang24n.html", [
+            ratio,
+            PressParameter("window_size", .integer(minimum: 1), "64", "recent queries scoring the context, always kept"),
+            PressParameter("start_budget_ratio", .number(0...1), "0.1", "leading share of the context never merged"),
+            PressParameter("seed", .optionalInteger, "none", "seed of the merge draws (integer), or none"),
+            aggregation,
+        ]),
+        PressEntry("nacl", "proxy-token eviction (last tokens' attention) plus a seeded random part",
+                   "https://arxiv.org/abs/2408.03675", [
+            ratio,
+            PressParameter("proxy_size", .integer(minimum: 1), "32", "last context tokens used as proxy queries and always kept"),
+            PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens always kept"),
+            PressParameter("random_ratio", .number(0...1), "0.2", "share of the budget chosen at random"),
+            PressParameter("random_temperature", .number(0...Double.infinity), "1.0",
+                           "temperature of softmax(score/t) sampling weights (0 = uniform)"),
+            PressParameter("seed", .optionalInteger, "none", "seed of the random part (integer), or none"),
+            aggregation,
+        ]),
+        PressEntry("scissorhands", "keeps tokens whose importance persisted over a history window of queries",
+                   "https://arxiv.org/abs/2305.17118", [
+            ratio,
+            PressParameter("history_window", .integer(minimum: 1), "256", "last context queries whose attention accumulates"),
+            PressParameter("decay", .number(0...1), "1.0", "weight per step of age of a query's attention"),
+            PressParameter("recent_size", .integer(minimum: 0), "32", "most recent tokens always kept"),
+            PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens always kept"),
+            PressParameter("selection", .choice(["topk", "prob"]), "topk",
+                           "topk (most important) or prob (sampled by softmax(importance/t))"),
+            PressParameter("random_temperature", .number(0...Double.infinity), "1.0",
+                           "temperature of the prob sampling (0 = uniform)"),
+            PressParameter("seed", .optionalInteger, "none", "seed of the prob sampling (integer), or none"),
+            aggregation,
+        ]),
+        PressEntry("headkv", "head-wise budgets from a retrieval-head profile, window-attention selection",
+                   "https://arxiv.org/abs/2410.19258", [
+            ratio,
+            PressParameter("profile", .text, "default",
+                           "head profile JSON (kvbench profile-heads), or default (bundled for SmolLM2-135M)"),
+            PressParameter("window_size", .integer(minimum: 1), "32", "recent queries scoring the context, always kept"),
+            PressParameter("kernel_size", .integer(minimum: 1), "7", "width of the max pool smoothing the scores"),
+            PressParameter("beta", .numberAbove(1), "1.01", "budget redistribution (near 1 = almost all by the profile)"),
+            aggregation,
+        ]),
+        PressEntry("finch", "normalised window attention (the context's last window stands in for the question), re-rotated",
+                   "https://arxiv.org/abs/2408.00167", [
+            ratio,
+            PressParameter("window_size", .integer(minimum: 1), "64", "last context tokens standing in for the question"),
+            PressParameter("chunk_length", .optionalInteger, "none",
+                           "select per chunk of this length (> window_size/(1−ratio)), or none"),
+            PressParameter("normalize_scores", .flag, "true", "scale each window row by its query's position"),
+            PressParameter("rerotate_keys", .flag, "true", "re-rotate the kept keys to consecutive positions"),
+        ]),
+        PressEntry("kvzip", "scores entries by the attention they get while the model repeats the context (extra passes)",
+                   "https://arxiv.org/abs/2505.23416", [
+            ratio,
+            PressParameter("layerwise", .flag, "false", "the same ratio in every layer instead of one global budget"),
+            PressParameter("n_sink", .integer(minimum: 0), "4", "initial entries always kept"),
+            PressParameter("chunk_size", .integer(minimum: 1), "2048", "context tokens re-fed per extra forward pass"),
+        ]),
+    ]
+
+    /// `compression_ratio` of a plain press.
+    static let ratio = PressParameter("compression_ratio", .ratio, "0.0", "fraction of KV pairs removed")
+    /// `compression_ratio` of a wrapper: passed on to its inner press.
+    static let innerRatio = PressParameter("compression_ratio", .innerRatio, "none", "sets the inner press's ratio")
+    /// KVCache-Factory's GQA aggregation (a kvd extension).
+    public static let aggregation = PressParameter("gqa_score_agg", .choice(["mean", "max", "sum"]), "mean",
+                                                   "mean, max or sum over the query heads of a KV head")
+    static let sketchSeed = PressParameter("seed", .optionalInteger, "none",
+                                           "sketch seed for reproducible scores (kvd extension), or none")
+    static let alphaSafeguard = PressParameter("alpha_safeguard", .number(0...1), "0.2",
+                                               "minimum share of the average budget every head keeps")
+    static let criticalEpsilon = PressParameter("epsilon", .anyNumber, "0.0001", "added to scores before the value-norm reweighting")
+
+    /// `ratio` stands for `compression_ratio` everywhere.
+    public static let aliases = ["ratio": "compression_ratio"]
+
+    private static let byName: [String: PressEntry] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// Press names, in catalog order.
+    public static var names: [String] { all.map(\.name) }
+
+    /// The entry of `name`.
+    public static func entry(_ name: String) -> PressEntry? { byName[name] }
+
+    /// The catalog as text: every press, its summary and reference, and each parameter with its
+    /// default and meaning.
+    public static var text: String { all.map(\.catalogText).joined(separator: "\n") }
+
+    /// Reads a spec, rejecting unknown names as soon as they are read.
+    /// - Throws: `PressError.syntax` or `PressError.unknownPress`.
+    public static func parse(_ spec: String) throws -> SpecNode {
+        try SpecNode.parse(spec) { name in
+            guard byName[name] != nil else { throw PressError.unknownPress(name, valid: names) }
+        }
+    }
+
+    /// The arguments of one spec node, checked against its entry; inner presses are checked only
+    /// in number (`validate` checks the whole tree).
+    /// - Throws: `PressError` naming the problem and what is valid.
+    public static func arguments(_ node: SpecNode) throws -> PressArguments {
+        guard let entry = byName[node.name] else { throw PressError.unknownPress(node.name, valid: names) }
+        let args = try PressArguments(press: node.name, parameters: entry.parameters, given: node.arguments, aliases: aliases)
+        switch entry.inner {
+        case .none where !node.inner.isEmpty:
+            throw PressError.innerPress(press: node.name, reason: "takes no inner press; write it without parentheses")
+        case .one where node.inner.count != 1:
+            throw PressError.innerPress(press: node.name,
+                                        reason: "wraps exactly one scorer press, e.g. \(node.name)(snapkv); got \(node.inner.count)")
+        case .many where node.inner.isEmpty:
+            throw PressError.innerPress(press: node.name, reason: "needs at least one inner press, e.g. \(node.name)(think,knorm)")
+        default:
+            return args
+        }
+    }
+
+    /// Checks a whole spec tree (names, inner presses, parameters and values) without building it.
+    /// - Throws: `PressError` naming the first problem and what is valid.
+    public static func validate(_ node: SpecNode) throws {
+        for inner in node.inner { try validate(inner) }
+        _ = try arguments(node)
+    }
+}

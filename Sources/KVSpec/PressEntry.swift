@@ -1,0 +1,41 @@
+/// How many inner presses a press takes (wrappers hold inner presses, as in kvpress).
+public enum InnerPressArity: Sendable, Equatable {
+    /// A plain press: `knorm`.
+    case none
+    /// Exactly one scorer press: `adakv(snapkv)`.
+    case one
+    /// One or more presses: `composed(think,knorm)`.
+    case many
+}
+
+/// One press of the catalog: its name, documentation, inner presses and parameters.
+public struct PressEntry: Sendable {
+    /// kvpress's registry name.
+    public let name: String
+    /// One sentence on what the press does.
+    public let summary: String
+    /// The paper or source it follows.
+    public let reference: String
+    /// Inner presses it wraps.
+    public let inner: InnerPressArity
+    /// Parameters in kvpress order (`ratio` is accepted for `compression_ratio`).
+    public let parameters: [PressParameter]
+
+    public init(_ name: String, _ summary: String, _ reference: String, inner: InnerPressArity = .none,
+                _ parameters: [PressParameter]) {
+        self.name = name
+        self.summary = summary
+        self.reference = reference
+        self.inner = inner
+        self.parameters = parameters
+    }
+
+    /// The catalog's lines for this press: name, summary, reference, then each parameter with its
+    /// default and meaning.
+    public var catalogText: String {
+        let head = name + (inner == .none ? "" : inner == .one ? "(PRESS)" : "(PRESS,…)")
+        return (["\(head) — \(summary)", "    \(reference)"]
+            + parameters.map { "    \($0.name)=\($0.defaultValue.isEmpty ? "(required)" : $0.defaultValue)  \($0.doc)" })
+            .joined(separator: "\n")
+    }
+}

@@ -51,11 +51,12 @@ let package = Package(
             name: "CKVProto",
             dependencies: ["CProtobufC"]
         ),
-        // What the operating system says about this process (memory use): no compute, no model.
+        // Small compute-free building blocks: this process's memory use, FNV-1a, a bounds-checked
+        // little-endian reader (shared by the model, the engine, the daemon and kvbench).
         .target(name: "KVSystem"),
         .target(
             name: "KVModel",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "KVSystem"],
             swiftSettings: optimized
         ),
         // Spec grammar and the press catalog (parameters, defaults, validation). Pure Swift: kvctl uses it.

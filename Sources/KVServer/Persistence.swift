@@ -1,3 +1,4 @@
+import KVSystem
 import KVWire
 import Foundation
 #if canImport(Glibc)
@@ -115,7 +116,7 @@ public enum SnapshotFile {
         out += header
         append(&out, UInt64(payload.count))
         out += payload
-        append(&out, fnv1a(out))
+        append(&out, FNV1a.hash(out))
 
         let dir = url.deletingLastPathComponent().path
         let tmp = temporaryPath(for: url)
@@ -195,22 +196,22 @@ public enum SnapshotFile {
         let headerLength = try checkPreamble(bytes, url)
         let headerEnd = 16 + headerLength
         guard bytes.count >= headerEnd + 8 else { throw PersistenceError.corrupt(path: url.path, reason: "truncated header") }
-        let payloadLength = Int(clamping: load64(bytes, headerEnd))
+        let payloadLength = Int(clamping: load(UInt64.self, bytes, headerEnd))
         guard payloadLength <= bytes.count, bytes.count == headerEnd + 8 + payloadLength + 8 else {
             throw PersistenceError.corrupt(path: url.path, reason: "length \(bytes.count) does not match its header")
         }
         let body = headerEnd + 8 + payloadLength
-        let stored = load64(bytes, body)
-        let computed = bytes.withUnsafeBufferPointer { fnv1a(UnsafeBufferPointer(rebasing: $0[0..<body])) }
+        let stored = load(UInt64.self, bytes, body)
+        let computed = FNV1a.hash(bytes[0..<body])
         guard stored == computed else { throw PersistenceError.corrupt(path: url.path, reason: "checksum mismatch") }
         return (Data(bytes[16..<headerEnd]), Array(bytes[(headerEnd + 8)..<body]))
     }
 
     private static func checkPreamble(_ b: [UInt8], _ url: URL) throws -> Int {
         guard b.count >= 16, Array(b[0..<8]) == magic else { throw PersistenceError.corrupt(path: url.path, reason: "not a kvd snapshot") }
-        let v = UInt32(truncatingIfNeeded: load64(b + [0, 0, 0, 0], 8))
+        let v = load(UInt32.self, b, 8)
         guard v <= version else { throw PersistenceError.unsupportedVersion(path: url.path, version: Int(v)) }
-        let n = Int(UInt32(truncatingIfNeeded: load64(b + [0, 0, 0, 0], 12)))
+        let n = Int(load(UInt32.self, b, 12))
         guard n <= 64 << 20 else { throw PersistenceError.corrupt(path: url.path, reason: "implausible header length") }
         return n
     }
@@ -223,20 +224,11 @@ public enum SnapshotFile {
         for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
     }
 
-    static func load64(_ b: [UInt8], _ at: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in 0..<8 where at + i < b.count { v |= UInt64(b[at + i]) << (8 * UInt64(i)) }
-        return v
-    }
-
-    /// 64-bit FNV-1a.
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-        bytes.withUnsafeBufferPointer { fnv1a($0) }
-    }
-
-    static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return h
+    /// The little-endian integer at `at` (bytes past the end read as 0; callers check lengths first).
+    static func load<T: FixedWidthInteger>(_: T.Type, _ b: [UInt8], _ at: Int) -> T {
+        b.withUnsafeBytes { raw in
+            var r = LittleEndianReader(raw, offset: min(at, raw.count))
+            return r.read(T.self) ?? 0
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KVSystem
 
 /// The binary form of a `KVCache` inside a saved session (all integers little-endian).
 ///
@@ -57,9 +58,7 @@ public enum KVCacheSnapshot {
             var scheme: KVCacheQuantization?
             if format == 2 {
                 let n = Int(try r.get32())
-                try r.need(n)
-                let spec = String(decoding: raw[r.o..<(r.o + n)], as: UTF8.self)
-                r.o += n
+                let spec = String(decoding: try r.getBytes(n), as: UTF8.self)
                 do { scheme = try KVCacheQuantization.parse(spec) } catch {
                     throw KVCacheSnapshotError.corrupt(reason: "bad quantization '\(spec)': \(error)")
                 }
@@ -142,26 +141,31 @@ public enum KVCacheSnapshot {
     }
 
     private struct Reader {
-        let raw: UnsafeRawBufferPointer
-        var o = 0
+        var bytes: LittleEndianReader
+        init(raw: UnsafeRawBufferPointer) { bytes = LittleEndianReader(raw) }
+        static let endsEarly = KVCacheSnapshotError.corrupt(reason: "cache data ends early")
+
+        /// Where the next read starts (the decoder skips around the keys and values it reads by row).
+        var o: Int {
+            get { bytes.offset }
+            set { bytes.offset = newValue }
+        }
 
         func need(_ n: Int) throws {
-            guard n >= 0, o + n <= raw.count else { throw KVCacheSnapshotError.corrupt(reason: "cache data ends early") }
+            guard bytes.has(n) else { throw Self.endsEarly }
         }
-        mutating func get32() throws -> UInt32 {
-            try need(4); defer { o += 4 }
-            return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))
-        }
-        mutating func get16() throws -> UInt16 {
-            try need(2); defer { o += 2 }
-            return UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self))
+        mutating func get32() throws -> UInt32 { try read(UInt32.self) }
+        mutating func get16() throws -> UInt16 { try read(UInt16.self) }
+        private mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            guard let v = bytes.read(T.self) else { throw Self.endsEarly }
+            return v
         }
         mutating func getElement(bytes eb: Int) throws -> Float {
             eb == 2 ? Float(Float16(bitPattern: try get16())) : Float(bitPattern: try get32())
         }
         mutating func getBytes(_ n: Int) throws -> [UInt8] {
-            try need(n); defer { o += n }
-            return Array(raw[o..<(o + n)])
+            guard let b = bytes.take(n) else { throw Self.endsEarly }
+            return Array(b)
         }
         mutating func getHalves(_ n: Int) throws -> [Float16] {
             try need(2 * n)

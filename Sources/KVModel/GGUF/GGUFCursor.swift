@@ -1,31 +1,32 @@
+import KVSystem
+
 /// A bounds-checked little-endian reader over the mapped bytes of a GGUF file.
 ///
 /// Every read checks the remaining length first and throws `truncated` instead of reading past the end,
 /// so a corrupt or cut-off file can never crash the process.
 struct GGUFCursor {
     let base: UnsafeRawPointer
-    let count: Int
     let path: String
-    private(set) var offset: Int = 0
+    private var reader: LittleEndianReader
 
     init(base: UnsafeRawPointer, count: Int, path: String) {
         self.base = base
-        self.count = count
         self.path = path
+        reader = LittleEndianReader(UnsafeRawBufferPointer(start: base, count: count))
     }
 
-    var remaining: Int { count - offset }
+    var count: Int { reader.bytes.count }
+    var offset: Int { reader.offset }
+    var remaining: Int { reader.remaining }
 
     private mutating func take(_ n: Int, _ what: @autoclosure () -> String) throws -> UnsafeRawPointer {
-        guard n >= 0, n <= remaining else { throw GGUFError(path: path, .truncated(what())) }
-        let p = base + offset
-        offset += n
-        return p
+        guard let bytes = reader.take(n) else { throw GGUFError(path: path, .truncated(what())) }
+        return bytes.baseAddress ?? base
     }
 
     mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws -> T {
-        let p = try take(MemoryLayout<T>.size, what())
-        return T(littleEndian: p.loadUnaligned(as: T.self))
+        guard let value = reader.read(T.self) else { throw GGUFError(path: path, .truncated(what())) }
+        return value
     }
 
     mutating func readFloat(_ what: @autoclosure () -> String) throws -> Float {
@@ -63,6 +64,6 @@ struct GGUFCursor {
     mutating func align(to alignment: Int) throws {
         let padded = (offset + alignment - 1) / alignment * alignment
         guard padded <= count else { throw GGUFError(path: path, .truncated("the padding before tensor data")) }
-        offset = padded
+        reader.offset = padded
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KVSystem
 
 /// The text ↔ token-id mapping of a model, built from its GGUF metadata.
 ///

@@ -6,6 +6,7 @@ import Glibc
 /// A blocking client of kvd's socket: sends requests, reads response frames (kvctl, kvbench's
 /// load benchmark and the end-to-end tests use it). One per thread.
 public final class DaemonClient {
+    /// The path of kvd's Unix socket this client connected to.
     public let socketPath: String
     private let fd: Int32
     private var decoder = FrameDecoder(maxFrameSize: 1 << 30)
@@ -118,6 +119,8 @@ public enum DaemonClientError: Error, CustomStringConvertible, Equatable {
     /// The daemon answered with an error.
     case daemon(WireError)
 
+    /// A sentence for the user: what failed and what to do about it (start kvd, join the
+    /// socket's group, read kvd's journal), or the daemon's message and code.
     public var description: String {
         switch self {
         case .cannotConnect(let path): return "cannot connect to \(path): is kvd running? (systemctl status kvd)"

@@ -14,6 +14,7 @@ public struct FrameDecoder: Sendable {
     /// The default maximum frame size: 16 MiB.
     public static let defaultMaxFrameSize = 16 << 20
 
+    /// A decoder that refuses frames of more than `maxFrameSize` payload bytes (16 MiB by default).
     public init(maxFrameSize: Int = FrameDecoder.defaultMaxFrameSize) {
         self.maxFrameSize = maxFrameSize
     }

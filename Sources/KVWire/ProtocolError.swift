@@ -13,6 +13,7 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A string field whose bytes are not UTF-8.
     case invalidUTF8(field: String)
 
+    /// A sentence for the user naming the limit, field or frame at fault, with a fix where there is one.
     public var description: String {
         switch self {
         case .frameTooLarge(let length, let limit):

@@ -49,6 +49,7 @@ public enum WireCode: Int32, Sendable, Codable, CaseIterable, CustomStringConver
         try c.encode(description)
     }
 
+    /// Decodes an upper-case name (`"NOT_FOUND"`); a name it does not know reads as `.unknown`.
     public init(from decoder: Decoder) throws {
         let name = try decoder.singleValueContainer().decode(String.self)
         self = WireCode.allCases.first { $0.description == name } ?? .unknown
@@ -57,13 +58,17 @@ public enum WireCode: Int32, Sendable, Codable, CaseIterable, CustomStringConver
 
 /// A failure as it travels on the wire: a code and a sentence the user can act on.
 public struct WireError: Error, Equatable, Sendable, Codable, CustomStringConvertible {
+    /// What kind of failure (`kvd.Error.code`).
     public var code: WireCode
+    /// A sentence the user can act on (`kvd.Error.message`).
     public var message: String
 
+    /// An error of `code` saying `message`.
     public init(_ code: WireCode, _ message: String) {
         self.code = code
         self.message = message
     }
 
+    /// The code's name and the message: `NOT_FOUND: …`.
     public var description: String { "\(code): \(message)" }
 }

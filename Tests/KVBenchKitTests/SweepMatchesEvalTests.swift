@@ -18,11 +18,11 @@ final class SweepMatchesEvalTests: XCTestCase {
         for (choice, (sweepPredictions, _)) in zip(choices, swept) {
             let (separate, _) = try EvalRunner(model: model, press: choice, options: options).run(dataset)
             for p in separate + sweepPredictions { XCTAssertNil(p.error, "\(choice.spec): \(p.error ?? "")") }
-            XCTAssertEqual(sweepPredictions.map(\.keptTokens), separate.map(\.keptTokens), choice.spec)
+            XCTAssertEqual(sweepPredictions.map(\.metrics.keptTokens), separate.map(\.metrics.keptTokens), choice.spec)
             XCTAssertEqual(sweepPredictions.map(\.prediction), separate.map(\.prediction), choice.spec)
         }
         // The defect this guards against: kvzip in a sweep kept the whole context.
         let kvzip = try XCTUnwrap(choices.firstIndex { $0.base == "kvzip" })
-        for p in swept[kvzip].0 { XCTAssertEqual(p.keptTokens, p.contextTokens / 2, accuracy: 1) }
+        for p in swept[kvzip].0 { XCTAssertEqual(p.metrics.keptTokens, p.metrics.contextTokens / 2, accuracy: 1) }
     }
 }

@@ -52,7 +52,7 @@ let package = Package(
             dependencies: ["CProtobufC"]
         ),
         // Small compute-free building blocks: this process's memory use, FNV-1a, a bounds-checked
-        // little-endian reader (shared by the model, the engine, the daemon and kvbench).
+        // little-endian reader, a locked value (shared by the model, the engine, the daemon and kvbench).
         .target(name: "KVSystem"),
         .target(
             name: "KVModel",
@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVServerTests",
-            dependencies: ["KVServer", "KVServerEngine", "KVMetrics", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KVServer", "KVServerEngine", "KVMetrics", "KVSystem", "KVEngine", "KVPress", "KVModel", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "KVSpecTests",

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import KVBenchKit
 import KVModel
+import KVSystem
 import KVWire
 #if canImport(Glibc)
 import Glibc
@@ -142,7 +143,7 @@ struct ServeBenchCommand: ParsableCommand {
     /// Every client asks every question once, one after another; clients run at once.
     private func runRound(server: String, clients: Int, workload: ServeWorkload,
                           ask: @escaping (Int) throws -> ServeAsk) -> ServeRound {
-        let asks = Shared<[ServeAsk]>([])
+        let asks = Locked<[ServeAsk]>([])
         let group = DispatchGroup()
         let start = DispatchTime.now()
         for client in 0..<clients {
@@ -186,7 +187,7 @@ struct ServeBenchCommand: ParsableCommand {
         let big = ServeWorkload(documents: 1, tokens: loadTokens, facts: 1, seed: seed &+ 1, sessionPrefix: "long") {
             model.tokenizer.encode($0).count
         }
-        let outcome = Shared<Result<Double, Error>>(.success(0))
+        let outcome = Locked<Result<Double, Error>>(.success(0))
         let done = DispatchSemaphore(value: 0)
         let text = big.documents[0].text
         let loader = Thread {
@@ -326,13 +327,4 @@ struct ServeBenchCommand: ParsableCommand {
                          loadTokens, probe.firstToken, probe.latency, probe.load))
         }
     }
-}
-
-/// A value the benchmark's client threads update under a lock.
-final class Shared<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T { lock.withLock { stored } }
-    func update(_ change: (inout T) -> Void) { lock.withLock { change(&stored) } }
 }

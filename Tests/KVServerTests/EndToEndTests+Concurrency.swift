@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import KVServer
+import KVSystem
 
 /// Many clients at once on a real kvd: concurrent asks on one session answer exactly as the same
 /// asks one at a time (greedy), they share forward steps, and an ask sent while a long document
@@ -24,8 +25,8 @@ extension EndToEndTests {
         }
 
         // Six clients, each asking the three questions, at once.
-        let results = Shared<[(Int, [UInt32])]>([])
-        let errors = Shared<[String]>([])
+        let results = Locked<[(Int, [UInt32])]>([])
+        let errors = Locked<[String]>([])
         let group = DispatchGroup()
         for c in 0..<6 {
             group.enter()
@@ -67,13 +68,4 @@ extension EndToEndTests {
         XCTAssertLessThan(answeredAfter, loadSeconds, "the ask did not wait for the whole prefill")
         XCTAssertLessThan(a.metrics.queueMs, 2000, "the ask started at one of the load's layer boundaries")
     }
-}
-
-/// A value test threads update under a lock.
-final class Shared<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T { lock.withLock { stored } }
-    func update(_ change: (inout T) -> Void) { lock.withLock { change(&stored) } }
 }

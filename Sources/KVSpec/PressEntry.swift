@@ -30,6 +30,9 @@ public struct PressEntry: Sendable {
         self.parameters = parameters
     }
 
+    /// Whether the press has a `compression_ratio` (`simlayerkv`, `think` and `per_layer` do not).
+    public var takesRatio: Bool { parameters.contains { $0.name == "compression_ratio" } }
+
     /// The catalog's lines for this press: name, summary, reference, then each parameter with its
     /// default and meaning.
     public var catalogText: String {

@@ -39,7 +39,7 @@ public struct PressChoice: Sendable, Equatable {
     /// Whether the outermost press has a `compression_ratio`.
     private var takesRatio: Bool {
         guard let node else { return false }
-        return PressCatalog.entry(node.name)?.parameters.contains { $0.name == "compression_ratio" } ?? true
+        return PressCatalog.entry(node.name)?.takesRatio ?? true
     }
 
     /// Whether this is no compression.

@@ -27,16 +27,13 @@ public struct SharedPrefillSweep {
                     partial: ([[Prediction]]) -> Void = { _ in }) throws -> [([Prediction], EvalRunner.Timing)] {
         var results = choices.map { _ in ([Prediction](), EvalRunner.Timing()) }
         let runner = EvalRunner(model: model, press: choices[0], options: options)
-        let start = DispatchTime.now()
         var sharedPrefill = 0.0
         for (ci, context) in dataset.contexts.enumerated() {
             let document = runner.truncated(context.context)
             var sessions: [Session?] = choices.map { _ in nil }
             var loadError: String?
             do {
-                let ids = try Session.contextTokens(model: model, document: document)
-                let limit = model.config.contextLength - Session.reservedPositions
-                guard ids.count <= limit else { throw SessionError.documentTooLong(tokens: ids.count, limit: limit) }
+                let ids = try Session.loadableTokens(model: model, document: document)  // as Session.load checks it
                 let pressed = choices.enumerated().filter { !$0.element.isNone }
                 let hook = FanOutPressHook(presses: try pressed.map { try $0.element.makePress()! }, model: model, storage: options.storage)
                 let cache = Session.makeCache(model: model, storage: options.storage, contextTokens: ids.count)
@@ -76,7 +73,6 @@ public struct SharedPrefillSweep {
         // Each configuration is charged the shared prefill too, so wall_seconds reads as "what this
         // configuration would cost alone"; the sweep's real wall time is reported by the caller.
         for i in results.indices { results[i].1.wallSeconds += sharedPrefill }
-        _ = start
         return results
     }
 }

@@ -2582,7 +2582,7 @@ const ProtobufCMessageDescriptor kvd__sessions_response__descriptor =
   (ProtobufCMessageInit) kvd__sessions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[13] =
+static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[14] =
 {
   {
     "session",
@@ -2740,6 +2740,18 @@ static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[13] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "load_metrics",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Kvd__SessionInfo, n_load_metrics),
+    offsetof(Kvd__SessionInfo, load_metrics),
+    &kvd__metric__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__session_info__field_indices_by_name[] = {
   9,   /* field[9] = asks */
@@ -2751,6 +2763,7 @@ static const unsigned kvd__session_info__field_indices_by_name[] = {
   7,   /* field[7] = kv_bytes_uncompressed */
   12,   /* field[12] = kv_quant */
   11,   /* field[11] = last_used_unix */
+  13,   /* field[13] = load_metrics */
   1,   /* field[1] = model */
   2,   /* field[2] = press */
   0,   /* field[0] = session */
@@ -2759,7 +2772,7 @@ static const unsigned kvd__session_info__field_indices_by_name[] = {
 static const ProtobufCIntRange kvd__session_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor kvd__session_info__descriptor =
 {
@@ -2769,7 +2782,7 @@ const ProtobufCMessageDescriptor kvd__session_info__descriptor =
   "Kvd__SessionInfo",
   "kvd",
   sizeof(Kvd__SessionInfo),
-  13,
+  14,
   kvd__session_info__field_descriptors,
   kvd__session_info__field_indices_by_name,
   1,  kvd__session_info__number_ranges,

@@ -132,13 +132,17 @@ public final class Session: @unchecked Sendable {
         return Session(id: id, model: model, cache: cache, contextTokenIDs: ids,
                        pressSpec: press?.description ?? PressSpec.none, compressionRatio: press?.compressionRatio ?? 0,
                        loadMetrics: loadMetrics(cache, contextTokens: ids.count, prefillSeconds: total - compress,
-                                                compressSeconds: compress))
+                                                compressSeconds: compress, fidelity: hook == nil ? 1 : hook?.fidelity))
     }
 
-    /// What loading `contextTokens` tokens into `cache` cost and left in it.
+    /// What loading `contextTokens` tokens into `cache` cost and left in it; `fidelity` is the
+    /// press's (`PressHook.fidelity`, `nil` when it measured none), 1 without a press.
     public static func loadMetrics(_ cache: KVCache, contextTokens: Int, prefillSeconds: Double,
-                                   compressSeconds: Double) -> Metrics {
+                                   compressSeconds: Double, fidelity: Double?) -> Metrics {
         var m = Metrics()
+        m.fidelity = fidelity ?? 0
+        let slots = cache.layers.reduce(0) { $0 + $1.count } * contextTokens
+        m.achievedRatio = slots == 0 ? 0 : max(0, 1 - Double(cache.entryCount) / Double(slots))
         m.contextTokens = contextTokens
         m.keptTokens = cache.meanEntriesPerHead
         m.prefillMs = prefillSeconds * 1000

@@ -94,6 +94,8 @@ public final class SessionAsk {
         m.decodeTokS = tokens.count > 1 && decode > 0 ? Double(tokens.count - 1) / decode : 0
         m.kvBytes = cache.byteCount + (cache.prefix?.byteCount ?? 0)
         m.kvBytesUncompressed = session.loadMetrics.kvBytesUncompressed
+        m.fidelity = session.loadMetrics.fidelity
+        m.achievedRatio = session.loadMetrics.achievedRatio
         m.kvBytesBefore = bytesBefore
         m.decodingCompressions = compressor?.compressions ?? 0
         m.decodingCompressMs = compression * 1000

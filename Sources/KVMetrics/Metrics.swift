@@ -29,6 +29,13 @@ public struct Metrics: Sendable, Equatable, Codable {
     public var kvBytes = 0
     /// What the same context would hold uncompressed.
     public var kvBytesUncompressed = 0
+    /// Load: share of the attention the model pays while repeating the context that lands on kept
+    /// entries (`Reconstruction`): 1 uncompressed, measured by `kvzip` and `fidelity`, 0 when the
+    /// press measured none; asks: their session's.
+    public var fidelity = 0.0
+    /// Load: share of the context's KV entries (all layers and heads) the cache does not hold: the
+    /// compression ratio that came out, sliding windows included; asks: their session's.
+    public var achievedRatio = 0.0
     /// Asks: KV bytes when the ask started.
     public var kvBytesBefore = 0
     /// Asks: decode steps at which decoding compression cut at least one head to its budget.

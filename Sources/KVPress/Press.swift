@@ -99,8 +99,9 @@ public enum GQAScoreAggregation: String, CaseIterable, Sendable {
 /// then calls `compress(contextIDs:cache:model:)` on the full cache.
 public protocol ContextPress: Press {
     /// Compresses `cache`, which holds exactly the uncompressed context `contextIDs`.
+    /// - Returns: the result's fidelity when the press measured it (``Reconstruction/fidelity(of:)``).
     /// - Throws: `PressError`, or `ModelError` from extra forward passes.
-    func compress(contextIDs: [Int], cache: KVCache, model: Model) throws
+    func compress(contextIDs: [Int], cache: KVCache, model: Model) throws -> Double?
 }
 
 extension PressArguments {

@@ -25,6 +25,9 @@ public final class PressHook: LayerHook {
     public private(set) var compressionSeconds: Double = 0
     /// Layers compressed so far.
     public private(set) var layersCompressed = 0
+    /// The compressed context's fidelity (``Reconstruction``), set by `finish` when the press
+    /// measured it (`kvzip`, `fidelity`); `nil` otherwise.
+    public private(set) var fidelity: Double?
 
     public init(_ press: Press, model: Model? = nil) {
         self.press = press
@@ -49,17 +52,15 @@ public final class PressHook: LayerHook {
     /// Call after the context prefill with the context's ids (`nil` only when the caller has
     /// none; a ``ContextPress`` then throws). Runs a ``ContextPress``, which needs the whole
     /// uncompressed context and may run extra forward passes (`kvzip`), counting its time as
-    /// compression. When the press re-rotated keys to consecutive positions (`key_rerotation`),
+    /// compression, and records the ``fidelity`` it measured. When the press re-rotated keys to consecutive positions (`key_rerotation`),
     /// later tokens continue after the kept entries, as in kvpress's pipeline; otherwise
     /// `cache.nextPosition` (the original context length) is left as it is.
     /// - Throws: `PressError` from the press (e.g. `contextRequired` without ids), `ModelError`.
     public func finish(_ cache: KVCache, contextIDs: [Int]?) throws {
-        if let press = press as? ContextPress, press.compressionRatio > 0 {
+        if let press = press as? ContextPress {
             guard let model else { throw PressError.modelRequired(press: press.name) }
             guard let contextIDs else { throw PressError.contextRequired(press: press.name) }
-            let start = DispatchTime.now()
-            try press.compress(contextIDs: contextIDs, cache: cache, model: model)
-            compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            fidelity = try timed { try press.compress(contextIDs: contextIDs, cache: cache, model: model) }
         }
         if Self.rerotates(press) {
             cache.nextPosition = cache.layers.flatMap { $0 }.map(\.count).max() ?? cache.nextPosition
@@ -76,9 +77,14 @@ public final class PressHook: LayerHook {
     /// Compresses one layer described by `input` (used by `afterAttention`; callable directly to
     /// compress a copy of a layer).
     public func apply(_ input: PressInput) throws {
-        let start = DispatchTime.now()
-        try press.compress(input)
-        compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        try timed { try press.compress(input) }
         layersCompressed += 1
+    }
+
+    /// Runs `work`, adding its time to `compressionSeconds`.
+    private func timed<T>(_ work: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now()
+        defer { compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+        return try work()
     }
 }

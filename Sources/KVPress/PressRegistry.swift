@@ -40,6 +40,7 @@ enum PressRegistry {
         "headkv": { a, _ in try HeadKVPress(a) },
         "finch": { a, _ in try FinchPress(a) },
         "kvzip": { a, _ in KVzipPress(a) },
+        "fidelity": { a, _ in FidelityPress(a) },
     ]
 
     /// The press `node` describes, its inner presses already built.

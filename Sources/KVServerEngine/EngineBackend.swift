@@ -216,6 +216,7 @@ final class EngineSession: BackendSession {
         i.kvBytes = UInt64(r.kvBytes)
         i.kvBytesUncompressed = UInt64(r.kvBytesUncompressed)
         i.kvQuant = session.cache.quantization?.description ?? ""
+        i.loadMetrics = loadMetrics
         return i
     }
 

@@ -181,8 +181,13 @@ public enum PressCatalog {
                    "https://arxiv.org/abs/2505.23416", [
             ratio,
             PressParameter("layerwise", .flag, "false", "the same ratio in every layer instead of one global budget"),
-            PressParameter("n_sink", .integer(minimum: 0), "4", "initial entries always kept"),
-            PressParameter("chunk_size", .integer(minimum: 1), "2048", "context tokens re-fed per extra forward pass"),
+            reconstructionSink, reconstructionChunk,
+        ]),
+        PressEntry("fidelity", "compression by target: the fewest entries holding `target` of the attention the model "
+                   + "pays while repeating the context (kvzip's passes); budgets per document, layer and head",
+                   "kvd's own, on KVzip's reconstruction, https://arxiv.org/abs/2505.23416", [
+            PressParameter("target", .numberAbove(0, maximum: 1), "0.9", "share of the reconstruction attention kept (the fidelity)"),
+            reconstructionSink, reconstructionChunk,
         ]),
     ]
 
@@ -198,6 +203,10 @@ public enum PressCatalog {
     static let alphaSafeguard = PressParameter("alpha_safeguard", .number(0...1), "0.2",
                                                "minimum share of the average budget every head keeps")
     static let criticalEpsilon = PressParameter("epsilon", .anyNumber, "0.0001", "added to scores before the value-norm reweighting")
+
+    /// The repeat passes of `kvzip` and `fidelity`.
+    static let reconstructionSink = PressParameter("n_sink", .integer(minimum: 0), "4", "initial entries always kept")
+    static let reconstructionChunk = PressParameter("chunk_size", .integer(minimum: 1), "2048", "context tokens re-fed per extra forward pass")
 
     /// `ratio` stands for `compression_ratio` everywhere.
     public static let aliases = ["ratio": "compression_ratio"]

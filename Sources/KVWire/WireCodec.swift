@@ -413,6 +413,7 @@ public enum WireCodec {
         p.pointee.created_unix = s.createdUnix
         p.pointee.last_used_unix = s.lastUsedUnix
         p.pointee.kv_quant = a.string(s.kvQuant, "kv_quant", of: p)
+        (p.pointee.n_load_metrics, p.pointee.load_metrics) = metrics(s.loadMetrics, a)
         return p
     }
 
@@ -432,6 +433,7 @@ public enum WireCodec {
         s.createdUnix = q.created_unix
         s.lastUsedUnix = q.last_used_unix
         s.kvQuant = str(q.kv_quant)
+        s.loadMetrics = metrics(q.n_load_metrics, q.load_metrics)
         return s
     }
 

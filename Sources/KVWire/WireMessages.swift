@@ -193,12 +193,14 @@ public struct SessionInfo: Equatable, Sendable, Codable {
     public var lastUsedUnix: Double = 0
     /// Quantized cache spec (`kivi:bits=4,…`); empty for full precision.
     public var kvQuant: String = ""
+    /// What loading measured (`load_metrics`): among them `fidelity` and `achieved_ratio`.
+    public var loadMetrics = Metrics()
     /// An empty description: every string empty, every number 0.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case session, model, press, compressionRatio, contextTokens, keptTokens, kvBytes, kvBytesUncompressed, state, asks
-        case createdUnix, lastUsedUnix, kvQuant
+        case createdUnix, lastUsedUnix, kvQuant, loadMetrics
     }
 
     /// Fields missing from the JSON (a session saved by an older kvd) keep their defaults.
@@ -217,6 +219,7 @@ public struct SessionInfo: Equatable, Sendable, Codable {
         createdUnix = try c.decodeIfPresent(Double.self, forKey: .createdUnix) ?? 0
         lastUsedUnix = try c.decodeIfPresent(Double.self, forKey: .lastUsedUnix) ?? 0
         kvQuant = try c.decodeIfPresent(String.self, forKey: .kvQuant) ?? ""
+        loadMetrics = try c.decodeIfPresent(Metrics.self, forKey: .loadMetrics) ?? Metrics()
     }
 }
 

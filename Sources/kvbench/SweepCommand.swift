@@ -65,7 +65,8 @@ struct SweepCommand: ParsableCommand {
         }
         func record(_ i: Int, _ outcome: Evaluation.Outcome) {
             let choice = grid[i]
-            let row = Sweep.Row(dataset: dataset.name, model: modelName, press: choice.base, ratio: choice.ratio,
+            let row = Sweep.Row(dataset: dataset.name, model: modelName, press: choice.base,
+                                ratio: choice.isNone || choice.takesRatio ? choice.ratio : nil,
                                 metrics: outcome.metrics, reused: outcome.skipped)
             rows[i] = row
             FileHandle.standardError.write(Data("\(choice.base)@\(fmt2(choice.ratio)): accuracy \(row.accuracy) (n \(row.n), \(String(format: "%.0f", row.wallSeconds)) s\(outcome.skipped ? ", reused" : ""))\n".utf8))

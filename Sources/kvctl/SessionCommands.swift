@@ -38,6 +38,12 @@ struct Load: ParsableCommand {
     @Option(help: ArgumentHelp("Compression ratio: the fraction of context KV pairs removed, 0 ≤ R < 1 (sets the press's compression_ratio).", valueName: "R"))
     var ratio: Double?
 
+    @Option(name: .customLong("target-fidelity"), help: ArgumentHelp(
+        "Compress by target instead of ratio: keep the fewest entries holding this share of the attention the model "
+            + "pays while repeating the document, 0 < F ≤ 1 (the fidelity press; the load reports the ratio that came out).",
+        valueName: "F"))
+    var targetFidelity: Double?
+
     @Flag(help: "Replace an existing session of the same id.")
     var replace = false
 
@@ -57,7 +63,12 @@ struct Load: ParsableCommand {
     var quantizationSpec: String { kvQuant ?? kvBits.map { "kivi:bits=\($0)" } ?? "" }
 
     func validate() throws {
-        if ratio != nil && PressSpec.isNone(press ?? "") {
+        if targetFidelity != nil {
+            if ratio != nil { throw ValidationError("give --ratio or --target-fidelity, not both: a target chooses the ratio") }
+            if let press, (try? PressCatalog.parse(press).name) != "fidelity" {
+                throw ValidationError("--target-fidelity chooses the budget with the fidelity press; drop --press \(press)")
+            }
+        } else if ratio != nil && PressSpec.isNone(press ?? "") {
             throw ValidationError("--ratio needs --press (which press should remove that fraction?); e.g. --press knorm --ratio \(ratio ?? 0.5)")
         }
         _ = try pressSpec()
@@ -70,12 +81,14 @@ struct Load: ParsableCommand {
         }
     }
 
-    /// The spec sent: `--press`, with `--ratio` as its top-level `ratio`, checked against the catalog.
+    /// The spec sent: `--press`, with `--ratio` as its top-level `ratio` (or `--target-fidelity` as the
+    /// fidelity press's `target`), checked against the catalog.
     func pressSpec() throws -> String {
-        guard let press, !PressSpec.isNone(press) else { return press ?? "" }
+        guard let press = press ?? targetFidelity.map({ _ in "fidelity" }), !PressSpec.isNone(press) else { return press ?? "" }
         return try checkedSpec {
             var node = try PressCatalog.parse(press)
             if let ratio { node = node.setting("ratio", to: String(ratio), aliases: ["compression_ratio"]) }
+            if let targetFidelity { node = node.setting("target", to: String(targetFidelity), aliases: []) }
             try PressCatalog.validate(node)
             return node
         }
@@ -100,7 +113,7 @@ struct Load: ParsableCommand {
             } else {
                 let s = r.session, t = r.metrics
                 let quant = s.kvQuant.isEmpty ? "" : ", \(s.kvQuant)"
-                print("loaded \(s.session): \(s.contextTokens) tokens, kept \(s.keptTokens) (\(s.press), ratio \(s.compressionRatio)\(quant)); KV \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)); prefill \(ms(t.prefillMs)), compress \(ms(t.compressMs))")
+                print("loaded \(s.session): \(s.contextTokens) tokens, kept \(s.keptTokens) (\(s.press)\(quant)); \(fidelityText(t)); KV \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)); prefill \(ms(t.prefillMs)), compress \(ms(t.compressMs))")
             }
         }
     }
@@ -319,12 +332,20 @@ func formatBytes(_ b: UInt64) -> String {
     return "\(b) B"
 }
 
+/// A load's fidelity and the ratio that came out, for people (`fidelity 0.962, ratio 0.750`).
+func fidelityText(_ m: Metrics) -> String {
+    let ratio = "ratio " + String(format: "%.3f", m.achievedRatio)
+    return m.fidelity > 0 ? "fidelity " + String(format: "%.3f", m.fidelity) + ", " + ratio
+        : "fidelity not measured (kvzip and fidelity measure it), " + ratio
+}
+
 func printSession(_ s: SessionInfo) {
     print("""
     session:     \(s.session)
     state:       \(s.state)
     model:       \(s.model)
     press:       \(s.press) (ratio \(s.compressionRatio))
+    fidelity:    \(fidelityText(s.loadMetrics))
     tokens:      \(s.contextTokens) context, \(s.keptTokens) kept
     kv bytes:    \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)) uncompressed
     kv quant:    \(s.kvQuant.isEmpty ? "none (full precision)" : s.kvQuant)

@@ -50,6 +50,8 @@ final class SessionTests: XCTestCase {
         let session = try Session.load(id: SessionID("none"), model: model, document: golden.document, press: nil)
         XCTAssertEqual(session.loadMetrics.contextTokens, golden.contextIDs.count)
         XCTAssertEqual(session.loadMetrics.keptTokens, golden.contextIDs.count)
+        XCTAssertEqual(session.loadMetrics.fidelity, 1)
+        XCTAssertEqual(session.loadMetrics.achievedRatio, 0)
         let report = try session.ask(question: Self.question, answerPrefix: Self.answerPrefix,
                                      parameters: GenerateParameters(maxNewTokens: 16))
         XCTAssertEqual(report.answer, golden.answer)
@@ -96,6 +98,27 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(Double(r.kvBytes) / Double(r.kvBytesUncompressed), 0.5, accuracy: 0.002)
         XCTAssertEqual(session.compressionRatio, 0.5)
         XCTAssertTrue(session.pressSpec.hasPrefix("knorm"))
+        XCTAssertEqual(r.achievedRatio, 1 - Double(r.keptTokens) / Double(r.contextTokens), accuracy: 1e-12)
+        XCTAssertEqual(r.fidelity, 0, "knorm does not read the reconstruction attention: not measured")
+    }
+
+    /// `fidelity:target=F` chooses the budget: the session reports a fidelity of at least F, the
+    /// ratio that came out, and each answer carries its session's fidelity.
+    func testTargetFidelityChoosesTheBudgetAndReportsIt() throws {
+        let model = try model()
+        let golden = try goldenDocument(model)
+        let session = try Session.load(id: SessionID("target"), model: model, document: golden.document,
+                                       press: try PressSpec.parse("fidelity:target=0.95"))
+        let r = session.loadMetrics
+        XCTAssertGreaterThanOrEqual(r.fidelity, 0.95)
+        XCTAssertGreaterThan(r.achievedRatio, 0.1)
+        XCTAssertEqual(session.compressionRatio, r.achievedRatio, accuracy: 1e-12, "the session's ratio is the one that came out")
+        XCTAssertLessThan(r.kvBytes, r.kvBytesUncompressed)
+        let report = try session.ask(question: Self.question, answerPrefix: Self.answerPrefix,
+                                     parameters: GenerateParameters(maxNewTokens: 16))
+        XCTAssertEqual(report.metrics.fidelity, r.fidelity)
+        XCTAssertEqual(report.metrics.achievedRatio, r.achievedRatio)
+        XCTAssertTrue(report.answer.contains("4819233"), report.answer)
     }
 
     func testBadInputIsRefusedClearly() throws {

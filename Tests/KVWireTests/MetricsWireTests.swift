@@ -29,6 +29,17 @@ final class MetricsWireTests: XCTestCase {
         XCTAssertEqual(try WireCodec.decodeResponse(WireCodec.encode(ask)), ask)
     }
 
+    /// `kvctl info` shows a session's fidelity from the load metrics its description carries.
+    func testSessionDescriptionsCarryTheirLoadMetrics() throws {
+        var info = SessionInfo()
+        info.session = "doc"
+        info.loadMetrics = everyMetricSet
+        let response = Response(id: 3, .info(info))
+        XCTAssertEqual(try WireCodec.decodeResponse(WireCodec.encode(response)), response)
+        let json = try JSONEncoder().encode(info)
+        XCTAssertEqual(try JSONDecoder().decode(SessionInfo.self, from: json).loadMetrics, everyMetricSet)
+    }
+
     func testUnknownNamesAreIgnoredAndMissingOnesReadAsZero() throws {
         // Response{id: 1, ask: AskResponse{metrics: [{name: "from_a_newer_kvd", value: 1}, {name: "ttft_ms", value: 2.5}]}}
         func metric(_ name: String, _ value: Double) -> [UInt8] {

@@ -376,10 +376,15 @@ struct  Kvd__SessionInfo
    * Quantized KV cache spec ("kivi:bits=4,…"); empty for an f16/f32 cache.
    */
   char *kv_quant;
+  /*
+   * What loading measured (fidelity, achieved_ratio, times, bytes), as in LoadResponse.metrics.
+   */
+  size_t n_load_metrics;
+  Kvd__Metric **load_metrics;
 };
 #define KVD__SESSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__session_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Kvd__InfoRequest

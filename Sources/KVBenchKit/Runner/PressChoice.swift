@@ -36,8 +36,8 @@ public struct PressChoice: Sendable, Equatable {
         return takesRatio ? node.setting("ratio", to: "\(ratio)").description : node.description
     }
 
-    /// Whether the outermost press has a `compression_ratio`.
-    private var takesRatio: Bool {
+    /// Whether the outermost press has a `compression_ratio` (`fidelity` chooses its own).
+    public var takesRatio: Bool {
         guard let node else { return false }
         return PressCatalog.entry(node.name)?.takesRatio ?? true
     }

@@ -44,18 +44,21 @@ public struct SharedPrefillSweep {
                 let compressTotal = hook.targets.reduce(0) { $0 + $1.hook.compressionSeconds }
                 let prefill = total - compressTotal
                 sharedPrefill += prefill
-                func session(_ c: KVCache, _ choice: PressChoice, compress pressSeconds: Double) throws -> Session {
+                func session(_ c: KVCache, _ choice: PressChoice, compress pressSeconds: Double,
+                             fidelity: Double?) throws -> Session {
                     model.dropEntriesOutsideWindows(c)  // as Session.load does
                     let q0 = DispatchTime.now()
                     if let q = options.quantization { try c.quantize(q) }
                     let compress = pressSeconds + (options.quantization == nil ? 0 : seconds(since: q0))
-                    let metrics = Session.loadMetrics(c, contextTokens: ids.count, prefillSeconds: prefill, compressSeconds: compress)
+                    let metrics = Session.loadMetrics(c, contextTokens: ids.count, prefillSeconds: prefill, compressSeconds: compress,
+                                                      fidelity: fidelity)
                     return Session(id: try SessionID("sweep-\(ci)"), model: model, cache: c, contextTokenIDs: ids,
                                    pressSpec: choice.isNone ? "none" : choice.spec, compressionRatio: choice.ratio, loadMetrics: metrics)
                 }
-                for (i, choice) in choices.enumerated() where choice.isNone { sessions[i] = try session(cache, choice, compress: 0) }
+                for (i, choice) in choices.enumerated() where choice.isNone { sessions[i] = try session(cache, choice, compress: 0, fidelity: 1) }
                 for (k, (i, choice)) in pressed.enumerated() {
-                    sessions[i] = try session(hook.targets[k].cache, choice, compress: hook.targets[k].hook.compressionSeconds)
+                    let target = hook.targets[k]
+                    sessions[i] = try session(target.cache, choice, compress: target.hook.compressionSeconds, fidelity: target.hook.fidelity)
                 }
             } catch {
                 loadError = "\(error)"

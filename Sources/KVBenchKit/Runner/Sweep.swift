@@ -1,6 +1,7 @@
 import Foundation
 
-/// A grid of presses × compression ratios over one dataset; `none` runs once (ratio 0).
+/// A grid of presses × compression ratios over one dataset; `none` and presses without a ratio
+/// (`fidelity`, `think`) run once.
 /// Finished configurations are reused. Produces one CSV row per configuration and the
 /// score-versus-ratio chart.
 public struct Sweep {
@@ -16,20 +17,31 @@ public struct Sweep {
         public var reused: Bool
         public var meanKeptTokens: Int
         public var meanContextTokens: Int
+        /// Mean `fidelity` of the compressed contexts.
+        public var fidelity: Double
+        /// Mean `achieved_ratio`: the share of entries the press really evicted.
+        public var achievedRatio: Double
 
-        static let header = "dataset,model,press,compression_ratio,accuracy,n,wall_seconds,reused,mean_context_tokens,mean_kept_tokens"
+        static let header = "dataset,model,press,compression_ratio,accuracy,n,wall_seconds,reused,mean_context_tokens,mean_kept_tokens,"
+            + "fidelity,achieved_ratio"
 
         var csv: String {
             [dataset, model, csvField(press), fmt(ratio, 4), fmt(accuracy, 4), String(n), fmt(wallSeconds, 1),
-             String(reused), String(meanContextTokens), String(meanKeptTokens)].joined(separator: ",")
+             String(reused), String(meanContextTokens), String(meanKeptTokens), fmt(fidelity, 4), fmt(achievedRatio, 4)]
+                .joined(separator: ",")
         }
 
-        /// A row from a metrics.json object.
-        public init(dataset: String, model: String, press: String, ratio: Double, metrics: [String: Any], reused: Bool) {
+        /// A row from a metrics.json object; `ratio` is `nil` for a press that chooses its own
+        /// (the row then shows the achieved one).
+        public init(dataset: String, model: String, press: String, ratio: Double?, metrics: [String: Any], reused: Bool) {
             self.dataset = dataset
             self.model = model
             self.press = press
-            self.ratio = ratio
+            let perContext = (metrics["timing"] as? [String: Any])?["mean_per_context"] as? [String: Any]
+            func number(_ key: String) -> Double { (perContext?[key] as? NSNumber)?.doubleValue ?? 0 }
+            fidelity = number("fidelity")
+            achievedRatio = number("achieved_ratio")
+            self.ratio = ratio ?? achievedRatio
             accuracy = (metrics["accuracy"] as? Double) ?? (metrics["accuracy"] as? NSNumber)?.doubleValue ?? 0
             n = (metrics["n"] as? Int) ?? 0
             wallSeconds = (metrics["wall_seconds"] as? Double) ?? 0
@@ -45,7 +57,7 @@ public struct Sweep {
         var out: [PressChoice] = []
         for p in presses {
             let base = try PressChoice(spec: p, ratio: nil)
-            if base.isNone { out.append(base); continue }
+            if base.isNone || !base.takesRatio { out.append(base); continue }
             for r in ratios { out.append(try PressChoice(spec: p, ratio: r)) }
         }
         return out

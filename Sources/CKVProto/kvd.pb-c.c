@@ -1972,7 +1972,7 @@ const ProtobufCMessageDescriptor kvd__error__descriptor =
   (ProtobufCMessageInit) kvd__error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__load_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor kvd__load_request__field_descriptors[8] =
 {
   {
     "session",
@@ -2058,6 +2058,18 @@ static const ProtobufCFieldDescriptor kvd__load_request__field_descriptors[7] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "question",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__LoadRequest, question),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__load_request__field_indices_by_name[] = {
   1,   /* field[1] = document */
@@ -2065,13 +2077,14 @@ static const unsigned kvd__load_request__field_indices_by_name[] = {
   5,   /* field[5] = kv_storage */
   3,   /* field[3] = model */
   2,   /* field[2] = press */
+  7,   /* field[7] = question */
   4,   /* field[4] = replace */
   0,   /* field[0] = session */
 };
 static const ProtobufCIntRange kvd__load_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor kvd__load_request__descriptor =
 {
@@ -2081,7 +2094,7 @@ const ProtobufCMessageDescriptor kvd__load_request__descriptor =
   "Kvd__LoadRequest",
   "kvd",
   sizeof(Kvd__LoadRequest),
-  7,
+  8,
   kvd__load_request__field_descriptors,
   kvd__load_request__field_indices_by_name,
   1,  kvd__load_request__number_ranges,

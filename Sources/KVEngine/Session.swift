@@ -44,6 +44,9 @@ public final class Session: @unchecked Sendable {
     public let loadMetrics: Metrics
     /// Token ids of the context part, kept so the session can be saved and verified.
     public let contextTokenIDs: [Int]
+    /// Whether the context ends with the question it was compressed for (kvpress's query-aware
+    /// mode, `load(question:)`): an ask may then leave its question empty to answer that one.
+    public let questionInContext: Bool
 
     /// Current lifecycle state.
     public var state: State { lock.withLock { inFlight > 0 ? .answering : .ready } }
@@ -59,14 +62,21 @@ public final class Session: @unchecked Sendable {
 
     /// Creates a session from an already computed cache (used by `load` and by persistence).
     public init(id: SessionID, model: Model, cache: KVCache, contextTokenIDs: [Int], pressSpec: String,
-                compressionRatio: Double, loadMetrics: Metrics) {
+                compressionRatio: Double, loadMetrics: Metrics, questionInContext: Bool = false) {
         self.id = id
+        self.questionInContext = questionInContext
         self.model = model
         self.cache = cache
         self.contextTokenIDs = contextTokenIDs
         self.pressSpec = pressSpec
         self.compressionRatio = compressionRatio
         self.loadMetrics = loadMetrics
+    }
+
+    /// The text compressed for `document` and, in kvpress's query-aware mode, the `question` it is
+    /// compressed for: kvpress appends the question to the context (`context + question`).
+    public static func contextText(document: String, question: String?) -> String {
+        document + (question ?? "")
     }
 
     /// The context part of kvpress's split for `document`, as token ids.
@@ -100,6 +110,8 @@ public final class Session: @unchecked Sendable {
     /// Prefills `document`, compresses its cache with `press`, then quantizes what it kept.
     ///
     /// - Parameters:
+    ///   - question: compresses the document together with this question (kvpress's query-aware
+    ///     mode); an ask with an empty question then answers it.
     ///   - press: the press to apply, or `nil` to keep everything.
     ///   - storage: element type of the cache (and of a quantized cache's residual window).
     ///   - quantization: stores the kept keys and values in 8/4/2 bits after the press
@@ -108,10 +120,11 @@ public final class Session: @unchecked Sendable {
     ///     abandons the load, which keeps nothing.
     /// - Throws: `SessionError` for an empty or too long document, `PressError` from the press,
     ///   `ModelError` from the forward pass.
-    public static func load(id: SessionID, model: Model, document: String, press: Press?,
+    public static func load(id: SessionID, model: Model, document: String, question: String? = nil, press: Press?,
                             storage: KVStorageType = .f16, quantization: KVCacheQuantization? = nil,
                             interrupt: @escaping () throws -> Void = {}) throws -> Session {
-        let ids = try loadableTokens(model: model, document: document)
+        if let question, question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SessionError.emptyQuestion }
+        let ids = try loadableTokens(model: model, document: contextText(document: document, question: question))
         try quantization?.validate(headDimension: model.config.headDimension)
         let cache = makeCache(model: model, storage: storage, contextTokens: ids.count)
         let hook = press.map { PressHook($0, model: model) }
@@ -132,7 +145,8 @@ public final class Session: @unchecked Sendable {
         return Session(id: id, model: model, cache: cache, contextTokenIDs: ids,
                        pressSpec: press?.description ?? PressSpec.none, compressionRatio: press?.compressionRatio ?? 0,
                        loadMetrics: loadMetrics(cache, contextTokens: ids.count, prefillSeconds: total - compress,
-                                                compressSeconds: compress, fidelity: hook == nil ? 1 : hook?.fidelity))
+                                                compressSeconds: compress, fidelity: hook == nil ? 1 : hook?.fidelity),
+                       questionInContext: question != nil)
     }
 
     /// What loading `contextTokens` tokens into `cache` cost and left in it; `fidelity` is the
@@ -159,6 +173,7 @@ public final class Session: @unchecked Sendable {
     /// too. Either way the session's context is never changed.
     ///
     /// - Parameters:
+    ///   - question: the question; empty only on a session loaded with its question (`questionInContext`).
     ///   - answerPrefix: text the answer is forced to start with (kvpress's `answer_prefix`).
     ///   - parameters: token budget and sampling; stop tokens default to the model's end-of-turn tokens.
     ///   - decoding: compression while generating (`DecodingSpec.parse`), or `nil`; a press
@@ -171,7 +186,9 @@ public final class Session: @unchecked Sendable {
                          decoding: DecodingPress? = nil,
                          shouldStop: @escaping () -> FinishReason? = { nil },
                          onToken: @escaping (GeneratedPiece) -> Void = { _ in }) throws -> SessionAsk {
-        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw SessionError.emptyQuestion }
+        guard questionInContext || !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw SessionError.emptyQuestion
+        }
         if let problem = parameters.sampling.validationError { throw SessionError.invalidParameters(problem) }
         guard parameters.maxNewTokens >= 1 else { throw SessionError.invalidParameters("max_new_tokens must be at least 1") }
         // The question part does not depend on the document; any context reproduces the split.

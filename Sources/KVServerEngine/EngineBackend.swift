@@ -106,7 +106,8 @@ public final class EngineBackend: InferenceBackend {
         let s = try served(request.model)
         let storage = try storage(request.kvStorage)
         let ratio = try PressSpec.parseUnlessNone(request.press)?.compressionRatio ?? 0
-        let tokens = Double(try Session.loadableTokens(model: s.model, document: request.document).count)
+        let text = Session.contextText(document: request.document, question: Self.question(request))
+        let tokens = Double(try Session.loadableTokens(model: s.model, document: text).count)
         let perToken = s.model.config.layerCount * s.model.config.headCountKV * 2 * s.model.config.headDimension * storage.elementBytes
         // A quantized cache: codes plus a generous allowance for scales, outliers and the residual window.
         let share = (try? quantization(request.kvQuant, for: s.model))?.map { min(1, Double($0.bits) / 16 + 0.25) } ?? 1
@@ -121,10 +122,15 @@ public final class EngineBackend: InferenceBackend {
         s.model.layerBoundary = betweenLayers
         defer { s.model.layerBoundary = nil }
         let session = try Session.load(id: try SessionID(request.session), model: s.model, document: request.document,
-                                       press: press, storage: try storage(request.kvStorage),
+                                       question: Self.question(request), press: press, storage: try storage(request.kvStorage),
                                        quantization: try quantization(request.kvQuant, for: s.model),
                                        interrupt: { if let why = shouldStop() { throw ServerError.loadStopped(why) } })
         return EngineSession(session: session, modelName: s.name, restored: false)
+    }
+
+    /// The question a query-aware load compresses with its document (`nil`: query-agnostic).
+    private static func question(_ request: LoadRequest) -> String? {
+        request.question.isEmpty ? nil : request.question
     }
 
     public func step(_ asks: [BackendAsk]) {
@@ -149,7 +155,7 @@ public final class EngineBackend: InferenceBackend {
         cache.nextPosition = header.nextPosition
         let session = Session(id: try SessionID(id), model: s.model, cache: cache, contextTokenIDs: header.contextTokenIDs,
                               pressSpec: header.fingerprint.press, compressionRatio: header.compressionRatio,
-                              loadMetrics: Metrics(values: header.loadReport))
+                              loadMetrics: Metrics(values: header.loadReport), questionInContext: header.questionInContext ?? false)
         return EngineSession(session: session, modelName: s.name, restored: true)
     }
 
@@ -184,6 +190,8 @@ struct SessionSnapshotHeader: Codable {
     var nextPosition: Int
     /// `KVCacheSnapshot` payload format; absent in snapshots written before quantized caches (format 1).
     var cacheFormat: Int?
+    /// Whether the context ends with its question (a query-aware load); absent in older snapshots.
+    var questionInContext: Bool?
 
     static func decode(_ data: Data, path: String) throws -> SessionSnapshotHeader {
         do { return try JSONDecoder().decode(SessionSnapshotHeader.self, from: data) } catch {
@@ -253,7 +261,8 @@ final class EngineSession: BackendSession {
         let cache = session.cache
         let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: saved, loadReport: session.loadMetrics.values,
                                            compressionRatio: session.compressionRatio, contextTokenIDs: session.contextTokenIDs,
-                                           nextPosition: cache.nextPosition, cacheFormat: KVCacheSnapshot.format(of: cache))
+                                           nextPosition: cache.nextPosition, cacheFormat: KVCacheSnapshot.format(of: cache),
+                                           questionInContext: session.questionInContext)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return try SnapshotFile.write(to: url, header: try encoder.encode(header), payload: KVCacheSnapshot.encode(cache))

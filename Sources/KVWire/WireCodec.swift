@@ -29,6 +29,7 @@ public enum WireCodec {
             p.pointee.replace = r.replace ? 1 : 0
             p.pointee.kv_storage = a.string(r.kvStorage, "kv_storage", of: p)
             p.pointee.kv_quant = a.string(r.kvQuant, "kv_quant", of: p)
+            p.pointee.question = a.string(r.question, "question", of: p)
             m.op_case = KVD__REQUEST__OP_LOAD
             m.load = p
         case .ask(let r):
@@ -118,7 +119,8 @@ public enum WireCodec {
             let s = try text(r.load)
             op = .load(LoadRequest(session: try s(p.session, "session"), document: try s(p.document, "document"),
                                    press: try s(p.press, "press"), model: try s(p.model, "model"), replace: p.replace != 0,
-                                   kvStorage: try s(p.kv_storage, "kv_storage"), kvQuant: try s(p.kv_quant, "kv_quant")))
+                                   kvStorage: try s(p.kv_storage, "kv_storage"), kvQuant: try s(p.kv_quant, "kv_quant"),
+                                   question: try s(p.question, "question")))
         case KVD__REQUEST__OP_ASK:
             guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             let s = try text(r.ask)

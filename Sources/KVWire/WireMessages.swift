@@ -52,10 +52,13 @@ public struct LoadRequest: Equatable, Sendable, Codable {
     public var kvStorage: String = ""
     /// Quantized cache spec (`kivi:bits=4`); empty keeps full precision.
     public var kvQuant: String = ""
+    /// kvpress's query-aware mode: the question compressed with the document (`question`); an ask
+    /// with an empty question then answers it. Empty for a query-agnostic session.
+    public var question: String = ""
     /// A load of `document` into the new session `session`; by default with no press, on the
     /// default model, in f16, unquantized, and failing if the session exists.
     public init(session: String, document: String, press: String = "", model: String = "", replace: Bool = false,
-                kvStorage: String = "", kvQuant: String = "") {
+                kvStorage: String = "", kvQuant: String = "", question: String = "") {
         self.session = session
         self.document = document
         self.press = press
@@ -63,6 +66,7 @@ public struct LoadRequest: Equatable, Sendable, Codable {
         self.replace = replace
         self.kvStorage = kvStorage
         self.kvQuant = kvQuant
+        self.question = question
     }
 }
 

@@ -46,6 +46,11 @@ struct EvalArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Compress while answering: a decoding press spec, e.g. h2o:cache_budget=256,compression_interval=32 (\(DecodingCatalog.names.joined(separator: ", "))).", valueName: "spec"))
     var decoding: String?
 
+    @Flag(name: .customLong("query-aware"), help: ArgumentHelp(
+        "kvpress's query-aware mode: compress each question together with its document (context + question), then "
+            + "answer an empty question; one load per question. Results go to <press>+query_aware/."))
+    var queryAware = false
+
     @Option(help: ArgumentHelp("Results root; each configuration goes to DIR/<dataset>/<model>/<press>/<ratio>/.", valueName: "dir"))
     var outputDir: String
 
@@ -97,6 +102,7 @@ struct EvalArguments: ParsableArguments {
                             seed: seed, storage: KVStorageType(rawValue: kvStorage) ?? .f16)
         o.quantization = try? quantizationOptions.quantization()
         o.decoding = try? decodingPress()
+        o.queryAware = queryAware
         return o
     }
 

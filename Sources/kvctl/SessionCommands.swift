@@ -44,6 +44,11 @@ struct Load: ParsableCommand {
         valueName: "F"))
     var targetFidelity: Double?
 
+    @Option(help: ArgumentHelp(
+        "Compress the document together with this question (kvpress's query-aware mode); then `kvctl ask --session "
+            + "SESSION` with no question answers it.", valueName: "text"))
+    var question: String?
+
     @Flag(help: "Replace an existing session of the same id.")
     var replace = false
 
@@ -72,6 +77,7 @@ struct Load: ParsableCommand {
             throw ValidationError("--ratio needs --press (which press should remove that fraction?); e.g. --press knorm --ratio \(ratio ?? 0.5)")
         }
         _ = try pressSpec()
+        if let question, question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--question is empty") }
         if let kvStorage, kvStorage != "f16" && kvStorage != "f32" { throw ValidationError("--kv-storage must be f16 or f32") }
         if let kvBits, ![2, 4, 8].contains(kvBits) { throw ValidationError("--kv-bits must be 8, 4 or 2 (bits per stored key and value)") }
         if kvBits != nil && kvQuant != nil { throw ValidationError("give --kv-bits or --kv-quant, not both") }
@@ -106,7 +112,7 @@ struct Load: ParsableCommand {
             let client = try connection.connect()
             let body = try client.call(.load(LoadRequest(session: session, document: document, press: try pressSpec(), model: model ?? "",
                                                          replace: replace, kvStorage: kvStorage ?? "",
-                                                         kvQuant: quantizationSpec)))
+                                                         kvQuant: quantizationSpec, question: question ?? "")))
             guard case .load(let r) = body else { throw CLIError.unexpected("\(body)") }
             if connection.json {
                 printJSON(r)
@@ -114,6 +120,7 @@ struct Load: ParsableCommand {
                 let s = r.session, t = r.metrics
                 let quant = s.kvQuant.isEmpty ? "" : ", \(s.kvQuant)"
                 print("loaded \(s.session): \(s.contextTokens) tokens, kept \(s.keptTokens) (\(s.press)\(quant)); \(fidelityText(t)); KV \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)); prefill \(ms(t.prefillMs)), compress \(ms(t.compressMs))")
+                if question != nil { print("compressed with its question: kvctl ask --session \(s.session) answers it") }
             }
         }
     }
@@ -142,8 +149,8 @@ struct Ask: ParsableCommand {
     @Option(help: "The session to ask.")
     var session: String
 
-    @Argument(help: "The question.")
-    var question: String
+    @Argument(help: "The question; leave it out on a session loaded with --question to answer that one.")
+    var question: String = ""
 
     @Option(name: .customLong("max-new-tokens"), help: "Most tokens to generate (default: kvd's max_new_tokens).")
     var maxNewTokens: UInt32?
@@ -192,7 +199,6 @@ struct Ask: ParsableCommand {
     }
 
     func validate() throws {
-        if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the question is empty") }
         if (cacheBudget != nil || compressionInterval != nil) && PressSpec.isNone(decoding ?? "") {
             throw ValidationError("--cache-budget and --compression-interval need --decoding (which press should keep the budget?); e.g. --decoding h2o --cache-budget \(cacheBudget ?? 256)")
         }

@@ -213,10 +213,15 @@ struct  Kvd__LoadRequest
    * empty = no quantization.
    */
   char *kv_quant;
+  /*
+   * kvpress's query-aware mode: compress the document together with this question (document +
+   * question); an ask with an empty question then answers it. Empty = query-agnostic.
+   */
+  char *question;
 };
 #define KVD__LOAD_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__load_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Kvd__LoadResponse

@@ -38,6 +38,8 @@ public struct EvalContext: Sendable, Equatable {
     public var questions: [EvalQuestion]
     /// Free-form labels carried to the results (needle length and depth, …).
     public var labels: [String: String]
+    /// kvpress's query-aware mode: the one question is compressed with the document and asked empty.
+    public var questionInContext = false
 
     public init(id: String, context: String, questions: [EvalQuestion], labels: [String: String] = [:]) {
         self.id = id
@@ -45,6 +47,9 @@ public struct EvalContext: Sendable, Equatable {
         self.questions = questions
         self.labels = labels
     }
+
+    /// The question compressed with the document (query-aware), else `nil`.
+    public var compressedQuestion: String? { questionInContext ? questions.first?.question : nil }
 }
 
 /// A loaded dataset: a name for directories and reports, and its contexts.
@@ -82,6 +87,20 @@ public struct EvalDataset: Sendable {
 
     /// A seeded random subset of the contexts holding about `fraction` of them (kvpress's
     /// `fraction`, sampled by context so cache reuse is kept), in original order.
+    /// kvpress's query-aware mode (`query_aware`): every question becomes a context of its own,
+    /// compressed together with its document.
+    public func questionsInContext() -> EvalDataset {
+        var out = self
+        out.contexts = contexts.flatMap { c in
+            c.questions.map { q in
+                var one = EvalContext(id: c.id + "/" + q.id, context: c.context, questions: [q], labels: c.labels)
+                one.questionInContext = true
+                return one
+            }
+        }
+        return out
+    }
+
     public func sampled(fraction: Double, seed: UInt64) -> EvalDataset {
         guard fraction < 1 else { return self }
         var rng = SeededRandom(seed: seed)

@@ -21,6 +21,8 @@ public struct EvalOptions: Sendable {
     public var quantization: KVCacheQuantization?
     /// Compresses the cache while each answer is generated (`nil`: never).
     public var decoding: DecodingPress?
+    /// kvpress's query-aware mode: each question is compressed with its document.
+    public var queryAware = false
 
     public init(samples: Int? = nil, fraction: Double? = nil, maxContextLength: Int? = nil, maxNewTokens: Int? = nil,
                 seed: UInt64 = 42, storage: KVStorageType = .f16) {
@@ -41,23 +43,25 @@ public struct EvalOptions: Sendable {
         if let maxNewTokens { o["max_new_tokens"] = maxNewTokens }
         if let quantization { o["kv_quant"] = quantization.description }
         if let decoding { o["decoding"] = decoding.description }
+        if queryAware { o["query_aware"] = true }
         return o
     }
 
     /// Appended to the press's directory name so quantized or decoding-compressed runs of the
-    /// same press keep their own results: `+kivi_bits-4_…`, `+dec-h2o_cache_budget-256_…`.
+    /// same press keep their own results: `+kivi_bits-4_…`, `+dec-h2o_cache_budget-256_…`, `+query_aware`.
     public var directorySuffix: String {
         func clean(_ spec: String) -> String {
             String(spec.map { ":,".contains($0) ? "_" : $0 == "=" ? "-" : "/\\ ()".contains($0) ? "_" : $0 })
         }
         return (quantization.map { "+" + clean($0.description) } ?? "") + (decoding.map { "+dec-" + clean($0.description) } ?? "")
+            + (queryAware ? "+query_aware" : "")
     }
 
-    /// The dataset cut down as `samples` and `fraction` ask.
+    /// The dataset cut down as `samples` and `fraction` ask (one question per context when `queryAware`).
     public func select(_ dataset: EvalDataset) -> EvalDataset {
         var d = dataset
         if let fraction { d = d.sampled(fraction: fraction, seed: seed) }
         if let samples { d = d.limited(toQuestions: samples) }
-        return d
+        return queryAware ? d.questionsInContext() : d
     }
 }

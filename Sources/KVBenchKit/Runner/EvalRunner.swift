@@ -66,7 +66,8 @@ public struct EvalRunner {
             var loadError: String?
             do {
                 let p = try press.makePress()
-                session = try Session.load(id: try SessionID("eval-\(ci)"), model: model, document: document, press: p,
+                session = try Session.load(id: try SessionID("eval-\(ci)"), model: model, document: document,
+                                           question: context.compressedQuestion, press: p,
                                            storage: options.storage, quantization: options.quantization)
             } catch {
                 loadError = "\(error)"
@@ -108,7 +109,8 @@ extension EvalRunner {
             if let s = session {
                 let budget = options.maxNewTokens ?? q.maxNewTokens ?? options.defaultMaxNewTokens
                 do {
-                    let a = try s.ask(question: q.question, answerPrefix: q.answerPrefix,
+                    // Query-aware: the question is already in the context; kvpress asks an empty one.
+                    let a = try s.ask(question: context.questionInContext ? "" : q.question, answerPrefix: q.answerPrefix,
                                       parameters: GenerateParameters(maxNewTokens: budget, sampling: .greedy),
                                       decoding: options.decoding)
                     pred.prediction = a.answer

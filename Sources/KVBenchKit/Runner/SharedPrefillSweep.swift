@@ -33,7 +33,8 @@ public struct SharedPrefillSweep {
             var sessions: [Session?] = choices.map { _ in nil }
             var loadError: String?
             do {
-                let ids = try Session.loadableTokens(model: model, document: document)  // as Session.load checks it
+                let text = Session.contextText(document: document, question: context.compressedQuestion)
+                let ids = try Session.loadableTokens(model: model, document: text)  // as Session.load checks it
                 let pressed = choices.enumerated().filter { !$0.element.isNone }
                 let hook = FanOutPressHook(presses: try pressed.map { try $0.element.makePress()! }, model: model, storage: options.storage)
                 let cache = Session.makeCache(model: model, storage: options.storage, contextTokens: ids.count)
@@ -53,7 +54,8 @@ public struct SharedPrefillSweep {
                     let metrics = Session.loadMetrics(c, contextTokens: ids.count, prefillSeconds: prefill, compressSeconds: compress,
                                                       fidelity: fidelity)
                     return Session(id: try SessionID("sweep-\(ci)"), model: model, cache: c, contextTokenIDs: ids,
-                                   pressSpec: choice.isNone ? "none" : choice.spec, compressionRatio: choice.ratio, loadMetrics: metrics)
+                                   pressSpec: choice.isNone ? "none" : choice.spec, compressionRatio: choice.ratio, loadMetrics: metrics,
+                                   questionInContext: context.questionInContext)
                 }
                 for (i, choice) in choices.enumerated() where choice.isNone { sessions[i] = try session(cache, choice, compress: 0, fidelity: 1) }
                 for (k, (i, choice)) in pressed.enumerated() {

@@ -14,6 +14,22 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(grid.map(\.ratio), [0, 0.5, 0.75, 0.5, 0.75])
     }
 
+    /// Query-aware: one context per question, the question compressed with it; results apart.
+    func testQueryAwareSplitsEveryQuestionIntoItsOwnContext() {
+        let q = { (id: String) in EvalQuestion(id: id, question: "Q\(id)?", answerPrefix: "", references: ["a"], maxNewTokens: nil,
+                                               task: "t", metric: .contains) }
+        let dataset = EvalDataset(name: "d", contexts: [EvalContext(id: "c", context: "doc", questions: [q("1"), q("2")])])
+        var options = EvalOptions()
+        XCTAssertEqual(options.select(dataset).contexts.count, 1)
+        options.queryAware = true
+        let split = options.select(dataset).contexts
+        XCTAssertEqual(split.map(\.id), ["c/1", "c/2"])
+        XCTAssertEqual(split.map(\.compressedQuestion), ["Q1?", "Q2?"])
+        XCTAssertEqual(split.map { $0.questions.map(\.id) }, [["1"], ["2"]])
+        XCTAssertEqual(options.directorySuffix, "+query_aware")
+        XCTAssertEqual(options.json["query_aware"] as? Bool, true)
+    }
+
     /// A press that chooses its own ratio runs once, and its row shows the ratio that came out.
     func testSweepRunsATargetPressOnceAndShowsItsAchievedRatio() throws {
         let grid = try Sweep.grid(presses: ["fidelity:target=0.9", "knorm"], ratios: [0.5, 0.75])

@@ -102,6 +102,21 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(r.fidelity, 0, "knorm does not read the reconstruction attention: not measured")
     }
 
+    /// kvpress's query-aware mode: the question is compressed with the document (context +
+    /// question), and an empty ask answers it. (Compressed, see the end-to-end test.)
+    func testQueryAwareSessionAnswersTheQuestionItWasCompressedFor() throws {
+        let model = try model()
+        let golden = try goldenDocument(model)
+        let session = try Session.load(id: SessionID("qa"), model: model, document: golden.document, question: Self.question,
+                                       press: nil)
+        XCTAssertTrue(session.questionInContext)
+        XCTAssertEqual(session.contextTokenIDs, try Session.contextTokens(model: model, document: golden.document + Self.question))
+        let report = try session.ask(question: "", answerPrefix: Self.answerPrefix, parameters: GenerateParameters(maxNewTokens: 16))
+        XCTAssertTrue(report.answer.contains("4819233"), report.answer)
+        XCTAssertThrowsError(try Session.load(id: SessionID("blank"), model: model, document: golden.document, question: "  ",
+                                              press: nil)) { XCTAssertEqual($0 as? SessionError, .emptyQuestion) }
+    }
+
     /// `fidelity:target=F` chooses the budget: the session reports a fidelity of at least F, the
     /// ratio that came out, and each answer carries its session's fidelity.
     func testTargetFidelityChoosesTheBudgetAndReportsIt() throws {

@@ -5,7 +5,7 @@ final class WireCodecTests: XCTestCase {
     func testRequestsRoundTrip() throws {
         let requests: [Request] = [
             Request(id: 1, deadlineMs: 500, .load(LoadRequest(session: "doc-1", document: "Hello ünïcode 🌍", press: "snapkv:ratio=0.5",
-                                                             model: "m", replace: true, kvStorage: "f32", kvQuant: "kivi:bits=4"))),
+                                                             model: "m", replace: true, kvStorage: "f32", kvQuant: "kivi:bits=4", question: "Who?"))),
             Request(id: 2, .ask(AskRequest(session: "s", question: "why?", answerPrefix: "Because", maxNewTokens: 7,
                                            sampling: WireSampling(temperature: 0.7, topK: 40, topP: 0.9, repetitionPenalty: 1.1, seed: 42),
                                            stream: true, decoding: "h2o:cache_budget=64"))),

@@ -115,38 +115,55 @@ private final class ReconstructionHook: LayerHook {
     func afterAttention(_ o: AttentionObservation) throws {
         guard !o.config.isLocalLayer(o.layer) else { return }
         let q = o.tokenCount, D = o.config.headDimension, group = o.config.groupSize, T = contextLength
-        let n = chunk.count, S = sinks + n + q
-        let keys = UnsafeMutablePointer<Float>.allocate(capacity: S * D)
+        let G = o.cache.count, H = G * group, n = chunk.count, S = sinks + n + q
+        // Per KV head, the keys a pass query can see: the sinks, the chunk's entries, the pass's own tokens.
+        let keys = UnsafeMutablePointer<Float>.allocate(capacity: G * S * D)
         defer { keys.deallocate() }
-        let block = 128
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
-        defer { rows.deallocate() }
-        let scale = 1 / Float(D).squareRoot()
         for (g, head) in o.cache.enumerated() {
-            for j in 0..<sinks { head.copyKey(j, into: keys + j * D) }
-            for (i, j) in chunk.enumerated() { head.copyKey(j, into: keys + (sinks + i) * D) }
-            (keys + (sinks + n) * D).update(from: o.keys + g * q * D, count: q * D)
-            var best = [Float](repeating: 0, count: n), sum = [Float](repeating: 0, count: n)
-            for h in (g * group)..<((g + 1) * group) {
+            let k = keys + g * S * D
+            for j in 0..<sinks { head.copyKey(j, into: k + j * D) }
+            for (i, j) in chunk.enumerated() { head.copyKey(j, into: k + (sinks + i) * D) }
+            (k + (sinks + n) * D).update(from: o.keys + g * q * D, count: q * D)
+        }
+        // Per query head: the max and the sum of each chunk entry's attention over the pass's queries.
+        let best = UnsafeMutablePointer<Float>.allocate(capacity: max(H * n, 1))
+        let sum = UnsafeMutablePointer<Float>.allocate(capacity: max(H * n, 1))
+        best.initialize(repeating: 0, count: max(H * n, 1))
+        sum.initialize(repeating: 0, count: max(H * n, 1))
+        defer { best.deallocate(); sum.deallocate() }
+        let block = 128, scale = 1 / Float(D).squareRoot()
+        // Query heads are independent (each owns its rows of `best` and `sum`): one per thread.
+        ThreadPool.shared.parallelFor(H) { heads in
+            let rows = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
+            defer { rows.deallocate() }
+            for h in heads {
                 var i0 = 0
                 while i0 < q {
                     let m = min(block, q - i0)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(S), Int32(D), scale,
-                                o.queries + (h * q + i0) * D, Int32(D), keys, Int32(D), 0, rows, Int32(S))
+                    // Keys after the block's last query are masked for every row: not computed.
+                    let width = sinks + n + i0 + m
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(width), Int32(D), scale,
+                                o.queries + (h * q + i0) * D, Int32(D), keys + (h / group) * S * D, Int32(D), 0, rows, Int32(width))
                     for r in 0..<m {
-                        let row = rows + r * S
-                        let visible = sinks + n + i0 + r + 1
-                        FastMath.softmax(row, visible)
+                        let row = rows + r * width
+                        FastMath.softmax(row, sinks + n + i0 + r + 1)
                         // The chunk's entries come before every query of the pass: all n are visible.
-                        best.withUnsafeMutableBufferPointer { Vectorised.maximum(row + sinks, into: $0.baseAddress!, n) }
-                        sum.withUnsafeMutableBufferPointer { Vectorised.add(row + sinks, into: $0.baseAddress!, n) }
+                        Vectorised.maximum(row + sinks, into: best + h * n, n)
+                        Vectorised.add(row + sinks, into: sum + h * n, n)
                     }
                     i0 += m
                 }
             }
+        }
+        for g in 0..<G {
             for (i, j) in chunk.enumerated() {
-                scores[o.layer][g * T + j] = best[i]
-                mass[o.layer][g * T + j] = sum[i]
+                var top: Float = 0, total: Float = 0
+                for h in (g * group)..<((g + 1) * group) {
+                    top = max(top, best[h * n + i])
+                    total += sum[h * n + i]
+                }
+                scores[o.layer][g * T + j] = top
+                mass[o.layer][g * T + j] = total
             }
         }
     }

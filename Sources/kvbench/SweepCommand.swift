@@ -14,7 +14,9 @@ struct SweepCommand: ParsableCommand {
             own copy of that prefill (a press never changes the prefill's residual stream, so the \
             results are those of separate runs); --separate-prefill runs each configuration on its \
             own. `none` runs once and is drawn as a dashed baseline. Writes DIR/<dataset>/<model>/sweep.csv \
-            and sweep.svg (and sweep.png when rsvg-convert or ImageMagick is installed).
+            and sweep.svg (and sweep.png when rsvg-convert or ImageMagick is installed); quantized, \
+            decoding-compressed and --query-aware grids name theirs after their directories \
+            (sweep+query_aware.csv, …).
 
             Example:
               kvbench sweep --dataset ruler --context-length 2048 --samples 50 \\
@@ -54,6 +56,8 @@ struct SweepCommand: ParsableCommand {
         let model = try modelOptions.load()
         let dataset = try eval.loadDataset(model: model)
         let grid = try Sweep.grid(presses: pressList(), ratios: ratioValues)
+        // Grids with other settings keep their own report next to this one.
+        let reportName = "sweep" + eval.options.directorySuffix
         let modelName = ResultStore.modelName(path: model.path)
         var rows: [Sweep.Row?] = grid.map { _ in nil }
         let start = DispatchTime.now()
@@ -91,7 +95,7 @@ struct SweepCommand: ParsableCommand {
             let bar = ProgressBar(label: "\(pending.count) configurations, one prefill per context", enabled: !eval.quiet)
             // A running tally after each context, so an interrupted sweep still tells something.
             let partialURL = URL(fileURLWithPath: eval.outputDir).appendingPathComponent(dataset.name)
-                .appendingPathComponent(modelName).appendingPathComponent("sweep-partial.csv")
+                .appendingPathComponent(modelName).appendingPathComponent(reportName + "-partial.csv")
             try FileManager.default.createDirectory(at: partialURL.deletingLastPathComponent(), withIntermediateDirectories: true)
             let results = try SharedPrefillSweep(model: model, choices: pending.map { grid[$0] }, options: eval.options)
                 .run(selected, progress: bar.update) { soFar in
@@ -110,12 +114,12 @@ struct SweepCommand: ParsableCommand {
         let done = rows.compactMap { $0 }
         let dir = URL(fileURLWithPath: eval.outputDir).appendingPathComponent(dataset.name).appendingPathComponent(modelName)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Data(Sweep.csv(done).utf8).write(to: dir.appendingPathComponent("sweep.csv"))
-        let svg = dir.appendingPathComponent("sweep.svg")
+        try Data(Sweep.csv(done).utf8).write(to: dir.appendingPathComponent(reportName + ".csv"))
+        let svg = dir.appendingPathComponent(reportName + ".svg")
         try Data(Sweep.chart(done, title: "\(dataset.name) — \(modelName)").render().utf8).write(to: svg)
-        let png = PNGConverter.convert(svg: svg.path, png: dir.appendingPathComponent("sweep.png").path)
+        let png = PNGConverter.convert(svg: svg.path, png: dir.appendingPathComponent(reportName + ".png").path)
         let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         print(Sweep.csv(done), terminator: "")
-        print("sweep wall time \(String(format: "%.0f", total)) s; wrote \(dir.path)/sweep.csv, sweep.svg\(png != nil ? ", sweep.png" : "")")
+        print("sweep wall time \(String(format: "%.0f", total)) s; wrote \(dir.path)/\(reportName).csv, \(reportName).svg\(png != nil ? ", \(reportName).png" : "")")
     }
 }

@@ -117,25 +117,6 @@ final class SessionTests: XCTestCase {
                                               press: nil)) { XCTAssertEqual($0 as? SessionError, .emptyQuestion) }
     }
 
-    /// `fidelity:target=F` chooses the budget: the session reports a fidelity of at least F, the
-    /// ratio that came out, and each answer carries its session's fidelity.
-    func testTargetFidelityChoosesTheBudgetAndReportsIt() throws {
-        let model = try model()
-        let golden = try goldenDocument(model)
-        let session = try Session.load(id: SessionID("target"), model: model, document: golden.document,
-                                       press: try PressSpec.parse("fidelity:target=0.95"))
-        let r = session.loadMetrics
-        XCTAssertGreaterThanOrEqual(r.fidelity, 0.95)
-        XCTAssertGreaterThan(r.achievedRatio, 0.1)
-        XCTAssertEqual(session.compressionRatio, r.achievedRatio, accuracy: 1e-12, "the session's ratio is the one that came out")
-        XCTAssertLessThan(r.kvBytes, r.kvBytesUncompressed)
-        let report = try session.ask(question: Self.question, answerPrefix: Self.answerPrefix,
-                                     parameters: GenerateParameters(maxNewTokens: 16))
-        XCTAssertEqual(report.metrics.fidelity, r.fidelity)
-        XCTAssertEqual(report.metrics.achievedRatio, r.achievedRatio)
-        XCTAssertTrue(report.answer.contains("4819233"), report.answer)
-    }
-
     func testBadInputIsRefusedClearly() throws {
         let model = try model()
         XCTAssertThrowsError(try Session.load(id: SessionID("e"), model: model, document: "  \n", press: nil)) {

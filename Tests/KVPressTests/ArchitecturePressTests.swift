@@ -64,7 +64,11 @@ final class ArchitecturePressTests: XCTestCase {
                 let counts = global.flatMap { l in cache.layers[l].map(\.count) }
                 report += "\(name) \(spec): \(counts)\n"
                 let half = Self.tokens / 2
-                if press == "think" {
+                if press == "fidelity" {
+                    // Its budget follows the reconstruction attention: whatever holds the target.
+                    XCTAssertGreaterThanOrEqual(try XCTUnwrap(hook.fidelity), 0.9, "\(name) \(spec): fidelity")
+                    XCTAssertLessThan(counts.reduce(0, +), counts.count * Self.tokens, "\(name) \(spec): evicts something")
+                } else if press == "think" {
                     XCTAssertEqual(Set(global.flatMap { l in cache.layers[l].map(\.keyDimension) }), [c.headDimension / 2],
                                    "\(name) \(spec): key channels kept")
                 } else if press == "pyramidkv" && global.count < c.layerCount {

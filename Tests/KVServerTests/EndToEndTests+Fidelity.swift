@@ -37,6 +37,10 @@ extension EndToEndTests {
         XCTAssertGreaterThanOrEqual(target.metrics.fidelity, 0.95)
         XCTAssertGreaterThan(target.metrics.achievedRatio, 0.2)
         XCTAssertEqual(target.session.compressionRatio, target.metrics.achievedRatio, accuracy: 1e-9)
+        let asked = try client.call(.ask(AskRequest(session: "t", question: question, maxNewTokens: Self.maxNewTokens)))
+        guard case .ask(let targetAnswer) = asked.body else { return XCTFail("\(asked.body)") }
+        XCTAssertTrue(targetAnswer.answer.contains(Self.facts[0]), targetAnswer.answer)
+        XCTAssertEqual(targetAnswer.metrics.fidelity, target.metrics.fidelity, "an answer carries its session's fidelity")
         let info = try client.call(.info(session: "t"))
         guard case .info(let described) = info.body else { return XCTFail("\(info.body)") }
         XCTAssertEqual(described.loadMetrics.fidelity, target.metrics.fidelity)

@@ -81,6 +81,20 @@ enum Vectorised {
         while i < n { acc[i] += x[i]; i += 1 }
     }
 
+    /// `acc[i] = max(acc[i], x[i])` for `n` floats.
+    @inline(__always)
+    static func maximum(_ x: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rx = UnsafeRawPointer(x), ra = UnsafeMutableRawPointer(acc)
+        var i = 0
+        while i + 8 <= n {
+            let a = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let b = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            ra.storeBytes(of: pointwiseMax(a, b), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { acc[i] = Swift.max(acc[i], x[i]); i += 1 }
+    }
+
     /// `acc[i] += x[i] · factor` for `n` floats.
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, scaledBy factor: Float, into acc: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -86,13 +86,17 @@ final class Decoder {
         let T = batch.reduce(0) { $0 + $1.tokens.count }
         let d = c.embeddingLength, D = c.headDimension, H = c.headCount, G = c.headCountKV
         let ws = scratch.workspace
-        var offsets: [Int] = [], firsts: [Int] = []
+        // Rows are laid out shortest sequence first, so the linear layers see runs of sequences that
+        // take the same path (`Linear.apply(segments:)`): a sequence's numbers never depend on the rest.
+        let order = batch.indices.sorted { (batch[$0].tokens.count, $0) < (batch[$1].tokens.count, $1) }
+        let segments = order.map { batch[$0].tokens.count }
+        var offsets = [Int](repeating: 0, count: batch.count)
+        let firsts = batch.map(\.cache.nextPosition)
         var failures = [Error?](repeating: nil, count: batch.count)
         var o = 0
-        for s in batch {
-            offsets.append(o)
-            firsts.append(s.cache.nextPosition)
-            o += s.tokens.count
+        for i in order {
+            offsets[i] = o
+            o += batch[i].tokens.count
         }
         let x = ws.buffer(.hidden, T * d)
         for (i, s) in batch.enumerated() {
@@ -131,7 +135,7 @@ final class Decoder {
         for (l, block) in blocks.enumerated() {
             // Attention.
             RMSNorm.apply(x, weight: block.attentionNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
-            linear(block.qkv, normed, inputStride: d, qkv, outputStride: qkvWidth, T, scratch)
+            linear(block.qkv, normed, inputStride: d, qkv, outputStride: qkvWidth, segments, scratch)
             if let bias = block.qkvBias {
                 bias.withUnsafeBufferPointer { b in
                     for t in 0..<T { VectorOps.axpy(1, b.baseAddress!, qkv + t * qkvWidth, count: qkvWidth) }
@@ -186,12 +190,12 @@ final class Decoder {
                     }
                 }
             }
-            linear([block.output], attn, inputStride: H * D, projected, outputStride: d, T, scratch)
+            linear([block.output], attn, inputStride: H * D, projected, outputStride: d, segments, scratch)
             if let n = block.postAttentionNorm { RMSNorm.apply(projected, weight: n, into: projected, rows: T, width: d, epsilon: c.rmsEpsilon) }
             Self.add(projected, into: x, T * d)
             // Gated feed-forward network.
             RMSNorm.apply(x, weight: block.feedForwardNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
-            linear(block.gateUp, normed, inputStride: d, gateUp, outputStride: 2 * ff, T, scratch)
+            linear(block.gateUp, normed, inputStride: d, gateUp, outputStride: 2 * ff, segments, scratch)
             for t in 0..<T {
                 let row = gateUp + t * 2 * ff
                 switch c.activation {
@@ -199,7 +203,7 @@ final class Decoder {
                 case .geluTanh: FastMath.gegluTanh(row, row + ff, ff)
                 }
             }
-            linear([block.down], gateUp, inputStride: 2 * ff, projected, outputStride: d, T, scratch)
+            linear([block.down], gateUp, inputStride: 2 * ff, projected, outputStride: d, segments, scratch)
             if let n = block.postFeedForwardNorm { RMSNorm.apply(projected, weight: n, into: projected, rows: T, width: d, epsilon: c.rmsEpsilon) }
             Self.add(projected, into: x, T * d)
             try betweenLayers?()
@@ -207,12 +211,12 @@ final class Decoder {
         for (i, s) in batch.enumerated() { s.cache.nextPosition = firsts[i] + s.tokens.count }
 
         // The rows whose logits were asked for, normed side by side, through one output product.
-        var rows: [Int] = []
+        var rows: [Int] = [], logitSegments: [Int] = []
         for (i, s) in batch.enumerated() where failures[i] == nil {
             switch s.logits {
             case .none: break
-            case .last: rows.append(offsets[i] + s.tokens.count - 1)
-            case .all: rows.append(contentsOf: offsets[i]..<(offsets[i] + s.tokens.count))
+            case .last: rows.append(offsets[i] + s.tokens.count - 1); logitSegments.append(1)
+            case .all: rows.append(contentsOf: offsets[i]..<(offsets[i] + s.tokens.count)); logitSegments.append(s.tokens.count)
             }
         }
         let V = c.vocabularySize
@@ -222,7 +226,7 @@ final class Decoder {
                 RMSNorm.apply(x + t * d, weight: outputNorm, into: normed + r * d, rows: 1, width: d, epsilon: c.rmsEpsilon)
             }
             logits.withUnsafeMutableBufferPointer {
-                linear([output], normed, inputStride: d, $0.baseAddress!, outputStride: V, rows.count, scratch)
+                linear([output], normed, inputStride: d, $0.baseAddress!, outputStride: V, logitSegments, scratch)
             }
         }
         var results: [Result<[Float], Error>] = []
@@ -241,10 +245,11 @@ final class Decoder {
         return results
     }
 
-    /// `y[t] = [W₀; W₁; …] · x[t]` for `T` rows (outputs side by side); `Linear` picks the kernel.
+    /// `y[t] = [W₀; W₁; …] · x[t]` for the rows of consecutive sequences of `segments` rows each
+    /// (outputs side by side); `Linear` picks each sequence's kernel from its own rows.
     private func linear(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, inputStride: Int,
-                        _ y: UnsafeMutablePointer<Float>, outputStride: Int, _ T: Int, _ scratch: ForwardScratch) {
-        scratch.linear.apply(ws.map(\.matrix), x, inputStride: inputStride, y, outputStride: outputStride, rows: T)
+                        _ y: UnsafeMutablePointer<Float>, outputStride: Int, _ segments: [Int], _ scratch: ForwardScratch) {
+        scratch.linear.apply(ws.map(\.matrix), x, inputStride: inputStride, y, outputStride: outputStride, segments: segments)
     }
 
     /// Copies `[T, heads, D]` rows (at `rowStride` floats apart) into `[heads, T, D]`.

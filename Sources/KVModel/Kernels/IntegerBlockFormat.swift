@@ -86,18 +86,6 @@ enum PackedQ4_0: IntegerBlockFormat {
     }
 }
 
-/// Repacked q4_1: [nb × f16 d][nb × f16 m][nibble pairs]; w = d·q + m.
-enum PackedQ4_1: IntegerBlockFormat {
-    static var signedCodes: Bool { false }
-    @inline(__always)
-    static func walk(_ row: UnsafeRawPointer, blocks nb: Int, group: (Int, SIMD8<Float>, SIMD8<Float>) -> Void,
-                     block: (Int, SIMD4<Int64>, SIMD4<Int64>) -> Void) {
-        NibbleCodes.walk(row + nb &* 4, blocks: nb, group: { b in
-            group(b, NibbleCodes.halves(row, b, nb), NibbleCodes.halves(row + nb &* 2, b, nb))
-        }) { b, codes in block(b, codes, NibbleCodes.ones) }
-    }
-}
-
 /// Repacked q5_0 and q5_1: [nb × f16 d][nb × f16 m (q5_1)][nb × u32 qh][nibble pairs];
 /// w = d·(q | h<<4) − 16d, or + m.
 enum PackedQ5<Variant: Q5Variant>: IntegerBlockFormat {

@@ -100,6 +100,38 @@ public final class Linear: @unchecked Sendable {
         return BLAS.hasVectorKernel && T >= sgemmCrossover ? .sgemm : .dense
     }
 
+    /// `apply` over a step of several sequences, `segments` giving their row counts in order:
+    /// each sequence's rows take the path they would take alone, so a sequence's outputs are the
+    /// same bits whatever else is in the step (a greedy answer does not change because another
+    /// client asked at the same moment).
+    ///
+    /// That holds because no path mixes tokens: `.matvec` and `.batched` run the same per-token
+    /// arithmetic (the batched kernels are the mat-vec kernels with a weight block reused across
+    /// tokens), `.dense` accumulates each (row, token) in one register lane in input order,
+    /// and `.sgemm` runs once per sequence. Consecutive sequences on the same path share one call
+    /// (one read of the weights); sort sequences by row count to make those runs long.
+    public func apply(_ matrices: [QuantizedMatrix], _ x: UnsafePointer<Float>, inputStride: Int,
+                      _ y: UnsafeMutablePointer<Float>, outputStride: Int, segments: [Int]) {
+        @inline(__always) func family(_ p: Path) -> Path { p == .matvec ? .batched : p }
+        var first = 0, i = 0
+        while i < segments.count {
+            let path = family(Self.path(for: matrices, tokens: segments[i]))
+            var rows = segments[i], j = i &+ 1
+            if path != .sgemm {
+                while j < segments.count, family(Self.path(for: matrices, tokens: segments[j])) == path {
+                    rows &+= segments[j]
+                    j &+= 1
+                }
+            }
+            if rows > 0 {
+                apply(matrices, x + first &* inputStride, inputStride: inputStride, y + first &* outputStride,
+                      outputStride: outputStride, rows: rows, path: path == .batched && rows == 1 ? .matvec : path)
+            }
+            first &+= rows
+            i = j
+        }
+    }
+
     /// `y_t = [W_0·x_t, W_1·x_t, …]` for t in 0..<T: the matrices' outputs side by side.
     ///
     /// - Parameters:

@@ -1,7 +1,8 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// AVX2 integer dot products of packed q4_1 and q8_0 weight rows with a `Q8Vector`.
+/// AVX2 integer dot products of packed q4_1 weight rows with one quantized token (`Q8Token`: a
+/// `Q8Vector`, or one token of a `Q8Batch`), for one token and for batches alike.
 ///
 /// Why intrinsics: Swift's SIMD types cannot express `vpmaddubsw`/`vpmaddwd` (LLVM does not
 /// match them from `evenHalf`/`oddHalf` arithmetic). Measured on this machine, one thread,
@@ -12,9 +13,28 @@ import _Builtin_intrinsics.intel
 /// (one row per call: 12.6–18.5 GB/s); from memory a whole token's matvecs take ~9.5 ms on one
 /// thread and ~6.1–6.3 ms on two (see KernelSpeedTests).
 ///
-/// The packed q4_1 and q8_0 layouts are described in `WeightPacking`.
-/// (The other types use the generic `IntegerDot` over an `IntegerBlockFormat`.)
+/// The packed q4_1 layout is described in `WeightPacking`. The other types use the generic
+/// `IntegerDot` over an `IntegerBlockFormat`: q8_0 had a two-row kernel here too, but on an AMD
+/// EPYC (Zen 5) `IntegerDot` ran Qwen2.5's q8_0 output matrix 2.3× faster (6.2 against 14.1 ms per
+/// token, one thread, `IntegerKernelSpeedTests/testLinearPaths`), so it went.
 enum MatVecKernels {
+    /// Packed q4_1 rows: `y[t·outputStride + r]` for r in `range`, t in `tokens` (single thread): rows two at a time,
+    /// each pair once per token while it stays in L1, so a token's result is its mat-vec result
+    /// whatever the other tokens.
+    @inline(__always)
+    static func rowsQ4_1(_ weights: UnsafeRawPointer, rowBytes rb: Int, blocks nb: Int, _ range: Range<Int>,
+                         _ x: Q8Rows, tokens: Range<Int>, _ y: UnsafeMutablePointer<Float>, outputStride: Int) {
+        var r = range.lowerBound
+        while r &+ 2 <= range.upperBound {
+            let p = weights + r &* rb
+            for t in tokens { (y[t &* outputStride &+ r], y[t &* outputStride &+ r &+ 1]) = dotQ4_1x2(p, p + rb, x.token(t), blocks: nb) }
+            r &+= 2
+        }
+        if r < range.upperBound {
+            for t in tokens { y[t &* outputStride &+ r] = dotQ4_1(weights + r &* rb, x.token(t), blocks: nb) }
+        }
+    }
+
     // MARK: dot products
 
     /// u8 `a` · (256·`hi` + `lo`) over 32 lanes, as eight i32 partial sums converted to float:
@@ -31,15 +51,15 @@ enum MatVecKernels {
     /// Same arithmetic, in the same order, as `dotQ4_1x2`, so a row's result never depends on
     /// how rows were paired or split across threads.
     @inline(__always)
-    static func dotQ4_1(_ row: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> Float {
+    static func dotQ4_1(_ row: UnsafeRawPointer, _ x: Q8Token, blocks nb: Int) -> Float {
         nb & 1 == 0 ? dotQ4_1x2(row, row, x, blocks: nb).0 : dotQ4_1Odd(row, x, blocks: nb)
     }
 
     /// One packed q4_1 row with an odd number of blocks (the only kernel used for such rows).
     @inline(__always)
-    static func dotQ4_1Odd(_ row: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> Float {
+    static func dotQ4_1Odd(_ row: UnsafeRawPointer, _ x: Q8Token, blocks nb: Int) -> Float {
         let dp = row, mp = row + nb &* 2, qp = row + nb &* 4
-        let xq = UnsafeRawPointer(x.qs), xr = UnsafeRawPointer(x.residuals), xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums)
+        let xq = x.qs, xr = x.residuals, xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums), step = x.step
         let mask = _mm256_set1_epi8(0x0F)
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), macc = SIMD8<Float>()
         var b = 0
@@ -51,10 +71,10 @@ enum MatVecKernels {
             for k in stride(from: 0, to: 8, by: 2) {
                 let raw = qp.loadUnaligned(fromByteOffset: (b &+ k) &* 16, as: SIMD4<Int64>.self)
                 let lo = _mm256_and_si256(raw, mask), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask)
-                let x0 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
-                let x0r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
-                let x1 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
-                let x1r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
+                let x0 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* step, as: SIMD4<Int64>.self)
+                let x0r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* step, as: SIMD4<Int64>.self)
+                let x1 = xq.loadUnaligned(fromByteOffset: (b &+ k &+ 1) &* step, as: SIMD4<Int64>.self)
+                let x1r = xr.loadUnaligned(fromByteOffset: (b &+ k &+ 1) &* step, as: SIMD4<Int64>.self)
                 acc0.addProduct(dotU8I8x2(lo, x0, x0r), SIMD8(repeating: dv[k]))
                 acc1.addProduct(dotU8I8x2(hi, x1, x1r), SIMD8(repeating: dv[k &+ 1]))
             }
@@ -64,10 +84,10 @@ enum MatVecKernels {
         while b &+ 2 <= nb {
             let raw = qp.loadUnaligned(fromByteOffset: b &* 16, as: SIMD4<Int64>.self)
             let lo = _mm256_and_si256(raw, mask), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask)
-            let x0 = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let x0r = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let x1 = xq.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
-            let x1r = xr.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
+            let x0 = xq.loadUnaligned(fromByteOffset: b &* step, as: SIMD4<Int64>.self)
+            let x0r = xr.loadUnaligned(fromByteOffset: b &* step, as: SIMD4<Int64>.self)
+            let x1 = xq.loadUnaligned(fromByteOffset: (b &+ 1) &* step, as: SIMD4<Int64>.self)
+            let x1r = xr.loadUnaligned(fromByteOffset: (b &+ 1) &* step, as: SIMD4<Int64>.self)
             acc0.addProduct(dotU8I8x2(lo, x0, x0r), SIMD8(repeating: Half.load(dp, b &* 2) * x.scales[b]))
             acc1.addProduct(dotU8I8x2(hi, x1, x1r), SIMD8(repeating: Half.load(dp, b &* 2 &+ 2) * x.scales[b &+ 1]))
             tail += Half.load(mp, b &* 2) * x.sums[b] + Half.load(mp, b &* 2 &+ 2) * x.sums[b &+ 1]
@@ -76,27 +96,22 @@ enum MatVecKernels {
         if b < nb {  // odd last block, GGUF nibble order
             let r16 = qp.loadUnaligned(fromByteOffset: b &* 16, as: SIMD2<Int64>.self)
             let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r16, 4), r16), mask)
-            let x0 = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let x0r = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
+            let x0 = xq.loadUnaligned(fromByteOffset: b &* step, as: SIMD4<Int64>.self)
+            let x0r = xr.loadUnaligned(fromByteOffset: b &* step, as: SIMD4<Int64>.self)
             acc0.addProduct(dotU8I8x2(q, x0, x0r), SIMD8(repeating: Half.load(dp, b &* 2) * x.scales[b]))
             tail += Half.load(mp, b &* 2) * x.sums[b]
         }
         return (acc0 + acc1 + macc).sum() + tail
     }
 
-    /// One packed q8_0 row · `x` (blocks `nb`, `x.count == 32·nb`); same arithmetic as `dotQ8_0x2`.
-    @inline(__always)
-    static func dotQ8_0(_ row: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> Float {
-        dotQ8_0x2(row, row, x, blocks: nb).0
-    }
     /// Two packed q4_1 rows · `x` at once: the input blocks and their scales are loaded once
     /// for both rows, and the two rows' accumulators are independent chains (hot-cache measure:
     /// rows of 576 spent a third of their time in per-row setup and reduction with one row at a time).
     @inline(__always)
-    static func dotQ4_1x2(_ row0: UnsafeRawPointer, _ row1: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> (Float, Float) {
+    static func dotQ4_1x2(_ row0: UnsafeRawPointer, _ row1: UnsafeRawPointer, _ x: Q8Token, blocks nb: Int) -> (Float, Float) {
         guard nb & 1 == 0 else { return (dotQ4_1Odd(row0, x, blocks: nb), dotQ4_1Odd(row1, x, blocks: nb)) }
         let mo = nb &* 2, qo = nb &* 4
-        let xq = UnsafeRawPointer(x.qs), xr = UnsafeRawPointer(x.residuals), xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums)
+        let xq = x.qs, xr = x.residuals, xd = UnsafeRawPointer(x.scales), xs = UnsafeRawPointer(x.sums), step = x.step
         let mask = _mm256_set1_epi8(0x0F)
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), m0 = SIMD8<Float>(), m1 = SIMD8<Float>()
         var b = 0
@@ -108,10 +123,10 @@ enum MatVecKernels {
             m1.addProduct(Half.load8(row1, mo &+ b &* 2), xsv)
             for k in stride(from: 0, to: 8, by: 2) {
                 let off = (b &+ k) &* 16
-                let x0 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
-                let x0r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32, as: SIMD4<Int64>.self)
-                let x1 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
-                let x1r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* 32 &+ 32, as: SIMD4<Int64>.self)
+                let x0 = xq.loadUnaligned(fromByteOffset: (b &+ k) &* step, as: SIMD4<Int64>.self)
+                let x0r = xr.loadUnaligned(fromByteOffset: (b &+ k) &* step, as: SIMD4<Int64>.self)
+                let x1 = xq.loadUnaligned(fromByteOffset: (b &+ k &+ 1) &* step, as: SIMD4<Int64>.self)
+                let x1r = xr.loadUnaligned(fromByteOffset: (b &+ k &+ 1) &* step, as: SIMD4<Int64>.self)
                 let r0 = row0.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
                 let r1 = row1.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
                 a0.addProduct(dotU8I8x2(_mm256_and_si256(r0, mask), x0, x0r), SIMD8(repeating: d0[k]))
@@ -124,10 +139,10 @@ enum MatVecKernels {
         var t0: Float = 0, t1: Float = 0
         while b < nb {  // remaining pairs (nb is even here)
             let off = b &* 16
-            let x0 = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let x0r = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let x1 = xq.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
-            let x1r = xr.loadUnaligned(fromByteOffset: b &* 32 &+ 32, as: SIMD4<Int64>.self)
+            let x0 = xq.loadUnaligned(fromByteOffset: b &* step, as: SIMD4<Int64>.self)
+            let x0r = xr.loadUnaligned(fromByteOffset: b &* step, as: SIMD4<Int64>.self)
+            let x1 = xq.loadUnaligned(fromByteOffset: (b &+ 1) &* step, as: SIMD4<Int64>.self)
+            let x1r = xr.loadUnaligned(fromByteOffset: (b &+ 1) &* step, as: SIMD4<Int64>.self)
             let r0 = row0.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
             let r1 = row1.loadUnaligned(fromByteOffset: qo &+ off, as: SIMD4<Int64>.self)
             let s0 = x.scales[b], s1 = x.scales[b &+ 1]
@@ -141,34 +156,6 @@ enum MatVecKernels {
             b &+= 2
         }
         return ((a0 + m0).sum() + t0, (a1 + m1).sum() + t1)
-    }
-
-    /// Two packed q8_0 rows · `x` at once (shared input loads, independent chains).
-    @inline(__always)
-    static func dotQ8_0x2(_ row0: UnsafeRawPointer, _ row1: UnsafeRawPointer, _ x: Q8Vector, blocks nb: Int) -> (Float, Float) {
-        let qo = nb &* 2
-        let xq = UnsafeRawPointer(x.qs), xr = UnsafeRawPointer(x.residuals), xd = UnsafeRawPointer(x.scales)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        @inline(__always) func block(_ b: Int, _ s0: Float, _ s1: Float) {
-            let v = xq.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let vr = xr.loadUnaligned(fromByteOffset: b &* 32, as: SIMD4<Int64>.self)
-            let w0 = row0.loadUnaligned(fromByteOffset: qo &+ b &* 32, as: SIMD4<Int64>.self)
-            let w1 = row1.loadUnaligned(fromByteOffset: qo &+ b &* 32, as: SIMD4<Int64>.self)
-            a0.addProduct(dotU8I8x2(_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(v, w0), _mm256_sign_epi8(vr, w0)), SIMD8(repeating: s0))
-            a1.addProduct(dotU8I8x2(_mm256_sign_epi8(w1, w1), _mm256_sign_epi8(v, w1), _mm256_sign_epi8(vr, w1)), SIMD8(repeating: s1))
-        }
-        var b = 0
-        while b &+ 8 <= nb {
-            let xdv = xd.loadUnaligned(fromByteOffset: b &* 4, as: SIMD8<Float>.self)
-            let d0 = Half.load8(row0, b &* 2) * xdv, d1 = Half.load8(row1, b &* 2) * xdv
-            for k in 0..<8 { block(b &+ k, d0[k], d1[k]) }
-            b &+= 8
-        }
-        while b < nb {
-            block(b, Half.load(row0, b &* 2) * x.scales[b], Half.load(row1, b &* 2) * x.scales[b])
-            b &+= 1
-        }
-        return (a0.sum(), a1.sum())
     }
 }
 #endif

@@ -123,4 +123,23 @@ struct Q8Rows {
     init(_ v: Q8Vector) {
         self.init(qs: v.qs, residuals: v.residuals, scales: v.scales, sums: v.sums, tokens: 1, interleave: 1, blockStride: (v.blockCount &+ 7) / 8 &* 8)
     }
+
+    /// Token t as the one-token kernels read it.
+    @inline(__always)
+    func token(_ t: Int) -> Q8Token {
+        Q8Token(qs: qs + t &* 32, residuals: residuals + t &* 32, step: interleave &* 32,
+                scales: scales + t &* blockStride, sums: sums + t &* blockStride)
+    }
+}
+
+/// One token of a `Q8Rows`: block b's codes at `b·step` bytes from `qs`/`residuals` (32 for a
+/// `Q8Vector`), its scale and sum at `scales[b]`, `sums[b]` (zero-padded to a multiple of 8 blocks).
+/// The mat-vec kernels read a token through it, so a token in a batch and the same token alone
+/// go through the same arithmetic.
+struct Q8Token {
+    let qs: UnsafeRawPointer
+    let residuals: UnsafeRawPointer
+    let step: Int
+    let scales: UnsafePointer<Float>
+    let sums: UnsafePointer<Float>
 }

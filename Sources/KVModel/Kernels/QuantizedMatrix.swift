@@ -148,32 +148,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
         }
     }
 
-    /// Computes y[r] for r in `range` (single thread).
+    /// Computes y[r] for r in `range` (single thread): `batchRows` with one token, so a token's
+    /// result is the same alone and in a batch.
     func matvecRows(_ range: Range<Int>, _ x: Q8Vector, _ y: UnsafeMutablePointer<Float>) {
-        switch layout {
-        #if arch(x86_64)
-        case .q4_1Packed:
-            let nb = columns / 32
-            var r = range.lowerBound
-            while r &+ 2 <= range.upperBound {
-                let p = packed! + r &* packedRowBytes
-                (y[r], y[r &+ 1]) = MatVecKernels.dotQ4_1x2(p, p + packedRowBytes, x, blocks: nb)
-                r &+= 2
-            }
-            if r < range.upperBound { y[r] = MatVecKernels.dotQ4_1(packed! + r &* packedRowBytes, x, blocks: nb) }
-        case .q8_0Packed:
-            let nb = columns / 32
-            var r = range.lowerBound
-            while r &+ 2 <= range.upperBound {
-                let p = packed! + r &* packedRowBytes
-                (y[r], y[r &+ 1]) = MatVecKernels.dotQ8_0x2(p, p + packedRowBytes, x, blocks: nb)
-                r &+= 2
-            }
-            if r < range.upperBound { y[r] = MatVecKernels.dotQ8_0(packed! + r &* packedRowBytes, x, blocks: nb) }
-        #endif
-        default:
-            batchRows(range, Q8Rows(x), x.values, inputStride: columns, y, outputStride: 1)
-        }
+        batchRows(range, Q8Rows(x), x.values, inputStride: columns, y, outputStride: 1)
     }
 
     /// `y[t·outputStride + r] = Σ_c W[r, c]·x_t[c]` for r in `range` and every token t of `q`
@@ -210,7 +188,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
         switch layout {
         #if arch(x86_64)
         case .q4_0Packed: integerRows(PackedQ4_0.self, packed!, packedRowBytes)
-        case .q4_1Packed: integerRows(PackedQ4_1.self, packed!, packedRowBytes)
+        case .q4_1Packed:
+            MatVecKernels.rowsQ4_1(packed!, rowBytes: packedRowBytes, blocks: nb, range, q, tokens: tokens, y, outputStride: outputStride)
         case .q5_0Packed: integerRows(PackedQ5_0.self, packed!, packedRowBytes)
         case .q5_1Packed: integerRows(PackedQ5_1.self, packed!, packedRowBytes)
         case .q8_0Packed: integerRows(PackedQ8_0.self, packed!, packedRowBytes)

@@ -19,7 +19,6 @@ final class Dispatcher {
     private var backend: InferenceBackend { server.backend }
 
     func handle(_ request: Request, from client: ClientConnection) {
-        server.countRequest()
         let id = request.id
         do {
             switch request.operation {

@@ -345,9 +345,9 @@ public struct DaemonStats: Equatable, Sendable, Codable {
     public var rssBytes: UInt64 = 0
     /// kvd's largest resident set size since it started, in bytes.
     public var peakRssBytes: UInt64 = 0
-    /// Requests received since kvd started.
+    /// Frames received since kvd started, well-formed or not (each is a request or an attempt at one).
     public var requests: UInt64 = 0
-    /// Error responses sent since kvd started.
+    /// Error responses sent since kvd started (a malformed frame counts here and in `requests`).
     public var errors: UInt64 = 0
     /// Client connections open now.
     public var connections: UInt32 = 0

@@ -566,7 +566,13 @@ struct  Kvd__StatsResponse
   uint64_t memory_budget_bytes;
   uint64_t rss_bytes;
   uint64_t peak_rss_bytes;
+  /*
+   * Frames received, well-formed or not (each is a request, or an attempt at one).
+   */
   uint64_t requests;
+  /*
+   * Error responses sent (a malformed frame counts in both).
+   */
   uint64_t errors;
   uint32_t connections;
   uint32_t queue_depth;

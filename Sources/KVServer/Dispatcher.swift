@@ -183,21 +183,25 @@ final class Dispatcher {
             throw error
         }
         server.scheduler.add(ask) {
-            let outcome = Result { try ask.result() }
-            self.store.askEnded(r.session, answered: (try? outcome.get()) != nil)
-            do {
-                var result = try outcome.get()
+            let answer = Result { () throws -> AskResult in
+                var result = try ask.result()
                 result.metrics.queueMs += waitedMs
-                try self.finish(r, id, client, token, session: session, result: result, arrived: arrived)
-            } catch {
+                return try self.finish(r, token, session: session, result: result, arrived: arrived)
+            }
+            // Counted before the answer is posted, so a client that reads its answer sees the count.
+            switch answer {
+            case .success(let result):
+                self.store.askEnded(r.session, answered: true)
+                self.reply(client, Response(id: id, .ask(result)))
+            case .failure(let error):
+                self.store.askEnded(r.session, answered: false)
                 loop.execute { self.fail(client, id, error, session: r.session) }
             }
         }
     }
 
-    /// Records an ended ask and answers it (or its cancel or deadline error).
-    private func finish(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
-                        session: BackendSession, result: AskResult, arrived: Date) throws {
+    /// Records an ended ask; returns its answer, or throws its cancel or deadline error.
+    private func finish(_ r: AskRequest, _ token: CancelToken, session: BackendSession, result: AskResult, arrived: Date) throws -> AskResult {
         var result = result
         result.metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
         var row = TelemetryRow(event: "ask")
@@ -210,6 +214,6 @@ final class Dispatcher {
             throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: result.tokenIDs.count)
                 : ServerError.cancelled(why, generatedTokens: result.tokenIDs.count)
         }
-        reply(client, Response(id: id, .ask(result)))
+        return result
     }
 }

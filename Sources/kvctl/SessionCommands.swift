@@ -355,7 +355,7 @@ func printSession(_ s: SessionInfo) {
     tokens:      \(s.contextTokens) context, \(s.keptTokens) kept
     kv bytes:    \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)) uncompressed
     kv quant:    \(s.kvQuant.isEmpty ? "none (full precision)" : s.kvQuant)
-    asks:        \(s.asks)
+    asks:        \(s.asks) answered, \(s.failedAsks) failed (cancelled, past their deadline, client gone or an error)
     """)
 }
 

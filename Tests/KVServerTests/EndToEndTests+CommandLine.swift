@@ -1,0 +1,25 @@
+import Foundation
+import XCTest
+@testable import KVServer
+
+/// kvd's and kvctl's command lines, where no model is needed: values refused before anything
+/// starts, and telemetry read back from a CSV file.
+extension EndToEndTests {
+    /// `--log-level bogus` is refused by the flag with the config file's own words (and kvd never
+    /// gets as far as opening a model).
+    func testKvdRefusesAnUnknownLogLevelLikeItsConfigFile() throws {
+        let message = "invalid value 'bogus' for log_level: expected trace, debug, info, notice, warning, error or critical"
+        var c = ServerConfiguration()
+        XCTAssertThrowsError(try c.apply(configText: "log_level = bogus")) { XCTAssertEqual("\($0)", "line 1: " + message) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Everything else is valid but the model, which kvd opens only after its settings are accepted.
+        let rest = ["--socket", dir.appendingPathComponent("kvd.sock").path, "--state-dir", dir.appendingPathComponent("state").path,
+                    "--telemetry-dir", dir.appendingPathComponent("telemetry").path,
+                    "--model", dir.appendingPathComponent("no-such-model.gguf").path]
+        let r = try run(try Products.path("kvd"), ["--log-level", "bogus"] + rest)
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains(message), r.stderr)
+        let ok = try run(try Products.path("kvd"), ["--log-level", "warning"] + rest)
+        XCTAssertTrue(ok.stderr.contains("no-such-model.gguf"), "a valid level passes, up to the missing model: \(ok.stderr)")
+    }
+}

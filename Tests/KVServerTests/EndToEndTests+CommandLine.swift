@@ -22,4 +22,26 @@ extension EndToEndTests {
         let ok = try run(try Products.path("kvd"), ["--log-level", "warning"] + rest)
         XCTAssertTrue(ok.stderr.contains("no-such-model.gguf"), "a valid level passes, up to the missing model: \(ok.stderr)")
     }
+
+    /// A telemetry row whose detail holds a newline (a spec a raw client sent) is one row in
+    /// `kvctl telemetry --json`, its detail whole, and the next row is intact.
+    func testKvctlTelemetryJSONKeepsADetailWithANewline() throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let telemetry = TelemetryCSV(directory: dir)
+        var failed = TelemetryRow(event: "error", session: "s")
+        failed.errorCode = "INVALID_ARGUMENT"
+        failed.detail = "unknown press 'knorm\nsnapkv', \"quoted\"\r\nend"
+        telemetry.record(failed)
+        var load = TelemetryRow(event: "load", session: "s")
+        load.press = "snapkv:ratio=0.5,window_size=64"
+        telemetry.record(load)
+        let r = try run(try Products.path("kvctl"), ["telemetry", "s", "--telemetry-dir", dir.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let rows = try XCTUnwrap(json["rows"] as? [[String: String]], r.stdout)
+        XCTAssertEqual(rows.map { $0["event"] }, ["error", "load"])
+        XCTAssertEqual(rows.first?["detail"], failed.detail)
+        XCTAssertEqual(rows.last?["press"], load.press)
+        XCTAssertEqual(rows.map(\.count), [TelemetryCSV.columns.count, TelemetryCSV.columns.count])
+    }
 }

@@ -23,6 +23,22 @@ extension EndToEndTests {
         XCTAssertTrue(ok.stderr.contains("no-such-model.gguf"), "a valid level passes, up to the missing model: \(ok.stderr)")
     }
 
+    /// A negative `--target-fidelity` or `--ratio` is a value out of range, not a missing one.
+    func testKvctlNamesTheRangeOfANegativeTargetOrRatio() throws {
+        let kvctl = try Products.path("kvctl")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let doc = dir.appendingPathComponent("doc.txt")
+        try "some words".write(to: doc, atomically: true, encoding: .utf8)
+        for (args, message) in [(["--target-fidelity", "-0.5"], "--target-fidelity must be in (0, 1], got -0.5"),
+                                (["--target-fidelity", "1.5"], "--target-fidelity must be in (0, 1], got 1.5"),
+                                (["--press", "knorm", "--ratio", "-0.5"], "--ratio must be in [0, 1), got -0.5"),
+                                (["--press", "knorm", "--ratio", "1"], "--ratio must be in [0, 1), got 1.0")] {
+            let r = try run(kvctl, ["load", "s", doc.path, "--socket", dir.appendingPathComponent("none.sock").path] + args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+    }
+
     /// A telemetry row whose detail holds a newline (a spec a raw client sent) is one row in
     /// `kvctl telemetry --json`, its detail whole, and the next row is intact.
     func testKvctlTelemetryJSONKeepsADetailWithANewline() throws {

@@ -2595,7 +2595,7 @@ const ProtobufCMessageDescriptor kvd__sessions_response__descriptor =
   (ProtobufCMessageInit) kvd__sessions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[14] =
+static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[15] =
 {
   {
     "session",
@@ -2765,12 +2765,25 @@ static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[14] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "failed_asks",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__SessionInfo, failed_asks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__session_info__field_indices_by_name[] = {
   9,   /* field[9] = asks */
   3,   /* field[3] = compression_ratio */
   4,   /* field[4] = context_tokens */
   10,   /* field[10] = created_unix */
+  14,   /* field[14] = failed_asks */
   5,   /* field[5] = kept_tokens */
   6,   /* field[6] = kv_bytes */
   7,   /* field[7] = kv_bytes_uncompressed */
@@ -2785,7 +2798,7 @@ static const unsigned kvd__session_info__field_indices_by_name[] = {
 static const ProtobufCIntRange kvd__session_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor kvd__session_info__descriptor =
 {
@@ -2795,7 +2808,7 @@ const ProtobufCMessageDescriptor kvd__session_info__descriptor =
   "Kvd__SessionInfo",
   "kvd",
   sizeof(Kvd__SessionInfo),
-  14,
+  15,
   kvd__session_info__field_descriptors,
   kvd__session_info__field_indices_by_name,
   1,  kvd__session_info__number_ranges,

@@ -11,10 +11,11 @@ extension Metrics {
 
     /// Every metric, in declaration order.
     public var fields: [Field] {
+        // A wrapped property `x` is stored as `_x: Metric<…>`.
         Mirror(reflecting: self).children.map { child in
-            let name = Metrics.snakeCase(child.label ?? "")
-            if let count = child.value as? Int { return Field(name: name, value: Double(count), isCount: true) }
-            return Field(name: name, value: child.value as? Double ?? 0, isCount: false)
+            let name = Metrics.snakeCase(String((child.label ?? "").drop { $0 == "_" }))
+            if let count = child.value as? Metric<Int> { return Field(name: name, value: Double(count.wrappedValue), isCount: true) }
+            return Field(name: name, value: (child.value as? Metric<Double>)?.wrappedValue ?? 0, isCount: false)
         }
     }
 

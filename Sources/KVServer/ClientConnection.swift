@@ -42,8 +42,10 @@ public final class ClientConnection {
             do {
                 guard let next = try decoder.next() else { return }
                 payload = next
+                server?.countRequest()
             } catch {
                 // The stream cannot be resynchronised after a bad header: answer, then hang up.
+                server?.countRequest()
                 send(Response(id: 0, .error(ErrorCodes.wireError(error))))
                 server?.log(.warning, "connection \(id): \(error); closing")
                 closeFromServer()

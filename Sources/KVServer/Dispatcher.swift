@@ -8,8 +8,15 @@ import KVSystem
 /// `cancel`) are answered at once on the loop thread. Requests that touch a cache (`load`, `ask`,
 /// `save`, `restore`, `drop`) are checked here (session id, press, model: cheap errors come back
 /// immediately) and then queued on the scheduler; their results come back through the loop.
+///
+/// Queued jobs keep their order: a `drop`, `save` or `restore` sent while a load of its session is
+/// queued or running waits for that load and acts on what it loaded, whether the load is the
+/// session's first or a replacing one (NOT_FOUND only if the session still does not exist then).
+/// Asks are the exception: they start between a load's layers, on the session as it is.
 final class Dispatcher {
     private unowned let server: Server
+    /// Loads queued or running, by session (loop thread only).
+    private var pendingLoads: [String: Int] = [:]
 
     init(server: Server) {
         self.server = server
@@ -19,7 +26,6 @@ final class Dispatcher {
     private var backend: InferenceBackend { server.backend }
 
     func handle(_ request: Request, from client: ClientConnection) {
-        server.countRequest()
         let id = request.id
         do {
             switch request.operation {
@@ -45,7 +51,11 @@ final class Dispatcher {
                 try backend.validateSessionID(r.session)
                 try backend.validate(r)
                 if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
-                try submit(request, client, label: "load \(r.session)") { token in try self.load(r, id, client, token) }
+                let session = r.session
+                pendingLoads[session, default: 0] += 1
+                try submit(request, client, label: "load \(session)", ended: { self.loadEnded(session) }) { token in
+                    try self.load(r, id, client, token)
+                }
             case .ask(let r):
                 try refuseIfStopping()
                 try backend.validateSessionID(r.session)
@@ -58,7 +68,7 @@ final class Dispatcher {
             case .save(let s):
                 try refuseIfStopping()
                 try backend.validateSessionID(s)
-                guard store.contains(s) else { throw ServerError.unknownSession(s) }
+                try requireSessionOrItsLoad(s)
                 try submit(request, client, label: "save \(s)") { _ in
                     let (url, bytes) = try self.store.save(s)
                     self.reply(client, Response(id: id, .save(path: url.path, bytes: UInt64(bytes))))
@@ -66,7 +76,7 @@ final class Dispatcher {
             case .restore(let s):
                 try refuseIfStopping()
                 try backend.validateSessionID(s)
-                guard store.contains(s) else { throw ServerError.unknownSession(s) }
+                try requireSessionOrItsLoad(s)
                 try submit(request, client, label: "restore \(s)") { _ in
                     _ = try self.store.resident(s)
                     self.reply(client, Response(id: id, .restore(try self.store.info(s))))
@@ -74,8 +84,10 @@ final class Dispatcher {
             case .drop(let s):
                 try refuseIfStopping()
                 try backend.validateSessionID(s)
-                guard store.contains(s) else { throw ServerError.unknownSession(s) }
+                try requireSessionOrItsLoad(s)
                 try submit(request, client, label: "drop \(s)") { _ in
+                    // The load it waited for may have failed.
+                    guard self.store.contains(s) else { throw ServerError.unknownSession(s) }
                     let dropped = self.store.drop(s)
                     self.reply(client, Response(id: id, .drop(dropped: dropped)))
                 }
@@ -89,9 +101,21 @@ final class Dispatcher {
         if server.isStopping { throw ServerError.stopping }
     }
 
-    /// Queues work for the worker; any error it throws is answered and recorded.
+    /// NOT_FOUND unless the session exists or a load of it is queued or running (then the request,
+    /// queued after that load, acts on what it loads).
+    private func requireSessionOrItsLoad(_ s: String) throws {
+        guard store.contains(s) || pendingLoads[s] != nil else { throw ServerError.unknownSession(s) }
+    }
+
+    private func loadEnded(_ session: String) {
+        let n = (pendingLoads[session] ?? 1) - 1
+        pendingLoads[session] = n > 0 ? n : nil
+    }
+
+    /// Queues work for the worker; any error it throws is answered and recorded. `ended` runs on
+    /// the loop thread once the job has run (or could not be queued), after its answer was posted.
     private func submit(_ request: Request, _ client: ClientConnection, label: String, startsAsk: Bool = false,
-                        _ work: @escaping (CancelToken) throws -> Void) throws {
+                        ended: (@Sendable () -> Void)? = nil, _ work: @escaping (CancelToken) throws -> Void) throws {
         let token = CancelToken(deadlineMs: request.deadlineMs)
         let session = sessionOf(request)
         client.track(request.id, token)
@@ -106,8 +130,10 @@ final class Dispatcher {
                 } catch {
                     self.server.loop.execute { self.fail(client, request.id, error, session: session) }
                 }
+                if let ended { self.server.loop.execute(ended) }
             })
         } catch {
+            ended?()
             client.send(Response(id: request.id, .error(ErrorCodes.wireError(error))))
             throw SubmitFailed()
         }
@@ -184,21 +210,25 @@ final class Dispatcher {
             throw error
         }
         server.scheduler.add(ask) {
-            let outcome = Result { try ask.result() }
-            self.store.askEnded(r.session, answered: (try? outcome.get()) != nil)
-            do {
-                var result = try outcome.get()
+            let answer = Result { () throws -> AskResult in
+                var result = try ask.result()
                 result.metrics.queueMs += waitedMs
-                try self.finish(r, id, client, token, session: session, result: result, arrived: arrived)
-            } catch {
+                return try self.finish(r, token, session: session, result: result, arrived: arrived)
+            }
+            // Counted before the answer is posted, so a client that reads its answer sees the count.
+            switch answer {
+            case .success(let result):
+                self.store.askEnded(r.session, answered: true)
+                self.reply(client, Response(id: id, .ask(result)))
+            case .failure(let error):
+                self.store.askEnded(r.session, answered: false)
                 loop.execute { self.fail(client, id, error, session: r.session) }
             }
         }
     }
 
-    /// Records an ended ask and answers it (or its cancel or deadline error).
-    private func finish(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
-                        session: BackendSession, result: AskResult, arrived: Date) throws {
+    /// Records an ended ask; returns its answer, or throws its cancel or deadline error.
+    private func finish(_ r: AskRequest, _ token: CancelToken, session: BackendSession, result: AskResult, arrived: Date) throws -> AskResult {
         var result = result
         result.metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
         var row = TelemetryRow(event: "ask")
@@ -211,6 +241,6 @@ final class Dispatcher {
             throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: result.tokenIDs.count)
                 : ServerError.cancelled(why, generatedTokens: result.tokenIDs.count)
         }
-        reply(client, Response(id: id, .ask(result)))
+        return result
     }
 }

@@ -49,10 +49,23 @@ public protocol BackendSession: AnyObject {
     func startAsk(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
                   onToken: @escaping (AskToken) -> Void) throws -> BackendAsk
     /// Writes the session atomically to `url`. Worker.
-    /// - Parameter info: the store's view of it (asks, created and last-used times), saved so that a
-    ///   restart still reports them.
+    /// - Parameter info: the store's view of it (ask counts, created and last-used times), saved so
+    ///   that a restart still reports them (`SessionInfo.keepingStoreFigures(of:)`).
     /// - Returns: bytes written.
     func save(to url: URL, info: SessionInfo) throws -> Int
+}
+
+extension SessionInfo {
+    /// This description with the figures the store keeps rather than the backend: the ask counts
+    /// and the created and last-used times (what a snapshot saves from `BackendSession.save`'s `info`).
+    public func keepingStoreFigures(of store: SessionInfo) -> SessionInfo {
+        var i = self
+        i.asks = store.asks
+        i.failedAsks = store.failedAsks
+        i.createdUnix = store.createdUnix
+        i.lastUsedUnix = store.lastUsedUnix
+        return i
+    }
 }
 
 /// A question being answered, advanced by `InferenceBackend.step`.

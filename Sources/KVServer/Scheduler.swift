@@ -180,11 +180,11 @@ public final class Scheduler: @unchecked Sendable {
         }
         if job.startsAsk {
             job.run()
-            return
+        } else {
+            loadResumed = DispatchTime.now()
+            job.run()
+            loadResumed = nil
         }
-        loadResumed = DispatchTime.now()
-        job.run()
-        loadResumed = nil
         condition.withLock { running = outer }
     }
 

@@ -87,7 +87,9 @@ public final class Server {
         logger.log(level: level, "\(message)")
     }
 
+    /// Counts a frame received, well-formed or not (`stats.requests`).
     func countRequest() { counters.add(requests: 1) }
+    /// Counts an error response sent (`stats.errors`; a malformed frame is one of each).
     func countError() { counters.add(errors: 1) }
 
     /// Daemon-wide counters for `stats`.

@@ -36,7 +36,7 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var maxQueue = 1024
     /// `max_batch`: asks stepped together in one forward pass; more wait their turn.
     public var maxBatch = 16
-    /// `log_level`: trace, debug, info, notice, warning, error, critical.
+    /// `log_level`: one of `logLevels`.
     public var logLevel = "info"
 
     public init() {}
@@ -65,7 +65,7 @@ public struct ServerConfiguration: Equatable, Sendable {
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             func fail(_ expected: String) -> ParseError {
-                ParseError(line: n + 1, message: "invalid value '\(value)' for \(key): expected \(expected)")
+                ParseError(line: n + 1, message: Self.invalidValue(value, for: key, expected: expected))
             }
             switch key {
             case "socket": socketPath = value
@@ -83,15 +83,31 @@ public struct ServerConfiguration: Equatable, Sendable {
             case "max_queue": guard let v = Int(value), v >= 1 else { throw fail("a positive number") }; maxQueue = v
             case "max_batch": guard let v = Int(value), (1...256).contains(v) else { throw fail("a number of asks from 1 to 256") }; maxBatch = v
             case "log_level":
-                guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(value) else {
-                    throw fail("trace, debug, info, notice, warning, error or critical")
-                }
+                if let problem = Self.logLevelProblem(value) { throw ParseError(line: n + 1, message: problem) }
                 logLevel = value
             default:
                 throw ParseError(line: n + 1, message: "unknown key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
             }
         }
         if !models.isEmpty { modelPaths = models }
+    }
+
+    /// What is wrong with `value` for `key` (one sentence for the config file and the flags).
+    static func invalidValue(_ value: String, for key: String, expected: String) -> String {
+        "invalid value '\(value)' for \(key): expected \(expected)"
+    }
+
+    /// The levels `log_level` (and `kvd --log-level`) accept.
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// `trace, debug, …, error or critical`.
+    public static var logLevelChoices: String {
+        logLevels.dropLast().joined(separator: ", ") + " or " + logLevels[logLevels.count - 1]
+    }
+
+    /// Why `value` is not a log level (nil when it is): the config file's and the flag's message.
+    public static func logLevelProblem(_ value: String) -> String? {
+        logLevels.contains(value) ? nil : invalidValue(value, for: "log_level", expected: logLevelChoices)
     }
 
     /// `123`, `4K`, `512M`, `4G` → bytes.

@@ -18,8 +18,8 @@ public final class SessionStore: @unchecked Sendable {
         var info: SessionInfo
         /// The snapshot on disk, valid for the current content.
         var savedURL: URL?
-        /// The ask count that snapshot holds (a restart reports it).
-        var savedAsks: UInt32 = 0
+        /// The ask counts (answered, failed) that snapshot holds (a restart reports them).
+        var savedAsks: (UInt32, UInt32) = (0, 0)
         /// Why its snapshot could not be read at start: every use but drop and a replacing load
         /// answers this (FAILED_PRECONDITION, naming the file).
         var damage: Error?
@@ -75,7 +75,7 @@ public final class SessionStore: @unchecked Sendable {
                 info.session = id
                 let e = Entry(id: id, info: info)
                 e.savedURL = url
-                e.savedAsks = info.asks
+                e.savedAsks = (info.asks, info.failedAsks)
                 e.lastUsed = Date(timeIntervalSince1970: info.lastUsedUnix > 0 ? info.lastUsedUnix : 0)
                 lock.withLock { entries[id] = e }
             } catch {
@@ -178,7 +178,7 @@ public final class SessionStore: @unchecked Sendable {
         let url = snapshotURL(e.id)
         let info = lock.withLock { describe(e) }
         let bytes = try session.save(to: url, info: info)
-        lock.withLock { e.savedURL = url; e.savedAsks = info.asks }
+        lock.withLock { e.savedURL = url; e.savedAsks = (info.asks, info.failedAsks) }
         return bytes
     }
 
@@ -215,10 +215,7 @@ public final class SessionStore: @unchecked Sendable {
         let session = try backend.restore(session: id, from: url)
         let ms = Date().timeIntervalSince(start) * 1000
         lock.withLock {
-            let keep = (e.info.asks, e.info.createdUnix)
-            e.info = session.info
-            e.info.asks = keep.0
-            e.info.createdUnix = keep.1
+            e.info = session.info.keepingStoreFigures(of: e.info)
             e.session = session
         }
         var row = TelemetryRow(event: "restore")
@@ -239,13 +236,14 @@ public final class SessionStore: @unchecked Sendable {
         }
     }
 
-    /// Counts an ask ended on a session; `answered` ones add to its ask count.
+    /// Counts an ask ended on a session: `answered` (its `AskResponse` is being sent) in `asks`,
+    /// any other end (cancel, deadline, disconnect, shutdown, error) in `failedAsks`.
     func askEnded(_ id: String, answered: Bool) {
         lock.withLock {
             guard let e = entries[id] else { return }
             e.busy = max(0, e.busy - 1)
             e.lastUsed = Date()
-            if answered { e.info.asks += 1 }
+            if answered { e.info.asks += 1 } else { e.info.failedAsks += 1 }
         }
     }
 
@@ -267,7 +265,7 @@ public final class SessionStore: @unchecked Sendable {
     /// Saves every resident session whose content or ask count is not on disk yet (at shutdown).
     func saveAll() {
         let resident = lock.withLock {
-            entries.values.filter { $0.session != nil && ($0.savedURL == nil || $0.savedAsks != $0.info.asks) }
+            entries.values.filter { $0.session != nil && ($0.savedURL == nil || $0.savedAsks != ($0.info.asks, $0.info.failedAsks)) }
         }
         for e in resident.sorted(by: { $0.id < $1.id }) {
             do {

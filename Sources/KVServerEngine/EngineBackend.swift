@@ -253,10 +253,7 @@ final class EngineSession: BackendSession {
     }
 
     func save(to url: URL, info store: SessionInfo) throws -> Int {
-        var saved = info
-        saved.asks = store.asks
-        saved.createdUnix = store.createdUnix
-        saved.lastUsedUnix = store.lastUsedUnix
+        let saved = info.keepingStoreFigures(of: store)
         let fp = ModelFingerprint(model: session.model, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
         let cache = session.cache
         let header = SessionSnapshotHeader(modelName: modelName, fingerprint: fp, info: saved, loadReport: session.loadMetrics.values,

@@ -412,6 +412,7 @@ public enum WireCodec {
         p.pointee.kv_bytes_uncompressed = s.kvBytesUncompressed
         p.pointee.state = a.string(s.state, "state", of: p)
         p.pointee.asks = s.asks
+        p.pointee.failed_asks = s.failedAsks
         p.pointee.created_unix = s.createdUnix
         p.pointee.last_used_unix = s.lastUsedUnix
         p.pointee.kv_quant = a.string(s.kvQuant, "kv_quant", of: p)
@@ -432,6 +433,7 @@ public enum WireCodec {
         s.kvBytesUncompressed = q.kv_bytes_uncompressed
         s.state = str(q.state)
         s.asks = q.asks
+        s.failedAsks = q.failed_asks
         s.createdUnix = q.created_unix
         s.lastUsedUnix = q.last_used_unix
         s.kvQuant = str(q.kv_quant)

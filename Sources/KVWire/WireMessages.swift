@@ -189,8 +189,11 @@ public struct SessionInfo: Equatable, Sendable, Codable {
     /// `resident`, `saved` (on disk, restored on its next use), `busy` (asks are running on it) or
     /// `damaged` (its saved file cannot be read; not served until dropped or replaced).
     public var state: String = ""
-    /// Asks answered on this session so far.
+    /// Asks answered on this session so far (an `AskResponse` sent).
     public var asks: UInt32 = 0
+    /// Asks started on this session that ended without an answer: cancelled, past their deadline,
+    /// their client gone, kvd stopping, or failed (`failed_asks`; not in `asks`).
+    public var failedAsks: UInt32 = 0
     /// When the session was loaded, in seconds since 1970-01-01 UTC.
     public var createdUnix: Double = 0
     /// When the session was last used (loaded, asked, saved or restored), in seconds since 1970-01-01 UTC.
@@ -204,7 +207,7 @@ public struct SessionInfo: Equatable, Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case session, model, press, compressionRatio, contextTokens, keptTokens, kvBytes, kvBytesUncompressed, state, asks
-        case createdUnix, lastUsedUnix, kvQuant, loadMetrics
+        case createdUnix, lastUsedUnix, kvQuant, loadMetrics, failedAsks
     }
 
     /// Fields missing from the JSON (a session saved by an older kvd) keep their defaults.
@@ -224,6 +227,7 @@ public struct SessionInfo: Equatable, Sendable, Codable {
         lastUsedUnix = try c.decodeIfPresent(Double.self, forKey: .lastUsedUnix) ?? 0
         kvQuant = try c.decodeIfPresent(String.self, forKey: .kvQuant) ?? ""
         loadMetrics = try c.decodeIfPresent(Metrics.self, forKey: .loadMetrics) ?? Metrics()
+        failedAsks = try c.decodeIfPresent(UInt32.self, forKey: .failedAsks) ?? 0
     }
 }
 
@@ -345,9 +349,9 @@ public struct DaemonStats: Equatable, Sendable, Codable {
     public var rssBytes: UInt64 = 0
     /// kvd's largest resident set size since it started, in bytes.
     public var peakRssBytes: UInt64 = 0
-    /// Requests received since kvd started.
+    /// Frames received since kvd started, well-formed or not (each is a request or an attempt at one).
     public var requests: UInt64 = 0
-    /// Error responses sent since kvd started.
+    /// Error responses sent since kvd started (a malformed frame counts here and in `requests`).
     public var errors: UInt64 = 0
     /// Client connections open now.
     public var connections: UInt32 = 0

@@ -110,23 +110,19 @@ struct Telemetry: ParsableCommand {
             guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw CLIError.daemon(WireError(.notFound, "no telemetry for session '\(session)' at \(path)"))
             }
-            var pending = ""
+            var csv = CSVRecords()
             var header: [String]?
             var rows: [[String: String]] = []
             func consume(_ text: String) {
-                pending += text
-                while let nl = pending.firstIndex(of: "\n") {
-                    let line = String(pending[..<nl])
-                    pending = String(pending[pending.index(after: nl)...])
-                    if connection.json {
-                        let fields = splitCSV(line)
-                        if header == nil { header = fields; continue }
-                        let row = Dictionary(zip(header ?? [], fields), uniquingKeysWith: { a, _ in a })
-                        if follow { printJSON(row); fflush(stdout) } else { rows.append(row) }
-                    } else {
-                        print(line)
-                        fflush(stdout)
-                    }
+                guard connection.json else {
+                    print(text, terminator: "")
+                    fflush(stdout)
+                    return
+                }
+                for fields in csv.feed(text) {
+                    if header == nil { header = fields; continue }
+                    let row = Dictionary(zip(header ?? [], fields), uniquingKeysWith: { a, _ in a })
+                    if follow { printJSON(row); fflush(stdout) } else { rows.append(row) }
                 }
             }
             consume(String(decoding: handle.readDataToEndOfFile(), as: UTF8.self))
@@ -141,17 +137,39 @@ struct Telemetry: ParsableCommand {
     struct TelemetryOutput: Encodable { let session: String; let rows: [[String: String]] }
 }
 
-/// Splits one RFC 4180 CSV line.
-func splitCSV(_ line: String) -> [String] {
-    var fields: [String] = [], field = "", quoted = false
-    var chars = Array(line)[...]
-    while let c = chars.popFirst() {
-        if quoted {
-            if c == "\"" {
-                if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false }
-            } else { field.append(c) }
-        } else if c == "\"" { quoted = true } else if c == "," { fields.append(field); field = "" } else { field.append(c) }
+/// RFC 4180 records read from text that arrives in pieces (a telemetry file being appended to): a
+/// quoted field may hold commas, doubled quotes and line breaks, so a record ends only at a line
+/// break outside quotes. `feed` returns the records completed so far and keeps the rest.
+struct CSVRecords {
+    private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
+    private var state = State.fieldStart
+    private var fields: [String] = []
+    private var field = String.UnicodeScalarView()
+
+    mutating func feed(_ text: String) -> [[String]] {
+        var records: [[String]] = []
+        for c in text.unicodeScalars {
+            switch (state, c) {
+            case (.quoted, "\""): state = .quoteInQuoted
+            case (.quoted, _): field.append(c)
+            case (.quoteInQuoted, "\""): field.append(c); state = .quoted
+            case (.fieldStart, "\""): state = .quoted
+            case (_, ","): endField()
+            case (_, "\n"):
+                endField()
+                // A blank line is no record.
+                if fields != [""] { records.append(fields) }
+                fields = []
+            case (_, "\r"): break  // CRLF line ends; a CR inside a field is quoted
+            default: field.append(c); state = .unquoted
+            }
+        }
+        return records
     }
-    fields.append(field)
-    return fields
+
+    private mutating func endField() {
+        fields.append(String(field))
+        field = String.UnicodeScalarView()
+        state = .fieldStart
+    }
 }

@@ -35,10 +35,11 @@ struct Load: ParsableCommand {
     @Option(help: ArgumentHelp("Press spec: NAME, NAME:key=value,… or WRAPPER(INNER):key=value (see kvctl presses). Default: no compression.", valueName: "spec"))
     var press: String?
 
-    @Option(help: ArgumentHelp("Compression ratio: the fraction of context KV pairs removed, 0 ≤ R < 1 (sets the press's compression_ratio).", valueName: "R"))
+    // `.unconditional`: a value such as -0.5 is read as the value (and refused by its range), not as a flag.
+    @Option(parsing: .unconditional, help: ArgumentHelp("Compression ratio: the fraction of context KV pairs removed, 0 ≤ R < 1 (sets the press's compression_ratio).", valueName: "R"))
     var ratio: Double?
 
-    @Option(name: .customLong("target-fidelity"), help: ArgumentHelp(
+    @Option(name: .customLong("target-fidelity"), parsing: .unconditional, help: ArgumentHelp(
         "Compress by target instead of ratio: keep the fewest entries holding this share of the attention the model "
             + "pays while repeating the document, 0 < F ≤ 1 (the fidelity press; the load reports the ratio that came out).",
         valueName: "F"))
@@ -68,6 +69,10 @@ struct Load: ParsableCommand {
     var quantizationSpec: String { kvQuant ?? kvBits.map { "kivi:bits=\($0)" } ?? "" }
 
     func validate() throws {
+        if let targetFidelity, !(targetFidelity > 0 && targetFidelity <= 1) {
+            throw ValidationError("--target-fidelity must be in (0, 1], got \(targetFidelity)")
+        }
+        if let ratio, !(ratio >= 0 && ratio < 1) { throw ValidationError("--ratio must be in [0, 1), got \(ratio)") }
         if targetFidelity != nil {
             if ratio != nil { throw ValidationError("give --ratio or --target-fidelity, not both: a target chooses the ratio") }
             if let press, (try? PressCatalog.parse(press).name) != "fidelity" {
@@ -355,7 +360,7 @@ func printSession(_ s: SessionInfo) {
     tokens:      \(s.contextTokens) context, \(s.keptTokens) kept
     kv bytes:    \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)) uncompressed
     kv quant:    \(s.kvQuant.isEmpty ? "none (full precision)" : s.kvQuant)
-    asks:        \(s.asks)
+    asks:        \(s.asks) answered, \(s.failedAsks) failed (cancelled, past their deadline, client gone or an error)
     """)
 }
 

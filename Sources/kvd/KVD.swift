@@ -65,7 +65,7 @@ struct KVD: ParsableCommand {
     @Option(name: .customLong("allow-gid"), help: ArgumentHelp("Peer primary gid allowed (repeatable).", valueName: "gid"))
     var allowGIDs: [UInt32] = []
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(ServerConfiguration.logLevelChoices + "."))
     var logLevel: String?
 
     func validate() throws {
@@ -76,6 +76,7 @@ struct KVD: ParsableCommand {
             throw ValidationError("--max-frame '\(maxFrame)' must be a size of at least 1K, e.g. 16M")
         }
         if let threads, threads < 0 { throw ValidationError("--threads must be 0 or more") }
+        if let logLevel, let problem = ServerConfiguration.logLevelProblem(logLevel) { throw ValidationError(problem) }
     }
 
     func resolvedConfiguration() throws -> ServerConfiguration {

@@ -115,10 +115,7 @@ final class FakeSession: BackendSession {
     }
 
     func save(to url: URL, info store: SessionInfo) throws -> Int {
-        var header = info
-        header.asks = store.asks
-        header.createdUnix = store.createdUnix
-        header.lastUsedUnix = store.lastUsedUnix
+        let header = info.keepingStoreFigures(of: store)
         return try SnapshotFile.write(to: url, header: try JSONEncoder().encode(header), payload: Array(words.joined(separator: " ").utf8))
     }
 }

@@ -62,3 +62,24 @@ extension InMemoryServerTests {
         guard case .load? = a.final(5)?.body else { return XCTFail("\(String(describing: a.final(5)))") }
     }
 }
+
+extension InMemoryServerTests {
+    /// A drop sent while a load of its session runs waits for that load and then drops what it
+    /// loaded, whether the load is the session's first or a replacing one (jobs keep their order).
+    func testADropSentDuringALoadWaitsForItAndDropsWhatItLoaded() {
+        let c = Client(server)
+        backend.loadLayers = 10
+        backend.layerDelay = 0.02
+        for (n, replace) in [(UInt64(10), false), (20, true)] {
+            if replace { roundTrip(c, Request(id: n - 1, .load(LoadRequest(session: "s", document: "old words")))) }
+            let loads = backend.loads
+            c.send(Request(id: n, .load(LoadRequest(session: "s", document: "new words", replace: replace))))
+            loop.run(until: { backend.loads > loads })
+            let r = roundTrip(c, Request(id: n + 1, .drop(session: "s")))
+            XCTAssertEqual(r.body, .drop(dropped: true), "replace \(replace): \(r)")
+            guard case .load? = c.final(n)?.body else { return XCTFail("replace \(replace): \(String(describing: c.final(n)))") }
+            guard case .sessions(let list) = roundTrip(c, Request(id: n + 2, .sessions)).body else { return XCTFail() }
+            XCTAssertEqual(list.map(\.session), [], "replace \(replace)")
+        }
+    }
+}

@@ -102,3 +102,34 @@ extension InMemoryServerTests {
         XCTAssertEqual(roundTrip(c, Request(id: 103, .health)).body, .health(status: "serving", version: Server.version))
     }
 }
+
+extension InMemoryServerTests {
+    /// A snapshot written by a kvd with other metrics (one missing from `info.loadMetrics`, one
+    /// unknown; length and checksum correct) is a good snapshot: listed as saved, answered.
+    func testASnapshotWithOtherMetricsIsServed() throws {
+        let c = Client(server)
+        roundTrip(c, Request(id: 1, .load(LoadRequest(session: "older", document: "red green blue"))))
+        try restart()
+        let url = stateDir.appendingPathComponent("older.kvds")
+        let (header, payload) = try SnapshotFile.read(from: url)
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: header) as? [String: Any])
+        var metrics = try XCTUnwrap(json["loadMetrics"] as? [String: Any])
+        XCTAssertNotNil(metrics.removeValue(forKey: "meanBatchSize"))
+        metrics["metricOfANewerKvd"] = 7
+        json["loadMetrics"] = metrics
+        try SnapshotFile.write(to: url, header: try JSONSerialization.data(withJSONObject: json), payload: payload)
+        try restart()
+
+        let d = Client(server)
+        guard case .sessions(let list) = roundTrip(d, Request(id: 1, .sessions)).body else { return XCTFail() }
+        XCTAssertEqual(list.map(\.state), ["saved"])
+        guard case .info(let info) = roundTrip(d, Request(id: 2, .info(session: "older"))).body else {
+            return XCTFail("\(d.responses.last!)")
+        }
+        XCTAssertEqual(info.loadMetrics.meanBatchSize, 0)
+        guard case .ask(let a) = roundTrip(d, Request(id: 3, .ask(AskRequest(session: "older", question: "q", maxNewTokens: 3)))).body else {
+            return XCTFail("\(d.responses.last!)")
+        }
+        XCTAssertEqual(a.answer, "red green blue")
+    }
+}

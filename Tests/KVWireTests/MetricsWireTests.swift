@@ -54,6 +54,24 @@ final class MetricsWireTests: XCTestCase {
         XCTAssertEqual(r.metrics, expected)
     }
 
+    /// A record a kvd with other metrics wrote as JSON (a snapshot header's `info.loadMetrics`,
+    /// kvbench's files): a missing metric reads as 0 and an unknown one is ignored, through every
+    /// `Decodable` path (the record alone, or inside a session description).
+    func testJSONMissingAMetricOrCarryingAnUnknownOneDecodes() throws {
+        var expected = everyMetricSet
+        expected.meanBatchSize = 0
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(everyMetricSet)) as? [String: Any])
+        XCTAssertNotNil(json.removeValue(forKey: "meanBatchSize"))
+        json["metricOfANewerKvd"] = 12.5
+        let record = try JSONSerialization.data(withJSONObject: json)
+        XCTAssertEqual(try JSONDecoder().decode(Metrics.self, from: record), expected)
+        let info = Data(#"{"session": "doc", "asks": 3, "loadMetrics": "#.utf8) + record + Data("}".utf8)
+        let decoded = try JSONDecoder().decode(SessionInfo.self, from: info)
+        XCTAssertEqual(decoded.loadMetrics, expected)
+        XCTAssertEqual(decoded.asks, 3)
+        XCTAssertEqual(try JSONDecoder().decode(Metrics.self, from: Data("{}".utf8)), Metrics())
+    }
+
     func testNamesAsSwiftSpellsThemReadToo() {
         // A session saved before the record wrote its load figures so (and in seconds, now unknown).
         let m = Metrics(values: ["contextTokens": 400, "keptTokens": 200, "kvBytes": 9000, "prefillSeconds": 1.5])

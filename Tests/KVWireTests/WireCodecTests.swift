@@ -23,7 +23,7 @@ final class WireCodecTests: XCTestCase {
     func testResponsesRoundTrip() throws {
         var info = SessionInfo()
         info.session = "s"; info.press = "knorm:compression_ratio=0.5"; info.compressionRatio = 0.5
-        info.contextTokens = 100; info.keptTokens = 50; info.kvBytes = 1234; info.state = "resident"; info.asks = 3
+        info.contextTokens = 100; info.keptTokens = 50; info.kvBytes = 1234; info.state = "resident"; info.asks = 3; info.failedAsks = 2
         info.kvQuant = "kivi:bits=4"
         var t = Metrics()
         t.contextTokens = 100; t.generatedTokens = 9; t.ttftMs = 12.5; t.kvBytesUncompressed = 99

@@ -371,9 +371,12 @@ struct  Kvd__SessionInfo
   uint64_t kv_bytes;
   uint64_t kv_bytes_uncompressed;
   /*
-   * "resident", "saved" (on disk, restored on next use), "busy".
+   * "resident", "saved" (on disk, restored on next use), "busy", "damaged".
    */
   char *state;
+  /*
+   * Asks answered (an AskResponse sent).
+   */
   uint32_t asks;
   double created_unix;
   double last_used_unix;
@@ -386,10 +389,15 @@ struct  Kvd__SessionInfo
    */
   size_t n_load_metrics;
   Kvd__Metric **load_metrics;
+  /*
+   * Asks started on the session that ended without an answer: cancelled, past their deadline,
+   * their client gone, kvd stopping, or failed (not counted in asks).
+   */
+  uint32_t failed_asks;
 };
 #define KVD__SESSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__session_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Kvd__InfoRequest
@@ -566,7 +574,13 @@ struct  Kvd__StatsResponse
   uint64_t memory_budget_bytes;
   uint64_t rss_bytes;
   uint64_t peak_rss_bytes;
+  /*
+   * Frames received, well-formed or not (each is a request, or an attempt at one).
+   */
   uint64_t requests;
+  /*
+   * Error responses sent (a malformed frame counts in both).
+   */
   uint64_t errors;
   uint32_t connections;
   uint32_t queue_depth;

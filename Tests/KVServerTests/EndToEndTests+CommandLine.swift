@@ -1,0 +1,63 @@
+import Foundation
+import XCTest
+@testable import KVServer
+
+/// kvd's and kvctl's command lines, where no model is needed: values refused before anything
+/// starts, and telemetry read back from a CSV file.
+extension EndToEndTests {
+    /// `--log-level bogus` is refused by the flag with the config file's own words (and kvd never
+    /// gets as far as opening a model).
+    func testKvdRefusesAnUnknownLogLevelLikeItsConfigFile() throws {
+        let message = "invalid value 'bogus' for log_level: expected trace, debug, info, notice, warning, error or critical"
+        var c = ServerConfiguration()
+        XCTAssertThrowsError(try c.apply(configText: "log_level = bogus")) { XCTAssertEqual("\($0)", "line 1: " + message) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Everything else is valid but the model, which kvd opens only after its settings are accepted.
+        let rest = ["--socket", dir.appendingPathComponent("kvd.sock").path, "--state-dir", dir.appendingPathComponent("state").path,
+                    "--telemetry-dir", dir.appendingPathComponent("telemetry").path,
+                    "--model", dir.appendingPathComponent("no-such-model.gguf").path]
+        let r = try run(try Products.path("kvd"), ["--log-level", "bogus"] + rest)
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains(message), r.stderr)
+        let ok = try run(try Products.path("kvd"), ["--log-level", "warning"] + rest)
+        XCTAssertTrue(ok.stderr.contains("no-such-model.gguf"), "a valid level passes, up to the missing model: \(ok.stderr)")
+    }
+
+    /// A negative `--target-fidelity` or `--ratio` is a value out of range, not a missing one.
+    func testKvctlNamesTheRangeOfANegativeTargetOrRatio() throws {
+        let kvctl = try Products.path("kvctl")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let doc = dir.appendingPathComponent("doc.txt")
+        try "some words".write(to: doc, atomically: true, encoding: .utf8)
+        for (args, message) in [(["--target-fidelity", "-0.5"], "--target-fidelity must be in (0, 1], got -0.5"),
+                                (["--target-fidelity", "1.5"], "--target-fidelity must be in (0, 1], got 1.5"),
+                                (["--press", "knorm", "--ratio", "-0.5"], "--ratio must be in [0, 1), got -0.5"),
+                                (["--press", "knorm", "--ratio", "1"], "--ratio must be in [0, 1), got 1.0")] {
+            let r = try run(kvctl, ["load", "s", doc.path, "--socket", dir.appendingPathComponent("none.sock").path] + args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+    }
+
+    /// A telemetry row whose detail holds a newline (a spec a raw client sent) is one row in
+    /// `kvctl telemetry --json`, its detail whole, and the next row is intact.
+    func testKvctlTelemetryJSONKeepsADetailWithANewline() throws {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let telemetry = TelemetryCSV(directory: dir)
+        var failed = TelemetryRow(event: "error", session: "s")
+        failed.errorCode = "INVALID_ARGUMENT"
+        failed.detail = "unknown press 'knorm\nsnapkv', \"quoted\"\r\nend"
+        telemetry.record(failed)
+        var load = TelemetryRow(event: "load", session: "s")
+        load.press = "snapkv:ratio=0.5,window_size=64"
+        telemetry.record(load)
+        let r = try run(try Products.path("kvctl"), ["telemetry", "s", "--telemetry-dir", dir.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        let rows = try XCTUnwrap(json["rows"] as? [[String: String]], r.stdout)
+        XCTAssertEqual(rows.map { $0["event"] }, ["error", "load"])
+        XCTAssertEqual(rows.first?["detail"], failed.detail)
+        XCTAssertEqual(rows.last?["press"], load.press)
+        XCTAssertEqual(rows.map(\.count), [TelemetryCSV.columns.count, TelemetryCSV.columns.count])
+    }
+}

@@ -45,6 +45,8 @@ final class FakeBackend: InferenceBackend {
     private(set) var steps = 0
     /// Asks per step, in order.
     private(set) var batchSizes: [Int] = []
+    /// Runs on the worker after every step (tests sample the store there).
+    var onStep: (() -> Void)?
 
     func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
               betweenLayers: @escaping () -> Void) throws -> BackendSession {
@@ -63,6 +65,7 @@ final class FakeBackend: InferenceBackend {
         batchSizes.append(mine.count)
         if tokenDelay > 0 { Thread.sleep(forTimeInterval: tokenDelay) }
         for ask in mine { ask.advance() }
+        onStep?()
     }
 
     func restore(session: String, from url: URL) throws -> BackendSession {

@@ -169,4 +169,32 @@ extension InMemoryServerTests {
         XCTAssertEqual(a.answer, "s0 s1", "the other sessions are served")
         XCTAssertEqual(backend.restores, 0)
     }
+
+    func testAWaitingAskEndsWithItsClientAndAtShutdown() throws {
+        try makeServer(budget: 1000)
+        backend.bytesPerWord = 1
+        let owner = Client(server)
+        roundTrip(owner, Request(id: 1, .load(LoadRequest(session: "a", document: words("a", 600)))))
+        roundTrip(owner, Request(id: 2, .load(LoadRequest(session: "b", document: words("b", 600)))))
+        backend.tokenDelay = 0.01
+        owner.send(Request(id: 3, .ask(AskRequest(session: "b", question: "q", maxNewTokens: 300))))
+        loop.run(until: { owner.collect(); return owner.responses.contains { $0.id == 3 } })
+        let gone = Client(server), stays = Client(server)
+        gone.send(Request(id: 5, .ask(AskRequest(session: "a", question: "q"))))
+        stays.send(Request(id: 6, .ask(AskRequest(session: "a", question: "q"))))
+        var statsID: UInt64 = 100
+        func depth() -> UInt32 {
+            statsID += 1
+            return stats(owner, id: statsID)?.queueDepth ?? 0
+        }
+        XCTAssertTrue(loop.run(until: { depth() == 3 }, timeout: 2), "the long ask and the two waiting ones are counted in queue_depth")
+        gone.connection.transportClosed()
+        XCTAssertTrue(loop.run(until: { depth() == 2 }, timeout: 2), "the disconnected client's ask no longer waits")
+        var done = false
+        server.shutdown { done = true }
+        XCTAssertTrue(loop.run(until: { stays.collect(); return done }, timeout: 5), "shutdown does not wait for room")
+        XCTAssertEqual(stays.final(6).flatMap(errorCode), .unavailable, "\(String(describing: stays.final(6)))")
+        XCTAssertEqual(backend.restores, 0, "nothing was restored over the budget")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("state/a.kvds").path))
+    }
 }

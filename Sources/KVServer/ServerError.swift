@@ -48,7 +48,8 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
         case .restoreOverBudget(let session, let needed, let budget):
             return "session '\(session)' needs \(needed) bytes of KV cache but the memory budget is \(budget) bytes, so it cannot be restored; raise memory_budget to at least \(needed) bytes, or drop the session"
         case .noRoom(let needed, let budget, let unsaved):
-            let who = unsaved.isEmpty ? "resident sessions" : "sessions \(unsaved.joined(separator: ", "))"
+            let names = unsaved.map { "'\($0)'" }.joined(separator: ", ")
+            let who = unsaved.isEmpty ? "resident sessions" : unsaved.count == 1 ? "session \(names)" : "sessions \(names)"
             return "no room for \(needed) bytes of KV cache under the memory budget of \(budget) bytes: \(who) could not be saved to the state directory to make room (see kvd's log); free space there, drop sessions, or raise memory_budget"
         case .queueFull(let limit):
             return "\(limit) jobs are already waiting; retry later"

@@ -35,8 +35,11 @@ final class FakeBackend: InferenceBackend {
         if !request.decoding.isEmpty && !request.decoding.hasPrefix("h2o") { throw WireError(.invalidArgument, "unknown decoding press '\(request.decoding)'") }
     }
 
+    /// How much `requiredBytes` underestimates a load by (as a press's nominal ratio may).
+    var requiredBytesShortfall = 0
+
     func requiredBytes(_ request: LoadRequest) throws -> Int {
-        request.document.split(separator: " ").count * bytesPerWord
+        request.document.split(separator: " ").count * bytesPerWord - requiredBytesShortfall
     }
 
     /// A load's "layers": each takes `layerDelay`, then lets the asks step (as a prefill does).

@@ -197,4 +197,44 @@ extension InMemoryServerTests {
         XCTAssertEqual(backend.restores, 0, "nothing was restored over the budget")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("state/a.kvds").path))
     }
+
+    func testALoadLargerThanItsEstimateWaitsForBusySessionsBeforeItIsInserted() throws {
+        try makeServer(budget: 1000)
+        backend.bytesPerWord = 1
+        backend.requiredBytesShortfall = 150  // sized at 450, comes out at 600
+        let c = Client(server), d = Client(server)
+        roundTrip(c, Request(id: 1, .load(LoadRequest(session: "b", document: words("b", 500)))))
+        let peak = watchResidentBytes()
+        backend.tokenDelay = 0.01
+        c.send(Request(id: 2, .ask(AskRequest(session: "b", question: "q", maxNewTokens: 60))))
+        loop.run(until: { c.collect(); return c.responses.contains { $0.id == 2 } })
+        d.send(Request(id: 3, .load(LoadRequest(session: "c", document: words("c", 600)))))
+        let store = server.store
+        loop.run(until: {
+            peak.sample(store.totals().kvBytes)
+            c.collect(); d.collect()
+            return d.final(3) != nil
+        })
+        guard case .load(let l)? = d.final(3)?.body else { return XCTFail("\(String(describing: d.final(3)))") }
+        XCTAssertEqual(l.session.kvBytes, 600)
+        XCTAssertNotNil(c.final(2), "the load was inserted once the ask holding b ended")
+        XCTAssertLessThanOrEqual(peak.peak, 1000)
+        XCTAssertEqual(stats(c, id: 4)?.kvBytes, 600, "b was evicted to make room")
+    }
+
+    func testWhenSessionsCannotBeSavedALoadFailsClearlyInsteadOfOvershooting() throws {
+        try makeServer(budget: 1000)
+        let c = Client(server)
+        roundTrip(c, Request(id: 1, .load(LoadRequest(session: "a", document: words("a", 6)))))
+        // The state directory becomes a file: a cannot be saved, so it cannot be evicted.
+        let state = dir.appendingPathComponent("state")
+        try FileManager.default.removeItem(at: state)
+        try Data().write(to: state)
+        let r = roundTrip(c, Request(id: 2, .load(LoadRequest(session: "b", document: words("b", 6)))))
+        XCTAssertEqual(errorCode(r), .resourceExhausted, "\(r)")
+        XCTAssertTrue(message(r).contains("session 'a' could not be saved to the state directory"), message(r))
+        XCTAssertEqual(stats(c, id: 3)?.kvBytes, 600, "a stays resident and nothing went over the budget")
+        try FileManager.default.removeItem(at: state)
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+    }
 }

@@ -51,10 +51,10 @@ final class Dispatcher {
                 try backend.validateSessionID(r.session)
                 try backend.validate(r)
                 if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
-                let session = r.session
+                let session = r.session, sizing = LoadSizing()
                 pendingLoads[session, default: 0] += 1
                 try submit(request, client, label: "load \(session)", ended: { self.loadEnded(session) }) { token in
-                    try self.load(r, id, client, token)
+                    try self.load(r, id, client, token, sizing)
                 }
             case .ask(let r):
                 try refuseIfStopping()
@@ -120,13 +120,19 @@ final class Dispatcher {
         let session = sessionOf(request)
         client.track(request.id, token)
         do {
-            try server.scheduler.submit(Scheduler.Job(label: label, startsAsk: startsAsk) {
+            let scheduler = server.scheduler
+            try scheduler.submit(Scheduler.Job(label: label, startsAsk: startsAsk, isStopped: { token.stopReason != nil }) {
                 do {
                     if let why = token.stopReason {
                         if case .load = request.operation { throw ServerError.loadStopped(why) }
                         throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: 0) : ServerError.cancelled(why, generatedTokens: 0)
                     }
                     try work(token)
+                } catch let wait as SessionStore.MustWaitForRoom {
+                    // Busy sessions hold the room: run again when an ask ends (never over the budget).
+                    self.server.log(.debug, "\(label) waits for \(wait.needed) bytes of room (asks in flight hold it)")
+                    scheduler.waitForRoom()
+                    return  // not ended: the job runs again
                 } catch {
                     self.server.loop.execute { self.fail(client, request.id, error, session: session) }
                 }
@@ -170,16 +176,45 @@ final class Dispatcher {
 
     // MARK: Worker jobs
 
-    private func load(_ r: LoadRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken) throws {
-        let arrived = Date()
+    /// What a load's job keeps between its runs when it waits for room.
+    private final class LoadSizing {
+        /// When the job first ran (its `request_ms` counts the wait).
+        var started: Date?
+        /// The bytes it was sized for (the document is tokenized once).
+        var bytes: Int?
+    }
+
+    private func load(_ r: LoadRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
+                      _ sizing: LoadSizing) throws {
+        let arrived = sizing.started ?? Date()
+        sizing.started = arrived
         if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
-        // Sized from the real token count first: nothing is evicted for a load that cannot fit.
-        try store.ensureRoom(for: try backend.requiredBytes(r), except: r.session)
+        // Sized from the real token count first: nothing is evicted for a load that cannot fit, and
+        // one that busy sessions keep out waits (MustWaitForRoom) until their asks end.
+        let needed = try sizing.bytes ?? backend.requiredBytes(r)
+        sizing.bytes = needed
+        try store.reserveRoom(for: needed, except: r.session)
+        var reserved = needed
+        defer { if reserved > 0 { store.releaseReservation(reserved) } }
         let scheduler = server.scheduler
         let session = try backend.load(r, shouldStop: { token.stopReason }, betweenLayers: { scheduler.serveAsksDuringLoad() })
         // A cancel that came after the last check still wins: nothing is inserted.
         if let why = token.stopReason { throw ServerError.loadStopped(why) }
-        try store.insert(session, id: r.session, replace: r.replace)
+        store.releaseReservation(reserved)
+        reserved = 0
+        while true {
+            do {
+                try store.insert(session, id: r.session, replace: r.replace)
+                break
+            } catch is SessionStore.MustWaitForRoom {
+                // Larger than it was sized for, and sessions with asks in flight hold the rest:
+                // step those asks (starting none, so they end) until the room frees up.
+                if let why = token.stopReason { throw ServerError.loadStopped(why) }
+                guard scheduler.stepActiveAsks() else {
+                    throw ServerError.noRoom(needed: Int(session.info.kvBytes), budget: store.memoryBudget, unsaved: [])
+                }
+            }
+        }
         let info = try store.info(r.session)
         var row = TelemetryRow(event: "load")
         row.describe(info)
@@ -216,13 +251,13 @@ final class Dispatcher {
                 return try self.finish(r, token, session: session, result: result, arrived: arrived)
             }
             // Counted before the answer is posted, so a client that reads its answer sees the count.
+            if case .success = answer { self.store.askEnded(r.session, answered: true) } else { self.store.askEnded(r.session, answered: false) }
+            // Idle sessions go first if the store is over its budget (the scheduler then retries
+            // the jobs that wait for room).
+            self.store.evictWhileOverBudget()
             switch answer {
-            case .success(let result):
-                self.store.askEnded(r.session, answered: true)
-                self.reply(client, Response(id: id, .ask(result)))
-            case .failure(let error):
-                self.store.askEnded(r.session, answered: false)
-                loop.execute { self.fail(client, id, error, session: r.session) }
+            case .success(let result): self.reply(client, Response(id: id, .ask(result)))
+            case .failure(let error): loop.execute { self.fail(client, id, error, session: r.session) }
             }
         }
     }

@@ -32,7 +32,7 @@ extension ServerError: WireCodedError {
         case .sessionExists: return .alreadyExists
         case .invalidKVStorage, .duplicateRequestID: return .invalidArgument
         case .stopping: return .unavailable
-        case .overBudget, .queueFull: return .resourceExhausted
+        case .overBudget, .restoreOverBudget, .noRoom, .queueFull: return .resourceExhausted
         case .cancelled(let why, _), .loadStopped(let why):
             return why == .shutdown ? .unavailable : why == .deadline ? .deadlineExceeded : .cancelled
         case .deadlineExceeded: return .deadlineExceeded

@@ -19,6 +19,14 @@ import Foundation
 ///    while the step stays within `maxStepRows` rows. A job whose token already says stop is still
 ///    run, so it can answer with the right error (it should check its token first).
 /// 3. `drain` runs a last job after the queue and the asks are done and ends the thread.
+///
+/// A job that cannot have the memory it needs until asks end (a restore or load that only busy
+/// sessions keep out of the budget) calls `waitForRoom` and returns: it is set aside, and run
+/// again, oldest first, whenever an ask ends or another job has run (a drop, a load that gave
+/// back its reservation). Meanwhile the queue and the asks go on, so a waiting job holds up nothing
+/// behind it. A waiting job whose request stopped (`Job.isStopped`: deadline, cancel, disconnect,
+/// shutdown) is run at the next turn, so it answers its error. During a load only waiting ask
+/// starts are retried (a load never runs inside another).
 public final class Scheduler: @unchecked Sendable {
     /// A unit of work for the worker thread.
     public struct Job {
@@ -26,11 +34,15 @@ public final class Scheduler: @unchecked Sendable {
         public let label: String
         /// Whether the job only starts an ask (it may run between the layers of a load).
         public let startsAsk: Bool
+        /// Whether its request has stopped (a job waiting for room then runs, to answer its error).
+        public let isStopped: () -> Bool
         /// The work; runs on the worker thread.
         public let run: () -> Void
-        public init(label: String, startsAsk: Bool = false, run: @escaping () -> Void) {
+        public init(label: String, startsAsk: Bool = false, isStopped: @escaping () -> Bool = { false },
+                    run: @escaping () -> Void) {
             self.label = label
             self.startsAsk = startsAsk
+            self.isStopped = isStopped
             self.run = run
         }
     }
@@ -58,6 +70,12 @@ public final class Scheduler: @unchecked Sendable {
     private var active: [Active] = []
     /// `active.count`, readable from any thread.
     private var activeCount = 0
+    /// Jobs waiting for memory, oldest first (`waitForRoom`). Worker thread only.
+    private var waiting: [Job] = []
+    /// `waiting.count`, readable from any thread.
+    private var waitingCount = 0
+    /// Set by `waitForRoom` while a job runs (worker thread only).
+    private var waitRequested = false
     /// Steps run and asks stepped, for `stats`.
     private var counters = (steps: 0, asks: 0, tokens: 0)
     private let started = Date()
@@ -76,12 +94,15 @@ public final class Scheduler: @unchecked Sendable {
         t.start()
     }
 
-    /// Jobs waiting, plus the one running, plus asks in flight.
+    /// Jobs waiting (in the queue or for memory), plus the one running, plus asks in flight.
     public var depth: Int {
         condition.lock()
         defer { condition.unlock() }
-        return queue.count + (running == nil ? 0 : 1) + activeCount
+        return queue.count + waitingCount + (running == nil ? 0 : 1) + activeCount
     }
+
+    /// Jobs waiting for memory (`waitForRoom`).
+    public var waitingForRoom: Int { condition.withLock { waitingCount } }
 
     /// What the batcher has done so far: steps run, mean asks per step, tokens generated per second of uptime.
     public var batching: (steps: Int, meanBatchSize: Double, tokens: Int) {
@@ -96,7 +117,7 @@ public final class Scheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard accepting else { throw ServerError.stopping }
-        guard queue.count + activeCount < maxQueue else { throw ServerError.queueFull(limit: maxQueue) }
+        guard queue.count + waitingCount + activeCount < maxQueue else { throw ServerError.queueFull(limit: maxQueue) }
         queue.append(job)
         condition.signal()
     }
@@ -105,6 +126,23 @@ public final class Scheduler: @unchecked Sendable {
     public func add(_ ask: BackendAsk, finished: @escaping () -> Void) {
         active.append(Active(ask: ask, finished: finished))
         condition.withLock { activeCount = active.count }
+    }
+
+    /// Called by the job running (worker thread) when it cannot have the memory it needs until asks
+    /// in flight end: once it returns, it is set aside and run again when an ask ends or another
+    /// job has run, or as soon as its request stops.
+    public func waitForRoom() {
+        waitRequested = true
+    }
+
+    /// One step of the asks in flight, starting none (worker thread: a load whose session needs
+    /// room that busy sessions hold steps them until it frees; since no ask starts, it does).
+    /// - Returns: false when no ask is in flight.
+    public func stepActiveAsks() -> Bool {
+        answerStoppedWaiting()
+        guard !active.isEmpty else { return false }
+        step()
+        return true
     }
 
     /// Stops accepting jobs; runs the ones queued and the asks in flight, then `last`, then ends the worker.
@@ -133,9 +171,10 @@ public final class Scheduler: @unchecked Sendable {
         let loadSlice = loadResumed.map { now.uptimeNanoseconds - $0.uptimeNanoseconds } ?? 0
         var served: UInt64 = 0
         while true {
+            answerStoppedWaiting()
             while let job = takeAskStart() { run(job) }
             guard !active.isEmpty && (served == 0 || served < loadSlice) else { break }
-            step()
+            if step() { retryWaiting(asksOnly: true) }
             served = DispatchTime.now().uptimeNanoseconds - now.uptimeNanoseconds
         }
         loadResumed = DispatchTime.now()
@@ -144,21 +183,33 @@ public final class Scheduler: @unchecked Sendable {
     private func workerLoop() {
         while true {
             condition.lock()
-            while queue.isEmpty && active.isEmpty && !finished { condition.wait() }
-            if queue.isEmpty && active.isEmpty && finished {
+            while queue.isEmpty && active.isEmpty && waiting.isEmpty && !finished { condition.wait() }
+            if queue.isEmpty && active.isEmpty && waiting.isEmpty && finished {
                 thread = nil
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            // The drain's last job waits for the asks in flight.
-            let job = queue.isEmpty || (finished && queue.count == 1 && !active.isEmpty) ? nil : queue.removeFirst()
+            // The drain's last job waits for the asks in flight and the jobs waiting for room.
+            let job = queue.isEmpty || (finished && queue.count == 1 && !(active.isEmpty && waiting.isEmpty)) ? nil : queue.removeFirst()
             condition.unlock()
-            if let job { run(job) }
+            answerStoppedWaiting()
+            if let job {
+                run(job)
+                // A drop, an eviction or a load's reservation given back may have made room.
+                if !job.startsAsk { retryWaiting() }
+            }
             // Asks that arrived together start together (starting one is cheap), so their
             // prompts share the next step instead of joining one step each.
             while let next = takeAskStart() { run(next) }
-            if !active.isEmpty { step() }
+            if !active.isEmpty {
+                if step() { retryWaiting() }
+            } else if job == nil && !waiting.isEmpty {
+                // Nothing runs that could free room: nothing is busy, so the waiting jobs now fit
+                // or fail. Should one wait again, look again shortly (or when a job arrives).
+                retryWaiting()
+                if !waiting.isEmpty { condition.withLock { _ = condition.wait(until: Date().addingTimeInterval(0.05)) } }
+            }
         }
     }
 
@@ -178,6 +229,8 @@ public final class Scheduler: @unchecked Sendable {
             running = running ?? job.label
             return outer
         }
+        let outerWaits = waitRequested
+        waitRequested = false
         if job.startsAsk {
             job.run()
         } else {
@@ -185,11 +238,48 @@ public final class Scheduler: @unchecked Sendable {
             job.run()
             loadResumed = nil
         }
+        if waitRequested { setAside(job) }
+        waitRequested = outerWaits
         condition.withLock { running = outer }
     }
 
+    /// Puts a job aside until room may have freed (worker thread).
+    private func setAside(_ job: Job) {
+        waiting.append(job)
+        condition.withLock { waitingCount = waiting.count }
+    }
+
+    /// Runs the jobs waiting for room again, oldest first; those that still cannot have it wait
+    /// again. During a load (`asksOnly`) only ask starts are retried.
+    private func retryWaiting(asksOnly: Bool = false) {
+        guard !waiting.isEmpty else { return }
+        let jobs = waiting
+        waiting = []
+        var kept: [Job] = []
+        for job in jobs {
+            if asksOnly && !job.startsAsk { kept.append(job) } else { run(job) }
+        }
+        waiting = kept + waiting
+        condition.withLock { waitingCount = waiting.count }
+    }
+
+    /// Runs the waiting jobs whose request has stopped, so that they answer its error.
+    private func answerStoppedWaiting() {
+        guard !waiting.isEmpty else { return }
+        var stopped: [Job] = []
+        waiting.removeAll { job in
+            guard job.isStopped() else { return false }
+            stopped.append(job)
+            return true
+        }
+        condition.withLock { waitingCount = waiting.count }
+        for job in stopped { run(job) }
+    }
+
     /// One step of up to `maxBatch` active asks, oldest first; prompts only within `maxStepRows`.
-    private func step() {
+    /// - Returns: whether an ask ended.
+    @discardableResult
+    private func step() -> Bool {
         var chosen: [BackendAsk] = []
         var rows = 0
         for a in active where chosen.count < maxBatch {
@@ -215,5 +305,6 @@ public final class Scheduler: @unchecked Sendable {
             counters.tokens += generated
         }
         for a in ended { a.finished() }
+        return !ended.isEmpty
     }
 }

@@ -14,6 +14,10 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     case stopping
     /// The session alone needs more memory than the whole budget.
     case overBudget(needed: Int, budget: Int)
+    /// A saved session needs more memory than the whole budget (it was saved under a larger one).
+    case restoreOverBudget(session: String, needed: Int, budget: Int)
+    /// The room needed is held by sessions that cannot be saved (so cannot be evicted).
+    case noRoom(needed: Int, budget: Int, unsaved: [String])
     /// Too many jobs are waiting.
     case queueFull(limit: Int)
     /// A request reused the id of one still in flight on the connection.
@@ -41,6 +45,12 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
             return "kvd is stopping; retry when it is back (systemctl status kvd)"
         case .overBudget(let needed, let budget):
             return "the session needs \(needed) bytes of KV cache but the memory budget is \(budget) bytes; compress more (a higher ratio), load a shorter document, or raise memory_budget"
+        case .restoreOverBudget(let session, let needed, let budget):
+            return "session '\(session)' needs \(needed) bytes of KV cache but the memory budget is \(budget) bytes, so it cannot be restored; raise memory_budget to at least \(needed) bytes, or drop the session"
+        case .noRoom(let needed, let budget, let unsaved):
+            let names = unsaved.map { "'\($0)'" }.joined(separator: ", ")
+            let who = unsaved.isEmpty ? "resident sessions" : unsaved.count == 1 ? "session \(names)" : "sessions \(names)"
+            return "no room for \(needed) bytes of KV cache under the memory budget of \(budget) bytes: \(who) could not be saved to the state directory to make room (see kvd's log); free space there, drop sessions, or raise memory_budget"
         case .queueFull(let limit):
             return "\(limit) jobs are already waiting; retry later"
         case .duplicateRequestID(let id):

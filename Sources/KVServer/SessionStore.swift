@@ -8,6 +8,13 @@ import Logging
 /// state directory and unloaded ("evicted"); the next use restores them. Sessions found in the
 /// state directory at start are registered as saved and restored lazily.
 ///
+/// The budget is never overshot: a session with asks in flight is not evicted, so a restore or
+/// load that only busy sessions (or a load in progress) keep out throws `MustWaitForRoom`, and the
+/// scheduler runs its job again when an ask ends (`Scheduler.waitForRoom`). A load holds the bytes
+/// it was sized for (`reserveRoom`) until its session is inserted, so restores made between its
+/// layers cannot take them. When asks end, `evictWhileOverBudget` brings a store that is over
+/// budget for any reason back under it.
+///
 /// Metadata (`list`, `info`, `stats`) may be read from any thread; everything that loads, saves
 /// or restores runs on the scheduler's worker, one job at a time.
 public final class SessionStore: @unchecked Sendable {
@@ -44,6 +51,15 @@ public final class SessionStore: @unchecked Sendable {
     private let log: (Logger.Level, String) -> Void
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
+    /// Bytes held by loads in progress: sized before their prefill, released when they end.
+    private var reserved = 0
+
+    /// Thrown when the room needed is held by sessions with asks in flight, or by a load in
+    /// progress: it frees up when they end, so the caller waits (its job runs again when an ask
+    /// ends) rather than going over the budget. Never sent to a client.
+    struct MustWaitForRoom: Error {
+        let needed: Int
+    }
 
     init(backend: InferenceBackend, stateDirectory: URL, memoryBudget: Int, telemetry: TelemetryCSV,
          log: @escaping (Logger.Level, String) -> Void) {
@@ -136,26 +152,84 @@ public final class SessionStore: @unchecked Sendable {
 
     // MARK: Worker-thread operations
 
-    /// Makes room for `bytes` more resident bytes by evicting least recently used sessions.
-    /// - Throws: `ServerError.overBudget` when `bytes` alone exceed the budget.
-    func ensureRoom(for bytes: Int, except keep: String? = nil) throws {
+    /// What `ensureRoom` does next.
+    private enum RoomStep {
+        case fits, evict(Entry), wait, stuck
+    }
+
+    /// Makes room for `bytes` more resident bytes by evicting least recently used idle sessions.
+    ///
+    /// The resident session `keep` (one a load replaces) is not counted and not evicted; loads in
+    /// progress count with the bytes they reserved. Nothing is evicted unless that makes room.
+    /// - Parameter restoring: the saved session this room is for (names it in the error).
+    /// - Throws: `ServerError.overBudget` (`.restoreOverBudget`) when `bytes` alone exceed the
+    ///   budget; `MustWaitForRoom` when only sessions with asks in flight or loads in progress
+    ///   keep `bytes` out; `ServerError.noRoom` when sessions that cannot be saved do.
+    func ensureRoom(for bytes: Int, except keep: String? = nil, restoring: String? = nil) throws {
         guard memoryBudget > 0 else { return }
-        guard bytes <= memoryBudget else { throw ServerError.overBudget(needed: bytes, budget: memoryBudget) }
+        guard bytes <= memoryBudget else {
+            if let restoring { throw ServerError.restoreOverBudget(session: restoring, needed: bytes, budget: memoryBudget) }
+            throw ServerError.overBudget(needed: bytes, budget: memoryBudget)
+        }
+        var unsaved: Set<String> = []
+        while true {
+            let next: RoomStep = lock.withLock {
+                let others = entries.values.filter { $0.session != nil && $0.id != keep }
+                let used = others.reduce(reserved) { $0 + Int($1.info.kvBytes) }
+                guard used + bytes > memoryBudget else { return .fits }
+                // Evict only what makes room: sessions that will still be resident in any case
+                // (busy ones, ones that cannot be saved) and reserved bytes must leave room too.
+                let busyBytes = others.filter { $0.busy > 0 }.reduce(0) { $0 + Int($1.info.kvBytes) }
+                let unsavedBytes = others.filter { $0.busy == 0 && unsaved.contains($0.id) }.reduce(0) { $0 + Int($1.info.kvBytes) }
+                if unsavedBytes + bytes > memoryBudget { return .stuck }
+                if busyBytes + reserved + unsavedBytes + bytes <= memoryBudget,
+                   let victim = others.filter({ $0.busy == 0 && !unsaved.contains($0.id) }).min(by: { $0.lastUsed < $1.lastUsed }) {
+                    return .evict(victim)
+                }
+                return busyBytes + reserved > 0 ? .wait : .stuck
+            }
+            switch next {
+            case .fits: return
+            case .evict(let victim): if !evict(victim) { unsaved.insert(victim.id) }
+            case .wait: throw MustWaitForRoom(needed: bytes)
+            case .stuck: throw ServerError.noRoom(needed: bytes, budget: memoryBudget, unsaved: unsaved.sorted())
+            }
+        }
+    }
+
+    /// Makes room for a load of `bytes` (as `ensureRoom`) and holds it until `releaseReservation`,
+    /// so that what runs between the load's layers cannot take it.
+    func reserveRoom(for bytes: Int, except keep: String) throws {
+        try ensureRoom(for: bytes, except: keep)
+        lock.withLock { reserved += bytes }
+    }
+
+    /// Gives back bytes `reserveRoom` held (the load ended, or is about to insert its session).
+    func releaseReservation(_ bytes: Int) {
+        lock.withLock { reserved = max(0, reserved - bytes) }
+    }
+
+    /// Evicts least recently used idle sessions while resident sessions exceed the budget (run
+    /// when asks end, so a store over its budget for any reason returns under it once it can).
+    func evictWhileOverBudget() {
+        guard memoryBudget > 0 else { return }
+        var unsaved: Set<String> = []
         while true {
             let victim: Entry? = lock.withLock {
                 let resident = entries.values.filter { $0.session != nil }
-                let used = resident.reduce(0) { $0 + Int($1.info.kvBytes) }
-                guard used + bytes > memoryBudget else { return nil }
-                return resident.filter { $0.id != keep && $0.busy == 0 }.min { $0.lastUsed < $1.lastUsed }
+                guard resident.reduce(0, { $0 + Int($1.info.kvBytes) }) > memoryBudget else { return nil }
+                return resident.filter { $0.busy == 0 && !unsaved.contains($0.id) }.min { $0.lastUsed < $1.lastUsed }
             }
             guard let victim else { return }
-            evict(victim)
+            if !evict(victim) { unsaved.insert(victim.id) }
         }
     }
 
     /// Saves (if needed) and unloads a resident session.
-    private func evict(_ e: Entry) {
-        guard let session = e.session else { return }
+    /// - Returns: false when it could not be saved (it stays resident).
+    @discardableResult
+    private func evict(_ e: Entry) -> Bool {
+        guard let session = e.session else { return true }
         let start = Date()
         do {
             if e.savedURL == nil { _ = try save(e, session) }
@@ -166,10 +240,12 @@ public final class SessionStore: @unchecked Sendable {
             row.detail = e.savedURL?.path ?? ""
             telemetry.record(row)
             log(.info, "evicted session \(e.id) (\(e.info.kvBytes) bytes) to \(e.savedURL?.path ?? "?")")
+            return true
         } catch {
             // Never lose a session: if it cannot be saved it stays resident.
             log(.error, "cannot evict session \(e.id): \(error)")
             lock.withLock { e.lastUsed = Date() }
+            return false
         }
     }
 
@@ -183,6 +259,8 @@ public final class SessionStore: @unchecked Sendable {
     }
 
     /// Adds a freshly loaded session (evicting others to fit), replacing an old one if allowed.
+    /// - Throws: `MustWaitForRoom` when sessions with asks in flight hold the room it needs (it
+    ///   came out larger than the bytes its load reserved).
     func insert(_ session: BackendSession, id: String, replace: Bool) throws {
         try lock.withLock {
             if entries[id] != nil && !replace { throw ServerError.sessionExists(id) }
@@ -200,6 +278,7 @@ public final class SessionStore: @unchecked Sendable {
     }
 
     /// The resident session `id`, restoring it from disk when it was evicted or saved at shutdown.
+    /// - Throws: `MustWaitForRoom` when the restore must wait for asks to end (see `ensureRoom`).
     /// - Returns: the session and whether it was just restored (with the restore's I/O time).
     func resident(_ id: String) throws -> (BackendSession, restoredMs: Double?) {
         let e: Entry = try lock.withLock {
@@ -210,7 +289,7 @@ public final class SessionStore: @unchecked Sendable {
         }
         if let s = lock.withLock({ e.session }) { return (s, nil) }
         guard let url = lock.withLock({ e.savedURL }) else { throw ServerError.unknownSession(id) }
-        try ensureRoom(for: Int(e.info.kvBytes), except: id)
+        try ensureRoom(for: Int(e.info.kvBytes), except: id, restoring: id)
         let start = Date()
         let session = try backend.restore(session: id, from: url)
         let ms = Date().timeIntervalSince(start) * 1000

@@ -35,8 +35,11 @@ final class FakeBackend: InferenceBackend {
         if !request.decoding.isEmpty && !request.decoding.hasPrefix("h2o") { throw WireError(.invalidArgument, "unknown decoding press '\(request.decoding)'") }
     }
 
+    /// How much `requiredBytes` underestimates a load by (as a press's nominal ratio may).
+    var requiredBytesShortfall = 0
+
     func requiredBytes(_ request: LoadRequest) throws -> Int {
-        request.document.split(separator: " ").count * bytesPerWord
+        request.document.split(separator: " ").count * bytesPerWord - requiredBytesShortfall
     }
 
     /// A load's "layers": each takes `layerDelay`, then lets the asks step (as a prefill does).
@@ -45,6 +48,8 @@ final class FakeBackend: InferenceBackend {
     private(set) var steps = 0
     /// Asks per step, in order.
     private(set) var batchSizes: [Int] = []
+    /// Runs on the worker after every step (tests sample the store there).
+    var onStep: (() -> Void)?
 
     func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
               betweenLayers: @escaping () -> Void) throws -> BackendSession {
@@ -63,6 +68,7 @@ final class FakeBackend: InferenceBackend {
         batchSizes.append(mine.count)
         if tokenDelay > 0 { Thread.sleep(forTimeInterval: tokenDelay) }
         for ask in mine { ask.advance() }
+        onStep?()
     }
 
     func restore(session: String, from url: URL) throws -> BackendSession {

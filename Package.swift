@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "KVServerEngine",
             dependencies: [
-                "KVServer", "KVWire", "KVMetrics", "KVEngine", "KVPress", "KVModel",
+                "KVServer", "KVWire", "KVMetrics", "KVEngine", "KVPress", "KVModel", "KVSystem",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

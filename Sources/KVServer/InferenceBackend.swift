@@ -35,6 +35,9 @@ public protocol InferenceBackend: AnyObject {
     func restore(session: String, from url: URL) throws -> BackendSession
     /// The metadata of a saved session, without reading its cache.
     func savedInfo(at url: URL) throws -> SessionInfo
+    /// Gives back memory that only work now finished needed (a load's scratch, freed caches).
+    /// Worker, when it goes idle after loads, drops, evictions or restores.
+    func releaseIdleMemory()
 }
 
 /// One resident session of the engine.

@@ -181,8 +181,18 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     private func workerLoop() {
+        // Whether a job other than an ask start ran since the worker was last idle.
+        var memoryMayBeFree = false
         while true {
             condition.lock()
+            if memoryMayBeFree && queue.isEmpty && active.isEmpty && waiting.isEmpty && !finished {
+                // Idle after a load, drop, eviction or restore: a long prefill's scratch and the
+                // caches of dropped sessions go back to the system (kvd's RSS falls back).
+                condition.unlock()
+                memoryMayBeFree = false
+                backend.releaseIdleMemory()
+                continue
+            }
             while queue.isEmpty && active.isEmpty && waiting.isEmpty && !finished { condition.wait() }
             if queue.isEmpty && active.isEmpty && waiting.isEmpty && finished {
                 thread = nil
@@ -196,6 +206,7 @@ public final class Scheduler: @unchecked Sendable {
             answerStoppedWaiting()
             if let job {
                 run(job)
+                if !job.startsAsk { memoryMayBeFree = true }
                 // A drop, an eviction or a load's reservation given back may have made room.
                 if !job.startsAsk { retryWaiting() }
             }

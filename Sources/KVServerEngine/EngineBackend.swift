@@ -3,6 +3,7 @@ import KVEngine
 import KVModel
 import KVPress
 import KVServer
+import KVSystem
 import Logging
 
 /// The daemon's backend: KVEngine sessions on real models, KVPress presses, and saved sessions
@@ -136,6 +137,11 @@ public final class EngineBackend: InferenceBackend {
     public func step(_ asks: [BackendAsk]) {
         let mine = asks.compactMap { ($0 as? EngineAsk)?.ask }
         AskBatch.step(mine, scratch: { model in self.served.first { $0.model === model }?.askScratch })
+    }
+
+    public func releaseIdleMemory() {
+        for s in served { s.model.releaseScratch() }
+        ResourceUsage.returnFreedMemory()
     }
 
     public func restore(session id: String, from url: URL) throws -> BackendSession {

@@ -21,6 +21,20 @@ public enum ResourceUsage {
         #endif
     }
 
+    /// Hands memory the allocator holds free back to the system (glibc's `malloc_trim`): freed
+    /// caches and scratch otherwise stay in the process's resident set.
+    public static func returnFreedMemory() {
+        #if canImport(Glibc)
+        // Looked up at run time: Swift's Glibc module does not import <malloc.h>.
+        guard let symbol = mallocTrim else { return }
+        _ = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)(0)
+        #endif
+    }
+
+    #if canImport(Glibc)
+    private static let mallocTrim = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim")
+    #endif
+
     private static func statusField(_ name: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name) {

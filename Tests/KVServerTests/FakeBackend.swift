@@ -1,5 +1,6 @@
 import Foundation
 import KVEngine
+import KVSystem
 @testable import KVServer
 
 /// A model-free backend: a "session" holds its document's words; an answer streams the first
@@ -80,6 +81,11 @@ final class FakeBackend: InferenceBackend {
         let words = String(decoding: payload, as: UTF8.self).split(separator: " ").map(String.init)
         return FakeSession(id: session, words: words, backend: self)
     }
+
+    /// Times the worker went idle after work that may have freed memory.
+    let idleReleases = Locked(0)
+
+    func releaseIdleMemory() { idleReleases.update { $0 += 1 } }
 
     func savedInfo(at url: URL) throws -> SessionInfo {
         let header = try SnapshotFile.readHeader(from: url)

@@ -52,7 +52,7 @@ public final class Linear: @unchecked Sendable {
     /// The threads every path splits output rows over.
     public let pool: ThreadPool
     private var vector: Q8Vector
-    private let batch = Q8Batch()
+    private var batch = Q8Batch()
     private var dense: UnsafeMutablePointer<Float>
     private var denseCapacity = 0
 
@@ -64,6 +64,16 @@ public final class Linear: @unchecked Sendable {
     }
 
     deinit { dense.deallocate() }
+
+    /// Gives back the scratch (it grows again on the next call): after a long prefill it holds
+    /// the whole batch quantized and the dense path's packed tokens.
+    public func releaseScratch() {
+        dense.deallocate()
+        dense = .allocate(capacity: 1)
+        denseCapacity = 0
+        batch = Q8Batch()
+        vector = Q8Vector(capacity: 32)
+    }
 
     /// The float scratch of the dense and sgemm paths, grown to at least `count` (never shrunk).
     private func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {

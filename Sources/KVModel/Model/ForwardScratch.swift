@@ -11,6 +11,12 @@ public final class ForwardScratch: @unchecked Sendable {
     /// Empty scratch; it grows to what the passes run on it need.
     public init() {}
 
+    /// Frees every buffer; the next pass grows them again to what it needs.
+    public func release() {
+        workspace.release()
+        linear.releaseScratch()
+    }
+
     /// Bytes of activation and attention buffers held.
     public var byteCount: Int { workspace.byteCount }
 }

@@ -111,6 +111,14 @@ public final class Model: @unchecked Sendable {
         return try decoder.forward(tokens, cache: cache, hook: hook, logits: logits, scratch: scratch, betweenLayers: layerBoundary)
     }
 
+    /// Frees the scratch of `forward(_:cache:hook:logits:)`, which a long prefill grew to its
+    /// size (hundreds of MB for thousands of tokens); the next call grows it again.
+    public func releaseScratch() {
+        lock.lock()
+        defer { lock.unlock() }
+        scratch.release()
+    }
+
     /// Throws what makes `tokens` impossible to run on `cache` (`ModelError`): no tokens, an
     /// unknown id, or more than the context window holds.
     public func validate(_ tokens: [Int], cache: KVCache) throws {

@@ -23,6 +23,11 @@ final class Workspace {
         return buffers[i]!
     }
 
+    /// Frees every buffer (they grow again on demand).
+    func release() {
+        for i in buffers.indices { buffers[i]?.deallocate(); buffers[i] = nil; capacities[i] = 0 }
+    }
+
     /// Bytes currently allocated.
     var byteCount: Int { capacities.reduce(0, +) * 4 }
 

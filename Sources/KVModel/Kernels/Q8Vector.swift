@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// An activation vector prepared for integer matrix-vector products: the float values plus
 /// a two-part 8-bit quantization in blocks of 32.
 ///
@@ -72,40 +76,60 @@ public final class Q8Vector: @unchecked Sendable {
     static func quantizeBlock(_ v: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
                               _ r: UnsafeMutablePointer<Int8>) -> (scale: Float, sum: Float) {
         let pv = UnsafeRawPointer(v)
-        // Round to nearest with the 1.5·2^23 trick (the generic SIMD float→int conversion is a call).
-        let magic = SIMD8<Float>(repeating: 12_582_912)
-        @inline(__always) func roundToInt(_ v: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Int32>) {
-            let t = v + magic
-            return (t - magic, unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000)
+        let v0 = pv.loadUnaligned(as: SIMD8<Float>.self), v1 = pv.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let v2 = pv.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), v3 = pv.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+        @inline(__always) func magnitude(_ a: SIMD8<Float>) -> SIMD8<Float> {
+            unsafeBitCast(unsafeBitCast(a, to: SIMD8<UInt32>.self) & SIMD8(repeating: 0x7FFF_FFFF), to: SIMD8<Float>.self)
         }
-        var v = (pv.loadUnaligned(as: SIMD8<Float>.self),
-                 pv.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
-                 pv.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self),
-                 pv.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
-        var m = SIMD8<Float>()
-        for a in [v.0, v.1, v.2, v.3] {
-            var mag = a
-            mag.replace(with: -a, where: a .< 0)
-            m.replace(with: mag, where: mag .> m)
-        }
+        let m = pointwiseMax(pointwiseMax(magnitude(v0), magnitude(v1)), pointwiseMax(magnitude(v2), magnitude(v3)))
         let d = m.max() / 127
         let id: Float = d > 0 ? 1 / d : 0
-        let sum = ((v.0 + v.1) + (v.2 + v.3)).sum()
-        withUnsafeMutableBytes(of: &v) { lanes in
-            for k in 0..<4 {
-                let scaled = lanes.loadUnaligned(fromByteOffset: k &* 32, as: SIMD8<Float>.self) * id
-                let (hiF, hiI) = roundToInt(scaled)
-                var (_, loI) = roundToInt((scaled - hiF) * 256)
-                loI.replace(with: 127, where: loI .> 127)
-                loI.replace(with: -127, where: loI .< -127)
-                for j in 0..<8 {
-                    q[k &* 8 &+ j] = Int8(truncatingIfNeeded: hiI[j])
-                    r[k &* 8 &+ j] = Int8(truncatingIfNeeded: loI[j])
-                }
-            }
-        }
+        let sum = ((v0 + v1) + (v2 + v3)).sum()
+        let codes = Self.codes(v0 * id, v1 * id, v2 * id, v3 * id)
+        UnsafeMutableRawPointer(q).storeBytes(of: codes.q, as: SIMD32<Int8>.self)
+        UnsafeMutableRawPointer(r).storeBytes(of: codes.r, as: SIMD32<Int8>.self)
         return (d / 256, sum)
     }
+
+    /// The 32 scaled values (|s| ≤ 127) as int8 codes `q = round(s)` and residuals
+    /// `r = clamp(round((s − q)·256), ±127)`, in element order.
+    #if arch(x86_64)
+    @inline(__always)
+    private static func codes(_ s0: SIMD8<Float>, _ s1: SIMD8<Float>, _ s2: SIMD8<Float>,
+                              _ s3: SIMD8<Float>) -> (q: SIMD32<Int8>, r: SIMD32<Int8>) {
+        // Round to nearest even with the 1.5·2^23 trick (the generic SIMD float→int conversion is a call).
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        @inline(__always) func round(_ v: SIMD8<Float>) -> (SIMD8<Float>, SIMD4<Int64>) {
+            let t = v + magic
+            return (t - magic, unsafeBitCast(unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000, to: SIMD4<Int64>.self))
+        }
+        @inline(__always) func residual(_ s: SIMD8<Float>, _ rounded: SIMD8<Float>) -> SIMD4<Int64> {
+            let (_, i) = round((s - rounded) * 256)
+            return _mm256_max_epi32(_mm256_min_epi32(i, _mm256_set1_epi32(127)), _mm256_set1_epi32(-127))
+        }
+        // Saturating packs never saturate here (every value is within ±127); they interleave the
+        // four vectors by 4-byte groups per 128-bit lane, which the permute puts back in order.
+        @inline(__always) func pack(_ a: SIMD4<Int64>, _ b: SIMD4<Int64>, _ c: SIMD4<Int64>, _ d: SIMD4<Int64>) -> SIMD32<Int8> {
+            let bytes = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d))
+            return unsafeBitCast(_mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)), to: SIMD32<Int8>.self)
+        }
+        let (f0, i0) = round(s0), (f1, i1) = round(s1), (f2, i2) = round(s2), (f3, i3) = round(s3)
+        return (pack(i0, i1, i2, i3), pack(residual(s0, f0), residual(s1, f1), residual(s2, f2), residual(s3, f3)))
+    }
+    #else
+    private static func codes(_ s0: SIMD8<Float>, _ s1: SIMD8<Float>, _ s2: SIMD8<Float>,
+                              _ s3: SIMD8<Float>) -> (q: SIMD32<Int8>, r: SIMD32<Int8>) {
+        var q = SIMD32<Int8>(), r = SIMD32<Int8>()
+        for (k, s) in [s0, s1, s2, s3].enumerated() {
+            for j in 0..<8 {
+                let hi = s[j].rounded(.toNearestOrEven)
+                q[k * 8 + j] = Int8(hi)
+                r[k * 8 + j] = Int8(max(-127, min(127, ((s[j] - hi) * 256).rounded(.toNearestOrEven))))
+            }
+        }
+        return (q, r)
+    }
+    #endif
 
     /// The value element `i` stands for after quantization, `scales[b]·(256·qs[i] + residuals[i])`.
     public func quantizedValue(_ i: Int) -> Float {

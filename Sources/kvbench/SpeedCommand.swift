@@ -105,6 +105,12 @@ struct SpeedCommand: ParsableCommand {
             return try decodeRate(model: model, cache: cache, first: Sampler.argmax(logits), steps: 128)
         }
         result.append(("decode_tok_s", median(decodeRates)))
+        // Bytes a token reads times tokens per second, beside what this machine can read at all.
+        let shortCache = model.makeCache(storage: storage)
+        _ = try model.forward(short, cache: shortCache, logits: .none)
+        result.append(("decode_gb_s", Double(model.bytesReadPerDecodeToken(cache: shortCache)) * median(decodeRates) / 1e9))
+        progress("memory read bandwidth")
+        result.append(("memory_read_gb_s", MemoryReadBandwidth.measure(pool: ThreadPool.shared)))
 
         if !quick {
             for context in longContexts ?? [] where context + 32 <= model.config.contextLength {
@@ -120,6 +126,7 @@ struct SpeedCommand: ParsableCommand {
                 }
                 result.append(("prefill_\(context)_tok_s", Double(context) / prefill))
                 result.append(("decode_\(context)_tok_s", median(rates)))
+                result.append(("decode_\(context)_gb_s", Double(model.bytesReadPerDecodeToken(cache: cache)) * median(rates) / 1e9))
                 if quantization != nil { result.append(("quantize_\(context)_s", quantizeSeconds)) }
                 result.append(("kv_bytes_\(context)", Double(cache.byteCount)))
             }

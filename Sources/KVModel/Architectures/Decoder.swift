@@ -47,6 +47,14 @@ final class Decoder {
         ropes = [false, true].map { long in (0..<c.layerCount).map { c.rope(layer: $0, long: long) } }
     }
 
+    /// Bytes of weights one decode token reads: every block's matrices and the output projection
+    /// (the embedding gives one row, not counted).
+    var weightBytesPerToken: Int {
+        blocks.reduce(output.outputs * output.rowBytes) { total, b in
+            (b.qkv + b.gateUp + [b.output, b.down]).reduce(total) { $0 + $1.outputs * $1.rowBytes }
+        }
+    }
+
     /// Prompts up to this many tokens attend like decode steps, all rows at once (`DecodeAttention`),
     /// longer ones by blocks of rows (`PrefillAttention`).
     static let shortPrompt = 64

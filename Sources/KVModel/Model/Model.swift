@@ -111,6 +111,20 @@ public final class Model: @unchecked Sendable {
         return try decoder.forward(tokens, cache: cache, hook: hook, logits: logits, scratch: scratch, betweenLayers: layerBoundary)
     }
 
+    /// Bytes one decode token reads over `cache`: the weights (`Decoder.weightBytesPerToken`) and
+    /// the keys and values its attention visits (on a sliding-window layer, only the window).
+    /// Divided by the time of a token, the memory bandwidth a decode uses.
+    public func bytesReadPerDecodeToken(cache: KVCache) -> Int {
+        var kv = 0
+        for (l, heads) in cache.layers.enumerated() {
+            for head in heads where head.count > 0 {
+                let visible = min(head.count, config.window(layer: l) ?? head.count)
+                kv += head.byteCount * visible / head.count
+            }
+        }
+        return decoder.weightBytesPerToken + kv
+    }
+
     /// Frees the scratch of `forward(_:cache:hook:logits:)`, which a long prefill grew to its
     /// size (hundreds of MB for thousands of tokens); the next call grows it again.
     public func releaseScratch() {

@@ -54,9 +54,15 @@ let package = Package(
         // Small compute-free building blocks: this process's memory use, FNV-1a, a bounds-checked
         // little-endian reader, a locked value (shared by the model, the engine, the daemon and kvbench).
         .target(name: "KVSystem"),
+        // AVX-512 VNNI kernels, compiled per function for that level and called only where the CPU
+        // has it (KVModel's CPULevel); C because Swift cannot target one function at AVX-512.
+        .target(
+            name: "CKVKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         .target(
             name: "KVModel",
-            dependencies: ["COpenBLAS", "KVSystem"],
+            dependencies: ["COpenBLAS", "KVSystem", "CKVKernels"],
             swiftSettings: optimized
         ),
         // Spec grammar and the press catalog (parameters, defaults, validation). Pure Swift: kvctl uses it.

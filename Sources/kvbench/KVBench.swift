@@ -17,6 +17,7 @@ struct KVBench: ParsableCommand {
 
     static func main() {
         BLAS.restartWithVectorKernelIfNeeded()
+        CPULevel.exitIfMisconfigured(program: "kvbench")
         main(nil)
     }
 }

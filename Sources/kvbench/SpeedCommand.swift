@@ -139,6 +139,7 @@ struct SpeedCommand: ParsableCommand {
         result.append(("peak_rss_bytes", Double(ResourceUsage.peakRSSBytes)))
 
         var object: [String: Any] = ["threads": ThreadPool.shared.threadCount, "kv_storage": storage.rawValue, "openblas_core": BLAS.coreName,
+                                     "kernels": CPULevel.current.rawValue,
                                      "repeats": repeats, "model": model.path]
         if let press { object["press"] = PressSpec.isNone(press) ? PressSpec.none : ((try? PressSpec.parse(press))?.description ?? press) }
         if let quantization { object["kv_quant"] = quantization.description }
@@ -148,7 +149,7 @@ struct SpeedCommand: ParsableCommand {
         if json {
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("kvbench speed — \(model.config.name), \(ThreadPool.shared.threadCount) threads, \(storage.rawValue) KV cache\(quantization.map { " (\($0))" } ?? ""), median of \(repeats), OpenBLAS \(BLAS.coreName)")
+            print("kvbench speed — \(model.config.name), \(ThreadPool.shared.threadCount) threads, \(storage.rawValue) KV cache\(quantization.map { " (\($0))" } ?? ""), median of \(repeats), kernels \(CPULevel.current.rawValue), OpenBLAS \(BLAS.coreName)")
             for (k, v) in result {
                 let shown = k == "context_length" ? String(Int(v)) : k.contains("bytes") ? String(format: "%.1f MiB", v / 1_048_576) : String(format: "%.3f", v)
                 print(k.padding(toLength: 30, withPad: " ", startingAt: 0), shown)

@@ -32,6 +32,7 @@ struct KVD: ParsableCommand {
 
     static func main() {
         BLAS.restartWithVectorKernelIfNeeded()
+        CPULevel.exitIfMisconfigured(program: "kvd")
         main(nil)
     }
 

@@ -1,3 +1,4 @@
+import CKVKernels
 /// A weight matrix in GGUF row layout, ready for matrix-vector and short-batch products.
 ///
 /// Shape: `rows` outputs × `columns` inputs; GGUF row r (`shape[0] = columns` elements) is
@@ -185,8 +186,19 @@ public final class QuantizedMatrix: @unchecked Sendable {
         @inline(__always) func integerRows<F: IntegerBlockFormat>(_ f: F.Type, _ w: UnsafeRawPointer, _ rowBytes: Int) {
             IntegerDot.rows(F.self, w, rowBytes: rowBytes, blocks: nb, range, q, tokens: tokens, y, outputStride: outputStride)
         }
+        #if arch(x86_64)
+        func vnniRows(_ format: kvk_format) {
+            var rows = kvk_q8_rows(qs: q.qs.assumingMemoryBound(to: Int8.self), residuals: q.residuals.assumingMemoryBound(to: Int8.self),
+                                   scales: q.scales, sums: q.sums, interleave: q.interleave, block_stride: q.blockStride)
+            kvk_avx512vnni_rows(format, packed!.assumingMemoryBound(to: UInt8.self), packedRowBytes, nb, range.lowerBound, range.upperBound,
+                                &rows, tokens.lowerBound, tokens.upperBound, y, outputStride)
+        }
+        #endif
         switch layout {
         #if arch(x86_64)
+        case .q8_0Packed where CPULevel.current == .avx512vnni: vnniRows(KVK_Q8_0)
+        case .q5_0Packed where CPULevel.current == .avx512vnni: vnniRows(KVK_Q5_0)
+        case .q4_1Packed where CPULevel.current == .avx512vnni: vnniRows(KVK_Q4_1)
         case .q4_0Packed: integerRows(PackedQ4_0.self, packed!, packedRowBytes)
         case .q4_1Packed:
             MatVecKernels.rowsQ4_1(packed!, rowBytes: packedRowBytes, blocks: nb, range, q, tokens: tokens, y, outputStride: outputStride)

@@ -78,42 +78,76 @@ KVK_TARGET static inline __m512i codes_q4_1(const uint8_t *row, long nb, long b)
     return _mm512_cvtepu8_epi16(nibbles(row + nb * 4, nb, b));
 }
 
-// One row · one token; the same operations in the same order for every (row, token).
-#define KVK_DOT(NAME, CODES, HAS_MIN)                                                                   \
-    KVK_TARGET static inline float NAME(const uint8_t *row, long nb, const int16_t *xw, const float *xs, \
-                                        const float *xsum) {                                             \
-        __m512 acc = _mm512_setzero_ps();                                                                \
-        float offset = 0;                                                                                \
-        for (long b = 0; b < nb; b++) {                                                                  \
-            __m512i p = _mm512_dpwssd_epi32(_mm512_setzero_si512(), CODES(row, nb, b),                   \
-                                            _mm512_load_si512((const __m512i *)(xw + b * 32)));          \
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(half_to_float(row + b * 2) * xs[b]), acc); \
-            if (HAS_MIN) offset += half_to_float(row + nb * 2 + b * 2) * xsum[b];                        \
-        }                                                                                                \
-        return _mm512_reduce_add_ps(acc) + offset;                                                       \
+// The codes of block b of a row, as int16 (one zmm).
+KVK_TARGET __attribute__((always_inline)) static inline __m512i codes(kvk_format format, const uint8_t *row, long nb, long b) {
+    switch (format) {
+    case KVK_Q8_0: return codes_q8_0(row, nb, b);
+    case KVK_Q5_0: return codes_q5_0(row, nb, b);
+    default: return codes_q4_1(row, nb, b);
     }
+}
 
-KVK_DOT(dot_q8_0, codes_q8_0, 0)
-KVK_DOT(dot_q5_0, codes_q5_0, 0)
-KVK_DOT(dot_q4_1, codes_q4_1, 1)
+// One row · one token: `w(b)` gives block b's int16 codes (unpacked in place, or read back from a
+// row expanded once for many tokens: the same values). The same operations in the same order for
+// every (row, token), so a token's result does not depend on how its call was tiled.
+#define KVK_DOT(W)                                                                                        \
+    __m512 acc = _mm512_setzero_ps();                                                                     \
+    float offset = 0;                                                                                     \
+    for (long b = 0; b < nb; b++) {                                                                       \
+        __m512i p = _mm512_dpwssd_epi32(_mm512_setzero_si512(), W, _mm512_load_si512((const __m512i *)(xw + b * 32))); \
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(half_to_float(row + b * 2) * xs[b]), acc); \
+        if (format == KVK_Q4_1) offset += half_to_float(row + nb * 2 + b * 2) * xsum[b];                \
+    }                                                                                                     \
+    return _mm512_reduce_add_ps(acc) + offset;
+
+KVK_TARGET __attribute__((always_inline)) static inline float dot(kvk_format format, const uint8_t *row, long nb, const int16_t *xw,
+                                   const float *xs, const float *xsum) {
+    KVK_DOT(codes(format, row, nb, b))
+}
+
+KVK_TARGET __attribute__((always_inline)) static inline float dot_expanded(kvk_format format, const uint8_t *row, const int16_t *w16, long nb,
+                                            const int16_t *xw, const float *xs, const float *xsum) {
+    KVK_DOT(_mm512_load_si512((const __m512i *)(w16 + b * 32)))
+}
+
+// Per thread: one row's codes as int16, when a call has several tokens.
+static __thread int16_t *expanded = NULL;
+static __thread long expanded_blocks = 0;
+
+// The rows of one call; inlined once per format, so every switch on it folds away.
+KVK_TARGET __attribute__((always_inline)) static inline void rows(kvk_format format, const uint8_t *weights, long row_bytes,
+                                                                  long blocks, long r0, long r1, const kvk_q8_rows *x,
+                                                                  const int16_t *xw, long t0, long t1, float *y, long y_stride) {
+    // Several tokens: each row's codes are unpacked once into L1 and read back for every token.
+    int expand = t1 - t0 > 1;
+    if (expand && expanded_blocks < blocks) {
+        free(expanded);
+        expanded = aligned_alloc(64, (size_t)blocks * 64);
+        expanded_blocks = expanded ? blocks : 0;
+        if (!expanded) abort();
+    }
+    for (long r = r0; r < r1; r++) {
+        const uint8_t *row = weights + r * row_bytes;
+        if (expand) {
+            for (long b = 0; b < blocks; b++) _mm512_store_si512((__m512i *)(expanded + b * 32), codes(format, row, blocks, b));
+        }
+        for (long t = t0; t < t1; t++) {
+            const int16_t *xt = xw + (size_t)(t - t0) * blocks * 32;
+            const float *xs = x->scales + t * x->block_stride, *xsum = x->sums + t * x->block_stride;
+            y[t * y_stride + r] = expand ? dot_expanded(format, row, expanded, blocks, xt, xs, xsum)
+                                         : dot(format, row, blocks, xt, xs, xsum);
+        }
+    }
+}
 
 KVK_TARGET void kvk_avx512vnni_rows(kvk_format format, const uint8_t *weights, long row_bytes, long blocks,
                                     long r0, long r1, const kvk_q8_rows *x, long t0, long t1,
                                     float *y, long y_stride) {
     const int16_t *xw = widen(x, blocks, t0, t1);
     if (!xw) abort();  // out of memory for a few KB of activations
-    for (long r = r0; r < r1; r++) {
-        const uint8_t *row = weights + r * row_bytes;
-        for (long t = t0; t < t1; t++) {
-            const int16_t *xt = xw + (size_t)(t - t0) * blocks * 32;
-            const float *xs = x->scales + t * x->block_stride, *xsum = x->sums + t * x->block_stride;
-            float v;
-            switch (format) {
-            case KVK_Q8_0: v = dot_q8_0(row, blocks, xt, xs, xsum); break;
-            case KVK_Q5_0: v = dot_q5_0(row, blocks, xt, xs, xsum); break;
-            default: v = dot_q4_1(row, blocks, xt, xs, xsum); break;
-            }
-            y[t * y_stride + r] = v;
-        }
+    switch (format) {
+    case KVK_Q8_0: rows(KVK_Q8_0, weights, row_bytes, blocks, r0, r1, x, xw, t0, t1, y, y_stride); break;
+    case KVK_Q5_0: rows(KVK_Q5_0, weights, row_bytes, blocks, r0, r1, x, xw, t0, t1, y, y_stride); break;
+    default: rows(KVK_Q4_1, weights, row_bytes, blocks, r0, r1, x, xw, t0, t1, y, y_stride); break;
     }
 }

@@ -151,3 +151,37 @@ KVK_TARGET void kvk_avx512vnni_rows(kvk_format format, const uint8_t *weights, l
     default: rows(KVK_Q4_1, weights, row_bytes, blocks, r0, r1, x, xw, t0, t1, y, y_stride); break;
     }
 }
+
+KVK_TARGET void kvk_avx512_panel(const float *w, long kn, const float *a, long a_block_stride, long tokens,
+                                 float *y, long ldc, long rows, int accumulate) {
+    for (long t = 0; t < tokens; t += 32) {
+        const float *a0 = a + (t / 16) * a_block_stride, *a1 = a0 + a_block_stride;
+        int two = tokens - t > 16;
+        __m512 c[6][2];
+        for (int r = 0; r < 6; r++) c[r][0] = c[r][1] = _mm512_setzero_ps();
+        if (two) {
+            for (long k = 0; k < kn; k++) {
+                __m512 x0 = _mm512_loadu_ps(a0 + k * 16), x1 = _mm512_loadu_ps(a1 + k * 16);
+                for (int r = 0; r < 6; r++) {
+                    __m512 b = _mm512_set1_ps(w[r * kn + k]);
+                    c[r][0] = _mm512_fmadd_ps(x0, b, c[r][0]);
+                    c[r][1] = _mm512_fmadd_ps(x1, b, c[r][1]);
+                }
+            }
+        } else {
+            for (long k = 0; k < kn; k++) {
+                __m512 x0 = _mm512_loadu_ps(a0 + k * 16);
+                for (int r = 0; r < 6; r++) c[r][0] = _mm512_fmadd_ps(x0, _mm512_set1_ps(w[r * kn + k]), c[r][0]);
+            }
+        }
+        // Transpose on the way out: the tile is [row][token], y is [token][row].
+        float f[6][32] __attribute__((aligned(64)));
+        for (int r = 0; r < 6; r++) { _mm512_store_ps(f[r], c[r][0]); _mm512_store_ps(f[r] + 16, c[r][1]); }
+        long n = tokens - t < 32 ? tokens - t : 32;
+        for (long i = 0; i < n; i++) {
+            float *yt = y + (t + i) * ldc;
+            if (accumulate) { for (long r = 0; r < rows; r++) yt[r] += f[r][i]; }
+            else { for (long r = 0; r < rows; r++) yt[r] = f[r][i]; }
+        }
+    }
+}

@@ -30,4 +30,11 @@ typedef enum { KVK_Q8_0 = 0, KVK_Q5_0 = 1, KVK_Q4_1 = 2 } kvk_format;
 void kvk_avx512vnni_rows(kvk_format format, const uint8_t *weights, long row_bytes, long blocks,
                          long r0, long r1, const kvk_q8_rows *x, long t0, long t1,
                          float *y, long y_stride);
+
+/// PanelGEMM's tile at AVX-512: six weight rows (`w`, `kn` floats apart; rows past `rows` zero) ·
+/// `tokens` packed tokens (block j of 16 at `a + j·a_block_stride`, element k of its tokens at
+/// 16·k), writing or (`accumulate`) adding y[t·ldc + r]. Every (row, token) is one FMA chain over
+/// k in order, as in the AVX2 tile.
+void kvk_avx512_panel(const float *w, long kn, const float *a, long a_block_stride, long tokens,
+                      float *y, long ldc, long rows, int accumulate);
 #endif

@@ -86,12 +86,22 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// The smallest T for which `.apply` takes `.dense` for matrices of `type` (the table above;
-    /// q5_K, measured past 128, at 128). With the AVX-512 VNNI kernels (`CPULevel`), q5_0 and q8_0
-    /// batch up to 32 tokens: on an AMD EPYC (Zen 5), one thread, batched against dense ms at
-    /// T = 16, 24, 32, 48: Qwen2.5's q5_0 ffn_up 1.53/2.06, 2.24/3.11, 2.98/3.11, 4.20/4.00; its q8_0
-    /// output matrix at T = 16, 32: 54/62, 95.5/95.3. q4_1 stays at 16 (1.90/1.84 at T = 16).
+    /// q5_K, measured past 128, at 128).
+    ///
+    /// At the AVX-512 VNNI level (`CPULevel`) both sides change: q8_0, q5_0 and q4_1 batch on the
+    /// VNNI kernels, and dense runs its tile in AVX-512 (`kvk_avx512_panel`). Same command on an AMD
+    /// EPYC (Zen 5): dense first beats batched at T = 24 for q5_0 (attn_q 0.40/0.36 ms, ffn_up
+    /// 2.15/1.96 at T = 24), 32 for q8_0 (output 95.5/95.3 at T = 32) and q6_K, 12 for q4_K, 16 for
+    /// q4_0/q4_1/q5_1, 8 for f16/bf16/f32; the other types as above.
     public static func crossover(_ type: GGMLType) -> Int {
-        if CPULevel.current == .avx512vnni && (type == .q5_0 || type == .q8_0) { return 32 }
+        if CPULevel.current == .avx512vnni {
+            switch type {
+            case .q5_0: return 24
+            case .q8_0: return 32
+            case .f32: return 8
+            default: break
+            }
+        }
         switch type {
         case .f16, .bf16: return 8
         case .q4_K, .f32: return 12
@@ -102,7 +112,9 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// The smallest T for which `.apply` takes `.sgemm` over `.dense` when OpenBLAS runs a vector
-    /// kernel (see the table above).
+    /// kernel and the kernels are AVX2 (see the table above). At the AVX-512 VNNI level dense beats
+    /// OpenBLAS's Haswell sgemm at every T (ffn_up q5_0 at T = 512: 19.2 against 33.9 ms; f32
+    /// 19.6 against 33.4), so long batches stay on dense and OpenBLAS leaves the linear layers.
     public static let sgemmCrossover = 256
 
     /// The path `apply` takes for `matrices` (sharing one input) on `T` tokens: decided by the
@@ -111,7 +123,7 @@ public final class Linear: @unchecked Sendable {
         if T <= 1 { return .matvec }
         guard let main = matrices.max(by: { $0.rows &* $0.sourceRowBytes < $1.rows &* $1.sourceRowBytes }) else { return .matvec }
         if T < crossover(main.type) { return .batched }
-        return BLAS.hasVectorKernel && T >= sgemmCrossover ? .sgemm : .dense
+        return CPULevel.current == .avx2 && BLAS.hasVectorKernel && T >= sgemmCrossover ? .sgemm : .dense
     }
 
     /// `apply` over a step of several sequences, `segments` giving their row counts in order:

@@ -1,3 +1,4 @@
+import CKVKernels
 /// `y_t = W·x_t` for a long batch of tokens in f32 FMA, with the weights dequantized a small
 /// panel at a time into cache: no f32 copy of the matrix, no BLAS.
 ///
@@ -67,6 +68,15 @@ enum PanelGEMM {
                         if i < nr { m.dequantize(row: r0 &+ i, from: k0, count: kn, into: panel + i &* kn) }
                         else { (panel + i &* kn).update(repeating: 0, count: kn) }
                     }
+                    #if arch(x86_64)
+                    if CPULevel.current == .avx512vnni {
+                        // t0 is a multiple of 16 (tc is): the chunk's token blocks in one call.
+                        kvk_avx512_panel(panel, kn, packed + (t0 / 16 &* K &+ k0) &* 16, K &* 16, tEnd &- t0,
+                                         y + (t0 &* ldc &+ r0), ldc, nr, k0 > 0 ? 1 : 0)
+                        r0 &+= rowTile
+                        continue
+                    }
+                    #endif
                     var t = t0
                     while t < tEnd {
                         let a = packed + (t / 16 &* K &+ k0) &* 16, out = y + (t &* ldc &+ r0)

@@ -251,7 +251,7 @@ final class Dispatcher {
                 return try self.finish(r, token, session: session, result: result, arrived: arrived)
             }
             // Counted before the answer is posted, so a client that reads its answer sees the count.
-            if case .success = answer { self.store.askEnded(r.session, answered: true) } else { self.store.askEnded(r.session, answered: false) }
+            self.store.askEnded(r.session, answered: (try? answer.get()) != nil)
             // Idle sessions go first if the store is over its budget (the scheduler then retries
             // the jobs that wait for room).
             self.store.evictWhileOverBudget()

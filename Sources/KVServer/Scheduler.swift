@@ -206,9 +206,11 @@ public final class Scheduler: @unchecked Sendable {
             answerStoppedWaiting()
             if let job {
                 run(job)
-                if !job.startsAsk { memoryMayBeFree = true }
-                // A drop, an eviction or a load's reservation given back may have made room.
-                if !job.startsAsk { retryWaiting() }
+                if !job.startsAsk {
+                    memoryMayBeFree = true
+                    // A drop, an eviction or a load's reservation given back may have made room.
+                    retryWaiting()
+                }
             }
             // Asks that arrived together start together (starting one is cheap), so their
             // prompts share the next step instead of joining one step each.

@@ -227,7 +227,6 @@ public final class SessionStore: @unchecked Sendable {
 
     /// Saves (if needed) and unloads a resident session.
     /// - Returns: false when it could not be saved (it stays resident).
-    @discardableResult
     private func evict(_ e: Entry) -> Bool {
         guard let session = e.session else { return true }
         let start = Date()

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import KVSystem
 @testable import KVServer
 
 /// The memory budget holds while asks run (issue: reliability, item 2: with `--memory-budget 25M`
@@ -8,19 +9,32 @@ import XCTest
 /// larger than the whole budget fails with RESOURCE_EXHAUSTED; a waiting ask obeys its deadline
 /// and `cancel` and holds up nothing behind it.
 extension InMemoryServerTests {
-    /// The most resident KV bytes seen, sampled on the worker after every step and on the loop.
-    final class PeakBytes: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        var peak: Int { lock.withLock { value } }
-        func sample(_ bytes: Int) { lock.withLock { value = max(value, bytes) } }
+    /// The most resident KV bytes seen, sampled on the worker after every step (and by the tests on the loop).
+    func watchResidentBytes() -> Locked<Int> {
+        let peak = Locked(0)
+        let store = server.store
+        backend.onStep = { peak.raise(to: store.totals().kvBytes) }
+        return peak
     }
 
-    func watchResidentBytes() -> PeakBytes {
-        let peak = PeakBytes()
+    /// A load of `c` (600 words) sent while an ask of `maxNewTokens` holds session `b`
+    /// (`residentWords` words) resident: runs until the load is answered. Returns the asking
+    /// client, the loading one and the peak of resident bytes.
+    func loadWhileAnAskHoldsTheRoom(residentWords: Int, maxNewTokens: Int) -> (asker: Client, loader: Client, peak: Locked<Int>) {
+        let c = Client(server), d = Client(server)
+        roundTrip(c, Request(id: 1, .load(LoadRequest(session: "b", document: words("b", residentWords)))))
+        let peak = watchResidentBytes()
+        backend.tokenDelay = 0.01
+        c.send(Request(id: 2, .ask(AskRequest(session: "b", question: "q", maxNewTokens: UInt32(maxNewTokens)))))
+        loop.run(until: { c.collect(); return c.responses.contains { $0.id == 2 } })
+        d.send(Request(id: 3, .load(LoadRequest(session: "c", document: words("c", 600)))))
         let store = server.store
-        backend.onStep = { peak.sample(store.totals().kvBytes) }
-        return peak
+        loop.run(until: {
+            peak.raise(to: store.totals().kvBytes)
+            c.collect(); d.collect()
+            return d.final(3) != nil
+        })
+        return (c, d, peak)
     }
 
     func words(_ prefix: String, _ n: Int) -> String {
@@ -53,7 +67,7 @@ extension InMemoryServerTests {
         }
         let store = server.store
         loop.run(until: {
-            peak.sample(store.totals().kvBytes)
+            peak.raise(to: store.totals().kvBytes)
             return clients.allSatisfy { $0.collect(); return $0.final(10) != nil }
         })
         var queued: [String: Double] = [:]
@@ -62,7 +76,7 @@ extension InMemoryServerTests {
             XCTAssertEqual(a.answer, words(s, 6), "the ask on \(s) is answered in full")
             queued[s] = a.metrics.queueMs
         }
-        XCTAssertLessThanOrEqual(peak.peak, 1000, "resident bytes never exceed the budget while the asks run")
+        XCTAssertLessThanOrEqual(peak.value, 1000, "resident bytes never exceed the budget while the asks run")
         // Which ask goes first depends on when the worker sees them (the first may evict d while d
         // is idle); the others wait, one answer each, and their queue_ms counts it.
         XCTAssertLessThan(queued.values.min() ?? .infinity, 100, "the first ask starts at once")
@@ -119,31 +133,19 @@ extension InMemoryServerTests {
         XCTAssertEqual(answer.answer, "a0 a1 a2 a3 a4")
         XCTAssertGreaterThan(answer.metrics.queueMs, 1000, "queue_ms counts the wait for room")
         XCTAssertEqual(backend.restores, 1)
-        XCTAssertLessThanOrEqual(peak.peak, 1000)
+        XCTAssertLessThanOrEqual(peak.value, 1000)
         XCTAssertLessThanOrEqual(stats(other, id: 32)?.kvBytes ?? .max, 1000)
     }
 
     func testALoadThatOnlyBusySessionsKeepOutWaitsForThem() throws {
         try makeServer(budget: 1000)
         backend.bytesPerWord = 1
-        let c = Client(server), d = Client(server)
-        roundTrip(c, Request(id: 1, .load(LoadRequest(session: "b", document: words("b", 600)))))
-        let peak = watchResidentBytes()
-        backend.tokenDelay = 0.01
-        c.send(Request(id: 2, .ask(AskRequest(session: "b", question: "q", maxNewTokens: 100))))
-        loop.run(until: { c.collect(); return c.responses.contains { $0.id == 2 } })
-        d.send(Request(id: 3, .load(LoadRequest(session: "c", document: words("c", 600)))))
-        let store = server.store
-        loop.run(until: {
-            peak.sample(store.totals().kvBytes)
-            c.collect(); d.collect()
-            return d.final(3) != nil
-        })
+        let (c, d, peak) = loadWhileAnAskHoldsTheRoom(residentWords: 600, maxNewTokens: 100)
         guard case .load(let l)? = d.final(3)?.body else { return XCTFail("\(String(describing: d.final(3)))") }
         XCTAssertEqual(l.session.kvBytes, 600)
         guard case .ask(let a)? = c.final(2)?.body else { return XCTFail("the load was answered before the ask it waited for") }
         XCTAssertEqual(a.tokenIDs.count, 100)
-        XCTAssertLessThanOrEqual(peak.peak, 1000)
+        XCTAssertLessThanOrEqual(peak.value, 1000)
         guard case .info(let b) = roundTrip(c, Request(id: 4, .info(session: "b"))).body else { return XCTFail() }
         XCTAssertEqual(b.state, "saved", "b was evicted to make room once its ask ended")
         XCTAssertEqual(stats(c, id: 5)?.kvBytes, 600)
@@ -202,23 +204,11 @@ extension InMemoryServerTests {
         try makeServer(budget: 1000)
         backend.bytesPerWord = 1
         backend.requiredBytesShortfall = 150  // sized at 450, comes out at 600
-        let c = Client(server), d = Client(server)
-        roundTrip(c, Request(id: 1, .load(LoadRequest(session: "b", document: words("b", 500)))))
-        let peak = watchResidentBytes()
-        backend.tokenDelay = 0.01
-        c.send(Request(id: 2, .ask(AskRequest(session: "b", question: "q", maxNewTokens: 60))))
-        loop.run(until: { c.collect(); return c.responses.contains { $0.id == 2 } })
-        d.send(Request(id: 3, .load(LoadRequest(session: "c", document: words("c", 600)))))
-        let store = server.store
-        loop.run(until: {
-            peak.sample(store.totals().kvBytes)
-            c.collect(); d.collect()
-            return d.final(3) != nil
-        })
+        let (c, d, peak) = loadWhileAnAskHoldsTheRoom(residentWords: 500, maxNewTokens: 60)
         guard case .load(let l)? = d.final(3)?.body else { return XCTFail("\(String(describing: d.final(3)))") }
         XCTAssertEqual(l.session.kvBytes, 600)
         XCTAssertNotNil(c.final(2), "the load was inserted once the ask holding b ended")
-        XCTAssertLessThanOrEqual(peak.peak, 1000)
+        XCTAssertLessThanOrEqual(peak.value, 1000)
         XCTAssertEqual(stats(c, id: 4)?.kvBytes, 600, "b was evicted to make room")
     }
 
@@ -237,4 +227,9 @@ extension InMemoryServerTests {
         try FileManager.default.removeItem(at: state)
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
     }
+}
+
+extension Locked where T == Int {
+    /// Keeps the larger of the held value and `v`.
+    func raise(to v: Int) { update { $0 = max($0, v) } }
 }

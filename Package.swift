@@ -41,6 +41,17 @@ let package = Package(
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
         ),
+        // The Redis client and SHA-256 of sessions shared across replicas (KVServer/Store).
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSLCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .systemLibrary(
             name: "CProtobufC",
             pkgConfig: "libprotobuf-c",
@@ -92,7 +103,7 @@ let package = Package(
         .target(
             name: "KVServer",
             dependencies: [
-                "KVWire", "KVMetrics", "CLibUV", "KVSystem",
+                "KVWire", "KVMetrics", "CLibUV", "KVSystem", "CHiredis", "COpenSSLCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1972,7 +1972,7 @@ const ProtobufCMessageDescriptor kvd__error__descriptor =
   (ProtobufCMessageInit) kvd__error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__load_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor kvd__load_request__field_descriptors[9] =
 {
   {
     "session",
@@ -2070,6 +2070,18 @@ static const ProtobufCFieldDescriptor kvd__load_request__field_descriptors[8] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "shared",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__LoadRequest, shared),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__load_request__field_indices_by_name[] = {
   1,   /* field[1] = document */
@@ -2080,11 +2092,12 @@ static const unsigned kvd__load_request__field_indices_by_name[] = {
   7,   /* field[7] = question */
   4,   /* field[4] = replace */
   0,   /* field[0] = session */
+  8,   /* field[8] = shared */
 };
 static const ProtobufCIntRange kvd__load_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor kvd__load_request__descriptor =
 {
@@ -2094,7 +2107,7 @@ const ProtobufCMessageDescriptor kvd__load_request__descriptor =
   "Kvd__LoadRequest",
   "kvd",
   sizeof(Kvd__LoadRequest),
-  8,
+  9,
   kvd__load_request__field_descriptors,
   kvd__load_request__field_indices_by_name,
   1,  kvd__load_request__number_ranges,
@@ -2595,7 +2608,7 @@ const ProtobufCMessageDescriptor kvd__sessions_response__descriptor =
   (ProtobufCMessageInit) kvd__sessions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[15] =
+static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[17] =
 {
   {
     "session",
@@ -2777,6 +2790,30 @@ static const ProtobufCFieldDescriptor kvd__session_info__field_descriptors[15] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "store_version",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__SessionInfo, store_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shared_unix",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__SessionInfo, shared_unix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__session_info__field_indices_by_name[] = {
   9,   /* field[9] = asks */
@@ -2793,12 +2830,14 @@ static const unsigned kvd__session_info__field_indices_by_name[] = {
   1,   /* field[1] = model */
   2,   /* field[2] = press */
   0,   /* field[0] = session */
+  16,   /* field[16] = shared_unix */
   8,   /* field[8] = state */
+  15,   /* field[15] = store_version */
 };
 static const ProtobufCIntRange kvd__session_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor kvd__session_info__descriptor =
 {
@@ -2808,7 +2847,7 @@ const ProtobufCMessageDescriptor kvd__session_info__descriptor =
   "Kvd__SessionInfo",
   "kvd",
   sizeof(Kvd__SessionInfo),
-  15,
+  17,
   kvd__session_info__field_descriptors,
   kvd__session_info__field_indices_by_name,
   1,  kvd__session_info__number_ranges,
@@ -3481,7 +3520,7 @@ const ProtobufCMessageDescriptor kvd__stats_request__descriptor =
   (ProtobufCMessageInit) kvd__stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[16] =
+static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[23] =
 {
   {
     "sessions_resident",
@@ -3675,6 +3714,90 @@ static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[16]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "store",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, store),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "store_hits",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, store_hits),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "store_misses",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, store_misses),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "store_bytes_in",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, store_bytes_in),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "store_bytes_out",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, store_bytes_out),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "store_errors",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, store_errors),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "store_pending",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, store_pending),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__stats_response__field_indices_by_name[] = {
   8,   /* field[8] = connections */
@@ -3691,13 +3814,20 @@ static const unsigned kvd__stats_response__field_indices_by_name[] = {
   1,   /* field[1] = sessions_saved */
   12,   /* field[12] = state_dir */
   13,   /* field[13] = steps */
+  16,   /* field[16] = store */
+  19,   /* field[19] = store_bytes_in */
+  20,   /* field[20] = store_bytes_out */
+  21,   /* field[21] = store_errors */
+  17,   /* field[17] = store_hits */
+  18,   /* field[18] = store_misses */
+  22,   /* field[22] = store_pending */
   11,   /* field[11] = telemetry_dir */
   10,   /* field[10] = uptime_s */
 };
 static const ProtobufCIntRange kvd__stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 23 }
 };
 const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
 {
@@ -3707,7 +3837,7 @@ const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
   "Kvd__StatsResponse",
   "kvd",
   sizeof(Kvd__StatsResponse),
-  16,
+  23,
   kvd__stats_response__field_descriptors,
   kvd__stats_response__field_indices_by_name,
   1,  kvd__stats_response__number_ranges,

@@ -60,6 +60,11 @@ public struct Metrics: Sendable, Equatable, Codable {
     @Metric public var queueMs = 0.0
     /// Asks: asks per forward step, averaged over the steps this ask took part in.
     @Metric public var meanBatchSize = 0.0
+    /// Time spent with the shared store (`kvd --store`): a publish (load, publish), or the fetch
+    /// of a session this replica did not hold (ask, restore).
+    @Metric public var storeMs = 0.0
+    /// Bytes that publish sent or that fetch received.
+    @Metric public var storeBytes = 0
 
     public init() {}
 }

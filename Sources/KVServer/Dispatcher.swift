@@ -14,23 +14,23 @@ import KVSystem
 /// session's first or a replacing one (NOT_FOUND only if the session still does not exist then).
 /// Asks are the exception: they start between a load's layers, on the session as it is.
 final class Dispatcher {
-    private unowned let server: Server
+    unowned let server: Server
     /// Loads queued or running, by session (loop thread only).
-    private var pendingLoads: [String: Int] = [:]
+    var pendingLoads: [String: Int] = [:]
 
     init(server: Server) {
         self.server = server
     }
 
-    private var store: SessionStore { server.store }
-    private var backend: InferenceBackend { server.backend }
+    var store: SessionStore { server.store }
+    var backend: InferenceBackend { server.backend }
 
     func handle(_ request: Request, from client: ClientConnection) {
         let id = request.id
         do {
             switch request.operation {
             case .health:
-                client.send(Response(id: id, .health(status: server.isStopping ? "stopping" : "serving", version: Server.version)))
+                client.send(Response(id: id, .health(status: server.status, version: Server.version)))
             case .presses:
                 client.send(Response(id: id, .presses(backend.presses)))
             case .models:
@@ -38,9 +38,11 @@ final class Dispatcher {
             case .stats:
                 client.send(Response(id: id, .stats(server.stats())))
             case .sessions:
+                if server.shared != nil { listWithStore(id, client); return }
                 client.send(Response(id: id, .sessions(store.list())))
             case .info(let s):
                 try backend.validateSessionID(s)
+                if server.shared != nil && !store.contains(s) { describeFromStore(s, id, client); return }
                 client.send(Response(id: id, .info(try store.info(s))))
             case .cancel(let target):
                 let token = client.token(for: target)
@@ -60,11 +62,21 @@ final class Dispatcher {
                 try refuseIfStopping()
                 try backend.validateSessionID(r.session)
                 try backend.validate(r)
-                guard store.contains(r.session) else { throw ServerError.unknownSession(r.session) }
                 let arrived = Date()
-                try submit(request, client, label: "ask \(r.session)", startsAsk: true) { token in
-                    try self.startAsk(r, id, client, token, arrived: arrived)
+                let ask = { (fetched: FetchedSession?) in
+                    try self.submit(request, client, label: "ask \(r.session)", startsAsk: true) { token in
+                        try fetched?.adoptOnce(into: self.store)
+                        try self.startAsk(r, id, client, token, arrived: arrived, fetched: fetched)
+                    }
                 }
+                // A session shared or not held here is checked with the store first (one read),
+                // and fetched when the store holds a version this replica does not.
+                if server.shared != nil && store.storeVersion(r.session) != 0 && pendingLoads[r.session] == nil {
+                    resolveWithStore(r.session, request, client, then: ask)
+                    return
+                }
+                guard store.contains(r.session) else { throw ServerError.unknownSession(r.session) }
+                try ask(nil)
             case .save(let s):
                 try refuseIfStopping()
                 try backend.validateSessionID(s)
@@ -76,14 +88,23 @@ final class Dispatcher {
             case .restore(let s):
                 try refuseIfStopping()
                 try backend.validateSessionID(s)
-                try requireSessionOrItsLoad(s)
-                try submit(request, client, label: "restore \(s)") { _ in
-                    _ = try self.store.resident(s)
-                    self.reply(client, Response(id: id, .restore(try self.store.info(s))))
+                let restore = { (fetched: FetchedSession?) in
+                    try self.submit(request, client, label: "restore \(s)") { _ in
+                        try fetched?.adoptOnce(into: self.store)
+                        _ = try self.store.resident(s)
+                        self.reply(client, Response(id: id, .restore(try self.store.info(s))))
+                    }
                 }
+                if server.shared != nil && store.storeVersion(s) != 0 && pendingLoads[s] == nil {
+                    resolveWithStore(s, request, client, then: restore)
+                    return
+                }
+                try requireSessionOrItsLoad(s)
+                try restore(nil)
             case .drop(let s):
                 try refuseIfStopping()
                 try backend.validateSessionID(s)
+                if server.shared != nil { dropEverywhere(s, request, client); return }
                 try requireSessionOrItsLoad(s)
                 try submit(request, client, label: "drop \(s)") { _ in
                     // The load it waited for may have failed.
@@ -97,7 +118,7 @@ final class Dispatcher {
         }
     }
 
-    private func refuseIfStopping() throws {
+    func refuseIfStopping() throws {
         if server.isStopping { throw ServerError.stopping }
     }
 
@@ -114,7 +135,7 @@ final class Dispatcher {
 
     /// Queues work for the worker; any error it throws is answered and recorded. `ended` runs on
     /// the loop thread once the job has run (or could not be queued), after its answer was posted.
-    private func submit(_ request: Request, _ client: ClientConnection, label: String, startsAsk: Bool = false,
+    func submit(_ request: Request, _ client: ClientConnection, label: String, startsAsk: Bool = false,
                         ended: (@Sendable () -> Void)? = nil, _ work: @escaping (CancelToken) throws -> Void) throws {
         let token = CancelToken(deadlineMs: request.deadlineMs)
         let session = sessionOf(request)
@@ -148,11 +169,11 @@ final class Dispatcher {
     private struct SubmitFailed: Error {}
 
     /// Posts a response to the loop thread (from the worker).
-    private func reply(_ client: ClientConnection, _ response: Response) {
+    func reply(_ client: ClientConnection, _ response: Response) {
         server.loop.execute { client.send(response) }
     }
 
-    private func fail(_ client: ClientConnection, _ id: UInt64, _ error: Error, session: String?) {
+    func fail(_ client: ClientConnection, _ id: UInt64, _ error: Error, session: String?) {
         if error is SubmitFailed { return }
         let wire = ErrorCodes.wireError(error)
         client.send(Response(id: id, .error(wire)))
@@ -202,9 +223,10 @@ final class Dispatcher {
         if let why = token.stopReason { throw ServerError.loadStopped(why) }
         store.releaseReservation(reserved)
         reserved = 0
+        var generation = 0
         while true {
             do {
-                try store.insert(session, id: r.session, replace: r.replace)
+                generation = try store.insert(session, id: r.session, replace: r.replace)
                 break
             } catch is SessionStore.MustWaitForRoom {
                 // Larger than it was sized for, and sessions with asks in flight hold the rest:
@@ -222,12 +244,41 @@ final class Dispatcher {
         metrics.peakRssBytes = ResourceUsage.peakRSSBytes
         metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
         row.metrics = metrics
-        server.telemetry.record(row)
-        reply(client, Response(id: id, .load(LoadResult(session: info, metrics: metrics))))
+        guard server.shared != nil else {
+            server.telemetry.record(row)
+            reply(client, Response(id: id, .load(LoadResult(session: info, metrics: metrics))))
+            return
+        }
+        if r.shared {
+            // The answer waits for the publish and says when the other replicas could see it.
+            publish(r.session, generation: generation, session: session, info: info) { result in
+                switch result {
+                case .success(let published):
+                    var info = info
+                    info.storeVersion = published.version
+                    info.sharedUnix = published.visibleUnix
+                    row.metrics.storeMs = published.ms
+                    row.metrics.storeBytes = published.bytes
+                    row.metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
+                    self.server.telemetry.record(row)
+                    self.reply(client, Response(id: id, .load(LoadResult(session: info, metrics: row.metrics))))
+                case .failure(let error):
+                    self.server.telemetry.record(row)
+                    self.server.loop.execute {
+                        self.fail(client, id, ServerError.notShared(session: r.session, reason: "\(error)"), session: r.session)
+                    }
+                }
+            }
+        } else {
+            server.telemetry.record(row)
+            reply(client, Response(id: id, .load(LoadResult(session: info, metrics: metrics))))
+            publish(r.session, generation: generation, session: session, info: info) { _ in }
+        }
     }
 
     /// Starts an ask; the scheduler steps it with the others and answers when it ends.
-    private func startAsk(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken, arrived: Date) throws {
+    private func startAsk(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken, arrived: Date,
+                          fetched: FetchedSession?) throws {
         let (session, _) = try store.resident(r.session)
         let loop = server.loop
         let stream = r.stream
@@ -248,6 +299,8 @@ final class Dispatcher {
             let answer = Result { () throws -> AskResult in
                 var result = try ask.result()
                 result.metrics.queueMs += waitedMs
+                result.metrics.storeMs = fetched?.ms ?? 0
+                result.metrics.storeBytes = fetched?.bytes ?? 0
                 return try self.finish(r, token, session: session, result: result, arrived: arrived)
             }
             // Counted before the answer is posted, so a client that reads its answer sees the count.

@@ -37,6 +37,7 @@ extension ServerError: WireCodedError {
             return why == .shutdown ? .unavailable : why == .deadline ? .deadlineExceeded : .cancelled
         case .deadlineExceeded: return .deadlineExceeded
         case .permissionDenied: return .permissionDenied
+        case .storeUnreachable, .notShared: return .unavailable
         }
     }
 }
@@ -46,6 +47,15 @@ extension PersistenceError: WireCodedError {
         switch self {
         case .io: return .internal
         case .corrupt, .unsupportedVersion, .modelMismatch: return .failedPrecondition
+        }
+    }
+}
+
+extension StoreError: WireCodedError {
+    public var wireCode: WireCode {
+        switch self {
+        case .unreachable, .refused: return .unavailable
+        case .damaged: return .failedPrecondition
         }
     }
 }

@@ -35,6 +35,9 @@ public protocol InferenceBackend: AnyObject {
     func restore(session: String, from url: URL) throws -> BackendSession
     /// The metadata of a saved session, without reading its cache.
     func savedInfo(at url: URL) throws -> SessionInfo
+    /// The store fingerprint of each model of `models`, in the same order: a shared session is
+    /// filed under its model's, so replicas find only sessions their models can restore.
+    var storeFingerprints: [String] { get }
     /// Gives back memory that only work now finished needed (a load's scratch, freed caches).
     /// Worker, when it goes idle after loads, drops, evictions or restores.
     func releaseIdleMemory()
@@ -51,6 +54,9 @@ public protocol BackendSession: AnyObject {
     /// - Throws: what makes the ask impossible (an empty question, bad sampling, no room left).
     func startAsk(_ request: AskRequest, defaultMaxNewTokens: Int, shouldStop: @escaping () -> StopReason?,
                   onToken: @escaping (AskToken) -> Void) throws -> BackendAsk
+    /// The bytes of its snapshot file (what `save` writes; what the shared store holds). Worker.
+    /// - Parameter info: as for `save`.
+    func snapshot(info: SessionInfo) throws -> [UInt8]
     /// Writes the session atomically to `url`. Worker.
     /// - Parameter info: the store's view of it (ask counts, created and last-used times), saved so
     ///   that a restart still reports them (`SessionInfo.keepingStoreFigures(of:)`).
@@ -58,15 +64,26 @@ public protocol BackendSession: AnyObject {
     func save(to url: URL, info: SessionInfo) throws -> Int
 }
 
+extension InferenceBackend {
+    /// The store fingerprint of the served model named `model` (a session's `SessionInfo.model`),
+    /// the default model's when no model has that name.
+    func storeFingerprint(model: String) -> String {
+        let i = models.firstIndex { $0.name == model } ?? 0
+        return storeFingerprints[min(i, storeFingerprints.count - 1)]
+    }
+}
+
 extension SessionInfo {
-    /// This description with the figures the store keeps rather than the backend: the ask counts
-    /// and the created and last-used times (what a snapshot saves from `BackendSession.save`'s `info`).
+    /// This description with the figures the store keeps rather than the backend: the ask counts,
+    /// the created and last-used times and the shared store's version (what a snapshot saves from `BackendSession.save`'s `info`).
     public func keepingStoreFigures(of store: SessionInfo) -> SessionInfo {
         var i = self
         i.asks = store.asks
         i.failedAsks = store.failedAsks
         i.createdUnix = store.createdUnix
         i.lastUsedUnix = store.lastUsedUnix
+        i.storeVersion = store.storeVersion
+        i.sharedUnix = store.sharedUnix
         return i
     }
 }

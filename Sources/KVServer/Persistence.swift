@@ -42,6 +42,20 @@ public struct ModelFingerprint: Codable, Equatable, Sendable {
         self.press = press
     }
 
+    /// The key of the model in the shared store: 16 hex digits of the FNV-1a hash of the
+    /// model-dependent fields (storage and press are the session's own and left out).
+    public var storeKey: String {
+        var model = self
+        model.kvStorage = ""
+        model.press = ""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let bytes = (try? encoder.encode(model)).map { [UInt8]($0) } ?? []
+        let h = FNV1a.hash(bytes)
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     /// The model-dependent fields that differ between a saved fingerprint and the current model's
     /// (storage and press are the saved session's own and are not compared).
     public func differences(from current: ModelFingerprint) -> [String] {
@@ -108,6 +122,11 @@ public enum SnapshotFile {
     /// - Returns: bytes written.
     @discardableResult
     public static func write(to url: URL, header: Data, payload: [UInt8]) throws -> Int {
+        try write(to: url, image: image(header: header, payload: payload))
+    }
+
+    /// The bytes of a snapshot file of `header` and `payload` (what the shared store holds).
+    public static func image(header: Data, payload: [UInt8]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(32 + header.count + payload.count)
         out += magic
@@ -117,7 +136,13 @@ public enum SnapshotFile {
         append(&out, UInt64(payload.count))
         out += payload
         append(&out, FNV1a.hash(out))
+        return out
+    }
 
+    /// Writes a whole snapshot file's bytes (`image`) to `url` atomically.
+    /// - Returns: bytes written.
+    @discardableResult
+    public static func write(to url: URL, image out: [UInt8]) throws -> Int {
         let dir = url.deletingLastPathComponent().path
         let tmp = temporaryPath(for: url)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)

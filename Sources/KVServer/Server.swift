@@ -19,6 +19,8 @@ public final class Server {
     public let store: SessionStore
     public let scheduler: Scheduler
     public let telemetry: TelemetryCSV
+    /// The shared session store (`store` in kvd.conf); nil = sessions live on this machine only.
+    public private(set) var shared: SharedSessions?
     let loop: LoopExecutor
     var logger: Logger
     private(set) lazy var dispatcher = Dispatcher(server: self)
@@ -51,6 +53,32 @@ public final class Server {
         row.model = backend.models.first?.name ?? ""
         row.detail = "sessions on disk: \(store.totals().saved)"
         telemetry.record(row)
+        if let url = try configuration.storeWithPassword() { connectStore(url) }
+    }
+
+    private func connectStore(_ url: StoreURL) {
+        let loop = self.loop
+        let shared = SharedSessions(url: url, prefix: configuration.storePrefix) { [weak self] event in
+            guard let server = self else { return }
+            loop.execute { server.dispatcher.storeEvent(event) }
+        }
+        shared.retryPublish = { [weak self] id in
+            guard let server = self else { return }
+            loop.execute { server.dispatcher.publishWaiting(id) }
+        }
+        self.shared = shared
+        logger.info("sharing sessions through \(url) under prefix \(configuration.storePrefix)")
+        // What this replica holds and the store does not (a previous run's, or loaded while
+        // the store was down) is published now, in the background.
+        let unshared = store.unsharedIDs()
+        loop.execute { [weak self] in for id in unshared { self?.dispatcher.publishWaiting(id) } }
+    }
+
+    /// `health`'s status: `serving`, `stopping`, or `degraded: store unreachable (…)`.
+    var status: String {
+        if isStopping { return "stopping" }
+        if let why = shared?.unreachableReason { return "degraded: store unreachable (\(why))" }
+        return "serving"
     }
 
     /// Accepts a connection. A peer the configuration does not allow gets PERMISSION_DENIED and is closed.
@@ -114,6 +142,16 @@ public final class Server {
         s.generatedTokens = UInt64(b.tokens)
         s.telemetryDir = configuration.telemetryDirectory
         s.stateDir = configuration.stateDirectory
+        if let shared {
+            let c = shared.health.snapshot
+            s.store = "\(shared.url) prefix \(shared.prefix)"
+            s.storeHits = c.hits
+            s.storeMisses = c.misses
+            s.storeBytesIn = c.bytesIn
+            s.storeBytesOut = c.bytesOut
+            s.storeErrors = c.errors
+            s.storePending = UInt32(shared.pendingCount)
+        }
         return s
     }
 
@@ -127,8 +165,12 @@ public final class Server {
             for token in client.inFlight.values { token.cancel(.shutdown) }
         }
         let store = self.store, telemetry = self.telemetry, loop = self.loop
+        let shared = self.shared
         scheduler.drain(then: Scheduler.Job(label: "save all") {
             store.saveAll()
+            // Queued publishes and drops go out first; what waits for an unreachable store is
+            // published at the next start (the sessions are saved here).
+            shared?.stop()
             telemetry.record(TelemetryRow(event: "stop"))
             loop.execute { [weak self] in
                 self?.closeAllConnections()

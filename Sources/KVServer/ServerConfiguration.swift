@@ -38,6 +38,14 @@ public struct ServerConfiguration: Equatable, Sendable {
     public var maxBatch = 16
     /// `log_level`: one of `logLevels`.
     public var logLevel = "info"
+    /// `store`: the shared session store replicas publish to and fetch from (`StoreURL`); nil =
+    /// sessions live on this machine only.
+    public var store: StoreURL?
+    /// `store_prefix`: the deployment's key prefix in the store (replicas that share sessions
+    /// use the same one; others use their own).
+    public var storePrefix = "kvd"
+    /// `store_password_file`: a file (mode 0600) holding the store's password, which replaces the URL's.
+    public var storePasswordFile: String?
 
     public init() {}
 
@@ -50,7 +58,8 @@ public struct ServerConfiguration: Equatable, Sendable {
 
     /// The keys a config file may set.
     public static let keys = ["socket", "state_dir", "telemetry_dir", "model", "threads", "memory_budget", "max_frame", "max_output",
-                              "allow_uids", "allow_gids", "socket_mode", "max_new_tokens", "max_queue", "max_batch", "log_level"]
+                              "allow_uids", "allow_gids", "socket_mode", "max_new_tokens", "max_queue", "max_batch", "log_level",
+                              "store", "store_prefix", "store_password_file"]
 
     /// Applies the settings of a config file's text on top of `self`.
     public mutating func apply(configText text: String) throws {
@@ -85,6 +94,12 @@ public struct ServerConfiguration: Equatable, Sendable {
             case "log_level":
                 if let problem = Self.logLevelProblem(value) { throw ParseError(line: n + 1, message: problem) }
                 logLevel = value
+            case "store":
+                do { store = try StoreURL(value) } catch { throw ParseError(line: n + 1, message: "\(error)") }
+            case "store_prefix":
+                if let problem = Self.storePrefixProblem(value) { throw ParseError(line: n + 1, message: problem) }
+                storePrefix = value
+            case "store_password_file": storePasswordFile = value
             default:
                 throw ParseError(line: n + 1, message: "unknown key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
             }
@@ -108,6 +123,21 @@ public struct ServerConfiguration: Equatable, Sendable {
     /// Why `value` is not a log level (nil when it is): the config file's and the flag's message.
     public static func logLevelProblem(_ value: String) -> String? {
         logLevels.contains(value) ? nil : invalidValue(value, for: "log_level", expected: logLevelChoices)
+    }
+
+    /// Why `value` is not a store prefix (nil when it is): the config file's and the flag's message.
+    public static func storePrefixProblem(_ value: String) -> String? {
+        let ok = (1...64).contains(value.count) && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+        return ok ? nil : invalidValue(value, for: "store_prefix", expected: "1 to 64 of A-Z a-z 0-9 . _ -")
+    }
+
+    /// The store URL with the password of `store_password_file` in it (read now: a changed
+    /// file counts at the next start).
+    /// - Throws: `StoreURL.ParseError` when the file is missing, readable by others, or not one line.
+    public func storeWithPassword() throws -> StoreURL? {
+        guard var url = store else { return nil }
+        if let file = storePasswordFile { url.password = try StoreURL.readPassword(file: file) }
+        return url
     }
 
     /// `123`, `4K`, `512M`, `4G` → bytes.

@@ -30,6 +30,10 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
     case deadlineExceeded(generatedTokens: Int)
     /// The peer's uid/gid may not use the daemon.
     case permissionDenied(uid: UInt32, gid: UInt32)
+    /// A session this replica does not hold, while the shared store cannot be reached.
+    case storeUnreachable(session: String, reason: String)
+    /// A `load --shared` loaded here but could not be published.
+    case notShared(session: String, reason: String)
 
     public var description: String {
         switch self {
@@ -72,6 +76,10 @@ public enum ServerError: Error, Equatable, CustomStringConvertible {
             return "the request's deadline passed after \(n) generated tokens; raise deadline_ms or lower max_new_tokens"
         case .permissionDenied(let uid, let gid):
             return "uid \(uid) / gid \(gid) may not use this kvd; add it to allow_uids or allow_gids in kvd.conf"
+        case .storeUnreachable(let id, let reason):
+            return "session '\(id)' is not on this replica and the shared store is unreachable (\(reason)); try again when it answers, or load the document here"
+        case .notShared(let id, let reason):
+            return "session '\(id)' is loaded on this replica but not shared: \(reason); it is published when the store answers again"
         }
     }
 }

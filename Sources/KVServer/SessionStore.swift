@@ -1,3 +1,4 @@
+import KVSystem
 import KVWire
 import Foundation
 import Logging
@@ -34,11 +35,18 @@ public final class SessionStore: @unchecked Sendable {
         var lastUsed: Date
         /// Asks in flight on it (it is not evicted while any run).
         var busy = 0
+        /// Tells this content from the one a later load or fetch of the same id inserts (a
+        /// publish that ends after a replace must not mark the new content shared).
+        let generation: Int
+        private static let generations = Locked(0)
 
         init(id: String, info: SessionInfo) {
             self.id = id
             self.info = info
             lastUsed = Date()
+            var g = 0
+            Entry.generations.update { $0 += 1; g = $0 }
+            generation = g
         }
     }
 
@@ -260,7 +268,9 @@ public final class SessionStore: @unchecked Sendable {
     /// Adds a freshly loaded session (evicting others to fit), replacing an old one if allowed.
     /// - Throws: `MustWaitForRoom` when sessions with asks in flight hold the room it needs (it
     ///   came out larger than the bytes its load reserved).
-    func insert(_ session: BackendSession, id: String, replace: Bool) throws {
+    /// - Returns: the generation of its entry (`markShared`).
+    @discardableResult
+    func insert(_ session: BackendSession, id: String, replace: Bool) throws -> Int {
         try lock.withLock {
             if entries[id] != nil && !replace { throw ServerError.sessionExists(id) }
         }
@@ -274,6 +284,7 @@ public final class SessionStore: @unchecked Sendable {
             return old
         }
         if old?.savedURL != nil { unlink(snapshotURL(id).path) }
+        return e.generation
     }
 
     /// The resident session `id`, restoring it from disk when it was evicted or saved at shutdown.
@@ -353,6 +364,89 @@ public final class SessionStore: @unchecked Sendable {
                 log(.error, "cannot save session \(e.id): \(error)")
             }
         }
+    }
+
+    // MARK: The shared store
+
+    /// The store version of the local session `id`: nil when this replica does not hold it, 0
+    /// when it holds a copy the store does not have (yet).
+    func storeVersion(_ id: String) -> UInt64? {
+        lock.withLock { entries[id].map { $0.damage == nil ? $0.info.storeVersion : 0 } }
+    }
+
+    /// The bytes of session `id`'s snapshot file for publishing, with its info and generation:
+    /// from memory when resident, else from its saved file. Nil when it is gone, damaged or
+    /// already shared. Worker.
+    func snapshotForPublishing(_ id: String) throws -> (image: [UInt8], info: SessionInfo, generation: Int)? {
+        guard let (e, session, url) = lock.withLock({ () -> (Entry, BackendSession?, URL?)? in
+            guard let e = entries[id], e.damage == nil, e.info.storeVersion == 0 else { return nil }
+            return (e, e.session, e.savedURL)
+        }) else { return nil }
+        let info = lock.withLock { describe(e) }
+        if let session { return (try session.snapshot(info: info), info, e.generation) }
+        guard let url else { return nil }
+        do { return ([UInt8](try Data(contentsOf: url)), info, e.generation) } catch {
+            throw PersistenceError.io(path: url.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Records that the content of generation `generation` of `id` is version `version` in the
+    /// store (nothing if the id now holds other content).
+    func markShared(_ id: String, generation: Int, version: UInt64, at unix: Double) {
+        lock.withLock {
+            guard let e = entries[id], e.generation == generation else { return }
+            e.info.storeVersion = version
+            e.info.sharedUnix = unix
+        }
+    }
+
+    /// Takes in a session fetched from the store: its snapshot is written to the state
+    /// directory and it is registered as saved (restored on use), replacing any older copy here
+    /// (asks in flight on that one finish on it). Worker.
+    func adopt(_ id: String, snapshot: [UInt8], version: UInt64, sharedUnix: Double) throws {
+        let url = snapshotURL(id)
+        let start = Date()
+        try SnapshotFile.write(to: url, image: snapshot)
+        var info = try backend.savedInfo(at: url)
+        info.session = id
+        info.storeVersion = version
+        info.sharedUnix = sharedUnix
+        let e = Entry(id: id, info: info)
+        e.savedURL = url
+        e.savedAsks = (info.asks, info.failedAsks)
+        lock.withLock { entries[id] = e }
+        var row = TelemetryRow(event: "fetch")
+        row.describe(info)
+        row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
+        row.metrics.storeBytes = snapshot.count
+        row.detail = "version \(version)"
+        telemetry.record(row)
+        log(.info, "fetched session \(id) version \(version) from the shared store (\(snapshot.count) bytes)")
+    }
+
+    /// Forgets the local copy of a shared session another replica dropped or replaced (the store
+    /// is not touched). A copy of `keep` (the version the store holds now) and one the store
+    /// never had are left alone.
+    /// - Returns: whether a copy was forgotten.
+    @discardableResult
+    func forgetSharedCopy(_ id: String, keep: UInt64? = nil, reason: String) -> Bool {
+        guard let e: Entry = lock.withLock({
+            guard let e = entries[id], e.info.storeVersion != 0, e.info.storeVersion != keep else { return nil }
+            entries[id] = nil
+            return e
+        }) else { return false }
+        if e.savedURL != nil { unlink(snapshotURL(id).path) }
+        var row = TelemetryRow(event: "unload")
+        row.describe(e.info)
+        row.detail = reason
+        telemetry.record(row)
+        log(.info, "forgot the local copy of session \(id) (version \(e.info.storeVersion)): \(reason)")
+        return true
+    }
+
+    /// Sessions held here that the store does not have (published at start and when it returns).
+    func unsharedIDs() -> [String] {
+        lock.withLock { entries.values.filter { $0.damage == nil && $0.info.storeVersion == 0 }.map(\.id).sorted() }
     }
 
     /// Forgets a session: memory and snapshot.

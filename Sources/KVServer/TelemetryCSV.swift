@@ -7,7 +7,8 @@ import Glibc
 
 /// One telemetry event: a row of the per-session and daemon-wide CSV files.
 public struct TelemetryRow: Sendable {
-    /// `load`, `ask`, `save`, `restore`, `drop`, `evict`, `error`, `start`, `stop`.
+    /// `load`, `ask`, `save`, `restore`, `drop`, `evict`, `error`, `start`, `stop`; with a shared
+    /// store also `publish`, `fetch` and `unload` (a copy another replica dropped or replaced).
     public var event: String
     public var session: String = ""
     public var model: String = ""

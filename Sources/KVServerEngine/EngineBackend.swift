@@ -139,6 +139,10 @@ public final class EngineBackend: InferenceBackend {
         AskBatch.step(mine, scratch: { model in self.served.first { $0.model === model }?.askScratch })
     }
 
+    public var storeFingerprints: [String] {
+        served.map { ModelFingerprint(model: $0.model, kvStorage: "", press: "").storeKey }
+    }
+
     public func releaseIdleMemory() {
         for s in served { s.model.releaseScratch() }
         ResourceUsage.returnFreedMemory()
@@ -259,6 +263,10 @@ final class EngineSession: BackendSession {
     }
 
     func save(to url: URL, info store: SessionInfo) throws -> Int {
+        try SnapshotFile.write(to: url, image: snapshot(info: store))
+    }
+
+    func snapshot(info store: SessionInfo) throws -> [UInt8] {
         let saved = info.keepingStoreFigures(of: store)
         let fp = ModelFingerprint(model: session.model, kvStorage: session.cache.storage.rawValue, press: session.pressSpec)
         let cache = session.cache
@@ -268,7 +276,7 @@ final class EngineSession: BackendSession {
                                            questionInContext: session.questionInContext)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return try SnapshotFile.write(to: url, header: try encoder.encode(header), payload: KVCacheSnapshot.encode(cache))
+        return SnapshotFile.image(header: try encoder.encode(header), payload: KVCacheSnapshot.encode(cache))
     }
 }
 

@@ -30,6 +30,7 @@ public enum WireCodec {
             p.pointee.kv_storage = a.string(r.kvStorage, "kv_storage", of: p)
             p.pointee.kv_quant = a.string(r.kvQuant, "kv_quant", of: p)
             p.pointee.question = a.string(r.question, "question", of: p)
+            p.pointee.shared = r.shared ? 1 : 0
             m.op_case = KVD__REQUEST__OP_LOAD
             m.load = p
         case .ask(let r):
@@ -120,7 +121,7 @@ public enum WireCodec {
             op = .load(LoadRequest(session: try s(p.session, "session"), document: try s(p.document, "document"),
                                    press: try s(p.press, "press"), model: try s(p.model, "model"), replace: p.replace != 0,
                                    kvStorage: try s(p.kv_storage, "kv_storage"), kvQuant: try s(p.kv_quant, "kv_quant"),
-                                   question: try s(p.question, "question")))
+                                   question: try s(p.question, "question"), shared: p.shared != 0))
         case KVD__REQUEST__OP_ASK:
             guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             let s = try text(r.ask)
@@ -280,6 +281,13 @@ public enum WireCodec {
             p.pointee.steps = s.steps
             p.pointee.mean_batch_size = s.meanBatchSize
             p.pointee.generated_tokens = s.generatedTokens
+            p.pointee.store = a.string(s.store, "store", of: p)
+            p.pointee.store_hits = s.storeHits
+            p.pointee.store_misses = s.storeMisses
+            p.pointee.store_bytes_in = s.storeBytesIn
+            p.pointee.store_bytes_out = s.storeBytesOut
+            p.pointee.store_errors = s.storeErrors
+            p.pointee.store_pending = s.storePending
             p.pointee.telemetry_dir = a.string(s.telemetryDir, "telemetry_dir", of: p)
             p.pointee.state_dir = a.string(s.stateDir, "state_dir", of: p)
             m.body_case = KVD__RESPONSE__BODY_STATS
@@ -384,6 +392,13 @@ public enum WireCodec {
                 s.steps = p.steps
                 s.meanBatchSize = p.mean_batch_size
                 s.generatedTokens = p.generated_tokens
+                s.store = str(p.store)
+                s.storeHits = p.store_hits
+                s.storeMisses = p.store_misses
+                s.storeBytesIn = p.store_bytes_in
+                s.storeBytesOut = p.store_bytes_out
+                s.storeErrors = p.store_errors
+                s.storePending = p.store_pending
                 s.telemetryDir = str(p.telemetry_dir)
                 s.stateDir = str(p.state_dir)
             }
@@ -416,6 +431,8 @@ public enum WireCodec {
         p.pointee.created_unix = s.createdUnix
         p.pointee.last_used_unix = s.lastUsedUnix
         p.pointee.kv_quant = a.string(s.kvQuant, "kv_quant", of: p)
+        p.pointee.store_version = s.storeVersion
+        p.pointee.shared_unix = s.sharedUnix
         (p.pointee.n_load_metrics, p.pointee.load_metrics) = metrics(s.loadMetrics, a)
         return p
     }
@@ -437,6 +454,8 @@ public enum WireCodec {
         s.createdUnix = q.created_unix
         s.lastUsedUnix = q.last_used_unix
         s.kvQuant = str(q.kv_quant)
+        s.storeVersion = q.store_version
+        s.sharedUnix = q.shared_unix
         s.loadMetrics = metrics(q.n_load_metrics, q.load_metrics)
         return s
     }

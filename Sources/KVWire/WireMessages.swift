@@ -55,10 +55,14 @@ public struct LoadRequest: Equatable, Sendable, Codable {
     /// kvpress's query-aware mode: the question compressed with the document (`question`); an ask
     /// with an empty question then answers it. Empty for a query-agnostic session.
     public var question: String = ""
+    /// Answer once the session is published to the shared store (`shared`); its
+    /// `SessionInfo.sharedUnix` then says when the other replicas could see it.
+    public var shared: Bool = false
     /// A load of `document` into the new session `session`; by default with no press, on the
     /// default model, in f16, unquantized, and failing if the session exists.
     public init(session: String, document: String, press: String = "", model: String = "", replace: Bool = false,
-                kvStorage: String = "", kvQuant: String = "", question: String = "") {
+                kvStorage: String = "", kvQuant: String = "", question: String = "", shared: Bool = false) {
+        self.shared = shared
         self.session = session
         self.document = document
         self.press = press
@@ -202,12 +206,17 @@ public struct SessionInfo: Equatable, Sendable, Codable {
     public var kvQuant: String = ""
     /// What loading measured (`load_metrics`): among them `fidelity` and `achieved_ratio`.
     public var loadMetrics = Metrics()
+    /// Its version in the shared store (`store_version`); 0 when it is not there. A `state` of
+    /// `shared` means the store holds it and this replica does not (yet).
+    public var storeVersion: UInt64 = 0
+    /// When that version became visible in the store (`shared_unix`), in seconds since 1970-01-01 UTC.
+    public var sharedUnix: Double = 0
     /// An empty description: every string empty, every number 0.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case session, model, press, compressionRatio, contextTokens, keptTokens, kvBytes, kvBytesUncompressed, state, asks
-        case createdUnix, lastUsedUnix, kvQuant, loadMetrics, failedAsks
+        case createdUnix, lastUsedUnix, kvQuant, loadMetrics, failedAsks, storeVersion, sharedUnix
     }
 
     /// Fields missing from the JSON (a session saved by an older kvd) keep their defaults.
@@ -228,6 +237,8 @@ public struct SessionInfo: Equatable, Sendable, Codable {
         kvQuant = try c.decodeIfPresent(String.self, forKey: .kvQuant) ?? ""
         loadMetrics = try c.decodeIfPresent(Metrics.self, forKey: .loadMetrics) ?? Metrics()
         failedAsks = try c.decodeIfPresent(UInt32.self, forKey: .failedAsks) ?? 0
+        storeVersion = try c.decodeIfPresent(UInt64.self, forKey: .storeVersion) ?? 0
+        sharedUnix = try c.decodeIfPresent(Double.self, forKey: .sharedUnix) ?? 0
     }
 }
 
@@ -369,6 +380,20 @@ public struct DaemonStats: Equatable, Sendable, Codable {
     public var meanBatchSize: Double = 0
     /// Tokens generated, over every ask.
     public var generatedTokens: UInt64 = 0
+    /// The shared store (`kvd --store`), its password hidden; empty without one.
+    public var store: String = ""
+    /// Asks and restores the store answered with a session this replica did not hold.
+    public var storeHits: UInt64 = 0
+    /// Asks and restores for a session the store did not hold either.
+    public var storeMisses: UInt64 = 0
+    /// Bytes fetched from the store.
+    public var storeBytesIn: UInt64 = 0
+    /// Bytes sent to the store.
+    public var storeBytesOut: UInt64 = 0
+    /// Store operations that failed (unreachable, refused, damaged).
+    public var storeErrors: UInt64 = 0
+    /// Publishes and drops waiting for the store to answer again.
+    public var storePending: UInt32 = 0
     /// All counters 0, both directories empty.
     public init() {}
 }

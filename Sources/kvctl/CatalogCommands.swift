@@ -56,6 +56,12 @@ struct Stats: ParsableCommand {
             telemetry:     \(s.telemetryDir)
             state:         \(s.stateDir)
             """)
+            if !s.store.isEmpty {
+                print("""
+                store:         \(s.store)
+                store use:     \(s.storeHits) hits, \(s.storeMisses) misses, \(formatBytes(s.storeBytesIn)) in, \(formatBytes(s.storeBytesOut)) out, \(s.storeErrors) errors, \(s.storePending) waiting to publish or drop
+                """)
+            }
         }
     }
 }
@@ -63,7 +69,7 @@ struct Stats: ParsableCommand {
 struct Health: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that kvd answers.",
-        discussion: "Exits 0 when kvd is serving, 11 when it is stopping, 69 when it is not reachable.\n\nExample:\n  kvctl health && echo up")
+        discussion: "Exits 0 when kvd is serving, 11 when it is stopping, 12 when it is degraded (serving what it holds while its shared store is unreachable), 69 when it is not reachable.\n\nExample:\n  kvctl health && echo up")
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
@@ -71,6 +77,7 @@ struct Health: ParsableCommand {
             let body = try connection.connect().call(.health)
             guard case .health(let status, let version) = body else { throw CLIError.unexpected("\(body)") }
             if connection.json { printJSON(["status": status, "version": version]) } else { print("\(status) (kvd \(version))") }
+            if status.hasPrefix("degraded") { throw ExitCode(12) }
             if status != "serving" { throw ExitCode(11) }
         }
     }

@@ -53,6 +53,9 @@ struct Load: ParsableCommand {
     @Flag(help: "Replace an existing session of the same id.")
     var replace = false
 
+    @Flag(help: "With a shared store (kvd --store): answer once the session is published, so that every replica can answer it.")
+    var shared = false
+
     @Option(name: .customLong("kv-storage"), help: "KV cache element type: f16 or f32.")
     var kvStorage: String?
 
@@ -117,7 +120,7 @@ struct Load: ParsableCommand {
             let client = try connection.connect()
             let body = try client.call(.load(LoadRequest(session: session, document: document, press: try pressSpec(), model: model ?? "",
                                                          replace: replace, kvStorage: kvStorage ?? "",
-                                                         kvQuant: quantizationSpec, question: question ?? "")))
+                                                         kvQuant: quantizationSpec, question: question ?? "", shared: shared)))
             guard case .load(let r) = body else { throw CLIError.unexpected("\(body)") }
             if connection.json {
                 printJSON(r)
@@ -126,6 +129,7 @@ struct Load: ParsableCommand {
                 let quant = s.kvQuant.isEmpty ? "" : ", \(s.kvQuant)"
                 print("loaded \(s.session): \(s.contextTokens) tokens, kept \(s.keptTokens) (\(s.press)\(quant)); \(fidelityText(t)); KV \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)); prefill \(ms(t.prefillMs)), compress \(ms(t.compressMs))")
                 if question != nil { print("compressed with its question: kvctl ask --session \(s.session) answers it") }
+                if s.sharedUnix > 0 { print("shared: version \(s.storeVersion), visible to every replica since \(isoTime(s.sharedUnix)) (publish \(ms(t.storeMs)), \(formatBytes(UInt64(t.storeBytes))))") }
             }
         }
     }
@@ -245,7 +249,7 @@ struct Ask: ParsableCommand {
 struct Sessions: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List sessions with their sizes, presses and state.",
-        discussion: "State is resident (in memory), saved (on disk, restored on next use) or busy.\n\nExample:\n  kvctl sessions --json"
+        discussion: "State is resident (in memory), saved (on disk, restored on next use), busy, or shared (only in the shared store: the first ask fetches it). SHARED is the session's version in the shared store (kvd --store), - when it is not there.\n\nExample:\n  kvctl sessions --json"
     )
 
     @OptionGroup var connection: ConnectionOptions
@@ -259,9 +263,10 @@ struct Sessions: ParsableCommand {
                 return
             }
             if list.isEmpty { print("no sessions (load one with: kvctl load SESSION FILE)"); return }
-            let header = ["SESSION", "STATE", "TOKENS", "KEPT", "KV", "PRESS", "ASKS"]
+            let header = ["SESSION", "STATE", "SHARED", "TOKENS", "KEPT", "KV", "PRESS", "ASKS"]
             let rows = list.map { s in
-                [s.session, s.state, String(s.contextTokens), String(s.keptTokens), formatBytes(s.kvBytes), s.press, String(s.asks)]
+                [s.session, s.state, s.storeVersion == 0 ? "-" : "v\(s.storeVersion)", String(s.contextTokens), String(s.keptTokens),
+                 formatBytes(s.kvBytes), s.press, String(s.asks)]
             }
             printTable(header, rows)
         }
@@ -361,7 +366,13 @@ func printSession(_ s: SessionInfo) {
     kv bytes:    \(formatBytes(s.kvBytes)) of \(formatBytes(s.kvBytesUncompressed)) uncompressed
     kv quant:    \(s.kvQuant.isEmpty ? "none (full precision)" : s.kvQuant)
     asks:        \(s.asks) answered, \(s.failedAsks) failed (cancelled, past their deadline, client gone or an error)
+    shared:      \(s.storeVersion == 0 ? "no (this replica only)" : "version \(s.storeVersion) in the shared store since \(isoTime(s.sharedUnix))")
     """)
+}
+
+/// A Unix time as an ISO 8601 UTC timestamp.
+func isoTime(_ unix: Double) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: unix))
 }
 
 func printTable(_ header: [String], _ rows: [[String]]) {

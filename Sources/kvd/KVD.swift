@@ -69,6 +69,15 @@ struct KVD: ParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp(ServerConfiguration.logLevelChoices + "."))
     var logLevel: String?
 
+    @Option(help: ArgumentHelp("Shared session store: redis://[user:password@]host:port[/db] or unix:///path/to/redis.sock. Replicas with the same store and prefix share their sessions.", valueName: "url"))
+    var store: String?
+
+    @Option(name: .customLong("store-prefix"), help: ArgumentHelp("Key prefix of this deployment in the store (default kvd).", valueName: "prefix"))
+    var storePrefix: String?
+
+    @Option(name: .customLong("store-password-file"), help: ArgumentHelp("File (mode 0600) holding the store's password, kept out of ps.", valueName: "file"))
+    var storePasswordFile: String?
+
     func validate() throws {
         if let memoryBudget, ServerConfiguration.parseSize(memoryBudget) == nil {
             throw ValidationError("--memory-budget '\(memoryBudget)' is not a size; use bytes or K/M/G, e.g. 2G")
@@ -78,6 +87,8 @@ struct KVD: ParsableCommand {
         }
         if let threads, threads < 0 { throw ValidationError("--threads must be 0 or more") }
         if let logLevel, let problem = ServerConfiguration.logLevelProblem(logLevel) { throw ValidationError(problem) }
+        if let store { do { _ = try StoreURL(store) } catch { throw ValidationError("--store: \(error)") } }
+        if let storePrefix, let problem = ServerConfiguration.storePrefixProblem(storePrefix) { throw ValidationError(problem) }
     }
 
     func resolvedConfiguration() throws -> ServerConfiguration {
@@ -99,6 +110,9 @@ struct KVD: ParsableCommand {
         if !allowUIDs.isEmpty { c.allowUIDs = allowUIDs }
         if !allowGIDs.isEmpty { c.allowGIDs = allowGIDs }
         if let logLevel { c.logLevel = logLevel }
+        if let store { c.store = try StoreURL(store) }
+        if let storePrefix { c.storePrefix = storePrefix }
+        if let storePasswordFile { c.storePasswordFile = storePasswordFile }
         return c
     }
 

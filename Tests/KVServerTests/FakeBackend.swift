@@ -87,6 +87,8 @@ final class FakeBackend: InferenceBackend {
 
     func releaseIdleMemory() { idleReleases.update { $0 += 1 } }
 
+    var storeFingerprints: [String] { ["fa4efa4efa4efa4e"] }
+
     func savedInfo(at url: URL) throws -> SessionInfo {
         let header = try SnapshotFile.readHeader(from: url)
         do { return try JSONDecoder().decode(SessionInfo.self, from: header) } catch {
@@ -127,8 +129,12 @@ final class FakeSession: BackendSession {
     }
 
     func save(to url: URL, info store: SessionInfo) throws -> Int {
+        try SnapshotFile.write(to: url, image: snapshot(info: store))
+    }
+
+    func snapshot(info store: SessionInfo) throws -> [UInt8] {
         let header = info.keepingStoreFigures(of: store)
-        return try SnapshotFile.write(to: url, header: try JSONEncoder().encode(header), payload: Array(words.joined(separator: " ").utf8))
+        return SnapshotFile.image(header: try JSONEncoder().encode(header), payload: Array(words.joined(separator: " ").utf8))
     }
 }
 

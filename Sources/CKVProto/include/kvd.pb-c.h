@@ -218,10 +218,15 @@ struct  Kvd__LoadRequest
    * question); an ask with an empty question then answers it. Empty = query-agnostic.
    */
   char *question;
+  /*
+   * Answer only once the session is published to the shared store (kvd --store); the
+   * response's session.shared_unix says when it became visible to the other replicas.
+   */
+  protobuf_c_boolean shared;
 };
 #define KVD__LOAD_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__load_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Kvd__LoadResponse
@@ -394,10 +399,19 @@ struct  Kvd__SessionInfo
    * their client gone, kvd stopping, or failed (not counted in asks).
    */
   uint32_t failed_asks;
+  /*
+   * The version of the session in the shared store (kvd --store); 0 when it is not there (no
+   * store, or its publish waits for the store). "shared" as state: only in the store.
+   */
+  uint64_t store_version;
+  /*
+   * When that version became visible in the store, in seconds since 1970-01-01 UTC.
+   */
+  double shared_unix;
 };
 #define KVD__SESSION_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__session_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0 }
 
 
 struct  Kvd__InfoRequest
@@ -596,10 +610,24 @@ struct  Kvd__StatsResponse
   uint64_t steps;
   double mean_batch_size;
   uint64_t generated_tokens;
+  /*
+   * The shared store (kvd --store), its password hidden; empty without one.
+   */
+  char *store;
+  /*
+   * Sessions fetched from the store, asks for sessions it did not hold, bytes fetched and sent,
+   * operations that failed, and publishes or drops waiting for it to answer again.
+   */
+  uint64_t store_hits;
+  uint64_t store_misses;
+  uint64_t store_bytes_in;
+  uint64_t store_bytes_out;
+  uint64_t store_errors;
+  uint32_t store_pending;
 };
 #define KVD__STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__stats_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Kvd__HealthRequest
@@ -615,7 +643,8 @@ struct  Kvd__HealthResponse
 {
   ProtobufCMessage base;
   /*
-   * "serving" or "stopping".
+   * "serving", "stopping", or "degraded: store unreachable (…)" while the shared store does not
+   * answer (kvd serves what it holds and publishes when the store returns).
    */
   char *status;
   char *version;

@@ -70,10 +70,11 @@ final class RedisConnection {
         if case .tcp = url.endpoint { _ = redisEnableKeepAlive(c) }
         if let password = url.password {
             let args = url.user.map { ["AUTH", $0, password] } ?? ["AUTH", password]
-            if case .error(let e) = try command(args) { throw StoreError.refused("AUTH: \(e)") }
+            // A refused password makes the store as unusable as a missing one: health says so.
+            if case .error(let e) = try command(args) { throw StoreError.unreachable("\(url): AUTH refused: \(e)") }
         }
         if url.database != 0, case .error(let e) = try command(["SELECT", String(url.database)]) {
-            throw StoreError.refused("SELECT \(url.database): \(e)")
+            throw StoreError.unreachable("\(url): SELECT \(url.database) refused: \(e)")
         }
     }
 

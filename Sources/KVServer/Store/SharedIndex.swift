@@ -36,6 +36,12 @@ struct SharedIndex {
     func publish(_ c: RedisConnection, id: String, fingerprint: String, snapshot: [UInt8], info: SessionInfo,
                  origin: String) throws -> (version: UInt64, bytesSent: Int) {
         let sha = SHA256Digest.hex(snapshot)
+        // The same bytes under the same id (a replica publishing a copy it fetched, after a
+        // restart) keep the entry's version: nothing is sent, no replica reloads.
+        if case .array(let held) = try c.command(["HMGET", indexKey(fingerprint, id), "sha", "version"]), held.count == 2,
+           held[0].text == sha, let version = held[1].integer {
+            return (UInt64(version), 0)
+        }
         let ranges = stride(from: 0, to: max(snapshot.count, 1), by: Self.chunkSize).map { $0..<min($0 + Self.chunkSize, snapshot.count) }
         let entry = SharedEntry(session: id, fingerprint: fingerprint, sha256: sha, size: snapshot.count,
                                 chunks: ranges.map { SHA256Digest.hex(snapshot[$0]) }, info: info,

@@ -65,9 +65,17 @@ final class StoreLane: @unchecked Sendable {
             health.reached()
             return result
         } catch let error as StoreError {
-            if case .unreachable = error {
+            switch error {
+            case .unreachable:
                 connection = nil
                 health.unreachable(error)
+            case .refused(let why) where why.hasPrefix("NOAUTH"):
+                // A store that wants a password kvd was not given is as unusable as a missing one.
+                connection = nil
+                let unusable = StoreError.unreachable("\(url): \(why); set store_password_file")
+                health.unreachable(unusable)
+                throw unusable
+            default: break
             }
             throw error
         }

@@ -55,9 +55,18 @@ extension Dispatcher {
                         try then(nil)
                     case .success(.fetched(let snapshot, let version, let sharedUnix, let ms, let bytes)):
                         try then(FetchedSession(id: id, snapshot: snapshot, version: version, sharedUnix: sharedUnix, ms: ms, bytes: bytes))
-                    case .success(.gone):
-                        if known != nil { self.forgetCopy(id, reason: "no longer in the shared store") }
-                        throw ServerError.unknownSession(id)
+                    case .success(.gone(let dropped)):
+                        guard known != nil else { throw ServerError.unknownSession(id) }
+                        if dropped {
+                            self.forgetCopy(id, reason: "dropped from the shared store")
+                            throw ServerError.unknownSession(id)
+                        }
+                        // The store lost it (restarted without persistence, or evicted it): the
+                        // copy here is served and published again.
+                        self.server.log(.warning, "the shared store lost session \(id); publishing this replica's copy again")
+                        self.store.markUnshared(id)
+                        self.publishWaiting(id)
+                        try then(nil)
                     case .failure(let error as StoreError):
                         guard case .unreachable(let why) = error else { throw error }
                         guard known != nil else { throw ServerError.storeUnreachable(session: id, reason: why) }

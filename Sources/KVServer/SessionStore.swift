@@ -400,6 +400,14 @@ public final class SessionStore: @unchecked Sendable {
         }
     }
 
+    /// Records that the store no longer holds `id`'s content (it lost it), so that it is published again.
+    func markUnshared(_ id: String) {
+        lock.withLock {
+            entries[id]?.info.storeVersion = 0
+            entries[id]?.info.sharedUnix = 0
+        }
+    }
+
     /// Takes in a session fetched from the store: its snapshot is written to the state
     /// directory and it is registered as saved (restored on use), replacing any older copy here
     /// (asks in flight on that one finish on it). Worker.

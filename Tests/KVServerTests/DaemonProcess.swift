@@ -37,14 +37,21 @@ final class DaemonProcess {
     var telemetryDir: String { directory.appendingPathComponent("telemetry").path }
 
     /// Starts kvd and waits until it answers `health`.
-    init(directory: URL, extraArguments: [String] = []) throws {
+    /// - Parameter launcher: a command kvd runs under (`ip netns exec NS`), which must exec it.
+    init(directory: URL, extraArguments: [String] = [], launcher: [String] = []) throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socket = directory.appendingPathComponent("kvd.sock").path
         logURL = directory.appendingPathComponent("kvd-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try Products.path("kvd"))
-        process.arguments = ["--socket", socket, "--state-dir", stateDir, "--telemetry-dir", telemetryDir, "--log-level", "debug"] + extraArguments
+        let arguments = ["--socket", socket, "--state-dir", stateDir, "--telemetry-dir", telemetryDir, "--log-level", "debug"] + extraArguments
+        if let tool = launcher.first {
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = Array(launcher.dropFirst()) + [try Products.path("kvd")] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: try Products.path("kvd"))
+            process.arguments = arguments
+        }
         process.standardError = try FileHandle(forWritingTo: logURL)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -111,3 +111,45 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    /// Each replica and the store in its own network namespace, on one link with loopback-range
+    /// addresses: the store is reached across a network (TCP, an ACL user and password), never
+    /// through the machine's loopback. Clients reach each kvd through its Unix socket (a file).
+    func testReplicasInTheirOwnNetworkNamespacesShareThroughTheNetwork() throws {
+        try requireModel()
+        let document = try Self.document
+        let net = try NetworkNamespaces(count: 3)
+        defer { net.tearDown() }
+        let (storeNS, nsA, nsB) = (net.names[0], net.names[1], net.names[2])
+        let redis = try RedisTestServer(directory: dir.appendingPathComponent("redis"), unixSocket: false,
+                                        bind: net.address(of: storeNS)!, password: "replica-pw", user: "kvd", netns: storeNS)
+        XCTAssertTrue(redis.url.hasPrefix("redis://kvd:"), redis.url)
+        let passwordFile = dir.appendingPathComponent("store-password").path
+        try "replica-pw\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(passwordFile, 0o600), 0)
+        let storeURL = "redis://kvd@\(net.address(of: storeNS)!):\(redis.port ?? 0)"
+        func start(_ name: String, _ ns: String) throws -> DaemonProcess {
+            try DaemonProcess(directory: dir.appendingPathComponent(name),
+                              extraArguments: ["--model", Self.modelPath, "--store", storeURL, "--store-password-file", passwordFile,
+                                               "--store-prefix", "netns-test"],
+                              launcher: [try NetworkNamespaces.ipPath(), "netns", "exec", ns])
+        }
+        let a = try start("a", nsA), b = try start("b", nsB)
+        defer { a.terminate(); b.terminate() }
+        XCTAssertFalse(a.log.contains("replica-pw"), "the password stays out of the log")
+
+        let loaded = try a.client().call(.load(LoadRequest(session: "kestrel", document: document, press: Self.press, shared: true))).body
+        guard case .load(let load) = loaded else { return XCTFail("load: \(loaded)\n\(a.log)") }
+        XCTAssertGreaterThan(load.session.storeVersion, 0)
+        guard case .ask(let onB) = try askResult(try b.client(), "kestrel", Self.questions[0]),
+              case .ask(let onA) = try askResult(try a.client(), "kestrel", Self.questions[0]) else { return XCTFail("ask\n\(b.log)") }
+        XCTAssertEqual(onB.tokenIDs, onA.tokenIDs)
+        XCTAssertTrue(onB.answer.contains(Self.facts[0]), onB.answer)
+        guard case .stats(let stats) = try b.client().call(.stats).body else { return XCTFail("stats") }
+        XCTAssertEqual(stats.storeHits, 1)
+        XCTAssertTrue(stats.store.contains(net.address(of: storeNS)!), stats.store)
+        XCTAssertFalse(stats.store.contains("replica-pw"))
+        XCTAssertEqual(try redis.cli("--scan", "--pattern", "netns-test:session:*").split(separator: "\n").count, 1)
+    }
+}

@@ -100,7 +100,9 @@ final class SharedStoreTests: XCTestCase {
         func telemetryEvents(_ session: String) -> [String] {
             let path = server.configuration.telemetryDirectory + "/" + session + ".csv"
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").dropFirst().map { String($0.split(separator: ",").first ?? "") }
+            let lines = text.split(separator: "\n").map { csvFields(String($0)) }
+            guard let column = lines.first?.firstIndex(of: "event") else { return [] }
+            return lines.dropFirst().map { $0[column] }
         }
     }
 
@@ -175,7 +177,8 @@ final class SharedStoreTests: XCTestCase {
         // The event unloads B's copy; and if it were missed, the ask's version check refuses it.
         XCTAssertTrue(b.wait { !b.server.store.contains("doc") }, "B forgets its copy on the drop event")
         XCTAssertEqual(b.ask("doc").errorCode, .notFound)
-        XCTAssertEqual(try keys(), ["kvd:version"], "the index entry, blob and reference count are gone")
+        XCTAssertEqual(try keys(), ["kvd:dropped:\(a.backend.storeFingerprints[0]):doc", "kvd:version"],
+                       "the index entry, blob and reference count are gone; the drop is remembered")
         XCTAssertTrue(b.telemetryEvents("doc").contains("unload"))
     }
 
@@ -183,10 +186,11 @@ final class SharedStoreTests: XCTestCase {
         let a = try replica("a"), b = try replica("b")
         _ = a.load("doc", "alpha beta gamma")
         XCTAssertEqual(answer(b.ask("doc")), "alpha beta gamma")
-        // As if B had been disconnected when the drop was announced.
-        _ = try redis.cli("DEL", "kvd:session:\(b.backend.storeFingerprints[0]):doc")
+        // As if B had been disconnected when the drop was announced: the drop script without its event.
+        let fp = b.backend.storeFingerprints[0]
+        _ = try redis.cli("EVAL", SharedIndex.dropScript, "2", "kvd:session:\(fp):doc", "kvd:dropped:\(fp):doc", "kvd", "unheard", "\(fp) doc", "x", "60")
         XCTAssertEqual(b.ask("doc").errorCode, .notFound)
-        XCTAssertFalse(b.server.store.contains("doc"))
+        XCTAssertTrue(b.wait { !b.server.store.contains("doc") }, "the stale copy is forgotten")
     }
 
     func testAReplaceReachesTheOtherReplicaAndDeletesTheOldBlob() throws {
@@ -261,6 +265,13 @@ final class SharedStoreTests: XCTestCase {
         _ = try redis.cli("DEL", try keys("kvd:blob:*")[0])
         XCTAssertEqual(b.ask("doc").errorCode, .notFound)
         XCTAssertEqual(b.stats.storeMisses, 1)
+        XCTAssertEqual(try keys("kvd:session:*"), [], "an entry pointing at an evicted chunk is removed")
+        XCTAssertEqual(try keys("kvd:refs:*"), [], "with its reference and what is left of its blob")
+        XCTAssertEqual(try keys("kvd:blob:*"), [])
+        // The replica that holds it serves it and publishes it again; then B finds it.
+        XCTAssertEqual(answer(a.ask("doc")), "alpha beta gamma")
+        XCTAssertTrue(a.wait { (try? self.keys("kvd:session:*").count) == 1 })
+        XCTAssertEqual(answer(b.ask("doc")), "alpha beta gamma")
     }
 
     func testAPublishMissingAChunkLeavesNoIndexEntry() throws {
@@ -296,11 +307,17 @@ final class SharedStoreTests: XCTestCase {
         XCTAssertEqual(missing.errorCode, .unavailable)
         XCTAssertTrue(missing.errorMessage.contains("not on this replica and the shared store is unreachable"), missing.errorMessage)
 
+        // Restarted without persistence, it lost "before" too: a replica holding a copy serves
+        // it and publishes it again rather than forgetting it as if it had been dropped.
         try redis.restart()
-        XCTAssertTrue(a.wait(20) { a.stats.storePending == 0 && (try? self.keys("kvd:session:*").count) == 3 },
+        XCTAssertTrue(a.wait(20) { a.stats.storePending == 0 && (try? self.keys("kvd:session:*").count) == 2 },
                       "the waiting publishes go out once the store answers")
         XCTAssertEqual(answer(b.ask("during")), "loaded during the")
-        XCTAssertEqual(answer(b.ask("strict")), "wants to be shared")
+        XCTAssertEqual(answer(b.ask("strict")), "wants to be")
+        XCTAssertEqual(answer(b.ask("before")), "held before the")
+        XCTAssertTrue(b.wait { (try? self.keys("kvd:session:*").count) == 3 }, "the lost session is published again")
+        let c = try replica("c")
+        XCTAssertEqual(answer(c.ask("before")), "held before the")
         guard case .health(let after, _) = a.call(.health) else { return XCTFail("no health") }
         XCTAssertEqual(after, "serving")
     }

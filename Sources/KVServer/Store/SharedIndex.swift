@@ -8,6 +8,9 @@ import Foundation
 /// - `<prefix>:session:<fingerprint>:<id>`: the index entry, a hash: `version`, `header` (the
 ///   JSON `SharedEntry`: chunk hashes, size, info, load metrics), `sha`, `chunks`.
 /// - `<prefix>:version`: the counter versions come from (every publish takes a new one).
+/// - `<prefix>:dropped:<fingerprint>:<id>`: the version a drop removed, kept for a week: tells a
+///   replica whose copy the store no longer holds whether it was dropped (forget the copy) or
+///   lost (a Redis restarted without persistence, `maxmemory` eviction: publish the copy again).
 /// - `<prefix>:events`: the pub/sub channel of `publish`/`drop` messages.
 ///
 /// Chunks are written first with a time to live; one Lua script then checks that every chunk is
@@ -28,6 +31,9 @@ struct SharedIndex {
     func indexKey(_ fingerprint: String, _ id: String) -> String { "\(prefix):session:\(fingerprint):\(id)" }
     func blobKey(_ sha: String, _ n: Int) -> String { "\(prefix):blob:\(sha):\(n)" }
     func refsKey(_ sha: String) -> String { "\(prefix):refs:\(sha)" }
+    func droppedKey(_ fingerprint: String, _ id: String) -> String { "\(prefix):dropped:\(fingerprint):\(id)" }
+    /// How long a drop is remembered (a replica away longer may publish its copy again).
+    static let droppedTTLSeconds = 7 * 24 * 3600
     var versionKey: String { "\(prefix):version" }
     var channel: String { "\(prefix):events" }
 
@@ -62,7 +68,7 @@ struct SharedIndex {
             }
             let keys = [indexKey(fingerprint, id), refsKey(sha), versionKey] + ranges.indices.map { blobKey(sha, $0) }
             let args = [String(decoding: header, as: UTF8.self), sha, String(ranges.count), prefix, channel,
-                        "\(fingerprint) \(id)", origin]
+                        "\(fingerprint) \(id)", origin, droppedKey(fingerprint, id)]
             let reply = try c.command(["EVAL", Self.publishScript, String(keys.count)] + keys + args)
             switch reply {
             case .integer(let v): return (UInt64(v), sent + header.count)
@@ -78,8 +84,8 @@ struct SharedIndex {
     /// tells the other replicas.
     /// - Returns: whether an entry existed.
     func drop(_ c: RedisConnection, id: String, fingerprint: String, origin: String) throws -> Bool {
-        let reply = try c.command(["EVAL", Self.dropScript, "1", indexKey(fingerprint, id), prefix, channel,
-                                   "\(fingerprint) \(id)", origin])
+        let reply = try c.command(["EVAL", Self.dropScript, "2", indexKey(fingerprint, id), droppedKey(fingerprint, id), prefix, channel,
+                                   "\(fingerprint) \(id)", origin, String(Self.droppedTTLSeconds)])
         switch reply {
         case .integer(let n): return n > 0
         case .error(let e): throw StoreError.refused(e)
@@ -92,6 +98,13 @@ struct SharedIndex {
         let reply = try c.command(["HGET", indexKey(fingerprint, id), "version"])
         if case .error(let e) = reply { throw StoreError.refused(e) }
         return reply.integer.map { UInt64($0) }
+    }
+
+    /// Whether a drop removed version `version` (or a later one) of `id`.
+    func wasDropped(_ c: RedisConnection, id: String, fingerprint: String, version: UInt64) throws -> Bool {
+        let reply = try c.command(["GET", droppedKey(fingerprint, id)])
+        if case .error(let e) = reply { throw StoreError.refused(e) }
+        return reply.integer.map { UInt64($0) >= version } ?? false
     }
 
     /// The entry of `id` without its chunks, nil when there is none.
@@ -132,8 +145,11 @@ struct SharedIndex {
             for (n, reply) in replies.enumerated() {
                 guard let bytes = reply.bytes else {
                     if case .error(let e) = reply { throw StoreError.refused(e) }
-                    // Gone: a newer version replaced it, or Redis evicted it.
+                    // Gone: a newer version replaced it, or Redis evicted it. An entry whose chunks
+                    // were evicted is removed (not remembered as dropped), so that a replica
+                    // holding a copy publishes it again at its next ask.
                     if try self.version(c, id: id, fingerprint: fingerprint) != version { problem = "replaced while fetched"; break }
+                    _ = try c.command(["EVAL", Self.removeIfVersionScript, "1", indexKey(fingerprint, id), String(version), prefix])
                     return (.miss, received)
                 }
                 received += bytes.count
@@ -168,7 +184,7 @@ struct SharedIndex {
     }
 
     // KEYS: index, refs of the new blob, version counter, the new blob's chunks.
-    // ARGV: header JSON, sha, chunk count, prefix, channel, "<fingerprint> <id>", origin.
+    // ARGV: header JSON, sha, chunk count, prefix, channel, "<fingerprint> <id>", origin, dropped key.
     static let publishScript = """
     for i = 4, #KEYS do
       if redis.call('EXISTS', KEYS[i]) == 0 then return redis.error_reply('MISSING ' .. KEYS[i]) end
@@ -178,6 +194,7 @@ struct SharedIndex {
     redis.call('INCR', KEYS[2])
     for i = 4, #KEYS do redis.call('PERSIST', KEYS[i]) end
     redis.call('HSET', KEYS[1], 'version', v, 'header', ARGV[1], 'sha', ARGV[2], 'chunks', ARGV[3])
+    redis.call('DEL', ARGV[8])
     if old[1] then
       local rk = ARGV[4] .. ':refs:' .. old[1]
       if redis.call('DECR', rk) <= 0 then
@@ -189,11 +206,25 @@ struct SharedIndex {
     return v
     """
 
-    // KEYS: index. ARGV: prefix, channel, "<fingerprint> <id>", origin.
+    // KEYS: index. ARGV: the version it must still have, prefix. Its reference goes with it.
+    static let removeIfVersionScript = """
+    local h = redis.call('HMGET', KEYS[1], 'version', 'sha', 'chunks')
+    if h[1] ~= ARGV[1] then return 0 end
+    redis.call('DEL', KEYS[1])
+    local rk = ARGV[2] .. ':refs:' .. h[2]
+    if redis.call('DECR', rk) <= 0 then
+      redis.call('DEL', rk)
+      for n = 0, tonumber(h[3]) - 1 do redis.call('DEL', ARGV[2] .. ':blob:' .. h[2] .. ':' .. n) end
+    end
+    return 1
+    """
+
+    // KEYS: index, dropped key. ARGV: prefix, channel, "<fingerprint> <id>", origin, seconds a drop is remembered.
     static let dropScript = """
     local old = redis.call('HMGET', KEYS[1], 'sha', 'chunks', 'version')
     if not old[1] then return 0 end
     redis.call('DEL', KEYS[1])
+    redis.call('SET', KEYS[2], old[3], 'EX', ARGV[5])
     local rk = ARGV[1] .. ':refs:' .. old[1]
     if redis.call('DECR', rk) <= 0 then
       redis.call('DEL', rk)

@@ -121,8 +121,9 @@ public final class SharedSessions: @unchecked Sendable {
         case current
         /// A version this replica does not have, fetched and checked.
         case fetched(snapshot: [UInt8], version: UInt64, sharedUnix: Double, ms: Double, bytes: Int)
-        /// No entry (never shared, dropped, or evicted by Redis).
-        case gone
+        /// No entry: `dropped` when a drop removed the version this replica holds (or a later
+        /// one); else never shared, or lost by the store (restarted without persistence, evicted).
+        case gone(dropped: Bool)
     }
 
     /// Checks session `id` against the store (one read) and fetches it when the store holds
@@ -142,7 +143,9 @@ public final class SharedSessions: @unchecked Sendable {
                                             ms: Date().timeIntervalSince(start) * 1000, bytes: received)
                         }
                     }
-                    return .gone
+                    guard let known else { return .gone(dropped: false) }
+                    let dropped = try fingerprints.contains { try index.wasDropped(c, id: id, fingerprint: $0, version: known) }
+                    return .gone(dropped: dropped)
                 }
                 switch resolution {
                 case .fetched: health.count { $0.hits += 1 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A thread with its own Redis connection that runs store jobs one at a time, in order.
 ///
@@ -82,6 +85,7 @@ final class StoreLane: @unchecked Sendable {
     }
 
     private func run() {
+        StoreLane.blockBrokenPipeSignal()
         while true {
             let next: (() -> Void)? = condition.withLock {
                 if jobs.isEmpty && !stopped {
@@ -98,6 +102,18 @@ final class StoreLane: @unchecked Sendable {
             if let hook = condition.withLock({ idleHook }) { hook() }
         }
         connection = nil
+    }
+}
+
+extension StoreLane {
+    /// Blocks SIGPIPE on the calling store thread: hiredis writes with write(2), and a store that
+    /// went away must fail the write with EPIPE there, not kill an embedding process that (unlike
+    /// kvd) does not ignore the signal.
+    static func blockBrokenPipeSignal() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 }
 

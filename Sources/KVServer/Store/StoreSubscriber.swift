@@ -32,6 +32,7 @@ final class StoreSubscriber: @unchecked Sendable {
     }
 
     private func run(timeout: Double) {
+        StoreLane.blockBrokenPipeSignal()
         var backoff = 0.1
         while !lock.withLock({ stopped }) {
             do {

@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 #endif
 
-/// Where the shared session store is: `redis://[user:password@]host:port[/db]` or
+/// Where the shared session store is: `redis://[user:password@]host:port[/db]` (also `user@`,
+/// `:password@`) or
 /// `unix:///path/to/redis.sock[?db=N]` (`store` in kvd.conf, `kvd --store`).
 ///
 /// A password in the URL shows in `ps` when given as a flag: `store_password_file` (mode 0600)
@@ -57,7 +58,9 @@ public struct StoreURL: Equatable, Sendable, CustomStringConvertible {
                 user = u.isEmpty ? nil : u
                 password = String(credentials[credentials.index(after: colon)...]).removingPercentEncoding
             } else {
-                password = String(credentials).removingPercentEncoding
+                // `user@host` names the user only (its password from store_password_file).
+                let u = String(credentials).removingPercentEncoding ?? ""
+                user = u.isEmpty ? nil : u
             }
         }
         database = 0
@@ -91,7 +94,7 @@ public struct StoreURL: Equatable, Sendable, CustomStringConvertible {
         case .unix(let path):
             return "unix://\(path)" + (database != 0 ? "?db=\(database)" : "")
         case .tcp(let host, let port):
-            let who = user.map { "\($0):***@" } ?? (password != nil ? "***@" : "")
+            let who = user.map { password != nil ? "\($0):***@" : "\($0)@" } ?? (password != nil ? ":***@" : "")
             let h = host.contains(":") ? "[\(host)]" : host
             return "redis://\(who)\(h):\(port)" + (database != 0 ? "/\(database)" : "")
         }
@@ -103,7 +106,7 @@ public struct StoreURL: Equatable, Sendable, CustomStringConvertible {
               scheme.upperBound <= at.lowerBound else { return text }
         let credentials = text[scheme.upperBound..<at.lowerBound]
         let user = credentials.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-        return String(text[..<scheme.upperBound]) + (credentials.contains(":") ? user + ":***" : "***") + String(text[at.lowerBound...])
+        return String(text[..<scheme.upperBound]) + (credentials.contains(":") ? user + ":***" : String(credentials)) + String(text[at.lowerBound...])
     }
 
     /// Why a store URL could not be read.

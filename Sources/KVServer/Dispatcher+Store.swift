@@ -47,6 +47,13 @@ extension Dispatcher {
     func resolveWithStore(_ id: String, _ request: Request, _ client: ClientConnection,
                           then: @escaping (FetchedSession?) throws -> Void) {
         let known = store.storeVersion(id)
+        // A held copy is served at once while the store is known to be down: an ask must not
+        // wait for a connect timeout (the reader probes the store in the background).
+        if known != nil, let why = shared.unreachableReason {
+            do { try then(nil) } catch { fail(client, request.id, error, session: id) }
+            server.log(.debug, "serving session \(id) as held here: store unreachable (\(why))")
+            return
+        }
         shared.resolve(id: id, fingerprints: backend.storeFingerprints, known: known) { result in
             self.server.loop.execute {
                 do {

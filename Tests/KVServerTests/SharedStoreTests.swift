@@ -86,6 +86,11 @@ final class SharedStoreTests: XCTestCase {
             return s
         }
 
+        var healthStatus: String {
+            guard case .health(let status, _) = call(.health) else { return "" }
+            return status
+        }
+
         var sessions: [SessionInfo] {
             guard case .sessions(let list) = call(.sessions) else { return [] }
             return list
@@ -312,6 +317,9 @@ final class SharedStoreTests: XCTestCase {
         try redis.restart()
         XCTAssertTrue(a.wait(20) { a.stats.storePending == 0 && (try? self.keys("kvd:session:*").count) == 2 },
                       "the waiting publishes go out once the store answers")
+        let deadline = Date().addingTimeInterval(10)
+        while b.healthStatus != "serving" && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertEqual(b.healthStatus, "serving", "B finds the store again on its own")
         XCTAssertEqual(answer(b.ask("during")), "loaded during the")
         XCTAssertEqual(answer(b.ask("strict")), "wants to be")
         XCTAssertEqual(answer(b.ask("before")), "held before the")

@@ -52,6 +52,12 @@ public final class SharedSessions: @unchecked Sendable {
             if event.origin != me { onEvent(event) }
         }
         writer.setIdleHook(every: 0.25) { [weak self] in self?.retryPending() }
+        // While the store is unreachable, asks on held sessions skip their check (`isDown`); the
+        // reader finds out when it answers again.
+        reader.setIdleHook(every: 1) { [weak self, reader] in
+            guard self?.health.unreachableReason != nil else { return }
+            _ = try? reader.withConnection { try $0.command(["PING"]) }
+        }
         reader.enqueue { [reader] in _ = try? reader.withConnection { try $0.command(["PING"]) } }
     }
 

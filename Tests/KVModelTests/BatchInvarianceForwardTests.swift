@@ -53,3 +53,48 @@ final class BatchInvarianceForwardTests: XCTestCase {
         }
     }
 }
+
+/// Decode rows of asks on one session read its context together (`SharedPrefixAttention`), each
+/// getting the bits it would alone: a context long enough to be cut into slices on both threads,
+/// f16 and 4-bit, with tails of different lengths.
+final class SharedContextAttentionTests: XCTestCase {
+    func testSmolLM2() throws { try check(try TestModel.model(), name: "SmolLM2") }
+    func testQwen25() throws { try check(try TestModel.model(TestModel.qwen25Coder), name: "Qwen2.5", length: 1100) }
+    func testTinyModels() throws {
+        for name in ["tiny-llama", "tiny-qwen3", "tiny-phi3"] { try check(try TestModel.tinyModel(name), name: name, length: 300) }
+    }
+
+    private func check(_ model: Model, name: String, length: Int = 2600) throws {
+        let vocab = model.config.vocabularySize
+        func ids(_ n: Int, _ seed: Int) -> [Int] { (0..<n).map { (($0 &* 7919 &+ seed &* 104_729) % (vocab - 10)) + 5 } }
+        for quantized in [false, true] {
+            let context = model.makeCache()
+            _ = try model.forward(ids(min(length, model.config.contextLength - 64), 1), cache: context, logits: .none)
+            if quantized {
+                try context.quantize(try KVCacheQuantization.parse("kivi:bits=4,group_size=\(min(32, model.config.headDimension))"))
+            }
+            // Four asks with questions of 3, 9, 17 and 30 tokens, then four decode steps each.
+            let questions = [3, 9, 17, 30].enumerated().map { ids($1, 20 + $0) }
+            var alone: [[[Float]]] = []
+            for (a, q) in questions.enumerated() {
+                let tail = context.tail()
+                var steps = [try model.forward(batch: [BatchedSequence(tokens: q, cache: tail)])[0].get()]
+                for k in 0..<4 { steps.append(try model.forward(batch: [BatchedSequence(tokens: [ids(1, 40 + 4 * a + k)[0]], cache: tail)])[0].get()) }
+                alone.append(steps)
+            }
+            let tails = questions.map { _ in context.tail() }
+            for (a, q) in questions.enumerated() { _ = try model.forward(batch: [BatchedSequence(tokens: q, cache: tails[a])]) }
+            for k in 0..<4 {
+                // All four decode together, in another order at each step.
+                let order = (0..<4).map { ($0 + k) % 4 }
+                let batch = order.map { BatchedSequence(tokens: [ids(1, 40 + 4 * $0 + k)[0]], cache: tails[$0]) }
+                let results = try model.forward(batch: batch)
+                for (j, a) in order.enumerated() {
+                    let logits = try results[j].get()
+                    XCTAssertTrue(logits == alone[a][k + 1], "\(name), \(quantized ? "4-bit" : "f16"), ask \(a), step \(k): logits differ "
+                                  + "(max |Δ| \(zip(logits, alone[a][k + 1]).map { abs($0 - $1) }.max() ?? 0))")
+                }
+            }
+        }
+    }
+}

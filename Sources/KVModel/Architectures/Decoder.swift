@@ -140,6 +140,8 @@ final class Decoder {
         let ff = c.feedForwardLength
         let gateUp = ws.buffer(.gate, T * 2 * ff)
 
+        var sharedContext: [ObjectIdentifier: [SharedPrefixAttention.Ask]] = [:]
+        var sharedContextOrder: [ObjectIdentifier] = []
         for (l, block) in blocks.enumerated() {
             // Attention.
             RMSNorm.apply(x, weight: block.attentionNorm, into: normed, rows: T, width: d, epsilon: c.rmsEpsilon)
@@ -173,7 +175,12 @@ final class Decoder {
                 if failures[i] == nil, s.hook?.observes.contains(.columnSums) == true {
                     columnSums = ws.buffer(.attentionColumnSums, H * stride)
                 }
-                if n == 1 {
+                if n == 1, s.hook == nil, columnSums == nil, shapes[l].window == nil, let context = s.cache.prefix, prefix != nil {
+                    // Decode rows of asks on one session read its context together, after this loop.
+                    let key = ObjectIdentifier(context)
+                    if sharedContext[key] == nil { sharedContextOrder.append(key) }
+                    sharedContext[key, default: []].append(SharedPrefixAttention.Ask(query: sq, cache: heads, output: attn + o * H * D))
+                } else if n == 1 {
                     DecodeAttention.run(query: sq, shape: shapes[l], cache: heads, prefix: prefix, output: attn + o * H * D,
                                         workspace: ws, columnSums: columnSums, columnSumsStride: stride)
                 } else if n <= Self.shortPrompt && shapes[l].window == nil && columnSums == nil {
@@ -198,6 +205,18 @@ final class Decoder {
                     }
                 }
             }
+            for key in sharedContextOrder {
+                let asks = sharedContext[key]!, context = batch.first { $0.cache.prefix.map(ObjectIdentifier.init) == key }!
+                let prefix = context.cache.prefix!.layers[l]
+                if asks.count == 1 {
+                    DecodeAttention.run(query: asks[0].query, shape: shapes[l], cache: asks[0].cache, prefix: prefix,
+                                        output: asks[0].output, workspace: ws)
+                } else {
+                    SharedPrefixAttention.run(asks, shape: shapes[l], prefix: prefix, workspace: ws)
+                }
+            }
+            sharedContext.removeAll(keepingCapacity: true)
+            sharedContextOrder.removeAll(keepingCapacity: true)
             linear([block.output], attn, inputStride: H * D, projected, outputStride: d, segments, scratch)
             if let n = block.postAttentionNorm { RMSNorm.apply(projected, weight: n, into: projected, rows: T, width: d, epsilon: c.rmsEpsilon) }
             Self.add(projected, into: x, T * d)

@@ -3520,7 +3520,7 @@ const ProtobufCMessageDescriptor kvd__stats_request__descriptor =
   (ProtobufCMessageInit) kvd__stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[23] =
+static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[27] =
 {
   {
     "sessions_resident",
@@ -3798,21 +3798,73 @@ static const ProtobufCFieldDescriptor kvd__stats_response__field_descriptors[23]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "job_s",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, job_s),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prompt_step_s",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, prompt_step_s),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decode_step_s",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, decode_step_s),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_attention_s",
+    27,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Kvd__StatsResponse, step_attention_s),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__stats_response__field_indices_by_name[] = {
   8,   /* field[8] = connections */
+  25,   /* field[25] = decode_step_s */
   7,   /* field[7] = errors */
   15,   /* field[15] = generated_tokens */
+  23,   /* field[23] = job_s */
   2,   /* field[2] = kv_bytes */
   14,   /* field[14] = mean_batch_size */
   3,   /* field[3] = memory_budget_bytes */
   5,   /* field[5] = peak_rss_bytes */
+  24,   /* field[24] = prompt_step_s */
   9,   /* field[9] = queue_depth */
   6,   /* field[6] = requests */
   4,   /* field[4] = rss_bytes */
   0,   /* field[0] = sessions_resident */
   1,   /* field[1] = sessions_saved */
   12,   /* field[12] = state_dir */
+  26,   /* field[26] = step_attention_s */
   13,   /* field[13] = steps */
   16,   /* field[16] = store */
   19,   /* field[19] = store_bytes_in */
@@ -3827,7 +3879,7 @@ static const unsigned kvd__stats_response__field_indices_by_name[] = {
 static const ProtobufCIntRange kvd__stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 23 }
+  { 0, 27 }
 };
 const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
 {
@@ -3837,7 +3889,7 @@ const ProtobufCMessageDescriptor kvd__stats_response__descriptor =
   "Kvd__StatsResponse",
   "kvd",
   sizeof(Kvd__StatsResponse),
-  23,
+  27,
   kvd__stats_response__field_descriptors,
   kvd__stats_response__field_indices_by_name,
   1,  kvd__stats_response__number_ranges,

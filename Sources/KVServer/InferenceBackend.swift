@@ -30,6 +30,8 @@ public protocol InferenceBackend: AnyObject {
     /// Runs one step of `asks` (any sessions) as shared forward passes: a question prompt for an
     /// ask that has not started, one token for the others. Finished asks are skipped. Worker.
     func step(_ asks: [BackendAsk])
+    /// Seconds `step` has spent in attention so far (the operator view's share of attention). Worker.
+    var stepAttentionSeconds: Double { get }
     /// Reads a session saved with `BackendSession.save`. Worker.
     /// - Throws: `PersistenceError` for a corrupt file or one made with a different model.
     func restore(session: String, from url: URL) throws -> BackendSession

@@ -78,6 +78,8 @@ public final class Scheduler: @unchecked Sendable {
     private var waitRequested = false
     /// Steps run and asks stepped, for `stats`.
     private var counters = (steps: 0, asks: 0, tokens: 0)
+    /// Where the worker's time went, for `stats`.
+    private var time = WorkerTime()
     private let started = Date()
     /// When the load in progress last handed over to the asks (worker thread only).
     private var loadResumed: DispatchTime?
@@ -110,6 +112,9 @@ public final class Scheduler: @unchecked Sendable {
         defer { condition.unlock() }
         return (counters.steps, counters.steps == 0 ? 0 : Double(counters.asks) / Double(counters.steps), counters.tokens)
     }
+
+    /// Where the worker's time went so far (busy time, not uptime).
+    public var workerTime: WorkerTime { condition.withLock { time } }
 
     /// Queues a job.
     /// - Throws: `ServerError.queueFull` or `.stopping`.
@@ -244,6 +249,7 @@ public final class Scheduler: @unchecked Sendable {
         }
         let outerWaits = waitRequested
         waitRequested = false
+        let started = DispatchTime.now(), stepsBefore = condition.withLock { time.promptSteps + time.decodeSteps }
         if job.startsAsk {
             job.run()
         } else {
@@ -251,6 +257,9 @@ public final class Scheduler: @unchecked Sendable {
             job.run()
             loadResumed = nil
         }
+        // A load's time without the asks stepped between its layers (those count as steps).
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        condition.withLock { time.jobs += max(0, seconds - (time.promptSteps + time.decodeSteps - stepsBefore)) }
         if waitRequested { setAside(job) }
         waitRequested = outerWaits
         condition.withLock { running = outer }
@@ -303,7 +312,11 @@ public final class Scheduler: @unchecked Sendable {
             rows += r
         }
         let tokensBefore = chosen.reduce(0) { $0 + $1.generatedTokens }
+        let prompts = chosen.contains { $0.nextRows > 1 || $0.generatedTokens == 0 }
+        let attentionBefore = backend.stepAttentionSeconds, started = DispatchTime.now()
         backend.step(chosen)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let attention = backend.stepAttentionSeconds - attentionBefore
         let generated = chosen.reduce(0) { $0 + $1.generatedTokens } - tokensBefore
         var ended: [Active] = []
         active.removeAll { a in
@@ -316,8 +329,25 @@ public final class Scheduler: @unchecked Sendable {
             counters.steps += 1
             counters.asks += chosen.count
             counters.tokens += generated
+            if prompts { time.promptSteps += seconds } else { time.decodeSteps += seconds }
+            time.stepAttention += attention
         }
         for a in ended { a.finished() }
         return !ended.isEmpty
     }
+}
+
+/// Where the worker's time went: what an operator reads to see why kvd is slow.
+public struct WorkerTime: Equatable, Sendable {
+    /// Jobs: loads (without the asks stepped between their layers), saves, restores, drops, ask starts.
+    public var jobs = 0.0
+    /// Steps that ran at least one ask's question prompt (decode rows of other asks beside it).
+    public var promptSteps = 0.0
+    /// Steps of decode rows only.
+    public var decodeSteps = 0.0
+    /// Of all steps: attention (RoPE, cache appends and attention over the sessions' caches).
+    public var stepAttention = 0.0
+
+    /// Seconds the worker was busy.
+    public var busy: Double { jobs + promptSteps + decodeSteps }
 }

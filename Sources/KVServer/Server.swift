@@ -140,6 +140,11 @@ public final class Server {
         s.steps = UInt64(b.steps)
         s.meanBatchSize = b.meanBatchSize
         s.generatedTokens = UInt64(b.tokens)
+        let worker = scheduler.workerTime
+        s.jobS = worker.jobs
+        s.promptStepS = worker.promptSteps
+        s.decodeStepS = worker.decodeSteps
+        s.stepAttentionS = worker.stepAttention
         s.telemetryDir = configuration.telemetryDirectory
         s.stateDir = configuration.stateDirectory
         if let shared {

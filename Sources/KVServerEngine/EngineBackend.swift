@@ -139,6 +139,10 @@ public final class EngineBackend: InferenceBackend {
         AskBatch.step(mine, scratch: { model in self.served.first { $0.model === model }?.askScratch })
     }
 
+    public var stepAttentionSeconds: Double {
+        served.reduce(0) { $0 + $1.askScratch.attentionSeconds }
+    }
+
     public var storeFingerprints: [String] {
         served.map { ModelFingerprint(model: $0.model, kvStorage: "", press: "").storeKey }
     }

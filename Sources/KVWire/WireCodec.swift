@@ -288,6 +288,10 @@ public enum WireCodec {
             p.pointee.store_bytes_out = s.storeBytesOut
             p.pointee.store_errors = s.storeErrors
             p.pointee.store_pending = s.storePending
+            p.pointee.job_s = s.jobS
+            p.pointee.prompt_step_s = s.promptStepS
+            p.pointee.decode_step_s = s.decodeStepS
+            p.pointee.step_attention_s = s.stepAttentionS
             p.pointee.telemetry_dir = a.string(s.telemetryDir, "telemetry_dir", of: p)
             p.pointee.state_dir = a.string(s.stateDir, "state_dir", of: p)
             m.body_case = KVD__RESPONSE__BODY_STATS
@@ -399,6 +403,10 @@ public enum WireCodec {
                 s.storeBytesOut = p.store_bytes_out
                 s.storeErrors = p.store_errors
                 s.storePending = p.store_pending
+                s.jobS = p.job_s
+                s.promptStepS = p.prompt_step_s
+                s.decodeStepS = p.decode_step_s
+                s.stepAttentionS = p.step_attention_s
                 s.telemetryDir = str(p.telemetry_dir)
                 s.stateDir = str(p.state_dir)
             }

@@ -394,6 +394,17 @@ public struct DaemonStats: Equatable, Sendable, Codable {
     public var storeErrors: UInt64 = 0
     /// Publishes and drops waiting for the store to answer again.
     public var storePending: UInt32 = 0
+    /// Worker seconds in jobs: loads (without the asks stepped between their layers), saves,
+    /// restores, drops and ask starts.
+    public var jobS: Double = 0
+    /// Worker seconds in steps that ran at least one question prompt.
+    public var promptStepS: Double = 0
+    /// Worker seconds in steps of decode rows only.
+    public var decodeStepS: Double = 0
+    /// Of the steps' seconds, those in attention (RoPE, cache appends, attention).
+    public var stepAttentionS: Double = 0
+    /// Seconds the worker was busy (not idle): `jobS + promptStepS + decodeStepS`.
+    public var busyS: Double { jobS + promptStepS + decodeStepS }
     /// All counters 0, both directories empty.
     public init() {}
 }

@@ -46,13 +46,16 @@ struct Stats: ParsableCommand {
             let body = try connection.connect().call(.stats)
             guard case .stats(let s) = body else { throw CLIError.unexpected("\(body)") }
             if connection.json { printJSON(s); return }
+            let steps = s.promptStepS + s.decodeStepS
+            func share(_ x: Double) -> String { s.busyS > 0 ? String(format: "%.0f%%", 100 * x / s.busyS) : "-" }
             print("""
             sessions:      \(s.sessionsResident) resident, \(s.sessionsSaved) saved
             kv cache:      \(formatBytes(s.kvBytes)) of \(s.memoryBudgetBytes == 0 ? "unlimited" : formatBytes(s.memoryBudgetBytes)) budget
             memory:        \(formatBytes(s.rssBytes)) resident, \(formatBytes(s.peakRssBytes)) peak
             requests:      \(s.requests) (\(s.errors) errors), \(s.connections) connections, \(s.queueDepth) queued
             uptime:        \(String(format: "%.0f", s.uptimeS)) s
-            batching:      \(s.steps) steps, \(String(format: "%.2f", s.meanBatchSize)) asks per step, \(s.generatedTokens) tokens (\(String(format: "%.1f", s.uptimeS > 0 ? Double(s.generatedTokens) / s.uptimeS : 0)) per second of uptime)
+            batching:      \(s.steps) steps, \(String(format: "%.2f", s.meanBatchSize)) asks per step, \(s.generatedTokens) tokens (\(String(format: "%.1f", steps > 0 ? Double(s.generatedTokens) / steps : 0)) per second of steps)
+            worker time:   busy \(String(format: "%.1f", s.busyS)) s of \(String(format: "%.0f", s.uptimeS)) s: loads and other jobs \(share(s.jobS)), prompt steps \(share(s.promptStepS)), decode steps \(share(s.decodeStepS)); attention \(steps > 0 ? String(format: "%.0f%%", 100 * s.stepAttentionS / steps) : "-") of the steps
             telemetry:     \(s.telemetryDir)
             state:         \(s.stateDir)
             """)

@@ -68,6 +68,7 @@ final class FakeBackend: InferenceBackend {
         steps += 1
         batchSizes.append(mine.count)
         if tokenDelay > 0 { Thread.sleep(forTimeInterval: tokenDelay) }
+        stepAttentionSeconds += tokenDelay / 2
         for ask in mine { ask.advance() }
         onStep?()
     }
@@ -88,6 +89,9 @@ final class FakeBackend: InferenceBackend {
     func releaseIdleMemory() { idleReleases.update { $0 += 1 } }
 
     var storeFingerprints: [String] { ["fa4efa4efa4efa4e"] }
+
+    /// A fake step's "attention": half its delay.
+    private(set) var stepAttentionSeconds = 0.0
 
     func savedInfo(at url: URL) throws -> SessionInfo {
         let header = try SnapshotFile.readHeader(from: url)

@@ -59,4 +59,23 @@ extension InMemoryServerTests {
         XCTAssertEqual(s.requests, 4, "health, the malformed frame, info, stats")
         XCTAssertEqual(s.errors, 2, "the malformed frame and the unknown session")
     }
+
+    /// `stats` says where the worker's time went: loads (with their layers' time), prompt steps,
+    /// decode steps, and the attention inside the steps, all within the busy time.
+    func testStatsSplitTheWorkersBusyTime() {
+        let c = Client(server)
+        backend.loadLayers = 4
+        backend.layerDelay = 0.02
+        backend.tokenDelay = 0.01
+        guard case .load = roundTrip(c, Request(id: 1, .load(LoadRequest(session: "t", document: "a b c d e f g h")))).body else { return XCTFail() }
+        guard case .ask = roundTrip(c, Request(id: 2, .ask(AskRequest(session: "t", question: "two words", maxNewTokens: 6)))).body else { return XCTFail() }
+        guard case .stats(let s) = roundTrip(c, Request(id: 3, .stats)).body else { return XCTFail() }
+        XCTAssertGreaterThanOrEqual(s.jobS, 0.08, "the load's four layers")
+        XCTAssertGreaterThanOrEqual(s.promptStepS, 0.01, "the question's step")
+        XCTAssertGreaterThanOrEqual(s.decodeStepS, 0.05, "five decode steps")
+        XCTAssertLessThan(s.promptStepS, s.decodeStepS)
+        XCTAssertEqual(s.stepAttentionS, 0.03, accuracy: 0.0001, "half of each of six steps' delay")
+        XCTAssertEqual(s.busyS, s.jobS + s.promptStepS + s.decodeStepS)
+        XCTAssertLessThanOrEqual(s.busyS, s.uptimeS)
+    }
 }

@@ -624,10 +624,19 @@ struct  Kvd__StatsResponse
   uint64_t store_bytes_out;
   uint64_t store_errors;
   uint32_t store_pending;
+  /*
+   * Where the worker's time went since kvd started (busy time, not uptime): jobs (loads without
+   * the asks stepped between their layers, saves, restores, drops), steps that ran question
+   * prompts, steps of decode rows only, and the attention inside all steps.
+   */
+  double job_s;
+  double prompt_step_s;
+  double decode_step_s;
+  double step_attention_s;
 };
 #define KVD__STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__stats_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Kvd__HealthRequest

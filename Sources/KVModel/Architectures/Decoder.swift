@@ -1,3 +1,4 @@
+import Dispatch
 import COpenBLAS
 
 // The forward pass shared by every family in `Architecture.all`: a pre-norm transformer with
@@ -151,6 +152,7 @@ final class Decoder {
                     for t in 0..<T { VectorOps.axpy(1, b.baseAddress!, qkv + t * qkvWidth, count: qkvWidth) }
                 }
             }
+            let attentionStart = DispatchTime.now().uptimeNanoseconds
             for (i, s) in batch.enumerated() {
                 let rope = ropes[s.cache.longRoPE ? 1 : 0][l]
                 let table = tables + 2 * distinctRopes.firstIndex(of: rope)! * T * half
@@ -217,6 +219,7 @@ final class Decoder {
             }
             sharedContext.removeAll(keepingCapacity: true)
             sharedContextOrder.removeAll(keepingCapacity: true)
+            scratch.attentionSeconds += Double(DispatchTime.now().uptimeNanoseconds - attentionStart) / 1e9
             linear([block.output], attn, inputStride: H * D, projected, outputStride: d, segments, scratch)
             if let n = block.postAttentionNorm { RMSNorm.apply(projected, weight: n, into: projected, rows: T, width: d, epsilon: c.rmsEpsilon) }
             Self.add(projected, into: x, T * d)

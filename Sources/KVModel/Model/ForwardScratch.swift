@@ -8,6 +8,10 @@ public final class ForwardScratch: @unchecked Sendable {
     let workspace = Workspace()
     let linear = Linear()
 
+    /// Seconds the passes run on this scratch spent in attention (for the daemon's operator view:
+    /// the asks' scratch tells how much of a step is attention). Written by the pass's thread.
+    public internal(set) var attentionSeconds = 0.0
+
     /// Empty scratch; it grows to what the passes run on it need.
     public init() {}
 

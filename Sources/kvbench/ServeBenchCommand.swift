@@ -25,6 +25,16 @@ struct ServeBenchCommand: ParsableCommand {
             reports its time to first token. With --llama-server, starts llama.cpp's server \
             (-np <most clients> -cb, cache_prompt on) and runs the same asks against it, its rounds \
             interleaved with kvd's; each of its asks sends the whole prompt (document + question).
+
+            With --replicas N (2 or more) and --store URL, starts N kvd replicas sharing sessions \
+            through that store (one --store-prefix) and measures, per document, the first ask on a \
+            replica that did not load it against that replica loading it itself: replica 1 loads the \
+            document with --press and shared (answered once published), replicas 2…N ask its first \
+            question (fetch, restore, answer; the ask's store_ms and store_bytes), then each of them \
+            loads the document under another id and asks the same question. The two alternate over \
+            --repeats; reported are medians, the ratio remote first ask / local load, and whether \
+            the two answers are the same tokens. --clients, --llama-server and --load-tokens do not \
+            apply there.
             """
     )
 
@@ -66,6 +76,18 @@ struct ServeBenchCommand: ParsableCommand {
     @Option(help: "Seed of the documents' facts.")
     var seed: UInt64 = 7
 
+    @Option(help: ArgumentHelp("kvd replicas sharing sessions through --store (2 or more: the first ask on a replica that did not load a document, against that replica loading it).", valueName: "n"))
+    var replicas = 1
+
+    @Option(help: ArgumentHelp("Shared session store of the replicas (kvd --store): unix:///path/redis.sock or redis://[user:password@]host:port[/db].", valueName: "url"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("Key prefix of the replicas in the store (default kvbench-<pid>, so runs never meet).", valueName: "prefix"))
+    var storePrefix: String?
+
+    @Option(help: ArgumentHelp("File (mode 0600) holding the store's password, passed to each replica.", valueName: "file"))
+    var storePasswordFile: String?
+
     @Flag(help: "Print one JSON object on stdout instead of the tables.")
     var json = false
 
@@ -78,6 +100,13 @@ struct ServeBenchCommand: ParsableCommand {
         guard documents >= 1, facts >= 1, documentTokens >= 64, maxNewTokens >= 1, repeats >= 1, loadTokens >= 0, threads >= 1 else {
             throw ValidationError("--documents, --facts, --max-new-tokens, --repeats and --threads must be at least 1, --document-tokens at least 64")
         }
+        guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be from 1 to 16") }
+        if replicas >= 2 {
+            guard store != nil else { throw ValidationError("--replicas \(replicas) needs --store URL (the replicas share sessions through it)") }
+            guard llamaServer == nil, loadTokens == 0 else { throw ValidationError("--llama-server and --load-tokens do not combine with --replicas") }
+        } else if store != nil || storePrefix != nil || storePasswordFile != nil {
+            throw ValidationError("--store, --store-prefix and --store-password-file go with --replicas N (2 or more)")
+        }
     }
 
     func run() throws {
@@ -88,6 +117,10 @@ struct ServeBenchCommand: ParsableCommand {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kvbench-serve-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        if replicas >= 2 {
+            try runReplicas(model: model, workload: workload, in: dir)
+            return
+        }
 
         let daemon = try startKVD(in: dir)
         defer { stop(daemon) }
@@ -210,16 +243,19 @@ struct ServeBenchCommand: ParsableCommand {
 
     // MARK: Servers
 
-    private func startKVD(in dir: URL) throws -> Process {
+    /// Starts kvd on `<dir>/<name>.sock`, with its state and telemetry under `<dir>/<name>`
+    /// (`<dir>/state`, `<dir>/telemetry` for the one kvd of the client rounds), and `extra` flags.
+    func startKVD(in dir: URL, name: String = "kvd", extra: [String] = []) throws -> Process {
         let path = kvd ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("kvd").path
         guard FileManager.default.isExecutableFile(atPath: path) else { throw CommandFailure("no kvd at \(path); pass --kvd PATH") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = ["--socket", dir.appendingPathComponent("kvd.sock").path,
-                       "--state-dir", dir.appendingPathComponent("state").path,
-                       "--telemetry-dir", dir.appendingPathComponent("telemetry").path,
-                       "--model", modelOptions.path, "--threads", String(threads), "--log-level", "warning"]
+        let home = name == "kvd" ? dir : dir.appendingPathComponent(name)
+        p.arguments = ["--socket", dir.appendingPathComponent("\(name).sock").path,
+                       "--state-dir", home.appendingPathComponent("state").path,
+                       "--telemetry-dir", home.appendingPathComponent("telemetry").path,
+                       "--model", modelOptions.path, "--threads", String(threads), "--log-level", "warning"] + extra
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -244,7 +280,7 @@ struct ServeBenchCommand: ParsableCommand {
         return (p, client)
     }
 
-    private func stop(_ p: Process) {
+    func stop(_ p: Process) {
         guard p.isRunning else { return }
         kill(p.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(30)
@@ -268,7 +304,7 @@ struct ServeBenchCommand: ParsableCommand {
 
     // MARK: Output
 
-    private func log(_ line: String) {
+    func log(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
@@ -292,7 +328,8 @@ struct ServeBenchCommand: ParsableCommand {
         if json {
             var out: [String: Any] = ["model": URL(fileURLWithPath: modelOptions.path).lastPathComponent, "press": press,
                                       "documents": documents, "document_tokens": documentTokens, "facts": facts,
-                                      "max_new_tokens": maxNewTokens, "repeats": repeats]
+                                      "max_new_tokens": maxNewTokens, "repeats": repeats, "cpu": MachineDescription.cpuModelName,
+                                      "kernels": CPULevel.current.rawValue]
             out["rounds"] = rounds.map { r -> [String: Any] in
                 ["server": r.server, "clients": r.clients, "asks": r.asks.count, "wall_s": r.wall, "s_per_ask": r.secondsPerAsk,
                  "p50_latency_s": r.latency(50), "p99_latency_s": r.latency(99), "p50_ttft_s": r.firstToken(50),
@@ -303,6 +340,7 @@ struct ServeBenchCommand: ParsableCommand {
             return
         }
         print("\(URL(fileURLWithPath: modelOptions.path).lastPathComponent), press \(press), \(documents) documents × \(facts) questions of ~\(documentTokens) tokens, \(maxNewTokens) new tokens, median of \(repeats) round(s)")
+        print("CPU: \(MachineDescription.summary)")
         print("| server | clients | asks | wall | per ask | asks/s | p50 latency | p99 latency | p50 TTFT | p99 TTFT | accuracy | errors | RSS |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {

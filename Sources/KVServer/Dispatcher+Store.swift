@@ -26,7 +26,7 @@ final class FetchedSession: @unchecked Sendable {
         var bytes: [UInt8]?
         snapshot.update { bytes = $0; $0 = nil }
         guard let bytes else { return }
-        try store.adopt(id, snapshot: bytes, version: version, sharedUnix: sharedUnix)
+        try store.adopt(id, snapshot: bytes, version: version, sharedUnix: sharedUnix, fetchMs: ms)
     }
 }
 

@@ -411,7 +411,8 @@ public final class SessionStore: @unchecked Sendable {
     /// Takes in a session fetched from the store: its snapshot is written to the state
     /// directory and it is registered as saved (restored on use), replacing any older copy here
     /// (asks in flight on that one finish on it). Worker.
-    func adopt(_ id: String, snapshot: [UInt8], version: UInt64, sharedUnix: Double) throws {
+    /// - Parameter fetchMs: how long the fetch took (the `fetch` row's `store_ms`).
+    func adopt(_ id: String, snapshot: [UInt8], version: UInt64, sharedUnix: Double, fetchMs: Double) throws {
         let url = snapshotURL(id)
         let start = Date()
         try SnapshotFile.write(to: url, image: snapshot)
@@ -427,6 +428,7 @@ public final class SessionStore: @unchecked Sendable {
         row.describe(info)
         row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
         row.metrics.storeBytes = snapshot.count
+        row.metrics.storeMs = fetchMs
         row.detail = "version \(version)"
         telemetry.record(row)
         log(.info, "fetched session \(id) version \(version) from the shared store (\(snapshot.count) bytes)")

@@ -367,4 +367,33 @@ final class SharedStoreTests: XCTestCase {
         XCTAssertTrue(status.contains("AUTH refused"), status)
         XCTAssertFalse(b.stats.store.contains("s3cret"), "the password never shows")
     }
+
+    func testHealthSeesAnOutageWhileIdleAndItsEnd() throws {
+        let a = try replica("a")
+        XCTAssertEqual(a.healthStatus, "serving")
+        redis.kill9()
+        var deadline = Date().addingTimeInterval(10)
+        while !a.healthStatus.hasPrefix("degraded") && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertTrue(a.healthStatus.hasPrefix("degraded: store unreachable ("), "no request needed to notice: \(a.healthStatus)")
+        try redis.restart()
+        deadline = Date().addingTimeInterval(10)
+        while a.healthStatus != "serving" && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertEqual(a.healthStatus, "serving")
+    }
+
+    func testAUserTheStoreDoesNotLetUseThePrefixDegrades() throws {
+        _ = try redis.cli("ACL", "SETUSER", "teamb", "on", ">teamb-pw", "~teamb:*", "&teamb:*", "+@all")
+        let file = dir.appendingPathComponent("teamb-password").path
+        try "teamb-pw".write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        let url = redis.url + "?user=teamb"
+        let allowed = try replica("a", prefix: "teamb", store: url, passwordFile: file)
+        guard case .load(let loaded) = allowed.load("doc", "team b text") else { return XCTFail("load under its own prefix") }
+        XCTAssertGreaterThan(loaded.session.storeVersion, 0)
+        let trespasser = try replica("b", prefix: "kvd", store: url, passwordFile: file)
+        let refused = trespasser.load("doc", "not its prefix")
+        XCTAssertEqual(refused.errorCode, .unavailable)
+        XCTAssertTrue(refused.errorMessage.contains("NOPERM"), refused.errorMessage)
+        XCTAssertTrue(trespasser.healthStatus.contains("give the store user the keys ~PREFIX:*"), trespasser.healthStatus)
+    }
 }

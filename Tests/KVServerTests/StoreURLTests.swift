@@ -21,12 +21,15 @@ final class StoreURLTests: XCTestCase {
         XCTAssertEqual(unix.endpoint, .unix(path: "/run/redis/redis.sock"))
         XCTAssertEqual(unix.database, 3)
         XCTAssertEqual(unix.description, "unix:///run/redis/redis.sock?db=3")
+        let aclUnix = try StoreURL("unix:///run/redis/redis.sock?user=kvd")
+        XCTAssertEqual(aclUnix.user, "kvd", "an ACL user over a socket (its password from store_password_file)")
+        XCTAssertEqual(aclUnix.description, "unix:///run/redis/redis.sock?user=kvd")
     }
 
     func testWrongFormsAreRefusedWithWhatIsExpected() {
         for (text, why) in [("http://h:1", "scheme"), ("redis://host", "port is required"), ("redis://h:99999", "port must be"),
                             ("redis://h:1/16", "database"), ("unix://relative.sock", "absolute"), ("redis://:1", "host is required"),
-                            ("unix:///s.sock?db=x", "db=N")] {
+                            ("unix:///s.sock?db=x", "db=N"), ("unix:///s.sock?who=me", "user=NAME")] {
             XCTAssertThrowsError(try StoreURL(text), text) { error in
                 XCTAssertTrue("\(error)".contains(why), "\(text): \(error)")
                 XCTAssertTrue("\(error)".contains("expected redis://"), "\(error)")

@@ -52,10 +52,10 @@ public final class SharedSessions: @unchecked Sendable {
             if event.origin != me { onEvent(event) }
         }
         writer.setIdleHook(every: 0.25) { [weak self] in self?.retryPending() }
-        // While the store is unreachable, asks on held sessions skip their check (`isDown`); the
-        // reader finds out when it answers again.
-        reader.setIdleHook(every: 1) { [weak self, reader] in
-            guard self?.health.unreachableReason != nil else { return }
+        // The reader pings the store whenever it idles for a second: health turns degraded
+        // within a second of an outage (not at the next store request), and back when the store
+        // answers again (while it is down, asks on held sessions skip their check).
+        reader.setIdleHook(every: 1) { [reader] in
             _ = try? reader.withConnection { try $0.command(["PING"]) }
         }
         reader.enqueue { [reader] in _ = try? reader.withConnection { try $0.command(["PING"]) } }

@@ -62,9 +62,24 @@ final class StoreLane: @unchecked Sendable {
     ///   unreachable until an operation succeeds again), or what `body` throws.
     func withConnection<T>(_ body: (RedisConnection) throws -> T) throws -> T {
         do {
-            let c = try connection ?? RedisConnection(url: url, timeout: timeout)
-            connection = c
-            let result = try body(c)
+            let result: T
+            if let old = connection {
+                do {
+                    result = try body(old)
+                } catch StoreError.unreachable {
+                    // A connection left from before the store restarted fails once (a broken
+                    // pipe): the operation is tried again on a new one before the store counts
+                    // as unreachable.
+                    connection = nil
+                    let c = try RedisConnection(url: url, timeout: timeout)
+                    connection = c
+                    result = try body(c)
+                }
+            } else {
+                let c = try RedisConnection(url: url, timeout: timeout)
+                connection = c
+                result = try body(c)
+            }
             health.reached()
             return result
         } catch let error as StoreError {
@@ -72,10 +87,12 @@ final class StoreLane: @unchecked Sendable {
             case .unreachable:
                 connection = nil
                 health.unreachable(error)
-            case .refused(let why) where why.hasPrefix("NOAUTH"):
-                // A store that wants a password kvd was not given is as unusable as a missing one.
+            case .refused(let why) where why.hasPrefix("NOAUTH") || why.hasPrefix("NOPERM") || why.hasPrefix("WRONGPASS"):
+                // A store that wants a password kvd was not given, or whose ACL does not let kvd's
+                // user use the prefix, is as unusable as a missing one: health says so.
                 connection = nil
-                let unusable = StoreError.unreachable("\(url): \(why); set store_password_file")
+                let hint = why.hasPrefix("NOPERM") ? "give the store user the keys ~PREFIX:* and channels &PREFIX:*" : "set store_password_file"
+                let unusable = StoreError.unreachable("\(url): \(why); \(hint)")
                 health.unreachable(unusable)
                 throw unusable
             default: break

@@ -5,7 +5,7 @@ import Glibc
 
 /// Where the shared session store is: `redis://[user:password@]host:port[/db]` (also `user@`,
 /// `:password@`) or
-/// `unix:///path/to/redis.sock[?db=N]` (`store` in kvd.conf, `kvd --store`).
+/// `unix:///path/to/redis.sock[?db=N][&user=NAME]` (`store` in kvd.conf, `kvd --store`).
 ///
 /// A password in the URL shows in `ps` when given as a flag: `store_password_file` (mode 0600)
 /// is the way to give one; a password from the file replaces the URL's.
@@ -26,24 +26,29 @@ public struct StoreURL: Equatable, Sendable, CustomStringConvertible {
     /// - Throws: `ParseError` naming what is wrong.
     public init(_ text: String) throws {
         func fail(_ why: String) -> ParseError {
-            ParseError(message: "invalid store URL '\(Self.redacted(text))': \(why); expected redis://[user:password@]host:port[/db] or unix:///path/to/redis.sock[?db=N]")
+            ParseError(message: "invalid store URL '\(Self.redacted(text))': \(why); expected redis://[user:password@]host:port[/db] or unix:///path/to/redis.sock[?db=N][&user=NAME]")
         }
         guard text.count <= 4096 else { throw fail("longer than 4096 characters") }
         if text.hasPrefix("unix://") {
             var rest = String(text.dropFirst("unix://".count))
             database = 0
+            user = nil
+            password = nil
             if let q = rest.firstIndex(of: "?") {
                 let query = rest[rest.index(after: q)...]
                 rest = String(rest[..<q])
-                guard query.hasPrefix("db="), let db = Int(query.dropFirst(3)), (0...15).contains(db) else {
-                    throw fail("the only query is db=N with N from 0 to 15")
+                for item in query.split(separator: "&") {
+                    if item.hasPrefix("db="), let db = Int(item.dropFirst(3)), (0...15).contains(db) {
+                        database = db
+                    } else if item.hasPrefix("user="), let u = String(item.dropFirst(5)).removingPercentEncoding, !u.isEmpty {
+                        user = u
+                    } else {
+                        throw fail("the queries are db=N (N from 0 to 15) and user=NAME")
+                    }
                 }
-                database = db
             }
             guard rest.hasPrefix("/"), rest.count > 1 else { throw fail("the socket path must be absolute") }
             endpoint = .unix(path: rest)
-            user = nil
-            password = nil
             return
         }
         guard text.hasPrefix("redis://") else { throw fail("the scheme must be redis:// or unix://") }
@@ -92,7 +97,8 @@ public struct StoreURL: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch endpoint {
         case .unix(let path):
-            return "unix://\(path)" + (database != 0 ? "?db=\(database)" : "")
+            let query = (database != 0 ? ["db=\(database)"] : []) + (user.map { ["user=\($0)"] } ?? [])
+            return "unix://\(path)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         case .tcp(let host, let port):
             let who = user.map { password != nil ? "\($0):***@" : "\($0)@" } ?? (password != nil ? ":***@" : "")
             let h = host.contains(":") ? "[\(host)]" : host

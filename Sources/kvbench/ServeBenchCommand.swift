@@ -55,6 +55,9 @@ struct ServeBenchCommand: ParsableCommand {
     @Option(help: "Tokens generated per answer.")
     var maxNewTokens = 12
 
+    @Flag(help: "Decode-heavy work: every ask asks for a summary of its document (no answer prefix; with --max-new-tokens 96, say) instead of a fact; accuracy then counts answers that say anything.")
+    var summaries = false
+
     @Option(help: "Rounds per client count.")
     var repeats = 1
 
@@ -111,9 +114,10 @@ struct ServeBenchCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load()
-        let workload = ServeWorkload(documents: documents, tokens: documentTokens, facts: facts, seed: seed) {
+        let facts = ServeWorkload(documents: documents, tokens: documentTokens, facts: self.facts, seed: seed) {
             model.tokenizer.encode($0).count
         }
+        let workload = summaries ? facts.summaries : facts
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kvbench-serve-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -212,7 +216,8 @@ struct ServeBenchCommand: ParsableCommand {
         }
         let latency = seconds(since: start)
         guard case .ask(let answer) = body else { throw CommandFailure("unexpected answer: \(body)") }
-        return ServeAsk(firstToken: first ?? latency, latency: latency, correct: workload.isCorrect(answer.answer, for: question))
+        return ServeAsk(firstToken: first ?? latency, latency: latency, correct: workload.isCorrect(answer.answer, for: question),
+                        tokens: answer.tokenIDs.count)
     }
 
     /// Loads a document of `loadTokens` tokens and, a moment later, asks about the first document.
@@ -309,8 +314,8 @@ struct ServeBenchCommand: ParsableCommand {
     }
 
     private func describe(_ r: ServeRound, repeat n: Int) -> String {
-        String(format: "%@ %d clients, round %d: %d asks in %.2f s, p50 %.2f s, accuracy %.0f%%, %d errors",
-               r.server, r.clients, n, r.asks.count, r.wall, r.latency(50), r.accuracy * 100, r.errors)
+        String(format: "%@ %d clients, round %d: %d asks in %.2f s (%.1f tokens per answer), p50 %.2f s, accuracy %.0f%%, %d errors",
+               r.server, r.clients, n, r.asks.count, r.wall, r.meanTokens, r.latency(50), r.accuracy * 100, r.errors)
     }
 
     private func report(_ rounds: [ServeRound], probe: (load: Double, firstToken: Double, latency: Double)?) {
@@ -333,7 +338,7 @@ struct ServeBenchCommand: ParsableCommand {
             out["rounds"] = rounds.map { r -> [String: Any] in
                 ["server": r.server, "clients": r.clients, "asks": r.asks.count, "wall_s": r.wall, "s_per_ask": r.secondsPerAsk,
                  "p50_latency_s": r.latency(50), "p99_latency_s": r.latency(99), "p50_ttft_s": r.firstToken(50),
-                 "p99_ttft_s": r.firstToken(99), "accuracy": r.accuracy, "errors": r.errors, "rss_bytes": r.rssBytes ?? 0]
+                 "p99_ttft_s": r.firstToken(99), "accuracy": r.accuracy, "mean_tokens": r.meanTokens, "errors": r.errors, "rss_bytes": r.rssBytes ?? 0]
             }
             if let probe { out["ask_during_load"] = ["load_tokens": loadTokens, "load_s": probe.load, "ttft_s": probe.firstToken, "latency_s": probe.latency] }
             if let data = try? JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }

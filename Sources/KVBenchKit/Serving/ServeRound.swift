@@ -5,13 +5,16 @@ public struct ServeAsk: Sendable {
     /// Seconds from sending the ask to its complete answer.
     public var latency: Double
     public var correct: Bool
+    /// Tokens the answer generated (0 when not known).
+    public var tokens: Int
     /// The error it got instead of an answer, if any.
     public var error: String?
 
-    public init(firstToken: Double, latency: Double, correct: Bool, error: String? = nil) {
+    public init(firstToken: Double, latency: Double, correct: Bool, tokens: Int = 0, error: String? = nil) {
         self.firstToken = firstToken
         self.latency = latency
         self.correct = correct
+        self.tokens = tokens
         self.error = error
     }
 }
@@ -38,6 +41,8 @@ public struct ServeRound: Sendable {
     /// Wall seconds per ask (what batching divides).
     public var secondsPerAsk: Double { asks.isEmpty ? 0 : wall / Double(asks.count) }
     public var asksPerSecond: Double { wall > 0 ? Double(asks.count) / wall : 0 }
+    /// Generated tokens per answer, on average.
+    public var meanTokens: Double { asks.isEmpty ? 0 : Double(asks.reduce(0) { $0 + $1.tokens }) / Double(asks.count) }
     public var errors: Int { asks.filter { $0.error != nil }.count }
     /// Share of asks answered correctly.
     public var accuracy: Double { asks.isEmpty ? 0 : Double(asks.filter(\.correct).count) / Double(asks.count) }

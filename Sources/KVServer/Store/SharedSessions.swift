@@ -3,9 +3,9 @@ import Foundation
 import Glibc
 #endif
 
-/// This replica's side of the shared session store: publishing, dropping, version checks and
-/// fetches on two `StoreLane`s, the events subscriber, and the work that waits for an
-/// unreachable store.
+/// This replica's side of the shared session store: publishing and dropping (the writer lane),
+/// fetches, lists and descriptions (the reader), the version check of every ask start (the
+/// checker), the events subscriber, and the work that waits for an unreachable store.
 ///
 /// Results come back on the lanes' threads; the dispatcher posts them to the loop. Nothing here
 /// touches a session: the caller hands over snapshot bytes and gets bytes back.
@@ -18,6 +18,7 @@ public final class SharedSessions: @unchecked Sendable {
     let health = StoreHealth()
     private let writer: StoreLane
     private let reader: StoreLane
+    private let checker: StoreLane
     private var subscriber: StoreSubscriber?
     private let lock = NSLock()
     /// What waits for the store to come back, by session, oldest first (bounded).
@@ -47,6 +48,7 @@ public final class SharedSessions: @unchecked Sendable {
         origin = "\(name.isEmpty ? "host" : name):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         writer = StoreLane(name: "kvd-store-writer", url: url, timeout: timeout, health: health)
         reader = StoreLane(name: "kvd-store-reader", url: url, timeout: timeout, health: health)
+        checker = StoreLane(name: "kvd-store-checker", url: url, timeout: timeout, health: health)
         let me = origin
         subscriber = StoreSubscriber(url: url, channel: index.channel, timeout: timeout) { event in
             if event.origin != me { onEvent(event) }
@@ -65,6 +67,7 @@ public final class SharedSessions: @unchecked Sendable {
     public func stop() {
         writer.stop()
         reader.stop()
+        checker.stop()
         subscriber?.stop()
     }
 
@@ -135,35 +138,54 @@ public final class SharedSessions: @unchecked Sendable {
     /// Checks session `id` against the store (one read) and fetches it when the store holds
     /// another version than `known` (nil: this replica has none).
     func resolve(id: String, fingerprints: [String], known: UInt64?, completion: @escaping (Result<Resolution, Error>) -> Void) {
-        reader.enqueue { [self] in
+        // The version read runs on the checker, the fetch on the reader: a large fetch never
+        // holds up other asks' checks.
+        checker.enqueue { [self] in
             let start = Date()
             do {
-                let resolution: Resolution = try reader.withConnection { c in
+                let found: (fingerprint: String, version: UInt64)? = try checker.withConnection { c in
                     for fp in fingerprints {
-                        guard let version = try index.version(c, id: id, fingerprint: fp) else { continue }
-                        if version == known { return .current }
-                        let (fetched, received) = try index.fetch(c, id: id, fingerprint: fp)
-                        health.count { $0.bytesIn += UInt64(received) }
-                        if case .found(let snapshot, let entry, let v) = fetched {
+                        if let v = try index.version(c, id: id, fingerprint: fp) { return (fp, v) }
+                    }
+                    return nil
+                }
+                guard let found else {
+                    let dropped = try checker.withConnection { c in try wasDropped(c, id, fingerprints, known) }
+                    health.count { $0.misses += 1 }
+                    completion(.success(.gone(dropped: dropped)))
+                    return
+                }
+                if found.version == known { completion(.success(.current)); return }
+                reader.enqueue { [self] in
+                    do {
+                        let resolution: Resolution = try reader.withConnection { c in
+                            let (fetched, received) = try index.fetch(c, id: id, fingerprint: found.fingerprint)
+                            health.count { $0.bytesIn += UInt64(received) }
+                            guard case .found(let snapshot, let entry, let v) = fetched else {
+                                return .gone(dropped: try wasDropped(c, id, fingerprints, known))
+                            }
                             return .fetched(snapshot: snapshot, version: v, sharedUnix: entry.publishedUnix,
                                             ms: Date().timeIntervalSince(start) * 1000, bytes: received)
                         }
+                        if case .fetched = resolution { health.count { $0.hits += 1 } } else { health.count { $0.misses += 1 } }
+                        completion(.success(resolution))
+                    } catch {
+                        health.count { $0.errors += 1 }
+                        completion(.failure(error))
                     }
-                    guard let known else { return .gone(dropped: false) }
-                    let dropped = try fingerprints.contains { try index.wasDropped(c, id: id, fingerprint: $0, version: known) }
-                    return .gone(dropped: dropped)
                 }
-                switch resolution {
-                case .fetched: health.count { $0.hits += 1 }
-                case .gone: health.count { $0.misses += 1 }
-                case .current: break
-                }
-                completion(.success(resolution))
             } catch {
                 health.count { $0.errors += 1 }
                 completion(.failure(error))
             }
         }
+    }
+
+    /// Whether a drop removed the version `known` of `id` (or a later one); false when this
+    /// replica holds no version.
+    private func wasDropped(_ c: RedisConnection, _ id: String, _ fingerprints: [String], _ known: UInt64?) throws -> Bool {
+        guard let known else { return false }
+        return try fingerprints.contains { try index.wasDropped(c, id: id, fingerprint: $0, version: known) }
     }
 
     /// The sessions of `fingerprints` in the store, described by their publishers (at most

@@ -8,8 +8,8 @@ import Glibc
 /// kvd talks to Redis with hiredis's synchronous API on lanes rather than on the libuv loop:
 /// a 4 MB chunk or a slow store then never holds up the loop (which answers every client) or the
 /// worker (which steps every ask), the code of an operation reads top to bottom, and timeouts are
-/// the socket's. The daemon runs two lanes, so that an ask's one-read version check does not
-/// queue behind a large publish.
+/// the socket's. The daemon runs three lanes (writer, reader, checker), so that an ask's one-read
+/// version check queues behind neither a large publish nor a large fetch.
 final class StoreLane: @unchecked Sendable {
     private let url: StoreURL
     private let timeout: Double

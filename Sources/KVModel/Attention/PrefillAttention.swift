@@ -4,7 +4,8 @@ import COpenBLAS
 ///
 /// Query heads run in parallel on the pool. For each head, query rows are processed in blocks
 /// of `blockRows`: scores against the keys the block can see come from one single-threaded
-/// `sgemm`, are masked and soft-maxed row by row, and a second `sgemm` weighs the values. Memory
+/// `sgemm` (`OrderedGEMM` at the VNNI level), are masked and soft-maxed row by row, and a second
+/// product weighs the values. Memory
 /// is `O(heads × blockRows × visible)`, never `O(T²)`.
 ///
 /// With a sliding window a row at position `p` sees entries `lo(p)..<` its own (`AttentionShape`);
@@ -61,6 +62,8 @@ struct PrefillAttention {
         let scoresPerHead = blockRows * maxVisible
         let scores = workspace.buffer(.attentionScores, H * scoresPerHead)
         let gathered = workspace.buffer(.attentionQuery, H * T * D)
+        // At the VNNI level, in the order of the long products beside it (`OrderedGEMM`).
+        let ordered = CPULevel.current == .avx512vnni
 
         ThreadPool.shared.parallelFor(H) { heads in
             for h in heads {
@@ -88,9 +91,14 @@ struct PrefillAttention {
                     advance(toRow: i0)
                     // The block computes columns L..<R: the union of its rows' visible ranges.
                     let L = lo, R = prior + i0 + rows, width = R - L
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(kd),
-                                shape.scale, q + i0 * kd, Int32(kd), headKeys + (L - first) * kd, Int32(kd),
-                                0, s, Int32(width))
+                    if ordered {
+                        OrderedGEMM.abT(m: rows, n: width, k: kd, alpha: shape.scale, a: q + i0 * kd, lda: kd,
+                                        b: headKeys + (L - first) * kd, ldb: kd, c: s, ldc: width)
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width), Int32(kd),
+                                    shape.scale, q + i0 * kd, Int32(kd), headKeys + (L - first) * kd, Int32(kd),
+                                    0, s, Int32(width))
+                    }
                     for r in 0..<rows {
                         advance(toRow: i0 + r)
                         let row = s + r * width
@@ -104,9 +112,14 @@ struct PrefillAttention {
                         cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(width), 1, s, Int32(width),
                                     ones, 1, 1, columnSums + h * columnSumsStride + L, 1)
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(width),
-                                1, s, Int32(width), headValues + (L - first) * D, Int32(D),
-                                0, output + i0 * H * D + h * D, Int32(H * D))
+                    if ordered {
+                        OrderedGEMM.ab(m: rows, n: D, k: width, a: s, lda: width, b: headValues + (L - first) * D, ldb: D,
+                                       c: output + i0 * H * D + h * D, ldc: H * D)
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(D), Int32(width),
+                                    1, s, Int32(width), headValues + (L - first) * D, Int32(D),
+                                    0, output + i0 * H * D + h * D, Int32(H * D))
+                    }
                     i0 += rows
                 }
             }

@@ -6,6 +6,8 @@
 ///   tile of up to four tokens (`IntegerDot`); float layouts read each row once for all tokens.
 /// - `.dense`: f32 FMA on the tokens with the weights dequantized a small panel at a time
 ///   (`PanelGEMM`): no f32 copy of the matrix, nothing cached between calls.
+/// - `.longDense`: `.dense` with the inputs cut as OpenBLAS's SkylakeX sgemm cuts them
+///   (`PanelGEMM.InputChunks.openBLAS`), for batches from `sgemmCrossover` at the AVX-512 VNNI level.
 /// - `.sgemm`: the weights dequantized to f32 (every call) and one `BLAS.parallelSgemm`; only
 ///   when OpenBLAS runs a vector kernel (`BLAS.hasVectorKernel`) and T ≥ `sgemmCrossover`.
 ///
@@ -47,7 +49,7 @@
 /// forward pass in flight.
 public final class Linear: @unchecked Sendable {
     /// How a call runs (see the type's documentation).
-    public enum Path: Equatable, Sendable { case matvec, batched, dense, sgemm }
+    public enum Path: Equatable, Sendable { case matvec, batched, dense, longDense, sgemm }
 
     /// The threads every path splits output rows over.
     public let pool: ThreadPool
@@ -112,11 +114,12 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// The smallest T for which `.apply` takes `.sgemm` over `.dense` when OpenBLAS runs a vector
-    /// kernel (see the table above). At the AVX-512 VNNI level the dense tile is faster still (ffn_up
-    /// q5_0 at T = 512: 19.2 against 33.9 ms), but a long prefill summed in its order flipped the
-    /// default model's near-tie first answer token on the golden needle document (":" for " \"",
-    /// `GoldenPressTests.testUncompressedAnswer`), so long batches keep sgemm, which the goldens were
-    /// checked with, until that is understood.
+    /// kernel (see the table above). At the AVX-512 VNNI level long batches take `.longDense` instead,
+    /// its AVX-512 tile cutting the inputs as OpenBLAS's SkylakeX sgemm does
+    /// (`PanelGEMM.InputChunks.openBLAS`): faster (ffn_up q5_0 at T = 512: 19.2 against 33.9 ms for
+    /// sgemm's Haswell kernel) and summed in an order the goldens pass with. Summed in one chain
+    /// over each whole row instead, a long prefill flipped the default model's near-tie first
+    /// answer token on the golden needle document (":" for " \"", `GoldenPressTests.testUncompressedAnswer`).
     public static let sgemmCrossover = 256
 
     /// The path `apply` takes for `matrices` (sharing one input) on `T` tokens: decided by the
@@ -125,7 +128,9 @@ public final class Linear: @unchecked Sendable {
         if T <= 1 { return .matvec }
         guard let main = matrices.max(by: { $0.rows &* $0.sourceRowBytes < $1.rows &* $1.sourceRowBytes }) else { return .matvec }
         if T < crossover(main.type) { return .batched }
-        return BLAS.hasVectorKernel && T >= sgemmCrossover ? .sgemm : .dense
+        guard T >= sgemmCrossover else { return .dense }
+        if CPULevel.current == .avx512vnni { return .longDense }
+        return BLAS.hasVectorKernel ? .sgemm : .dense
     }
 
     /// `apply` over a step of several sequences, `segments` giving their row counts in order:
@@ -135,8 +140,8 @@ public final class Linear: @unchecked Sendable {
     ///
     /// That holds because no path mixes tokens: `.matvec` and `.batched` run the same per-token
     /// arithmetic (the batched kernels are the mat-vec kernels with a weight block reused across
-    /// tokens), `.dense` accumulates each (row, token) in one register lane in input order,
-    /// and `.sgemm` runs once per sequence. Consecutive sequences on the same path share one call
+    /// tokens), `.dense` and `.longDense` accumulate each (row, token) in one register lane in
+    /// input order, each cutting the inputs its own way, and `.sgemm` runs once per sequence. Consecutive sequences on the same path share one call
     /// (one read of the weights); sort sequences by row count to make those runs long.
     public func apply(_ matrices: [QuantizedMatrix], _ x: UnsafePointer<Float>, inputStride: Int,
                       _ y: UnsafeMutablePointer<Float>, outputStride: Int, segments: [Int]) {
@@ -178,7 +183,8 @@ public final class Linear: @unchecked Sendable {
             total &+= m.rows
         }
         precondition(T == 1 || (inputStride >= columns && outputStride >= total), "strides shorter than a row")
-        switch path ?? Self.path(for: matrices, tokens: T) {
+        let path = path ?? Self.path(for: matrices, tokens: T)
+        switch path {
         case .matvec:
             if vector.capacity < columns { vector = Q8Vector(capacity: columns) }
             for t in 0..<T {
@@ -207,7 +213,10 @@ public final class Linear: @unchecked Sendable {
                 weights = UnsafePointer(copy)
             }
             BLAS.parallelSgemm(m: T, n: total, k: columns, a: x, lda: inputStride, b: weights, c: y, ldc: outputStride, pool: pool)
-        case .dense:
+        case .dense, .longDense:
+            // Long batches at the VNNI level (in place of sgemm) are cut as OpenBLAS's SkylakeX
+            // sgemm; a path of their own, so that a sequence's cut never depends on its step.
+            let chunks: PanelGEMM.InputChunks = path == .longDense ? .openBLAS : .panel
             let packedCount = PanelGEMM.packedCount(tokens: T, columns: columns)
             let parts = 2 &* pool.threadCount, panelCount = PanelGEMM.panelCount(columns: columns)
             let packed = scratch(packedCount &+ parts &* panelCount), panels = packed + packedCount
@@ -223,7 +232,7 @@ public final class Linear: @unchecked Sendable {
                         let a = max(lo, start), b = min(hi, start &+ m.rows)
                         if a < b {
                             PanelGEMM.rows(m, (a &- start)..<(b &- start), packed: packed, tokens: T, y + start, outputStride: outputStride,
-                                           panel: panels + p &* panelCount)
+                                           panel: panels + p &* panelCount, chunks: chunks)
                         }
                         start &+= m.rows
                     }

@@ -11,9 +11,8 @@ import CKVKernels
 /// two token loads and six weight broadcasts feed twelve FMAs. The tokens are packed once per
 /// call (`pack`): block j holds tokens 16j..<16j+16 (zero past T), element k of its 16 tokens at
 /// `16·k`, so the kernel reads them with contiguous 32-byte loads. Blocking: the input dimension in
-/// chunks of `kc` (whole rows up to 1024, else 512: every block size divides it), tokens in
-/// chunks of `tc` so that a chunk's packed tokens (`tc·kc` floats, ≤ 1 MB) stay in L2 while the
-/// panels go by; a panel (6 rows × kc, ≤ 24 KB) stays in L1 while the token blocks go by.
+/// chunks (`InputChunks`), tokens in chunks of `tc` so that a chunk's packed tokens stay in L2
+/// while the panels go by; a panel (6 rows × kc, ≤ 24 KB) stays in L1 while the token blocks go by.
 enum PanelGEMM {
     static let rowTile = 6
     static let tokenTile = 16
@@ -21,14 +20,52 @@ enum PanelGEMM {
     /// Floats `pack` writes for `T` tokens of `K` inputs.
     static func packedCount(tokens T: Int, columns K: Int) -> Int { (T &+ 15) / 16 &* 16 &* K }
 
-    /// Floats of the weight panel `rows` needs for matrices of `K` columns.
-    static func panelCount(columns K: Int) -> Int { rowTile &* blocking(columns: K).kc }
+    /// How the input dimension is cut into chunks. Each chunk's products are summed in order from
+    /// zero and then added to the output, chunk after chunk, so the cut decides the rounding.
+    enum InputChunks {
+        /// Whole rows up to 1024 inputs, else 512 (short batches).
+        case panel
+        /// OpenBLAS's cut in its SkylakeX sgemm (GEMM_Q = 448, GEMM_UNROLL_M = 16): 448 while two
+        /// chunks' worth remain, then the rest in two halves rounded up to 16. With it a long
+        /// prefill sums every product in the order of that sgemm, which the goldens pass with
+        /// (`OPENBLAS_CORETYPE=SkylakeX`), where a single chain over a whole 4864-input row flipped
+        /// the default model's near-tie needle answer.
+        case openBLAS
 
-    /// Input chunk `kc` and token chunk `tc` (a multiple of 16) for `K` inputs.
-    static func blocking(columns K: Int) -> (kc: Int, tc: Int) {
-        let kc = K <= 1024 ? K : 512
-        return (kc, max(16, (1 << 18) / max(1, kc) & ~15))
+        /// The chunks of `K` inputs.
+        func ranges(columns K: Int) -> [Range<Int>] {
+            var out: [Range<Int>] = []
+            var k0 = 0
+            while k0 < K {
+                var n = K &- k0
+                switch self {
+                case .panel: n = K <= 1024 ? K : min(n, 512)
+                case .openBLAS:
+                    if n >= 2 &* 448 { n = 448 } else if n > 448 { n = (n / 2 &+ 15) / 16 &* 16 }
+                }
+                out.append(k0..<(k0 &+ n))
+                k0 &+= n
+            }
+            return out
+        }
+
+        /// The longest chunk of `K` inputs.
+        func longest(columns K: Int) -> Int {
+            switch self {
+            case .panel: return K <= 1024 ? K : 512
+            case .openBLAS: return min(K, 448)
+            }
+        }
     }
+
+    /// Floats of the weight panel `rows` needs for matrices of `K` columns (either cut).
+    static func panelCount(columns K: Int) -> Int {
+        rowTile &* max(InputChunks.panel.longest(columns: K), InputChunks.openBLAS.longest(columns: K))
+    }
+
+    /// The token chunk (a multiple of 16) for input chunks of at most `kc`: its packed tokens
+    /// (`tc·kc` floats, ≤ 1 MB) stay in L2 while the panels go by.
+    static func tokenChunk(inputChunk kc: Int) -> Int { max(16, (1 << 18) / max(1, kc) & ~15) }
 
     /// Packs T tokens (token t at `x + t·stride`, `K` floats) into `packed` (`packedCount` floats),
     /// token blocks split over `pool`.
@@ -52,20 +89,24 @@ enum PanelGEMM {
     /// `y[t·outputStride + r] = Σ_c W[r, c]·x_t[c]` for r in `range`, every token of `packed`
     /// (single thread). `panel` holds `panelCount(columns:)` floats of scratch.
     static func rows(_ m: QuantizedMatrix, _ range: Range<Int>, packed: UnsafePointer<Float>, tokens T: Int,
-                     _ y: UnsafeMutablePointer<Float>, outputStride ldc: Int, panel: UnsafeMutablePointer<Float>) {
+                     _ y: UnsafeMutablePointer<Float>, outputStride ldc: Int, panel: UnsafeMutablePointer<Float>,
+                     chunks: InputChunks = .panel) {
         let K = m.columns
-        let (kc, tc) = blocking(columns: K)
+        let tc = tokenChunk(inputChunk: chunks.longest(columns: K))
+        let ranges = chunks.ranges(columns: K)
+        // Chunks that cut through blocks dequantize the blocks they touch here first.
+        let blocks = UnsafeMutablePointer<Float>.allocate(capacity: chunks.longest(columns: K) &+ 2 &* m.type.blockSize)
+        defer { blocks.deallocate() }
         var t0 = 0
         while t0 < T {
             let tEnd = min(T, t0 &+ tc)
-            var k0 = 0
-            while k0 < K {
-                let kn = min(kc, K &- k0)
+            for r in ranges {
+                let k0 = r.lowerBound, kn = r.count
                 var r0 = range.lowerBound
                 while r0 < range.upperBound {
                     let nr = min(rowTile, range.upperBound &- r0)
                     for i in 0..<rowTile {
-                        if i < nr { m.dequantize(row: r0 &+ i, from: k0, count: kn, into: panel + i &* kn) }
+                        if i < nr { m.dequantize(row: r0 &+ i, from: k0, count: kn, into: panel + i &* kn, blocks: blocks) }
                         else { (panel + i &* kn).update(repeating: 0, count: kn) }
                     }
                     #if arch(x86_64)
@@ -86,7 +127,6 @@ enum PanelGEMM {
                     }
                     r0 &+= rowTile
                 }
-                k0 &+= kn
             }
             t0 = tEnd
         }

@@ -111,9 +111,22 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Dequantizes elements `first..<first+count` of row `r` into `dst` (`first` and `count`
     /// whole blocks of the type), e.g. a panel of `PanelGEMM`.
     @inline(__always)
-    func dequantize(row r: Int, from first: Int, count: Int, into dst: UnsafeMutablePointer<Float>) {
-        let offset = r &* sourceRowBytes &+ first / type.blockSize &* type.blockBytes
-        Dequantize.row(type, from: source + offset, to: dst, count: count)
+    /// - Parameter blocks: room for the whole blocks a range that cuts through blocks touches
+    ///   (`count` + 2 blocks); needed only then.
+    func dequantize(row r: Int, from first: Int, count: Int, into dst: UnsafeMutablePointer<Float>,
+                    blocks: UnsafeMutablePointer<Float>? = nil) {
+        let bs = type.blockSize
+        guard first % bs != 0 || (count % bs != 0 && first &+ count != columns) else {
+            let offset = r &* sourceRowBytes &+ first / bs &* type.blockBytes
+            Dequantize.row(type, from: source + offset, to: dst, count: count)
+            return
+        }
+        // A range that cuts through blocks (OpenBLAS's input chunks of 448 in K-quants' blocks of
+        // 256): the blocks it touches, then its part of them.
+        let lo = first / bs &* bs, hi = min(columns, (first &+ count &+ bs &- 1) / bs &* bs)
+        guard let tmp = blocks else { preconditionFailure("a range through \(type.name) blocks needs room for them") }
+        Dequantize.row(type, from: source + (r &* sourceRowBytes &+ lo / bs &* type.blockBytes), to: tmp, count: hi &- lo)
+        dst.update(from: tmp + (first &- lo), count: count)
     }
 
     /// y = W·x for an input already quantized into `x` (`x.count == columns`); `y` has `rows` floats.

@@ -129,7 +129,7 @@ final class LinearTests: XCTestCase {
 final class OrderedGEMMTests: XCTestCase {
     func testBothShapesSumInChunkOrder() {
         var rng = TestRandom(9)
-        for (m, n, k) in [(5, 37, 64), (3, 9, 1200), (128, 64, 300)] {
+        for (m, n, k) in [(5, 37, 64), (3, 9, 1200), (128, 64, 300), (7, 64, 1000), (6, 64, 64)] {
             let a = rng.floats(m * k), bT = rng.floats(n * k), b = rng.floats(k * n)
             var c = [Float](repeating: .nan, count: m * n), d = [Float](repeating: .nan, count: m * n)
             a.withUnsafeBufferPointer { ap in

@@ -141,7 +141,7 @@ final class Decoder {
         let ff = c.feedForwardLength
         let gateUp = ws.buffer(.gate, T * 2 * ff)
 
-        var sharedContext: [ObjectIdentifier: [SharedPrefixAttention.Ask]] = [:]
+        var sharedContext: [ObjectIdentifier: (context: KVCache, asks: [SharedPrefixAttention.Ask])] = [:]
         var sharedContextOrder: [ObjectIdentifier] = []
         for (l, block) in blocks.enumerated() {
             // Attention.
@@ -181,7 +181,7 @@ final class Decoder {
                     // Decode rows of asks on one session read its context together, after this loop.
                     let key = ObjectIdentifier(context)
                     if sharedContext[key] == nil { sharedContextOrder.append(key) }
-                    sharedContext[key, default: []].append(SharedPrefixAttention.Ask(query: sq, cache: heads, output: attn + o * H * D))
+                    sharedContext[key, default: (context, [])].asks.append(SharedPrefixAttention.Ask(query: sq, cache: heads, output: attn + o * H * D))
                 } else if n == 1 {
                     DecodeAttention.run(query: sq, shape: shapes[l], cache: heads, prefix: prefix, output: attn + o * H * D,
                                         workspace: ws, columnSums: columnSums, columnSumsStride: stride)
@@ -208,8 +208,8 @@ final class Decoder {
                 }
             }
             for key in sharedContextOrder {
-                let asks = sharedContext[key]!, context = batch.first { $0.cache.prefix.map(ObjectIdentifier.init) == key }!
-                let prefix = context.cache.prefix!.layers[l]
+                let (context, asks) = sharedContext[key]!
+                let prefix = context.layers[l]
                 if asks.count == 1 {
                     DecodeAttention.run(query: asks[0].query, shape: shapes[l], cache: asks[0].cache, prefix: prefix,
                                         output: asks[0].output, workspace: ws)

@@ -37,7 +37,6 @@ enum DecodeAttention {
         // With several rows, slices are also kept short enough for their scores to stay in cache.
         var tasks: [Slice] = []
         var firstTask: [Int] = []
-        let wanted = (threads * 12 + cache.count - 1) / max(1, cache.count)
         let shortest = R == 1 ? minSlice : max(64, minSlice / R)
         for (g, head) in cache.enumerated() {
             firstTask.append(tasks.count)
@@ -52,7 +51,7 @@ enum DecodeAttention {
             for (part, column, causal) in parts {
                 let lo = shape.firstVisible(part, position: p, end: part.count), m = part.count - lo
                 guard m > 0 else { continue }
-                let slices = !causal && m >= shortest * 2 ? max(1, min(max(wanted, m / (shortest * 4)), m / shortest)) : 1
+                let slices = causal ? 1 : sliceCount(m, heads: cache.count, threads: threads, shortest: shortest)
                 for s in 0..<slices {
                     tasks.append(Slice(group: g, head: part, lo: lo + m * s / slices, hi: lo + m * (s + 1) / slices,
                                        column: column, causalRows: causal ? R : 0))
@@ -94,21 +93,9 @@ enum DecodeAttention {
             let mine = firstTask[g]..<firstTask[g + 1]
             for i in 0..<Q {
                 let k = i / R, t = i % R
-                var m = -Float.infinity
-                for s in mine { m = max(m, partial[s * partialStride + Q * D + i]) }
                 let dst = output + t * shape.headCount * D + (g * G + k) * D
-                for j in 0..<D { dst[j] = 0 }
-                var total: Float = 0
+                let (m, total) = merge(parts: mine.count, D: D, into: dst) { (partial + (mine.lowerBound + $0) * partialStride, Q, i) }
                 guard m > -.infinity else { continue }
-                for s in mine {
-                    let p = partial + s * partialStride
-                    let ms = p[Q * D + i]
-                    guard ms > -.infinity else { continue }
-                    let w = FastMath.exp(ms - m)
-                    total += w * p[Q * D + Q + i]
-                    for j in 0..<D { dst[j] += w * p[i * D + j] }
-                }
-                FastMath.scale(dst, D, by: 1 / total)
                 if let columnSums {
                     // Task s's scores hold e^(s_j − m_s); p_j = e^(s_j − m_s) · e^(m_s − m) / total.
                     let row = columnSums + (g * G + k) * columnSumsStride
@@ -124,6 +111,41 @@ enum DecodeAttention {
                 }
             }
         }
+    }
+
+    /// How many slices the `m` visible entries of a part are cut into: about twelve tasks per
+    /// thread over the `heads` KV heads, none shorter than `shortest`. Depends on nothing else, so
+    /// a row's slices are the same whatever shares its step (`SharedPrefixAttention`).
+    static func sliceCount(_ m: Int, heads: Int, threads: Int, shortest: Int) -> Int {
+        let wanted = (threads * 12 + heads - 1) / max(1, heads)
+        return m >= shortest * 2 ? max(1, min(max(wanted, m / (shortest * 4)), m / shortest)) : 1
+    }
+
+    /// One query's output from its slices' partials, in the order given: `dst` (`D` floats) =
+    /// Σ_s e^(m_s − m)·o_s / Σ_s e^(m_s − m)·l_s. `part(s)` is slice s's partial block, the number of
+    /// queries in it and this query's index there (`attendSlice`'s layout).
+    /// - Returns: the global max `m` (−∞ when nothing is visible: `dst` is then 0) and the sum.
+    @inline(__always)
+    static func merge(parts: Int, D: Int, into dst: UnsafeMutablePointer<Float>,
+                      _ part: (Int) -> (UnsafeMutablePointer<Float>, Int, Int)) -> (max: Float, total: Float) {
+        var m = -Float.infinity
+        for s in 0..<parts {
+            let (p, Q, i) = part(s)
+            m = max(m, p[Q * D + i])
+        }
+        for j in 0..<D { dst[j] = 0 }
+        guard m > -.infinity else { return (m, 0) }
+        var total: Float = 0
+        for s in 0..<parts {
+            let (p, Q, i) = part(s)
+            let ms = p[Q * D + i]
+            guard ms > -.infinity else { continue }
+            let w = FastMath.exp(ms - m)
+            total += w * p[Q * D + Q + i]
+            for j in 0..<D { dst[j] += w * p[i * D + j] }
+        }
+        FastMath.scale(dst, D, by: 1 / total)
+        return (m, total)
     }
 
     /// Entries `lo..<hi` of one head, attended by query group `group`; `column` is where the head's

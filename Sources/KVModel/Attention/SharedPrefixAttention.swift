@@ -29,10 +29,10 @@ enum SharedPrefixAttention {
         precondition(shape.window == nil, "shared context attention needs full attention")
         let D = shape.headDimension, G = shape.groupSize, A = asks.count, KV = prefix.count
         let threads = pool.threadCount
-        // The same cut as `DecodeAttention.run` for one row (its `wanted` and `minSlice`).
-        let wanted = (threads * 12 + KV - 1) / max(1, KV)
-        let shortest = DecodeAttention.minSlice
-        func slices(_ m: Int) -> Int { m >= shortest * 2 ? max(1, min(max(wanted, m / (shortest * 4)), m / shortest)) : 1 }
+        // The same cut as `DecodeAttention.run` for one row.
+        func slices(_ m: Int) -> Int {
+            DecodeAttention.sliceCount(m, heads: KV, threads: threads, shortest: DecodeAttention.minSlice)
+        }
 
         // Tasks: every context slice of every KV head (all asks' queries), then every tail slice
         // of every ask.
@@ -102,23 +102,12 @@ enum SharedPrefixAttention {
         for (a, ask) in asks.enumerated() {
             for g in 0..<KV {
                 for k in 0..<G {
-                    // (task, count of queries in it, this query's index there)
-                    let parts = contextTasks[g].map { ($0, A * G, a * G + k) } + tailTasks[a][g].map { ($0, G, k) }
-                    var m = -Float.infinity
-                    for (s, Q, i) in parts { m = max(m, partial[s * partialStride + Q * D + i]) }
-                    let dst = ask.output + (g * G + k) * D
-                    for j in 0..<D { dst[j] = 0 }
-                    guard m > -.infinity else { continue }
-                    var total: Float = 0
-                    for (s, Q, i) in parts {
-                        let p = partial + s * partialStride
-                        let ms = p[Q * D + i]
-                        guard ms > -.infinity else { continue }
-                        let w = FastMath.exp(ms - m)
-                        total += w * p[Q * D + Q + i]
-                        for j in 0..<D { dst[j] += w * p[i * D + j] }
+                    // Context slices (all asks' queries), then this ask's tail slices.
+                    let context = contextTasks[g], tail = tailTasks[a][g]
+                    _ = DecodeAttention.merge(parts: context.count + tail.count, D: D, into: ask.output + (g * G + k) * D) { s in
+                        s < context.count ? (partial + (context.lowerBound + s) * partialStride, A * G, a * G + k)
+                            : (partial + (tail.lowerBound + s - context.count) * partialStride, G, k)
                     }
-                    FastMath.scale(dst, D, by: 1 / total)
                 }
             }
         }

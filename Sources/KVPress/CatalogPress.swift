@@ -14,14 +14,3 @@ extension CatalogPress {
         arguments.specValues.map { $0.0 == "compression_ratio" ? ($0.0, String(compressionRatio)) : $0 }
     }
 }
-
-/// A decoding scorer built from catalog-checked arguments (``DecodingCatalog``).
-public protocol CatalogDecodingScorer: DecodingScorer {
-    /// The arguments it was built from (its own parameters).
-    var arguments: PressArguments { get }
-}
-
-extension CatalogDecodingScorer {
-    public var name: String { arguments.press }
-    public var parameterValues: [(String, String)] { arguments.specValues }
-}

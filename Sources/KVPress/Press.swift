@@ -49,9 +49,14 @@ public protocol ScorerPress: Press {
     var compressionRatio: Double { get set }
     /// Importance of every entry: `[G, T]` row-major, higher = keep.
     func score(_ input: PressInput) throws -> [Float]
+    /// How many recent queries it reads when it scores while generating (``DecodingLayer``
+    /// remembers that many): `nil` for as many as the schedule's `query_buffer`, 0 for none.
+    var recentQueriesRead: Int? { get }
 }
 
 extension ScorerPress {
+    public var recentQueriesRead: Int? { nil }
+
     public func compress(_ input: PressInput) throws {
         guard compressionRatio > 0 else { return }
         let scores = try score(input)

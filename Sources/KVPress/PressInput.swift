@@ -16,6 +16,9 @@ public struct PressGeometry: Sendable, Equatable {
     public var embeddingLength: Int
     /// The layer's rotary embedding (its channel-pair layout, base, scale).
     public var rope: RoPE
+    /// Index in the layer of this input's first KV head: 0, except for the one-head inputs a
+    /// decoding press scores (so seeded scorers draw differently per head).
+    public var firstHeadKV = 0
 
     public init(layer: Int, layerCount: Int, headCount: Int, headCountKV: Int, headDimension: Int,
                 embeddingLength: Int, ropeFrequencyBase: Float = 10_000, ropeDimensionCount: Int? = nil, ropeScale: Float = 1,
@@ -83,6 +86,13 @@ public final class PressInput {
     /// (`AttentionObservation.columnSums`), when the hook asked for them and the prefill started
     /// on an empty cache; `nil` otherwise (sub-inputs, synthetic inputs), and scorers recompute.
     public let columnSums: UnsafePointer<Float>?
+    /// Positions of the rows when they are not `firstPosition + t`: a decoding input holds the
+    /// entries a head kept, wherever they were. Read positions through ``position(_:)``.
+    public let rowPositions: [Int]?
+    /// Rows, at the end, whose queries are known: every row in a prefill; while decoding only the
+    /// most recent tokens' (earlier rows' queries are zero), as kvpress's `DecodingPress` hands a
+    /// scorer only the hidden states of recent steps. Read the range through ``queryRows``.
+    public let queryRowCount: Int
 
     private let owner: AnyObject?
 
@@ -113,10 +123,10 @@ public final class PressInput {
                   values: o.values, cache: cache ?? o.cache, model: model, owner: nil, columnSums: sums)
     }
 
-    private init(geometry: PressGeometry, tokenCount: Int, firstPosition: Int, hidden: UnsafePointer<Float>,
-                 queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                 cache: [HeadKVCache], model: Model?, owner: AnyObject?, columnSums: UnsafePointer<Float>? = nil,
-                 headRows: Int? = nil) {
+    init(geometry: PressGeometry, tokenCount: Int, firstPosition: Int, hidden: UnsafePointer<Float>,
+         queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+         cache: [HeadKVCache], model: Model?, owner: AnyObject?, columnSums: UnsafePointer<Float>? = nil,
+         headRows: Int? = nil, rowPositions: [Int]? = nil, queryRowCount: Int? = nil) {
         self.geometry = geometry
         self.tokenCount = tokenCount
         self.headRows = headRows ?? tokenCount
@@ -129,6 +139,8 @@ public final class PressInput {
         self.model = model
         self.owner = owner
         self.columnSums = columnSums
+        self.rowPositions = rowPositions
+        self.queryRowCount = queryRowCount ?? tokenCount
     }
 
     /// Query heads, `H`.
@@ -141,6 +153,18 @@ public final class PressInput {
     public var groupSize: Int { geometry.groupSize }
     /// Layer index.
     public var layer: Int { geometry.layer }
+
+    /// Position of row `t`.
+    @inline(__always) public func position(_ t: Int) -> Int { rowPositions?[t] ?? firstPosition + t }
+    /// Positions of `rows`.
+    public func positions(_ rows: Range<Int>) -> [Int] { rows.map(position) }
+    /// The rows whose queries are known (all of them in a prefill).
+    public var queryRows: Range<Int> { (tokenCount - queryRowCount)..<tokenCount }
+
+    /// How many of `rows` (ascending row indices of this input) have known queries.
+    private func knownQueries<C: Collection>(among rows: C) -> Int where C.Element == Int {
+        queryRowCount == tokenCount ? rows.count : rows.filter { $0 >= tokenCount - queryRowCount }.count
+    }
 
     /// Query row `t` of query head `h` (`D` floats).
     @inline(__always) public func query(_ h: Int, _ t: Int) -> UnsafePointer<Float> { queries + (h * headRows + t) * headDimension }
@@ -164,7 +188,8 @@ public final class PressInput {
         }
         return PressInput(geometry: geometry, tokenCount: n, firstPosition: firstPosition, hidden: store.hidden,
                           queries: store.queries, keys: store.keys, values: store.values, cache: [],
-                          model: model, owner: store)
+                          model: model, owner: store, rowPositions: rowPositions.map { p in rows.map { p[$0] } },
+                          queryRowCount: knownQueries(among: rows))
     }
 
     /// A sub-input where KV head `g` (and the query heads of its group) takes rows `perHead[g]`;
@@ -194,7 +219,8 @@ public final class PressInput {
         }
         return PressInput(geometry: geometry, tokenCount: n, firstPosition: firstPosition, hidden: store.hidden,
                           queries: store.queries, keys: store.keys, values: store.values, cache: cache,
-                          model: model, owner: store)
+                          model: model, owner: store, rowPositions: rowPositions.map { p in perHead[0].map { p[$0] } },
+                          queryRowCount: knownQueries(among: perHead[0]))
     }
 
     /// Consecutive rows `range` as a view of the same buffers (no copy): row `i` of the view is
@@ -205,7 +231,8 @@ public final class PressInput {
         let r = range.lowerBound, D = headDimension
         return PressInput(geometry: geometry, tokenCount: range.count, firstPosition: firstPosition + r,
                           hidden: hidden + r * geometry.embeddingLength, queries: queries + r * D, keys: keys + r * D,
-                          values: values + r * D, cache: [], model: model, owner: self, headRows: headRows)
+                          values: values + r * D, cache: [], model: model, owner: self, headRows: headRows,
+                          rowPositions: rowPositions.map { Array($0[range]) }, queryRowCount: knownQueries(among: range))
     }
 
     /// The per-head row indices to keep after scoring, ascending: `keep[g]`.

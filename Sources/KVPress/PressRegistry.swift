@@ -22,6 +22,8 @@ enum PressRegistry {
         "pyramidkv": { a, _ in PyramidKVPress(a) },
         "random": { a, _ in RandomPress(a) },
         "h2o": { a, _ in H2OPress(a) },
+        "rkv": { a, _ in RKVPress(a) },
+        "rkv_lsh": { a, _ in RKVPress(a) },
         "simlayerkv": { a, _ in SimLayerKVPress(a) },
         "merging": { a, i in MergingPress(a, press: try scorer(i, a)) },
         "chunk": { a, i in ChunkPress(a, press: try scorer(i, a)) },

@@ -3,21 +3,21 @@
 public enum PressCatalog {
     /// Every press, in catalog order.
     public static let all: [PressEntry] = [
-        PressEntry("knorm", "keeps the keys with the smallest L2 norm", "https://arxiv.org/abs/2406.11430", [ratio]),
-        PressEntry("l2norm", "alias of knorm (KVCache-Factory's name)", "https://arxiv.org/abs/2406.11430", [ratio]),
-        PressEntry("streaming_llm", "keeps the attention sinks and the most recent tokens", "https://arxiv.org/abs/2309.17453", [
+        PressEntry("knorm", "keeps the keys with the smallest L2 norm", "https://arxiv.org/abs/2406.11430", phases: .both, [ratio]),
+        PressEntry("l2norm", "alias of knorm (KVCache-Factory's name)", "https://arxiv.org/abs/2406.11430", phases: .both, [ratio]),
+        PressEntry("streaming_llm", "keeps the attention sinks and the most recent tokens", "https://arxiv.org/abs/2309.17453", phases: .both, [
             ratio, PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens always kept (attention sinks)"),
         ]),
-        PressEntry("snapkv", "scores by the attention of the last window_size queries", "https://arxiv.org/abs/2404.14469", [
+        PressEntry("snapkv", "scores by the attention of the last window_size queries", "https://arxiv.org/abs/2404.14469", phases: .both, [
             ratio,
             PressParameter("window_size", .integer(minimum: 1), "64", "recent queries whose attention scores the context"),
             PressParameter("kernel_size", .integer(minimum: 1), "5", "width of the average pool smoothing the scores"),
             aggregation,
         ]),
-        PressEntry("tova", "scores by the last token's attention averaged over all heads", "https://arxiv.org/abs/2401.06104", [ratio]),
+        PressEntry("tova", "scores by the last token's attention averaged over all heads", "https://arxiv.org/abs/2401.06104", phases: .both, [ratio]),
         PressEntry("expected_attention",
                    "scores keys by the attention expected from future queries (query statistics + averaged RoPE)",
-                   "https://arxiv.org/abs/2510.00636", [
+                   "https://arxiv.org/abs/2510.00636", phases: .both, [
             ratio,
             PressParameter("n_future_positions", .integer(minimum: 1), "512", "future positions the RoPE rotation is averaged over"),
             PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens kept and excluded from the query statistics"),
@@ -27,23 +27,23 @@ public enum PressCatalog {
             aggregation,
         ]),
         PressEntry("observed_attention", "scores keys by the average attention the context's queries paid them",
-                   "https://arxiv.org/abs/2306.14048", [ratio, aggregation]),
-        PressEntry("keydiff", "keeps the keys least similar to the average key direction", "https://arxiv.org/abs/2504.15364", [ratio]),
-        PressEntry("lagkv", "scores partitions against the next partition's key/value ranges", "https://arxiv.org/abs/2504.04704", [
+                   "https://arxiv.org/abs/2306.14048", phases: .both, [ratio, aggregation]),
+        PressEntry("keydiff", "keeps the keys least similar to the average key direction", "https://arxiv.org/abs/2504.15364", phases: .both, [ratio]),
+        PressEntry("lagkv", "scores partitions against the next partition's key/value ranges", "https://arxiv.org/abs/2504.04704", phases: .both, [
             ratio,
             PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens always kept"),
             PressParameter("lag_size", .integer(minimum: 2), "128", "partition length; each partition is scored against the next"),
             PressParameter("cross_scoring", .flag, "false", "compare raw scores across partitions instead of ranks"),
         ]),
         PressEntry("non_causal_attn", "scores keys by non-causal attention inside chunks, summed over queries",
-                   "https://arxiv.org/abs/2507.08143", [
+                   "https://arxiv.org/abs/2507.08143", phases: .both, [
             ratio, PressParameter("chunk_size", .integer(minimum: 1), "256", "chunk length for the non-causal attention"), aggregation,
         ]),
         PressEntry("leverage", "scores pre-RoPE keys by approximate statistical leverage (Gaussian sketch)",
-                   "https://arxiv.org/abs/2507.08143", [
+                   "https://arxiv.org/abs/2507.08143", phases: .both, [
             ratio, PressParameter("sketch_dimension", .integer(minimum: 1), "48", "width of the Gaussian sketch"), sketchSeed,
         ]),
-        PressEntry("cur", "keeps entries with high approximate key × value leverage (CurDKV)", "https://arxiv.org/abs/2509.15038", [
+        PressEntry("cur", "keeps entries with high approximate key × value leverage (CurDKV)", "https://arxiv.org/abs/2509.15038", phases: .both, [
             ratio,
             PressParameter("num_sinks", .integer(minimum: 0), "4", "initial tokens always kept"),
             PressParameter("leverage_type", .choice(["key", "value", "kv_avg", "kv_product"]), "kv_product",
@@ -52,7 +52,7 @@ public enum PressCatalog {
             PressParameter("use_local_approximation", .flag, "true", "normalise the norms inside local windows"),
             PressParameter("local_window_size", .integer(minimum: 1), "16", "local window length"),
         ]),
-        PressEntry("compactor", "blends leverage scores with non-causal chunked attention", "https://arxiv.org/abs/2507.08143", [
+        PressEntry("compactor", "blends leverage scores with non-causal chunked attention", "https://arxiv.org/abs/2507.08143", phases: .both, [
             ratio,
             PressParameter("sink_size_start", .integer(minimum: 0), "8", "initial tokens always kept"),
             PressParameter("sink_size_end", .integer(minimum: 0), "4", "most recent tokens always kept"),
@@ -68,12 +68,12 @@ public enum PressCatalog {
             PressParameter("beta", .integer(minimum: 1), "20", "steepness of the pyramid (larger = steeper)"),
             aggregation,
         ]),
-        PressEntry("random", "removes random entries (baseline)", "kvpress RandomPress", [
+        PressEntry("random", "removes random entries (baseline)", "kvpress RandomPress", phases: .both, [
             ratio, PressParameter("seed", .optionalInteger, "none", "random seed (integer) for reproducible choices, or none"),
         ]),
         PressEntry("h2o", "keeps heavy hitters (attention accumulated over all queries) plus the recent window",
-                   "https://arxiv.org/abs/2306.14048", [
-            ratio, PressParameter("window_size", .integer(minimum: 1), "64", "most recent tokens always kept"), aggregation,
+                   "https://arxiv.org/abs/2306.14048", phases: .both, [
+            ratio, PressParameter("window_size", .integer(minimum: 0), "64", "most recent tokens always kept"), aggregation,
         ]),
         PressEntry("simlayerkv", "keeps only initial + recent entries in layers whose attention is lazy",
                    "https://arxiv.org/abs/2410.13846", [
@@ -189,6 +189,24 @@ public enum PressCatalog {
             PressParameter("target", .numberAbove(0, maximum: 1), "0.9", "share of the reconstruction attention kept (the fidelity)"),
             reconstructionSink, reconstructionChunk,
         ]),
+        PressEntry("rkv", "R-KV: attention importance minus key redundancy (cosine similarity), evicting near-duplicate keys",
+                   "https://arxiv.org/abs/2505.24133", phases: .both, [ratio] + rkvParameters + [
+            PressParameter("threshold", .number(-1...1), "0.5", "cosine similarity above which keys are near-duplicates"),
+        ]),
+        PressEntry("rkv_lsh", "R-KV with locality-sensitive hashing: redundancy from SimHash buckets of the keys",
+                   "https://arxiv.org/abs/2505.24133", phases: .both, [ratio] + rkvParameters + [
+            PressParameter("n_hash_bits", .integer(minimum: 1, maximum: 62), "16", "hyperplanes (signature bits) of the SimHash"),
+            PressParameter("seed", .integer(minimum: .min), "0", "seed of the hyperplanes (integer)"),
+        ]),
+    ]
+
+    /// What `rkv` and `rkv_lsh` share (R-KV's reference defaults: window 8, kernel 7, lambda 0.07).
+    static let rkvParameters = [
+        PressParameter("window_size", .integer(minimum: 1), "8", "recent queries that vote, and newest entries always kept"),
+        PressParameter("kernel_size", .integer(minimum: 1), "7", "max-pool width over the importance"),
+        PressParameter("mix_lambda", .number(0...1), "0.07", "weight of importance against redundancy"),
+        PressParameter("retain_direction", .choice(["last", "first"]), "last",
+                       "which near-duplicate is spared: last (newest) or first (oldest)"),
     ]
 
     /// `compression_ratio` of a plain press.

@@ -8,6 +8,23 @@ public enum InnerPressArity: Sendable, Equatable {
     case many
 }
 
+/// When a press can run: on the context at load (`prefill`), while an answer is generated
+/// (`decoding`, through kvpress's `DecodingPress` schedule), or both.
+public struct PressPhases: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Compresses the context once, during its prefill (`kvctl load --press`).
+    public static let prefill = PressPhases(rawValue: 1)
+    /// Ranks the cache while generating, every `compression_interval` steps (`kvctl ask --decoding`).
+    public static let decoding = PressPhases(rawValue: 2)
+    /// A scorer: both phases.
+    public static let both: PressPhases = [.prefill, .decoding]
+
+    /// The phases' names, as `kvctl presses` and the `presses` RPC print them.
+    public var names: [String] { (contains(.prefill) ? ["prefill"] : []) + (contains(.decoding) ? ["decoding"] : []) }
+}
+
 /// One press of the catalog: its name, documentation, inner presses and parameters.
 public struct PressEntry: Sendable {
     /// kvpress's registry name.
@@ -20,13 +37,16 @@ public struct PressEntry: Sendable {
     public let inner: InnerPressArity
     /// Parameters in kvpress order (`ratio` is accepted for `compression_ratio`).
     public let parameters: [PressParameter]
+    /// When it can run.
+    public let phases: PressPhases
 
     public init(_ name: String, _ summary: String, _ reference: String, inner: InnerPressArity = .none,
-                _ parameters: [PressParameter]) {
+                phases: PressPhases = .prefill, _ parameters: [PressParameter]) {
         self.name = name
         self.summary = summary
         self.reference = reference
         self.inner = inner
+        self.phases = phases
         self.parameters = parameters
     }
 
@@ -37,7 +57,7 @@ public struct PressEntry: Sendable {
     /// default and meaning.
     public var catalogText: String {
         let head = name + (inner == .none ? "" : inner == .one ? "(PRESS)" : "(PRESS,…)")
-        return (["\(head) — \(summary)", "    \(reference)"]
+        return (["\(head) — \(summary) [\(phases.names.joined(separator: ", "))]", "    \(reference)"]
             + parameters.map { "    \($0.name)=\($0.defaultValue.isEmpty ? "(required)" : $0.defaultValue)  \($0.doc)" })
             .joined(separator: "\n")
     }

@@ -12,8 +12,8 @@ final class DecodingScorerTests: XCTestCase {
         let q = Float(log(2.0) * 2.0.squareRoot())
         let query = [q, 0, q, 0]
         let a: [Float] = [1, 0], b: [Float] = [0, 0]
-        let recorder = ScoreRecorder(try DecodingSpec.parse("h2o:window_size=0").scorer)
-        let compressor = DecodingCompressor(DecodingPress(scorer: recorder, schedule: try schedule("cache_budget=2,compression_interval=2")))
+        let recorder = ScoreRecorder(try DecodingSpec.parse("h2o:window_size=0").makeScorer())
+        let compressor = DecodingCompressor(DecodingPress(schedule: try schedule("cache_budget=2,compression_interval=2")) { recorder })
         try driver.forward(2, hook: nil, keys: a + b)                     // context [a, b]
         try driver.forward(1, hook: compressor, queries: query, keys: b)  // [a, b, b]: 2/4, 1/4, 1/4
         try driver.forward(1, hook: compressor, queries: query, keys: a)  // [a, b, b, a]: 2/6, 1/6, 1/6, 2/6
@@ -49,9 +49,9 @@ final class DecodingScorerTests: XCTestCase {
     func testRKVLSHIsDeterministicWithASeed() throws {
         func scores(_ spec: String) throws -> [Float] {
             let driver = try DecodingDriver(layers: 1, headCount: 2, headCountKV: 1, headDimension: 8, seed: 5)
-            let scorer = try XCTUnwrap(try DecodingSpec.parse(spec).scorer as? RKVScorer)
+            let scorer = try XCTUnwrap(try DecodingSpec.parse(spec).makeScorer() as? RKVPress)
             let recorder = ScoreRecorder(scorer)
-            let hook = DecodingCompressor(DecodingPress(scorer: recorder, schedule: try schedule("cache_budget=8,compression_interval=2")))
+            let hook = DecodingCompressor(DecodingPress(schedule: try schedule("cache_budget=8,compression_interval=2")) { recorder })
             try driver.forward(30, hook: nil)
             for _ in 0..<2 { try driver.forward(1, hook: hook) }
             return try XCTUnwrap(recorder.scores.first)
@@ -66,16 +66,20 @@ final class DecodingScorerTests: XCTestCase {
 }
 
 /// Wraps a scorer and keeps every score row it returns (head order within a compression).
-final class ScoreRecorder: DecodingScorer, @unchecked Sendable {
-    let inner: DecodingScorer
+final class ScoreRecorder: ScorerPress, @unchecked Sendable {
+    let inner: ScorerPress
     private(set) var scores: [[Float]] = []
-    init(_ inner: DecodingScorer) { self.inner = inner }
+    init(_ inner: ScorerPress) { self.inner = inner }
     var name: String { inner.name }
     var parameterValues: [(String, String)] { inner.parameterValues }
-    var queryWindow: Int { inner.queryWindow }
+    var compressionRatio: Double {
+        get { inner.compressionRatio }
+        set { inner.compressionRatio = newValue }
+    }
+    var recentQueriesRead: Int? { inner.recentQueriesRead }
     var observes: AttentionOutputs { inner.observes }
-    func score(_ layer: DecodingLayer, head g: Int) -> [Float] {
-        let s = inner.score(layer, head: g)
+    func score(_ input: PressInput) throws -> [Float] {
+        let s = try inner.score(input)
         scores.append(s)
         return s
     }

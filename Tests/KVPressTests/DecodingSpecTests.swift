@@ -12,12 +12,14 @@ final class DecodingSpecTests: XCTestCase {
         XCTAssertEqual(p.cacheBudget, 2048)
         XCTAssertEqual(p.compressionInterval, 512)
         XCTAssertNil(p.compressionRatioDecoding)
-        XCTAssertEqual(p.description, "h2o:window_size=64,gqa_score_agg=mean,cache_budget=2048,compression_interval=512")
-        let r = try XCTUnwrap(try DecodingSpec.parse("rkv").scorer as? RKVScorer)
+        XCTAssertEqual(p.description, "h2o:window_size=64,gqa_score_agg=mean,cache_budget=2048,compression_interval=512,query_buffer=256")
+        let r = try XCTUnwrap(try DecodingSpec.parse("rkv").makeScorer() as? RKVPress)
         XCTAssertEqual([r.windowSize, r.kernelSize], [8, 7])
         XCTAssertEqual(r.mixLambda, 0.07)
-        XCTAssertEqual(Set(DecodingCatalog.names),
-                       ["h2o", "snapkv", "streaming_llm", "knorm", "random", "tova", "rkv", "rkv_lsh"])
+        // Every scorer press decodes; presses that rewrite the cache or wrap others do not.
+        XCTAssertTrue(Set(DecodingCatalog.names).isSuperset(of: ["h2o", "snapkv", "streaming_llm", "knorm", "random", "tova", "rkv",
+                                                                 "rkv_lsh", "expected_attention", "keydiff", "lagkv", "cur"]))
+        XCTAssertTrue(Set(DecodingCatalog.names).isDisjoint(with: ["adakv", "kvzip", "think", "composed", "pyramidkv", "fidelity"]))
     }
 
     func testParametersAliasesAndRoundTrip() throws {
@@ -51,6 +53,11 @@ final class DecodingSpecTests: XCTestCase {
             XCTAssertFalse(expected.isEmpty)
         }
         XCTAssertTrue(error("rkv:retain_direction=middle")!.description.contains("one of last, first"))
+        // The schedule sets the scorer's ratio; a decoding spec cannot.
+        guard case .unknownParameter("snapkv", "compression_ratio", _)? = error("snapkv:compression_ratio=0.5") else {
+            return XCTFail("compression_ratio in a decoding spec")
+        }
+        guard case .unknownPress("adakv", _)? = error("adakv(snapkv)") else { return XCTFail("a wrapper does not decode") }
         guard case .innerPress? = error("h2o(knorm)") else { return XCTFail("inner press") }
         guard case .syntax? = error("h2o:cache_budget") else { return XCTFail("syntax") }
         let deep = String(repeating: "h2o(", count: 40_000) + "h2o" + String(repeating: ")", count: 40_000)
@@ -67,7 +74,7 @@ final class DecodingSpecTests: XCTestCase {
         XCTAssertEqual(try DecodingSpec.parsePrefillDecoding(both.description).description, both.description)
         let decodingOnly = try DecodingSpec.parsePrefillDecoding("prefill_decoding(none,rkv)")
         XCTAssertNil(decodingOnly.prefill)
-        XCTAssertEqual(decodingOnly.decoding?.scorer.name, "rkv")
+        XCTAssertEqual(decodingOnly.decoding?.name, "rkv")
         XCTAssertThrowsError(try DecodingSpec.parsePrefillDecoding("prefill_decoding(snapkv)")) {
             XCTAssertTrue("\($0)".contains("prefill_decoding(PREFILL,DECODING)"))
         }

@@ -58,11 +58,17 @@ final class PressCatalogTests: XCTestCase {
             XCTAssertEqual(again.description, press.description, entry.name)
             XCTAssertEqual(again.parameterValues.map(\.1), expected.map(\.1), entry.name)
         }
-        for entry in DecodingCatalog.all {
+        // Every press that decodes is a plain scorer press, and its decoding spec prints the
+        // scorer's parameters (without compression_ratio) and the schedule's.
+        for entry in DecodingCatalog.entries {
+            XCTAssertEqual(entry.inner, .none, entry.name)
+            XCTAssertTrue(try PressSpec.parse(entry.name) is ScorerPress, entry.name)
             let press = try DecodingSpec.parse(entry.name)
-            XCTAssertEqual(press.scorer.name, entry.name)
-            XCTAssertEqual(press.scorer.parameterValues.map(\.0), entry.parameters.map(\.name))
-            XCTAssertEqual(press.scorer.parameterValues.map(\.1), entry.parameters.map(\.defaultValue), entry.name)
+            XCTAssertEqual(press.name, entry.name)
+            let own = DecodingCatalog.scorerParameters(entry)
+            XCTAssertEqual(press.parameterValues.map(\.0),
+                           own.map(\.name) + ["cache_budget", "compression_interval", "query_buffer"], entry.name)
+            XCTAssertEqual(Array(press.parameterValues.map(\.1).prefix(own.count)), own.map(\.defaultValue), entry.name)
             XCTAssertEqual(try DecodingSpec.parse(press.description).description, press.description, entry.name)
         }
     }
@@ -88,13 +94,13 @@ final class PressCatalogTests: XCTestCase {
                 XCTAssertNotEqual(state(changed), state(base), "\(entry.name) reads \(p.name)")
             }
         }
-        for entry in DecodingCatalog.all {
+        for entry in DecodingCatalog.entries {
             let base = try DecodingSpec.parse(entry.name)
             for p in DecodingCatalog.allParameters(entry) {
                 let value = otherValue(p)
                 let changed = try DecodingSpec.parse("\(entry.name):\(p.name)=\(value)")
                 XCTAssertTrue(changed.parameterValues.contains { $0 == (p.name, value) }, "\(entry.name).\(p.name)=\(value)")
-                XCTAssertNotEqual(state(changed) + state(changed.scorer), state(base) + state(base.scorer),
+                XCTAssertNotEqual(state(changed) + state(changed.makeScorer()), state(base) + state(base.makeScorer()),
                                   "\(entry.name) reads \(p.name)")
             }
         }

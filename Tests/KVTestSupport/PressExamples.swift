@@ -9,6 +9,8 @@ public enum PressExamples {
         "non_causal_attn": "non_causal_attn:ratio=0.5", "leverage": "leverage:ratio=0.5,seed=1", "cur": "cur:ratio=0.5",
         "compactor": "compactor:ratio=0.5,seed=1", "pyramidkv": "pyramidkv:ratio=0.5", "random": "random:ratio=0.5,seed=1",
         "h2o": "h2o:ratio=0.5", "simlayerkv": "simlayerkv:lazy_threshold=0.6", "merging": "merging(snapkv):ratio=0.5",
+        "rkv": "rkv:ratio=0.5",
+        "rkv_lsh": "rkv_lsh:ratio=0.5",
         "chunk": "chunk(snapkv):ratio=0.5", "chunkkv": "chunkkv(snapkv):ratio=0.5", "criticalkv": "criticalkv(snapkv):ratio=0.5",
         "adakv": "adakv(snapkv):ratio=0.5", "critical_adakv": "critical_adakv(snapkv):ratio=0.5",
         "block": "block(snapkv):ratio=0.5", "composed": "composed(think:key_channel_compression_ratio=0.25,snapkv:ratio=0.5)",

@@ -7,8 +7,11 @@ import KVModel
 /// Per layer it remembers what the scorer reads (recent queries, accumulated attention; see
 /// ``DecodingLayer``). After every `compression_interval` decode steps (forward calls of one
 /// token) it cuts each head of the layer that holds more than the target down to the target:
-/// the scorer ranks the entries, the newest entry always stays, and ``DecodingLayer/keep(_:_:)``
-/// frees the rest. The question prefill is not a decode step, but its tokens can be evicted.
+/// the scorer press ranks the head's entries (``DecodingLayer/input(head:)``, its ratio set so
+/// that kvpress's rule keeps exactly the target), the newest entry always stays, and
+/// ``DecodingLayer/keep(_:_:)`` frees the rest. A head too short for the scorer (fewer entries
+/// than its window) keeps its newest entries. The question prefill is not a decode step, but its
+/// tokens can be evicted.
 ///
 /// Use one compressor per generation (it counts that generation's work):
 /// ```swift
@@ -18,6 +21,8 @@ import KVModel
 public final class DecodingCompressor: LayerHook {
     /// The press applied.
     public let press: DecodingPress
+    /// This generation's scorer (its ratio changes at every compression).
+    public let scorer: ScorerPress
     /// Decode steps seen (forward calls of one token).
     public private(set) var decodeSteps = 0
     /// Steps at which at least one head was compressed.
@@ -30,10 +35,13 @@ public final class DecodingCompressor: LayerHook {
     private var layers: [DecodingLayer?] = []
     private var lastCompressedStep = -1
 
-    public init(_ press: DecodingPress) { self.press = press }
+    public init(_ press: DecodingPress) {
+        self.press = press
+        scorer = press.makeScorer()
+    }
 
     /// What the scorer reads from every step's attention.
-    public var observes: AttentionOutputs { press.isActive ? press.scorer.observes : [] }
+    public var observes: AttentionOutputs { press.isActive ? scorer.observes : [] }
 
     public func afterAttention(_ o: AttentionObservation) throws {
         guard press.isActive else { return }
@@ -43,40 +51,48 @@ public final class DecodingCompressor: LayerHook {
         if o.layer >= layers.count { layers += [DecodingLayer?](repeating: nil, count: o.layer + 1 - layers.count) }
         let layer = layers[o.layer] ?? DecodingLayer(
             geometry: PressGeometry(config: o.config, layer: o.layer), heads: o.cache,
-            queryCapacity: press.scorer.queryWindow, accumulates: press.scorer.observes.contains(.columnSums))
+            queryCapacity: min(scorer.recentQueriesRead ?? press.queryBuffer, press.queryBuffer),
+            accumulates: scorer.observes.contains(.columnSums))
         layers[o.layer] = layer
         layer.record(o)
         guard o.tokenCount == 1 else { return }
         guard decodeSteps % press.compressionInterval == 0 else { return }
-        compress(layer, target: press.targetSize(tokensSeen: o.firstPosition + o.tokenCount))
+        try compress(layer, target: press.targetSize(tokensSeen: o.firstPosition + o.tokenCount))
     }
 
     /// Cuts every head of `layer` longer than `target` down to `target` entries.
-    func compress(_ layer: DecodingLayer, target: Int) {
+    func compress(_ layer: DecodingLayer, target: Int) throws {
         let over = layer.heads.indices.filter { layer.heads[$0].count > target }
         guard !over.isEmpty else { return }
         let start = DispatchTime.now()
-        var kept = [[Int]](repeating: [], count: layer.heads.count)
-        let scorer = press.scorer
-        kept.withUnsafeMutableBufferPointer { out in
-            // Heads are scored independently (read-only); one per thread.
-            ThreadPool.shared.parallelFor(over.count) { range in
-                for i in range {
-                    let g = over[i]
-                    var scores = scorer.score(layer, head: g)
-                    protectNewest(&scores, count: 1)
-                    out[g] = scores.withUnsafeBufferPointer { TopK.indices($0.baseAddress!, count: $0.count, keep: target) }
-                }
-            }
-        }
+        // Heads one after another: the scorer is shared and parallelises inside.
         for g in over {
-            entriesEvicted += layer.heads[g].count - kept[g].count
-            layer.keep(g, kept[g])
+            let n = layer.heads[g].count
+            scorer.compressionRatio = DecodingPress.ratio(keeping: target, of: n)
+            var scores: [Float]
+            do {
+                scores = try scorer.score(layer.input(head: g))
+            } catch PressError.contextTooShort {
+                scores = (0..<n).map(Float.init)
+            }
+            Self.protectNewest(&scores, count: 1)
+            let kept = scores.withUnsafeBufferPointer { TopK.indices($0.baseAddress!, count: $0.count, keep: target) }
+            entriesEvicted += n - kept.count
+            layer.keep(g, kept)
         }
         compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         if lastCompressedStep != decodeSteps {
             lastCompressedStep = decodeSteps
             compressions += 1
         }
+    }
+
+    /// Scores above every other score for the last `count` of `scores` (the newest entries stay).
+    static func protectNewest(_ scores: inout [Float], count: Int) {
+        let n = scores.count, w = min(count, n)
+        guard w > 0 else { return }
+        let top = scores[0..<(n - w)].reduce(-Float.infinity) { max($0, $1) }
+        let keep = top.isFinite ? top + 1 : 1
+        for j in (n - w)..<n { scores[j] = keep }
     }
 }

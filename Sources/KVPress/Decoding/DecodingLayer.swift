@@ -13,7 +13,7 @@ public final class DecodingLayer {
     public let geometry: PressGeometry
     /// The layer's KV heads.
     public let heads: [HeadKVCache]
-    /// Recent queries remembered at most (the scorer's `queryWindow`).
+    /// Recent queries remembered at most (the scorer's `recentQueriesRead`, at most the schedule's `query_buffer`).
     public let queryCapacity: Int
     /// Attention each entry received, summed over every query since generation began (`[H][n_g]`);
     /// empty unless the scorer observes `.columnSums`.
@@ -65,19 +65,57 @@ public final class DecodingLayer {
         }
     }
 
-    /// The last `w` (at most ``recentQueryCount``) queries of query head `h`, oldest first:
-    /// `[w, D]` floats and their positions.
-    public func recentQueries(head h: Int, last w: Int) -> (queries: [Float], positions: [Int]) {
-        let H = geometry.headCount, D = geometry.headDimension
-        let w = min(w, recentQueryCount)
-        var out = [Float](repeating: 0, count: w * D)
-        var positions = [Int](repeating: 0, count: w)
-        for i in 0..<w {
-            let slot = (queryNext - w + i + queryCapacity) % queryCapacity
-            for c in 0..<D { out[i * D + c] = queryRing[(slot * H + h) * D + c] }
-            positions[i] = queryPositions[slot]
+    /// What a scorer press sees of KV head `g`: a one-KV-head ``PressInput`` whose rows are the
+    /// head's entries in cache order, at their positions; keys (dropped ThinK channels as 0) and
+    /// values read through the head's storage; the head's accumulated attention as column sums;
+    /// and the recent queries of the group's query heads on the last rows, as many as line up
+    /// with the newest entries (earlier rows' queries are 0, ``PressInput/queryRowCount``).
+    public func input(head g: Int) -> PressInput {
+        let head = heads[g], n = head.count, D = geometry.headDimension, group = geometry.groupSize
+        let d = geometry.embeddingLength
+        let positions = head.positions
+        var one = geometry
+        one.headCount = group
+        one.headCountKV = 1
+        one.firstHeadKV = g
+        let store = DecodingRows(rows: n, queryHeads: group, width: D, hidden: d,
+                                 columnSums: accumulated.isEmpty ? 0 : group * n)
+        let kd = head.keyDimension
+        var narrow = [Float](repeating: 0, count: kd)
+        for j in 0..<n {
+            let k = store.keys + j * D
+            if let channels = head.keyChannels {
+                narrow.withUnsafeMutableBufferPointer { head.copyKey(j, into: $0.baseAddress!) }
+                for (i, c) in channels.enumerated() { k[c] = narrow[i] }
+            } else {
+                head.copyKey(j, into: k)
+            }
+            head.copyValue(j, into: store.values + j * D)
         }
-        return (out, positions)
+        // Recent queries, newest last, on the rows of the entries they belong to.
+        var known = 0
+        queryRing.withUnsafeBufferPointer { ring in
+            while known < min(recentQueryCount, n) {
+                let slot = (queryNext - 1 - known + 2 * queryCapacity) % queryCapacity
+                let row = n - 1 - known
+                guard queryPositions[slot] == positions[row] else { break }
+                for k in 0..<group {
+                    (store.queries + (k * n + row) * D).update(from: ring.baseAddress! + (slot * geometry.headCount + g * group + k) * D,
+                                                               count: D)
+                }
+                known += 1
+            }
+        }
+        if let sums = store.columnSums {
+            for k in 0..<group {
+                let acc = accumulated[g * group + k]
+                for j in 0..<min(n, acc.count) { sums[k * n + j] = acc[j] }
+            }
+        }
+        return PressInput(geometry: one, tokenCount: n, firstPosition: positions.first ?? 0, hidden: store.hidden,
+                          queries: store.queries, keys: store.keys, values: store.values, cache: [head], model: nil,
+                          owner: store, columnSums: store.columnSums.map { UnsafePointer($0) },
+                          rowPositions: positions, queryRowCount: known)
     }
 
     /// Keeps entries `indices` (ascending) of KV head `g`, and the same entries of its accumulated scores.
@@ -89,5 +127,26 @@ public final class DecodingLayer {
             let old = accumulated[h]
             accumulated[h] = indices.map { $0 < old.count ? old[$0] : 0 }
         }
+    }
+}
+
+/// Owns the rows of a decoding ``PressInput`` (zeroed: queries a row has none of stay 0).
+private final class DecodingRows {
+    let hidden, queries, keys, values: UnsafeMutablePointer<Float>
+    let columnSums: UnsafeMutablePointer<Float>?
+    init(rows n: Int, queryHeads: Int, width D: Int, hidden d: Int, columnSums: Int) {
+        func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            return p
+        }
+        hidden = zeros(n * d)
+        queries = zeros(queryHeads * n * D)
+        keys = zeros(n * D)
+        values = zeros(n * D)
+        self.columnSums = columnSums > 0 ? zeros(columnSums) : nil
+    }
+    deinit {
+        hidden.deallocate(); queries.deallocate(); keys.deallocate(); values.deallocate(); columnSums?.deallocate()
     }
 }

@@ -25,6 +25,8 @@ public final class CURPress: ScorerPress, CatalogPress {
         localWindowSize = arguments.int("local_window_size")
     }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount, G = input.headCountKV, D = input.headDimension
         var out = [Float](repeating: 0, count: G * T)

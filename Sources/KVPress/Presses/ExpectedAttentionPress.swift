@@ -39,11 +39,15 @@ public final class ExpectedAttentionPress: ScorerPress, CatalogPress {
         guard T > nSink + 1 else { throw PressError.contextTooShort(press: name, tokens: T, needed: nSink + 2) }
         let n = T - nSink
         let group = input.groupSize
-        // Pre-RoPE query statistics.
-        var q = Rotation.unrotate(input.queries, heads: H, headRows: input.headRows, rows: nSink..<T,
-                                  basePosition: input.firstPosition, geometry: input.geometry)
-        let R = Rotation.averageRotation(positions: (input.firstPosition + T)..<(input.firstPosition + T + nFuturePositions),
-                                         geometry: input.geometry)
+        // Pre-RoPE query statistics, over the rows whose queries are known (while decoding, the
+        // recent tokens', as kvpress's DecodingPress buffers them).
+        let queryRows = max(nSink, input.queryRows.lowerBound)..<T
+        let nq = queryRows.count
+        guard nq > 0 else { throw PressError.contextTooShort(press: name, tokens: input.queryRowCount, needed: 1) }
+        var q = Rotation.unrotate(input.queries, heads: H, headRows: input.headRows, rows: queryRows,
+                                  positions: input.positions(queryRows), geometry: input.geometry)
+        let next = input.position(T - 1) + 1
+        let R = Rotation.averageRotation(positions: next..<(next + nFuturePositions), geometry: input.geometry)
         var perHead = [Float](repeating: 0, count: H * n)
         var mu = [Float](repeating: 0, count: D), muR = mu
         var cov = [Float](repeating: 0, count: D * D), tmp = cov, covR = cov
@@ -51,13 +55,13 @@ public final class ExpectedAttentionPress: ScorerPress, CatalogPress {
         let scale = 1 / Float(D).squareRoot()
         for h in 0..<H {
             q.withUnsafeMutableBufferPointer { qb in
-                let x = qb.baseAddress! + h * n * D
+                let x = qb.baseAddress! + h * nq * D
                 for c in 0..<D { mu[c] = 0 }
-                for t in 0..<n { for c in 0..<D { mu[c] += x[t * D + c] } }
-                for c in 0..<D { mu[c] /= Float(n) }
+                for t in 0..<nq { for c in 0..<D { mu[c] += x[t * D + c] } }
+                for c in 0..<D { mu[c] /= Float(nq) }
                 if useCovariance {
-                    for t in 0..<n { for c in 0..<D { x[t * D + c] -= mu[c] } }
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(D), Int32(D), Int32(n), 1 / Float(n),
+                    for t in 0..<nq { for c in 0..<D { x[t * D + c] -= mu[c] } }
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(D), Int32(D), Int32(nq), 1 / Float(nq),
                                 x, Int32(D), x, Int32(D), 0, &cov, Int32(D))
                 }
             }

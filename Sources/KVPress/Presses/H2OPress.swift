@@ -27,6 +27,8 @@ public final class H2OPress: ScorerPress, CatalogPress {
     /// Reads the attention column sums the prefill accumulates (no recomputation).
     public var observes: AttentionOutputs { .columnSums }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount, w = windowSize
         guard T > w else { throw PressError.contextTooShort(press: name, tokens: T, needed: w + 1) }

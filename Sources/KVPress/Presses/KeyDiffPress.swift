@@ -14,6 +14,8 @@ public final class KeyDiffPress: ScorerPress, CatalogPress {
         compressionRatio = arguments.ratio()
     }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount, D = input.headDimension, G = input.headCountKV
         var out = [Float](repeating: 0, count: G * T)

@@ -39,7 +39,7 @@ public final class KeyRerotationPress: Press, CatalogPress {
             for (i, t) in kept[g].enumerated() {
                 for c in 0..<D { keys[i * D + c] = input.key(g, t)[c]; values[i * D + c] = input.value(g, t)[c] }
                 // Rotate by (new − old) position: RoPE rotations compose additively.
-                let delta = Float(i - (input.firstPosition + t))
+                let delta = Float(i - input.position(t))
                 for p in 0..<half {
                     let angle = delta * rope.inverseFrequencies[p]
                     let cs = cosf(angle), sn = sinf(angle)

@@ -14,6 +14,8 @@ public final class KnormPress: ScorerPress, CatalogPress {
         compressionRatio = arguments.ratio()
     }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         (0..<input.headCountKV).flatMap { g in
             Norms.l2(input.key(g, 0), rows: input.tokenCount, width: input.headDimension).map { -$0 }

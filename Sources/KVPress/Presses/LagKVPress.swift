@@ -25,6 +25,8 @@ public final class LagKVPress: ScorerPress, CatalogPress {
         crossScoring = arguments.bool("cross_scoring")
     }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount, G = input.headCountKV, L = lagSize
         var out = [Float](repeating: 1, count: G * T)

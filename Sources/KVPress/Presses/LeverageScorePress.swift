@@ -24,6 +24,8 @@ public final class LeverageScorePress: ScorerPress, CatalogPress {
         seed = arguments.optionalInt("seed")
     }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         Pooling.zScore(Self.leverage(input, sketch: sketchDimension, seed: seed))
     }
@@ -32,7 +34,7 @@ public final class LeverageScorePress: ScorerPress, CatalogPress {
     static func leverage(_ input: PressInput, sketch k: Int, seed: Int?) -> [Float] {
         let T = input.tokenCount, G = input.headCountKV, D = input.headDimension
         let keys = Rotation.unrotate(input.keys, heads: G, headRows: input.headRows, rows: 0..<T,
-                                     basePosition: input.firstPosition, geometry: input.geometry)
+                                     positions: input.positions(0..<T), geometry: input.geometry)
         var rng = SplitMix64(seed: seed.map { UInt64(bitPattern: Int64($0)) &+ UInt64(input.layer) &* 0x2545_F491_4F6C_DD1D }
                              ?? UInt64.random(in: .min ... .max))
         let inv = 1 / Float(k).squareRoot()

@@ -24,6 +24,8 @@ public final class ObservedAttentionPress: ScorerPress, CatalogPress {
     /// Reads the attention column sums the prefill accumulates (no recomputation).
     public var observes: AttentionOutputs { .columnSums }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount
         var sums = WindowAttention.causalColumnSums(input)

@@ -16,9 +16,12 @@ public final class RandomPress: ScorerPress, CatalogPress {
         seed = arguments.optionalInt("seed")
     }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         // kvpress re-seeds for every layer, so each layer draws the same sequence.
-        var rng = SplitMix64(seed: seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: .min ... .max))
+        let base = seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: .min ... .max)
+        var rng = SplitMix64(seed: base ^ UInt64(input.geometry.firstHeadKV) &* 0x9E37_79B9_7F4A_7C15)
         return (0..<(input.headCountKV * input.tokenCount)).map { _ in rng.nextUnitFloat() }
     }
 }

@@ -26,6 +26,8 @@ public final class SnapKVPress: ScorerPress, CatalogPress {
         aggregation = arguments.aggregation()
     }
 
+    public var recentQueriesRead: Int? { windowSize }
+
     public func score(_ input: PressInput) throws -> [Float] {
         try Self.windowScores(input, window: windowSize, kernel: kernelSize, aggregation: aggregation, press: name)
     }
@@ -35,6 +37,8 @@ public final class SnapKVPress: ScorerPress, CatalogPress {
                              press: String) throws -> [Float] {
         let T = input.tokenCount, H = input.headCount, G = input.headCountKV
         guard T > w else { throw PressError.contextTooShort(press: press, tokens: T, needed: w + 1) }
+        // While decoding, the window is the recent queries there are.
+        let w = min(w, input.queryRowCount)
         let attention = WindowAttention.weights(input, window: w)
         let n = T - w
         var perHead = [Float](repeating: 0, count: H * n)

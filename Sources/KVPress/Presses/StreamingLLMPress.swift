@@ -17,6 +17,8 @@ public final class StreamingLLMPress: ScorerPress, CatalogPress {
         nSink = arguments.int("n_sink")
     }
 
+    public var recentQueriesRead: Int? { 0 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount
         guard T > nSink else { throw PressError.contextTooShort(press: name, tokens: T, needed: nSink + 1) }

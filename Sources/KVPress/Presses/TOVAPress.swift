@@ -14,6 +14,8 @@ public final class TOVAPress: ScorerPress, CatalogPress {
         compressionRatio = arguments.ratio()
     }
 
+    public var recentQueriesRead: Int? { 1 }
+
     public func score(_ input: PressInput) throws -> [Float] {
         let T = input.tokenCount, H = input.headCount, G = input.headCountKV
         guard T > 1 else { throw PressError.contextTooShort(press: name, tokens: T, needed: 2) }

@@ -1,3 +1,5 @@
+import KVModel
+
 /// 1-D pooling and normalisation over the token axis, as `torch.nn.functional` does them.
 enum Pooling {
     /// `F.avg_pool1d(x, kernel, stride=1, padding=kernel/2)` on each of `rows` rows of length `n`,
@@ -48,4 +50,22 @@ enum Pooling {
 
     /// The largest finite element (`-inf` when empty).
     static func max(_ x: [Float]) -> Float { x.reduce(-Float.infinity) { Swift.max($0, $1) } }
+
+    /// Softmax of each of `rows` rows of `[rows, n]` over its first `count` columns, in place;
+    /// the remaining columns become 0, and a row with no finite logit becomes all 0.
+    static func softmaxRows(_ x: inout [Float], rows: Int, stride n: Int, count: Int) {
+        x.withUnsafeMutableBufferPointer { buf in
+            for r in 0..<rows {
+                let row = buf.baseAddress! + r * n
+                let m = FastMath.max(row, count)
+                if m == -.infinity {
+                    for j in 0..<n { row[j] = 0 }
+                    continue
+                }
+                let total = FastMath.expShiftedSum(row, count, shift: m)
+                FastMath.scale(row, count, by: 1 / total)
+                for j in count..<n { row[j] = 0 }
+            }
+        }
+    }
 }

@@ -3,15 +3,24 @@ import KVModel
 /// Undoing and averaging RoPE in the layer's channel layout (pairs `RoPE.pair(i)` rotate by
 /// `position · θ_i`). Rotations only: a LongRoPE magnitude stays on the vectors.
 enum Rotation {
-    /// `[heads, n, D]` rows of `x` (rows `rows` of each head, heads `headRows` rows apart, at positions
-    /// `basePosition + t`) rotated back to pre-RoPE.
+    /// `[heads, n, D]` rows of `x` (rows `rows` of each head, heads `headRows` rows apart, row
+    /// `rows.lowerBound + i` at `positions[i]`) rotated back to pre-RoPE.
     static func unrotate(_ x: UnsafePointer<Float>, heads: Int, headRows T: Int, rows: Range<Int>,
-                         basePosition: Int, geometry: PressGeometry) -> [Float] {
+                         positions: [Int], geometry: PressGeometry) -> [Float] {
         let D = geometry.headDimension, n = rows.count
         let rope = geometry.rope
         let half = geometry.ropeDimensionCount / 2
         var cosT = [Float](repeating: 0, count: max(n * half, 1)), sinT = cosT
-        rope.tables(first: basePosition + rows.lowerBound, count: n, cos: &cosT, sin: &sinT)
+        if let first = positions.first, positions.last == first + n - 1 {
+            rope.tables(first: first, count: n, cos: &cosT, sin: &sinT)
+        } else {
+            // Kept entries of a decoding input: one position at a time.
+            cosT.withUnsafeMutableBufferPointer { c in sinT.withUnsafeMutableBufferPointer { s in
+                for (i, p) in positions.enumerated() {
+                    rope.tables(first: p, count: 1, cos: c.baseAddress! + i * half, sin: s.baseAddress! + i * half)
+                }
+            } }
+        }
         for i in cosT.indices { cosT[i] /= rope.magnitude; sinT[i] /= rope.magnitude }
         var out = [Float](repeating: 0, count: heads * n * D)
         for h in 0..<heads {

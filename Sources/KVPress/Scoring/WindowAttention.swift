@@ -8,6 +8,21 @@ enum WindowAttention {
     /// over keys `0..<T` (entries after the query are 0), scaled by `1/√D`.
     /// - Complexity: `H · window · T · D` multiply-adds through `cblas_sgemm`; `H · window · T` floats.
     static func weights(_ input: PressInput, window w: Int) -> [Float] {
+        let T = input.tokenCount
+        var out = logits(input, window: w)
+        out.withUnsafeMutableBufferPointer { buf in
+            for r in 0..<(input.headCount * w) {
+                let row = buf.baseAddress! + r * T
+                let valid = T - w + r % w + 1
+                FastMath.softmax(row, valid)
+                for j in valid..<T { row[j] = 0 }
+            }
+        }
+        return out
+    }
+
+    /// Scaled logits `q·k/√D` `[H, window, T]` of the same queries, `-inf` after each query's row.
+    static func logits(_ input: PressInput, window w: Int) -> [Float] {
         let T = input.tokenCount, D = input.headDimension, H = input.headCount, group = input.groupSize
         var out = [Float](repeating: 0, count: H * w * T)
         let scale = 1 / Float(D).squareRoot()
@@ -19,12 +34,7 @@ enum WindowAttention {
                     let c = base + h * w * T
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(w), Int32(T), Int32(D), scale,
                                 input.query(h, T - w), Int32(D), input.key(h / group, 0), Int32(D), 0, c, Int32(T))
-                    for i in 0..<w {
-                        let valid = T - w + i + 1
-                        let row = c + i * T
-                        FastMath.softmax(row, valid)
-                        for j in valid..<T { row[j] = 0 }
-                    }
+                    for i in 0..<w { for j in (T - w + i + 1)..<T { c[i * T + j] = -.infinity } }
                 }
             }
         }

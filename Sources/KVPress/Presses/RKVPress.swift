@@ -4,7 +4,9 @@ import KVModel
 /// R-KV: redundancy-aware compression for reasoning traces (`rkv`), and its locality-sensitive-
 /// hashing variant (`rkv_lsh`).
 ///
-/// Per KV head, for the entries before the newest `window_size` (which always stay):
+/// A scorer, so it runs in both phases: on a context at load, and while generating (where R-KV was
+/// made for reasoning traces). Per KV head, for the entries before the newest `window_size`
+/// (which always stay):
 /// - importance: attention of the last `window_size` queries, the group's logits max-pooled
 ///   before the softmax, averaged over the window, then max-pooled over `kernel_size` neighbours;
 /// - redundancy: the softmax over entries of each key's mean cosine similarity to all keys. Each
@@ -21,7 +23,7 @@ import KVModel
 ///
 /// Based on https://arxiv.org/abs/2505.24133 (defaults from its reference code: window 8,
 /// kernel 7, lambda 0.07, threshold 0.5).
-public final class RKVScorer: CatalogDecodingScorer {
+public final class RKVPress: ScorerPress, CatalogPress {
     /// How key similarity is measured.
     public enum Redundancy: Sendable, Equatable {
         /// Exact cosine similarity above `threshold` (`rkv`).
@@ -39,6 +41,7 @@ public final class RKVScorer: CatalogDecodingScorer {
     }
 
     public let arguments: PressArguments
+    public var compressionRatio: Double
     /// Recent queries that vote, and newest entries always kept.
     public let windowSize: Int
     /// Max-pool width over the importance.
@@ -52,6 +55,7 @@ public final class RKVScorer: CatalogDecodingScorer {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
+        compressionRatio = arguments.ratio()
         windowSize = arguments.int("window_size")
         kernelSize = arguments.int("kernel_size")
         mixLambda = arguments.double("mix_lambda")
@@ -63,20 +67,24 @@ public final class RKVScorer: CatalogDecodingScorer {
         }
     }
 
-    public var queryWindow: Int { windowSize }
+    public var recentQueriesRead: Int? { windowSize }
 
-    public func score(_ layer: DecodingLayer, head g: Int) -> [Float] {
-        let n = layer.heads[g].count
-        var (logits, w) = layer.recentLogits(head: g, window: windowSize)
-        let m = n - w
-        guard w > 0, m > 0 else { return (0..<n).map(Float.init) }
-        let importance = Self.importance(&logits, groupSize: layer.geometry.groupSize, window: w, count: n, kernel: kernelSize)
-        let keys = layer.keys(g)
-        let red = redundancyScores(keys, count: n, width: layer.heads[g].keyDimension)
-        var scores = (0..<m).map { Float(mixLambda) * importance[$0] - Float(1 - mixLambda) * red[$0] }
-        scores += [Float](repeating: 0, count: w)
-        protectNewest(&scores, count: w)
-        return scores
+    public func score(_ input: PressInput) throws -> [Float] {
+        let T = input.tokenCount, G = input.headCountKV, D = input.headDimension, group = input.groupSize
+        let w = min(windowSize, input.queryRowCount), m = T - w
+        guard w > 0, m > 0 else { throw PressError.contextTooShort(press: name, tokens: T, needed: windowSize + 1) }
+        let logits = WindowAttention.logits(input, window: w)  // [H, w, T]
+        var out: [Float] = []
+        out.reserveCapacity(G * T)
+        for g in 0..<G {
+            var groupLogits = Array(logits[(g * group * w * T)..<((g + 1) * group * w * T)])
+            let importance = Self.importance(&groupLogits, groupSize: group, window: w, count: T, kernel: kernelSize)
+            let keys = Array(UnsafeBufferPointer(start: input.key(g, 0), count: T * D))
+            let red = redundancyScores(keys, count: T, width: D)
+            let scores = (0..<m).map { Float(mixLambda) * importance[$0] - Float(1 - mixLambda) * red[$0] }
+            out += Pooling.pad(scores, rows: 1, count: m, left: 0, right: w, value: Pooling.max(scores) + 1)
+        }
+        return out
     }
 
     /// `[m = n − w]`: per window query the group's maximum logit, softmax over the entries before
@@ -85,7 +93,7 @@ public final class RKVScorer: CatalogDecodingScorer {
         let m = n - w
         var pooled = [Float](repeating: -.infinity, count: w * n)
         for k in 0..<groupSize { for x in 0..<(w * n) { pooled[x] = max(pooled[x], logits[k * w * n + x]) } }
-        DecodingLayer.softmaxRows(&pooled, rows: w, stride: n, count: m)
+        Pooling.softmaxRows(&pooled, rows: w, stride: n, count: m)
         var mean = [Float](repeating: 0, count: m)
         for i in 0..<w { for j in 0..<m { mean[j] += pooled[i * n + j] / Float(w) } }
         let half = kernel / 2
@@ -104,7 +112,7 @@ public final class RKVScorer: CatalogDecodingScorer {
         case .lsh(let bits, let seed): bucketColumnSums(keys, count: n, width: kd, bits: bits, seed: seed, into: &columns)
         }
         var red = columns.map { $0 / Float(n) }
-        DecodingLayer.softmaxRows(&red, rows: 1, stride: n, count: n)
+        Pooling.softmaxRows(&red, rows: 1, stride: n, count: n)
         return red
     }
 

@@ -29,6 +29,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -90,13 +91,14 @@ let package = Package(
         .target(name: "KVMetrics"),
         .target(
             name: "KVEngine",
-            dependencies: ["KVModel", "KVPress", "KVMetrics", "KVSystem"],
+            dependencies: ["KVModel", "KVPress", "KVMetrics", "KVSystem", "KVWire"],
             swiftSettings: optimized
         ),
-        // The wire protocol: framing, codec, value types and a blocking client. No model, no event loop (kvctl uses it).
+        // What kvd and its clients exchange: framing, codec, value types (the session-id rule among
+        // them), the telemetry row and its CSV, a blocking client. No model, no event loop (kvctl uses it).
         .target(
             name: "KVWire",
-            dependencies: ["CKVProto", "CProtobufC", "KVMetrics"]
+            dependencies: ["CKVProto", "CProtobufC", "KVMetrics", .product(name: "CSV", package: "CSV.swift")]
         ),
         // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence,
         // telemetry, and the `InferenceBackend` protocols. No engine: a backend plugs in through them.
@@ -119,7 +121,7 @@ let package = Package(
         // Evaluation harness: datasets, RULER, metrics, runners, plots (kvbench's library).
         .target(
             name: "KVBenchKit",
-            dependencies: ["KVEngine", "KVPress", "KVModel", "KVMetrics"],
+            dependencies: ["KVEngine", "KVPress", "KVModel", "KVMetrics", "KVWire"],
             swiftSettings: optimized
         ),
         .executableTarget(
@@ -160,13 +162,13 @@ let package = Package(
         ),
         .testTarget(
             name: "KVEngineTests",
-            dependencies: ["KVEngine", "KVMetrics", "KVPress", "KVModel", "KVTestSupport"],
+            dependencies: ["KVEngine", "KVMetrics", "KVPress", "KVModel", "KVWire", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),
         .testTarget(
             name: "KVBenchKitTests",
-            dependencies: ["KVBenchKit", "KVMetrics", "KVEngine", "KVPress", "KVModel", "KVTestSupport"],
+            dependencies: ["KVBenchKit", "KVMetrics", "KVEngine", "KVPress", "KVModel", "KVWire", "KVTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: optimized
         ),
@@ -187,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVWireTests",
-            dependencies: ["KVWire", "KVMetrics"]
+            dependencies: ["KVWire", "KVMetrics", "CKVProto", "CProtobufC"]
         ),
     ],
     swiftLanguageModes: [.v5]

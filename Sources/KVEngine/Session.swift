@@ -3,6 +3,7 @@ import Foundation
 import KVMetrics
 import KVModel
 import KVPress
+import KVWire
 
 /// A compressed context: a document prefilled once, its KV cache pressed, ready to answer any
 /// number of questions.

@@ -2,6 +2,7 @@ import Dispatch
 import KVMetrics
 import KVModel
 import KVPress
+import KVWire
 import KVSystem
 
 /// One question being answered against a session's compressed context, a step at a time.

@@ -2,8 +2,6 @@ import KVModel
 
 /// Why a session could not be created or asked.
 public enum SessionError: Error, CustomStringConvertible, Equatable {
-    /// The id breaks the naming rule.
-    case invalidSessionID(String)
     /// The document has no text.
     case emptyDocument
     /// The document (with room for a question and answer) does not fit the model's context window.
@@ -19,12 +17,6 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .invalidSessionID(let id):
-            // Control characters are shown escaped, so a NUL or a newline is visible in the message.
-            let cut = id.count > 80 ? String(id.prefix(80)) + "…" : id
-            let shown = cut.unicodeScalars.map { $0.value < 0x20 ? $0.escaped(asASCII: true) : String($0) }.joined()
-            let why = id.contains("\0") ? " (it contains a NUL character)" : ""
-            return "invalid session id '\(shown)'\(why): use 1 to 64 characters from A-Z a-z 0-9 . _ - (not starting with '.')"
         case .emptyDocument:
             return "the document is empty"
         case .documentTooLong(let tokens, let limit):

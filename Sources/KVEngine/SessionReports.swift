@@ -1,16 +1,5 @@
 import KVMetrics
-
-/// Why a generation ended.
-public enum FinishReason: String, Sendable, Codable {
-    /// The model emitted an end-of-turn or end-of-sequence token.
-    case eos
-    /// `maxNewTokens` were generated.
-    case maxNewTokens = "max_new_tokens"
-    /// The caller asked to stop (cancel, disconnect).
-    case cancelled
-    /// The request's deadline passed.
-    case deadline
-}
+import KVWire
 
 /// The answer to one question and its costs.
 public struct AskReport: Sendable, Equatable {

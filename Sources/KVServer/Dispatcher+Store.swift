@@ -118,7 +118,7 @@ extension Dispatcher {
                       completion: @escaping (Result<SharedSessions.Published, Error>) -> Void) {
         let store = self.store, telemetry = server.telemetry, server = self.server
         shared.publish(id: id, fingerprint: backend.storeFingerprint(model: info.model), snapshot: snapshot, info: info) { result in
-            var row = TelemetryRow(event: "publish")
+            var row = TelemetryRow(event: .publish)
             row.describe(info)
             switch result {
             case .success(let p):
@@ -128,7 +128,7 @@ extension Dispatcher {
                 row.detail = "version \(p.version)"
                 server.log(.info, "published session \(id) as version \(p.version) (\(p.bytes) bytes in \(Int(p.ms)) ms)")
             case .failure(let error):
-                row.event = "error"
+                row.event = .error
                 row.errorCode = ErrorCodes.wireError(error).code.description
                 row.detail = "not published, waits for the store: \(error)"
                 server.log(.warning, "session \(id) waits to be published: \(error)")

@@ -41,7 +41,7 @@ final class Dispatcher {
                 if server.shared != nil { listWithStore(id, client); return }
                 client.send(Response(id: id, .sessions(store.list())))
             case .info(let s):
-                try backend.validateSessionID(s)
+                _ = try SessionID(s)
                 if server.shared != nil && !store.contains(s) { describeFromStore(s, id, client); return }
                 client.send(Response(id: id, .info(try store.info(s))))
             case .cancel(let target):
@@ -50,7 +50,7 @@ final class Dispatcher {
                 client.send(Response(id: id, .cancel(cancelled: token != nil)))
             case .load(let r):
                 try refuseIfStopping()
-                try backend.validateSessionID(r.session)
+                _ = try SessionID(r.session)
                 try backend.validate(r)
                 if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
                 let session = r.session, sizing = LoadSizing()
@@ -60,7 +60,7 @@ final class Dispatcher {
                 }
             case .ask(let r):
                 try refuseIfStopping()
-                try backend.validateSessionID(r.session)
+                _ = try SessionID(r.session)
                 try backend.validate(r)
                 let arrived = Date()
                 let ask = { (fetched: FetchedSession?) in
@@ -79,7 +79,7 @@ final class Dispatcher {
                 try ask(nil)
             case .save(let s):
                 try refuseIfStopping()
-                try backend.validateSessionID(s)
+                _ = try SessionID(s)
                 try requireSessionOrItsLoad(s)
                 try submit(request, client, label: "save \(s)") { _ in
                     let (url, bytes) = try self.store.save(s)
@@ -87,7 +87,7 @@ final class Dispatcher {
                 }
             case .restore(let s):
                 try refuseIfStopping()
-                try backend.validateSessionID(s)
+                _ = try SessionID(s)
                 let restore = { (fetched: FetchedSession?) in
                     try self.submit(request, client, label: "restore \(s)") { _ in
                         try fetched?.adoptOnce(into: self.store)
@@ -103,7 +103,7 @@ final class Dispatcher {
                 try restore(nil)
             case .drop(let s):
                 try refuseIfStopping()
-                try backend.validateSessionID(s)
+                _ = try SessionID(s)
                 if server.shared != nil { dropEverywhere(s, request, client); return }
                 try requireSessionOrItsLoad(s)
                 try submit(request, client, label: "drop \(s)") { _ in
@@ -177,7 +177,7 @@ final class Dispatcher {
         if error is SubmitFailed { return }
         let wire = ErrorCodes.wireError(error)
         client.send(Response(id: id, .error(wire)))
-        var row = TelemetryRow(event: "error", session: session ?? "")
+        var row = TelemetryRow(event: .error, session: session ?? "")
         row.errorCode = wire.code.description
         row.detail = wire.message
         // Only sessions that exist get a file; other errors go to the daemon-wide CSV.
@@ -238,7 +238,7 @@ final class Dispatcher {
             }
         }
         let info = try store.info(r.session)
-        var row = TelemetryRow(event: "load")
+        var row = TelemetryRow(event: .load)
         row.describe(info)
         var metrics = session.loadMetrics
         metrics.peakRssBytes = ResourceUsage.peakRSSBytes
@@ -319,13 +319,13 @@ final class Dispatcher {
     private func finish(_ r: AskRequest, _ token: CancelToken, session: BackendSession, result: AskResult, arrived: Date) throws -> AskResult {
         var result = result
         result.metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
-        var row = TelemetryRow(event: "ask")
+        var row = TelemetryRow(event: .ask)
         row.describe(session.info)
         row.metrics = result.metrics
         row.decoding = r.decoding
         row.finishReason = result.finishReason
         server.telemetry.record(row)
-        if let why = token.stopReason, result.finishReason == "cancelled" || result.finishReason == "deadline" {
+        if let why = token.stopReason, [.cancelled, .deadline].contains(result.finishReason) {
             throw why == .deadline ? ServerError.deadlineExceeded(generatedTokens: result.tokenIDs.count)
                 : ServerError.cancelled(why, generatedTokens: result.tokenIDs.count)
         }

@@ -2,7 +2,7 @@ import KVWire
 
 /// How the server core answers any error a request ends with.
 ///
-/// A `WireError` is sent as it is; a `WireCodedError` with its code and its own description (a
+/// A `WireError` is sent as it is, an `InvalidSessionID` as its `wireError`; a `WireCodedError` with its code and its own description (a
 /// sentence the user can act on); anything else is an internal error. The core's own errors get
 /// their codes here; a backend's get theirs beside the backend (KVServerEngine's `EngineErrorCodes`).
 public enum ErrorCodes {
@@ -10,6 +10,7 @@ public enum ErrorCodes {
     public static func wireError(_ error: Error) -> WireError {
         switch error {
         case let e as WireError: return e
+        case let e as InvalidSessionID: return e.wireError
         case let e as WireCodedError: return WireError(e.wireCode, e.description)
         default: return WireError(.internal, "internal error: \(error)")
         }
@@ -20,7 +21,7 @@ extension ProtocolError: WireCodedError {
     public var wireCode: WireCode {
         switch self {
         case .frameTooLarge: return .resourceExhausted
-        case .malformedMessage, .missingOperation, .missingBody, .truncatedFrame, .invalidUTF8: return .invalidArgument
+        case .malformedMessage, .missingOperation, .missingBody, .truncatedFrame, .invalidUTF8, .unknownValue: return .invalidArgument
         }
     }
 }

@@ -11,8 +11,6 @@ public protocol InferenceBackend: AnyObject {
     var models: [ModelInfo] { get }
     /// The press catalog.
     var presses: [PressInfo] { get }
-    /// Checks a session id (`[A-Za-z0-9._-]{1,64}`, not `.`/`..`). Throws an error that maps to INVALID_ARGUMENT.
-    func validateSessionID(_ id: String) throws
     /// Checks a load's press spec, model and storage before queueing it (fast; loop thread).
     func validate(_ request: LoadRequest) throws
     /// Checks an ask's decoding-compression spec before queueing it (fast; loop thread).

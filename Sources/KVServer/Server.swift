@@ -49,7 +49,7 @@ public final class Server {
                              log: { level, message in log.log(level: level, "\(message)") })
         scheduler = Scheduler(backend: backend, maxQueue: configuration.maxQueue, maxBatch: configuration.maxBatch)
         store.scanStateDirectory()
-        var row = TelemetryRow(event: "start")
+        var row = TelemetryRow(event: .start)
         row.model = backend.models.first?.name ?? ""
         row.detail = "sessions on disk: \(store.totals().saved)"
         telemetry.record(row)
@@ -176,7 +176,7 @@ public final class Server {
             // Queued publishes and drops go out first; what waits for an unreachable store is
             // published at the next start (the sessions are saved here).
             shared?.stop()
-            telemetry.record(TelemetryRow(event: "stop"))
+            telemetry.record(TelemetryRow(event: .stop))
             loop.execute { [weak self] in
                 self?.closeAllConnections()
                 completion()

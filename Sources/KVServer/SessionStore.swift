@@ -92,7 +92,7 @@ public final class SessionStore: @unchecked Sendable {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory.path)) ?? []
         for name in files.sorted() where name.hasSuffix("." + SnapshotFile.fileExtension) && !name.hasPrefix(".") {
             let id = String(name.dropLast(SnapshotFile.fileExtension.count + 1))
-            guard (try? backend.validateSessionID(id)) != nil else { continue }
+            guard (try? SessionID(id)) != nil else { continue }
             let url = stateDirectory.appendingPathComponent(name)
             do {
                 var info = try backend.savedInfo(at: url)
@@ -153,7 +153,7 @@ public final class SessionStore: @unchecked Sendable {
     private func describe(_ e: Entry) -> SessionInfo {
         var i = e.info
         i.session = e.id
-        i.state = e.damage != nil ? "damaged" : e.busy > 0 ? "busy" : (e.session != nil ? "resident" : "saved")
+        i.state = e.damage != nil ? .damaged : e.busy > 0 ? .busy : (e.session != nil ? .resident : .saved)
         i.lastUsedUnix = e.lastUsed.timeIntervalSince1970
         return i
     }
@@ -241,7 +241,7 @@ public final class SessionStore: @unchecked Sendable {
         do {
             if e.savedURL == nil { _ = try save(e, session) }
             lock.withLock { e.session = nil }
-            var row = TelemetryRow(event: "evict")
+            var row = TelemetryRow(event: .evict)
             row.describe(e.info)
             row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
             row.detail = e.savedURL?.path ?? ""
@@ -307,7 +307,7 @@ public final class SessionStore: @unchecked Sendable {
             e.info = session.info.keepingStoreFigures(of: e.info)
             e.session = session
         }
-        var row = TelemetryRow(event: "restore")
+        var row = TelemetryRow(event: .restore)
         row.describe(e.info)
         row.metrics.ioMs = ms
         row.detail = url.path
@@ -343,7 +343,7 @@ public final class SessionStore: @unchecked Sendable {
         guard let e = lock.withLock({ entries[id] }) else { throw ServerError.unknownSession(id) }
         let start = Date()
         let bytes = try save(e, session)
-        var row = TelemetryRow(event: "save")
+        var row = TelemetryRow(event: .save)
         row.describe(e.info)
         row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
         row.detail = snapshotURL(id).path
@@ -424,7 +424,7 @@ public final class SessionStore: @unchecked Sendable {
         e.savedURL = url
         e.savedAsks = (info.asks, info.failedAsks)
         lock.withLock { entries[id] = e }
-        var row = TelemetryRow(event: "fetch")
+        var row = TelemetryRow(event: .fetch)
         row.describe(info)
         row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
         row.metrics.storeBytes = snapshot.count
@@ -446,7 +446,7 @@ public final class SessionStore: @unchecked Sendable {
             return e
         }) else { return false }
         if e.savedURL != nil { unlink(snapshotURL(id).path) }
-        var row = TelemetryRow(event: "unload")
+        var row = TelemetryRow(event: .unload)
         row.describe(e.info)
         row.detail = reason
         telemetry.record(row)
@@ -466,7 +466,7 @@ public final class SessionStore: @unchecked Sendable {
         if e.savedURL != nil || FileManager.default.fileExists(atPath: snapshotURL(id).path) {
             unlink(snapshotURL(id).path)
         }
-        var row = TelemetryRow(event: "drop")
+        var row = TelemetryRow(event: .drop)
         row.describe(e.info)
         telemetry.record(row)
         return true

@@ -67,10 +67,6 @@ public final class EngineBackend: InferenceBackend {
         }
     }
 
-    public func validateSessionID(_ id: String) throws {
-        _ = try SessionID(id)
-    }
-
     func served(_ name: String) throws -> Served {
         if name.isEmpty { return served[0] }
         if let s = served.first(where: { $0.name == name || $0.model.path == name }) { return s }
@@ -182,7 +178,7 @@ public final class EngineBackend: InferenceBackend {
     public func savedInfo(at url: URL) throws -> SessionInfo {
         let header = try SessionSnapshotHeader.decode(try SnapshotFile.readHeader(from: url), path: url.path)
         var info = header.info
-        info.state = "saved"
+        info.state = .saved
         return info
     }
 }
@@ -301,6 +297,6 @@ final class EngineAsk: BackendAsk {
     func result() throws -> AskResult {
         let report = try ask.report()
         return AskResult(answer: report.answer, tokenIDs: report.tokenIDs.map { UInt32($0) }, metrics: report.metrics,
-                         finishReason: report.finishReason.rawValue)
+                         finishReason: report.finishReason)
     }
 }

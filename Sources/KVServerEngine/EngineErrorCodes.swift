@@ -11,7 +11,7 @@ import KVWire
 extension SessionError: WireCodedError {
     public var wireCode: WireCode {
         switch self {
-        case .invalidSessionID, .emptyDocument, .emptyQuestion, .invalidParameters, .documentTooLong, .questionTooLong:
+        case .emptyDocument, .emptyQuestion, .invalidParameters, .documentTooLong, .questionTooLong:
             return .invalidArgument
         case .noChatTemplate:
             return .failedPrecondition

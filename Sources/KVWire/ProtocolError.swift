@@ -12,6 +12,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncatedFrame(have: Int, need: Int)
     /// A string field whose bytes are not UTF-8.
     case invalidUTF8(field: String)
+    /// A field holding one of a fixed set of words (`state`, `finish_reason`) holds another.
+    case unknownValue(field: String, value: String)
 
     /// A sentence for the user naming the limit, field or frame at fault, with a fix where there is one.
     public var description: String {
@@ -28,6 +30,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the connection closed after \(have) of \(need) bytes of a frame"
         case .invalidUTF8(let field):
             return "the field '\(field)' is not valid UTF-8; protobuf strings must be UTF-8 text"
+        case .unknownValue(let field, let value):
+            return "the field '\(field)' holds '\(value)', which this client does not know; are kvd and kvctl the same version?"
         }
     }
 }

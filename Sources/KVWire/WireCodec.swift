@@ -193,7 +193,7 @@ public enum WireCodec {
             p.pointee.n_token_ids = r.tokenIDs.count
             p.pointee.token_ids = ids
             (p.pointee.n_metrics, p.pointee.metrics) = metrics(r.metrics, a)
-            p.pointee.finish_reason = a.string(r.finishReason, "finish_reason", of: p)
+            p.pointee.finish_reason = a.string(r.finishReason.rawValue, "finish_reason", of: p)
             m.body_case = KVD__RESPONSE__BODY_ASK
             m.ask = p
         case .sessions(let list):
@@ -252,13 +252,7 @@ public enum WireCodec {
             let items = a.array(UnsafeMutablePointer<Kvd__ModelInfo>?.self, list.count)
             for (i, info) in list.enumerated() {
                 let q = a.make(kvd__model_info__init)
-                q.pointee.name = a.string(info.name, "name", of: q)
-                q.pointee.path = a.string(info.path, "path", of: q)
-                q.pointee.architecture = a.string(info.architecture, "architecture", of: q)
-                q.pointee.layers = info.layers
-                q.pointee.context_length = info.contextLength
-                q.pointee.vocabulary_size = info.vocabularySize
-                q.pointee.is_default = info.isDefault ? 1 : 0
+                modelInfoFields.write(info, to: q, a)
                 items[i] = q
             }
             p.pointee.n_models = list.count
@@ -267,33 +261,7 @@ public enum WireCodec {
             m.models = p
         case .stats(let s):
             let p = a.make(kvd__stats_response__init)
-            p.pointee.sessions_resident = s.sessionsResident
-            p.pointee.sessions_saved = s.sessionsSaved
-            p.pointee.kv_bytes = s.kvBytes
-            p.pointee.memory_budget_bytes = s.memoryBudgetBytes
-            p.pointee.rss_bytes = s.rssBytes
-            p.pointee.peak_rss_bytes = s.peakRssBytes
-            p.pointee.requests = s.requests
-            p.pointee.errors = s.errors
-            p.pointee.connections = s.connections
-            p.pointee.queue_depth = s.queueDepth
-            p.pointee.uptime_s = s.uptimeS
-            p.pointee.steps = s.steps
-            p.pointee.mean_batch_size = s.meanBatchSize
-            p.pointee.generated_tokens = s.generatedTokens
-            p.pointee.store = a.string(s.store, "store", of: p)
-            p.pointee.store_hits = s.storeHits
-            p.pointee.store_misses = s.storeMisses
-            p.pointee.store_bytes_in = s.storeBytesIn
-            p.pointee.store_bytes_out = s.storeBytesOut
-            p.pointee.store_errors = s.storeErrors
-            p.pointee.store_pending = s.storePending
-            p.pointee.job_s = s.jobS
-            p.pointee.prompt_step_s = s.promptStepS
-            p.pointee.decode_step_s = s.decodeStepS
-            p.pointee.step_attention_s = s.stepAttentionS
-            p.pointee.telemetry_dir = a.string(s.telemetryDir, "telemetry_dir", of: p)
-            p.pointee.state_dir = a.string(s.stateDir, "state_dir", of: p)
+            statsFields.write(s, to: p, a)
             m.body_case = KVD__RESPONSE__BODY_STATS
             m.stats = p
         case .health(let status, let version):
@@ -335,7 +303,7 @@ public enum WireCodec {
             body = .error(WireError(code, try text(r.error)(e.message, "message")))
         case KVD__RESPONSE__BODY_LOAD:
             guard let p = r.load?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
-            body = .load(LoadResult(session: sessionInfo(p.session), metrics: metrics(p.n_metrics, p.metrics)))
+            body = .load(LoadResult(session: try sessionInfo(p.session), metrics: metrics(p.n_metrics, p.metrics)))
         case KVD__RESPONSE__BODY_TOKEN:
             guard let t = r.token?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             body = .token(AskToken(tokenID: t.token_id, text: try text(r.token)(t.text, "text")))
@@ -343,18 +311,18 @@ public enum WireCodec {
             guard let p = r.ask?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             let ids = (0..<p.n_token_ids).map { p.token_ids[$0] }
             body = .ask(AskResult(answer: try text(r.ask)(p.answer, "answer"), tokenIDs: ids, metrics: metrics(p.n_metrics, p.metrics),
-                                  finishReason: str(p.finish_reason)))
+                                  finishReason: try value(p.finish_reason, "finish_reason")))
         case KVD__RESPONSE__BODY_SESSIONS:
             guard let p = r.sessions?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
-            body = .sessions((0..<p.n_sessions).map { sessionInfo(p.sessions[$0]) })
+            body = .sessions(try (0..<p.n_sessions).map { try sessionInfo(p.sessions[$0]) })
         case KVD__RESPONSE__BODY_INFO:
-            body = .info(sessionInfo(r.info))
+            body = .info(try sessionInfo(r.info))
         case KVD__RESPONSE__BODY_DROP:
             body = .drop(dropped: (r.drop?.pointee.dropped ?? 0) != 0)
         case KVD__RESPONSE__BODY_SAVE:
             body = .save(path: str(r.save?.pointee.path), bytes: r.save?.pointee.bytes ?? 0)
         case KVD__RESPONSE__BODY_RESTORE:
-            body = .restore(sessionInfo(r.restore?.pointee.session))
+            body = .restore(try sessionInfo(r.restore?.pointee.session))
         case KVD__RESPONSE__BODY_PRESSES:
             guard let p = r.presses?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
             body = .presses((0..<p.n_presses).compactMap { i in
@@ -367,49 +335,15 @@ public enum WireCodec {
             })
         case KVD__RESPONSE__BODY_MODELS:
             guard let p = r.models?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }
-            body = .models((0..<p.n_models).compactMap { i in
-                guard let q = p.models[i]?.pointee else { return nil }
+            body = .models(try (0..<p.n_models).compactMap { i in
+                guard let q = p.models[i] else { return nil }
                 var info = ModelInfo()
-                info.name = str(q.name)
-                info.path = str(q.path)
-                info.architecture = str(q.architecture)
-                info.layers = q.layers
-                info.contextLength = q.context_length
-                info.vocabularySize = q.vocabulary_size
-                info.isDefault = q.is_default != 0
+                try modelInfoFields.read(q, into: &info)
                 return info
             })
         case KVD__RESPONSE__BODY_STATS:
             var s = DaemonStats()
-            if let p = r.stats?.pointee {
-                s.sessionsResident = p.sessions_resident
-                s.sessionsSaved = p.sessions_saved
-                s.kvBytes = p.kv_bytes
-                s.memoryBudgetBytes = p.memory_budget_bytes
-                s.rssBytes = p.rss_bytes
-                s.peakRssBytes = p.peak_rss_bytes
-                s.requests = p.requests
-                s.errors = p.errors
-                s.connections = p.connections
-                s.queueDepth = p.queue_depth
-                s.uptimeS = p.uptime_s
-                s.steps = p.steps
-                s.meanBatchSize = p.mean_batch_size
-                s.generatedTokens = p.generated_tokens
-                s.store = str(p.store)
-                s.storeHits = p.store_hits
-                s.storeMisses = p.store_misses
-                s.storeBytesIn = p.store_bytes_in
-                s.storeBytesOut = p.store_bytes_out
-                s.storeErrors = p.store_errors
-                s.storePending = p.store_pending
-                s.jobS = p.job_s
-                s.promptStepS = p.prompt_step_s
-                s.decodeStepS = p.decode_step_s
-                s.stepAttentionS = p.step_attention_s
-                s.telemetryDir = str(p.telemetry_dir)
-                s.stateDir = str(p.state_dir)
-            }
+            if let p = r.stats { try statsFields.read(p, into: &s) }
             body = .stats(s)
         case KVD__RESPONSE__BODY_HEALTH:
             body = .health(status: str(r.health?.pointee.status), version: str(r.health?.pointee.version))
@@ -425,51 +359,18 @@ public enum WireCodec {
 
     private static func sessionInfo(_ s: SessionInfo, _ a: CArena) -> UnsafeMutablePointer<Kvd__SessionInfo> {
         let p = a.make(kvd__session_info__init)
-        p.pointee.session = a.string(s.session, "session", of: p)
-        p.pointee.model = a.string(s.model, "model", of: p)
-        p.pointee.press = a.string(s.press, "press", of: p)
-        p.pointee.compression_ratio = s.compressionRatio
-        p.pointee.context_tokens = s.contextTokens
-        p.pointee.kept_tokens = s.keptTokens
-        p.pointee.kv_bytes = s.kvBytes
-        p.pointee.kv_bytes_uncompressed = s.kvBytesUncompressed
-        p.pointee.state = a.string(s.state, "state", of: p)
-        p.pointee.asks = s.asks
-        p.pointee.failed_asks = s.failedAsks
-        p.pointee.created_unix = s.createdUnix
-        p.pointee.last_used_unix = s.lastUsedUnix
-        p.pointee.kv_quant = a.string(s.kvQuant, "kv_quant", of: p)
-        p.pointee.store_version = s.storeVersion
-        p.pointee.shared_unix = s.sharedUnix
-        (p.pointee.n_load_metrics, p.pointee.load_metrics) = metrics(s.loadMetrics, a)
+        sessionInfoFields.write(s, to: p, a)
         return p
     }
 
-    private static func sessionInfo(_ p: UnsafeMutablePointer<Kvd__SessionInfo>?) -> SessionInfo {
+    private static func sessionInfo(_ p: UnsafeMutablePointer<Kvd__SessionInfo>?) throws -> SessionInfo {
         var s = SessionInfo()
-        guard let q = p?.pointee else { return s }
-        s.session = str(q.session)
-        s.model = str(q.model)
-        s.press = str(q.press)
-        s.compressionRatio = q.compression_ratio
-        s.contextTokens = q.context_tokens
-        s.keptTokens = q.kept_tokens
-        s.kvBytes = q.kv_bytes
-        s.kvBytesUncompressed = q.kv_bytes_uncompressed
-        s.state = str(q.state)
-        s.asks = q.asks
-        s.failedAsks = q.failed_asks
-        s.createdUnix = q.created_unix
-        s.lastUsedUnix = q.last_used_unix
-        s.kvQuant = str(q.kv_quant)
-        s.storeVersion = q.store_version
-        s.sharedUnix = q.shared_unix
-        s.loadMetrics = metrics(q.n_load_metrics, q.load_metrics)
+        if let p { try sessionInfoFields.read(p, into: &s) }
         return s
     }
 
     /// `m` as `kvd.Metric`s, one per field in declaration order.
-    private static func metrics(_ m: Metrics, _ a: CArena) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<Kvd__Metric>?>) {
+    static func metrics(_ m: Metrics, _ a: CArena) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<Kvd__Metric>?>) {
         let fields = m.fields
         let items = a.array(UnsafeMutablePointer<Kvd__Metric>?.self, fields.count)
         for (i, field) in fields.enumerated() {
@@ -482,7 +383,7 @@ public enum WireCodec {
     }
 
     /// The record named by `count` `kvd.Metric`s (see `Metrics.init(values:)`).
-    private static func metrics(_ count: Int, _ items: UnsafeMutablePointer<UnsafeMutablePointer<Kvd__Metric>?>?) -> Metrics {
+    static func metrics(_ count: Int, _ items: UnsafeMutablePointer<UnsafeMutablePointer<Kvd__Metric>?>?) -> Metrics {
         var values: [String: Double] = [:]
         for i in 0..<count {
             guard let q = items?[i]?.pointee else { continue }
@@ -493,9 +394,17 @@ public enum WireCodec {
 
     /// A name, id, path or spec in a response: kvd writes these and they hold no NUL (ids are
     /// validated), so the C string is the whole field. Free text goes through `WireText`.
-    private static func str(_ p: UnsafeMutablePointer<CChar>?) -> String {
+    static func str(_ p: UnsafeMutablePointer<CChar>?) -> String {
         guard let p else { return "" }
         return String(cString: p)
+    }
+
+    /// An enum field sent as text (`state`, `finish_reason`).
+    /// - Throws: `ProtocolError.unknownValue` for text that is none of its raw values.
+    static func value<T: RawRepresentable>(_ p: UnsafeMutablePointer<CChar>?, _ field: String) throws -> T where T.RawValue == String {
+        let text = str(p)
+        guard let v = T(rawValue: text) else { throw ProtocolError.unknownValue(field: field, value: text) }
+        return v
     }
 
     private static func packed(_ n: Int, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) -> [UInt8] {

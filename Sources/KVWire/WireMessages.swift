@@ -190,9 +190,8 @@ public struct SessionInfo: Equatable, Sendable, Codable {
     public var kvBytes: UInt64 = 0
     /// Bytes the same context would hold uncompressed.
     public var kvBytesUncompressed: UInt64 = 0
-    /// `resident`, `saved` (on disk, restored on its next use), `busy` (asks are running on it) or
-    /// `damaged` (its saved file cannot be read; not served until dropped or replaced).
-    public var state: String = ""
+    /// Where it stands: resident, saved, busy, damaged or (with a shared store) shared.
+    public var state: SessionState = .resident
     /// Asks answered on this session so far (an `AskResponse` sent).
     public var asks: UInt32 = 0
     /// Asks started on this session that ended without an answer: cancelled, past their deadline,
@@ -211,7 +210,7 @@ public struct SessionInfo: Equatable, Sendable, Codable {
     public var storeVersion: UInt64 = 0
     /// When that version became visible in the store (`shared_unix`), in seconds since 1970-01-01 UTC.
     public var sharedUnix: Double = 0
-    /// An empty description: every string empty, every number 0.
+    /// An empty description: every string empty, every number 0, resident.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
@@ -230,7 +229,7 @@ public struct SessionInfo: Equatable, Sendable, Codable {
         keptTokens = try c.decodeIfPresent(UInt32.self, forKey: .keptTokens) ?? 0
         kvBytes = try c.decodeIfPresent(UInt64.self, forKey: .kvBytes) ?? 0
         kvBytesUncompressed = try c.decodeIfPresent(UInt64.self, forKey: .kvBytesUncompressed) ?? 0
-        state = try c.decodeIfPresent(String.self, forKey: .state) ?? ""
+        state = try c.decodeIfPresent(SessionState.self, forKey: .state) ?? .resident
         asks = try c.decodeIfPresent(UInt32.self, forKey: .asks) ?? 0
         createdUnix = try c.decodeIfPresent(Double.self, forKey: .createdUnix) ?? 0
         lastUsedUnix = try c.decodeIfPresent(Double.self, forKey: .lastUsedUnix) ?? 0
@@ -278,10 +277,10 @@ public struct AskResult: Equatable, Sendable, Codable {
     public var tokenIDs: [UInt32]
     /// What the ask cost (`kvd.Metric`s by name).
     public var metrics: Metrics
-    /// `eos`, `max_new_tokens`, `cancelled`, `deadline`.
-    public var finishReason: String
+    /// Why generation ended (`finish_reason`).
+    public var finishReason: FinishReason
     /// An ask's final answer.
-    public init(answer: String, tokenIDs: [UInt32], metrics: Metrics, finishReason: String) {
+    public init(answer: String, tokenIDs: [UInt32], metrics: Metrics, finishReason: FinishReason) {
         self.answer = answer
         self.tokenIDs = tokenIDs
         self.metrics = metrics

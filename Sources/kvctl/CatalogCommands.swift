@@ -106,22 +106,19 @@ struct Telemetry: ParsableCommand {
 
     func run() throws {
         try runReporting(json: connection.json) {
+            // The id names a file here: kvctl checks it as kvd does, and says so in kvd's words.
+            do { _ = try SessionID(session) } catch let e as InvalidSessionID { throw CLIError.daemon(e.wireError) }
             var dir = telemetryDir
             if dir == nil {
                 let body = try connection.connect().call(.stats)
                 guard case .stats(let s) = body else { throw CLIError.unexpected("\(body)") }
                 dir = s.telemetryDir
             }
-            let allowed = session.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D }
-            guard allowed, !session.isEmpty, session != ".", session != ".." else {
-                throw CLIError.daemon(WireError(.invalidArgument, "invalid session id '\(session)'"))
-            }
             let path = (dir ?? ".") + "/" + session + ".csv"
             guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw CLIError.daemon(WireError(.notFound, "no telemetry for session '\(session)' at \(path)"))
             }
-            var csv = CSVRecords()
-            var header: [String]?
+            var reader = TelemetryRow.Reader()
             var rows: [[String: String]] = []
             func consume(_ text: String) {
                 guard connection.json else {
@@ -129,9 +126,7 @@ struct Telemetry: ParsableCommand {
                     fflush(stdout)
                     return
                 }
-                for fields in csv.feed(text) {
-                    if header == nil { header = fields; continue }
-                    let row = Dictionary(zip(header ?? [], fields), uniquingKeysWith: { a, _ in a })
+                for row in reader.feed(text) {
                     if follow { printJSON(row); fflush(stdout) } else { rows.append(row) }
                 }
             }
@@ -145,41 +140,4 @@ struct Telemetry: ParsableCommand {
     }
 
     struct TelemetryOutput: Encodable { let session: String; let rows: [[String: String]] }
-}
-
-/// RFC 4180 records read from text that arrives in pieces (a telemetry file being appended to): a
-/// quoted field may hold commas, doubled quotes and line breaks, so a record ends only at a line
-/// break outside quotes. `feed` returns the records completed so far and keeps the rest.
-struct CSVRecords {
-    private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
-    private var state = State.fieldStart
-    private var fields: [String] = []
-    private var field = String.UnicodeScalarView()
-
-    mutating func feed(_ text: String) -> [[String]] {
-        var records: [[String]] = []
-        for c in text.unicodeScalars {
-            switch (state, c) {
-            case (.quoted, "\""): state = .quoteInQuoted
-            case (.quoted, _): field.append(c)
-            case (.quoteInQuoted, "\""): field.append(c); state = .quoted
-            case (.fieldStart, "\""): state = .quoted
-            case (_, ","): endField()
-            case (_, "\n"):
-                endField()
-                // A blank line is no record.
-                if fields != [""] { records.append(fields) }
-                fields = []
-            case (_, "\r"): break  // CRLF line ends; a CR inside a field is quoted
-            default: field.append(c); state = .unquoted
-            }
-        }
-        return records
-    }
-
-    private mutating func endField() {
-        fields.append(String(field))
-        field = String.UnicodeScalarView()
-        state = .fieldStart
-    }
 }

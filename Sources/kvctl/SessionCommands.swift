@@ -235,7 +235,7 @@ struct Ask: ParsableCommand {
                 out.write(Data("\n".utf8))
                 if verbose {
                     let t = r.metrics
-                    var line = "[\(t.questionTokens) question tokens, \(t.generatedTokens) generated (\(r.finishReason)); first token \(ms(t.ttftMs)), decode \(String(format: "%.1f", t.decodeTokS)) tok/s"
+                    var line = "[\(t.questionTokens) question tokens, \(t.generatedTokens) generated (\(r.finishReason.rawValue)); first token \(ms(t.ttftMs)), decode \(String(format: "%.1f", t.decodeTokS)) tok/s"
                     if decoding != nil {
                         line += "; \(t.decodingCompressions) decoding compressions in \(ms(t.decodingCompressMs)), KV \(formatBytes(UInt64(t.kvBytesBefore))) -> \(formatBytes(UInt64(t.kvBytes))), \(t.finalCacheTokens) entries per head at the end"
                     }
@@ -265,7 +265,7 @@ struct Sessions: ParsableCommand {
             if list.isEmpty { print("no sessions (load one with: kvctl load SESSION FILE)"); return }
             let header = ["SESSION", "STATE", "SHARED", "TOKENS", "KEPT", "KV", "PRESS", "ASKS"]
             let rows = list.map { s in
-                [s.session, s.state, s.storeVersion == 0 ? "-" : "v\(s.storeVersion)", String(s.contextTokens), String(s.keptTokens),
+                [s.session, s.state.rawValue, s.storeVersion == 0 ? "-" : "v\(s.storeVersion)", String(s.contextTokens), String(s.keptTokens),
                  formatBytes(s.kvBytes), s.press, String(s.asks)]
             }
             printTable(header, rows)
@@ -358,7 +358,7 @@ func fidelityText(_ m: Metrics) -> String {
 func printSession(_ s: SessionInfo) {
     print("""
     session:     \(s.session)
-    state:       \(s.state)
+    state:       \(s.state.rawValue)
     model:       \(s.model)
     press:       \(s.press) (ratio \(s.compressionRatio))
     fidelity:    \(fidelityText(s.loadMetrics))

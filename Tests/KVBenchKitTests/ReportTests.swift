@@ -1,3 +1,4 @@
+import KVWire
 import XCTest
 @testable import KVBenchKit
 
@@ -48,6 +49,7 @@ final class ReportTests: XCTestCase {
                        + "fidelity,achieved_ratio")
         XCTAssertEqual(csv[2], "d,m,knorm,0.5,0.8,10,12.5,false,0,0,0,0")
         XCTAssertEqual(csv[4].split(separator: ",").count, 13, "a press with a comma is quoted")
+        XCTAssertEqual(CSVText.records(Sweep.csv(rows))[4][2], "adakv(a,b)", "and reads back whole")
         let svg = Sweep.chart(rows, title: "t <1>").render()
         XCTAssertTrue(svg.hasPrefix("<svg"))
         XCTAssertTrue(svg.contains("t &lt;1&gt;"))

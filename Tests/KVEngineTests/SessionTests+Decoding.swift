@@ -1,5 +1,6 @@
 import XCTest
 import KVEngine
+import KVWire
 import KVModel
 import KVPress
 

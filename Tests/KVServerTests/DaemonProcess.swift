@@ -81,30 +81,13 @@ final class DaemonProcess {
 
     /// Rows of a telemetry CSV as dictionaries.
     func telemetry(_ session: String) throws -> [[String: String]] {
-        let text = try String(contentsOfFile: telemetryDir + "/" + session + ".csv", encoding: .utf8)
-        let lines = text.split(separator: "\n").map(String.init)
-        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) else { return [] }
-        return lines.dropFirst().map { line in
-            Dictionary(zip(header, csvFields(line)), uniquingKeysWith: { a, _ in a })
-        }
+        TelemetryRow.records(try String(contentsOfFile: telemetryDir + "/" + session + ".csv", encoding: .utf8))
     }
 
     struct DaemonFailed: Error, CustomStringConvertible {
         let log: String
         var description: String { "kvd failed to start:\n\(log)" }
     }
-}
-
-func csvFields(_ line: String) -> [String] {
-    var fields: [String] = [], field = "", quoted = false
-    var chars = Array(line)[...]
-    while let c = chars.popFirst() {
-        if quoted {
-            if c == "\"" { if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false } } else { field.append(c) }
-        } else if c == "\"" { quoted = true } else if c == "," { fields.append(field); field = "" } else { field.append(c) }
-    }
-    fields.append(field)
-    return fields
 }
 
 /// A blocking socket client for tests.

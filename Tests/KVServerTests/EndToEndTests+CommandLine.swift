@@ -39,16 +39,16 @@ extension EndToEndTests {
         }
     }
 
-    /// A telemetry row whose detail holds a newline (a spec a raw client sent) is one row in
-    /// `kvctl telemetry --json`, its detail whole, and the next row is intact.
+    /// A telemetry row whose detail holds a newline, a comma and quotes (a spec a raw client sent)
+    /// is one row in `kvctl telemetry --json`, its detail whole, and the next row is intact.
     func testKvctlTelemetryJSONKeepsADetailWithANewline() throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let telemetry = TelemetryCSV(directory: dir)
-        var failed = TelemetryRow(event: "error", session: "s")
+        var failed = TelemetryRow(event: .error, session: "s")
         failed.errorCode = "INVALID_ARGUMENT"
         failed.detail = "unknown press 'knorm\nsnapkv', \"quoted\"\r\nend"
         telemetry.record(failed)
-        var load = TelemetryRow(event: "load", session: "s")
+        var load = TelemetryRow(event: .load, session: "s")
         load.press = "snapkv:ratio=0.5,window_size=64"
         telemetry.record(load)
         let r = try run(try Products.path("kvctl"), ["telemetry", "s", "--telemetry-dir", dir.path, "--json"])
@@ -58,6 +58,6 @@ extension EndToEndTests {
         XCTAssertEqual(rows.map { $0["event"] }, ["error", "load"])
         XCTAssertEqual(rows.first?["detail"], failed.detail)
         XCTAssertEqual(rows.last?["press"], load.press)
-        XCTAssertEqual(rows.map(\.count), [TelemetryCSV.columns.count, TelemetryCSV.columns.count])
+        XCTAssertEqual(rows.map(\.count), [TelemetryRow.columns.count, TelemetryRow.columns.count])
     }
 }

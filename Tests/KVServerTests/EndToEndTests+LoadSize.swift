@@ -31,7 +31,7 @@ extension EndToEndTests {
         XCTAssertTrue(refused.body.errorMessage.contains("needs \(digitTokens * perToken) bytes"), refused.body.errorMessage)
         XCTAssertLessThan(Date().timeIntervalSince(start), 3, "refused before a prefill")
         guard case .info(let small) = try client.call(.info(session: "small")).body else { return XCTFail() }
-        XCTAssertEqual(small.state, "resident", "nothing was evicted for a load that could not fit")
+        XCTAssertEqual(small.state, .resident, "nothing was evicted for a load that could not fit")
 
         // A document far past the context window: its real length, not a guess at its cache.
         let huge = String(repeating: try Self.document + "\n", count: 1500)  // about 5 MB

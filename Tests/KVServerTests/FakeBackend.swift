@@ -1,5 +1,4 @@
 import Foundation
-import KVEngine
 import KVSystem
 @testable import KVServer
 
@@ -21,10 +20,6 @@ final class FakeBackend: InferenceBackend {
     var presses: [PressInfo] {
         [PressInfo(name: "knorm", summary: "keeps keys with small norms",
                    parameters: [PressParameterInfo(name: "compression_ratio", defaultValue: "0.0", help: "fraction removed")], wraps: false)]
-    }
-
-    func validateSessionID(_ id: String) throws {
-        _ = try SessionID(id)
     }
 
     func validate(_ request: LoadRequest) throws {
@@ -149,14 +144,14 @@ final class FakeAsk: BackendAsk {
     let shouldStop: () -> StopReason?
     let onToken: (AskToken) -> Void
     private var out: [String] = []
-    private var finish: String?
+    private var finish: FinishReason?
 
     init(words: [String], questionWords: Int, shouldStop: @escaping () -> StopReason?, onToken: @escaping (AskToken) -> Void) {
         self.words = words
         self.questionWords = questionWords
         self.shouldStop = shouldStop
         self.onToken = onToken
-        if words.isEmpty { finish = "max_new_tokens" }
+        if words.isEmpty { finish = .maxNewTokens }
     }
 
     var isFinished: Bool { finish != nil }
@@ -164,11 +159,11 @@ final class FakeAsk: BackendAsk {
     var generatedTokens: Int { out.count }
 
     func advance() {
-        if let why = shouldStop() { finish = why == .deadline ? "deadline" : "cancelled"; return }
+        if let why = shouldStop() { finish = why == .deadline ? .deadline : .cancelled; return }
         let i = out.count
         out.append(words[i])
         onToken(AskToken(tokenID: UInt32(i), text: (i == 0 ? "" : " ") + words[i]))
-        if out.count == words.count { finish = "max_new_tokens" }
+        if out.count == words.count { finish = .maxNewTokens }
     }
 
     func result() throws -> AskResult {
@@ -176,6 +171,6 @@ final class FakeAsk: BackendAsk {
         m.questionTokens = questionWords
         m.generatedTokens = out.count
         return AskResult(answer: out.joined(separator: " "), tokenIDs: (0..<out.count).map { UInt32($0) }, metrics: m,
-                         finishReason: finish ?? "cancelled")
+                         finishReason: finish ?? .cancelled)
     }
 }

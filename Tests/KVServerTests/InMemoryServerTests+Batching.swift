@@ -42,7 +42,7 @@ extension InMemoryServerTests {
         XCTAssertEqual(a.final(2).flatMap(errorCode), .cancelled)
         guard case .ask(let answer)? = b.final(2)?.body else { return XCTFail("\(String(describing: b.final(2)))") }
         XCTAssertEqual(answer.tokenIDs.count, 40, "the other ask of the batch ran to its end")
-        XCTAssertEqual(answer.finishReason, "max_new_tokens")
+        XCTAssertEqual(answer.finishReason, .maxNewTokens)
     }
 
     func testAnAskIsAnsweredWhileALongLoadRuns() {

@@ -147,7 +147,7 @@ extension InMemoryServerTests {
         XCTAssertEqual(a.tokenIDs.count, 100)
         XCTAssertLessThanOrEqual(peak.value, 1000)
         guard case .info(let b) = roundTrip(c, Request(id: 4, .info(session: "b"))).body else { return XCTFail() }
-        XCTAssertEqual(b.state, "saved", "b was evicted to make room once its ask ended")
+        XCTAssertEqual(b.state, .saved, "b was evicted to make room once its ask ended")
         XCTAssertEqual(stats(c, id: 5)?.kvBytes, 600)
     }
 

@@ -27,7 +27,7 @@ extension InMemoryServerTests {
         guard case .ask = roundTrip(c, Request(id: 6, .ask(AskRequest(session: "s", question: "q", maxNewTokens: 2)))).body else { return XCTFail() }
         // The abandoned ask stopped at the step after its client left, before this answer's second step.
         guard case .info(let info) = roundTrip(c, Request(id: 8, .info(session: "s"))).body else { return XCTFail() }
-        XCTAssertEqual(info.state, "resident")
+        XCTAssertEqual(info.state, .resident)
         XCTAssertEqual(info.asks, 1, "only the answered ask counts")
         XCTAssertEqual(info.failedAsks, 3, "cancelled, client gone, past its deadline")
         // Both counts survive a restart.

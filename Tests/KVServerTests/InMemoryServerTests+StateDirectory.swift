@@ -77,7 +77,7 @@ extension InMemoryServerTests {
         let c = Client(server)
         guard case .sessions(let list) = roundTrip(c, Request(id: 1, .sessions)).body else { return XCTFail() }
         XCTAssertEqual(list.map(\.session), ["cut", "empty", "foreign", "good", "json"])
-        XCTAssertEqual(list.map(\.state), ["damaged", "damaged", "damaged", "saved", "damaged"])
+        XCTAssertEqual(list.map(\.state), [.damaged, .damaged, .damaged, .saved, .damaged])
 
         var n: UInt64 = 10
         for id in files.keys.sorted() {
@@ -122,7 +122,7 @@ extension InMemoryServerTests {
 
         let d = Client(server)
         guard case .sessions(let list) = roundTrip(d, Request(id: 1, .sessions)).body else { return XCTFail() }
-        XCTAssertEqual(list.map(\.state), ["saved"])
+        XCTAssertEqual(list.map(\.state), [.saved])
         guard case .info(let info) = roundTrip(d, Request(id: 2, .info(session: "older"))).body else {
             return XCTFail("\(d.responses.last!)")
         }

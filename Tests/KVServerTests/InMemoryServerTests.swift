@@ -179,7 +179,7 @@ final class InMemoryServerTests: XCTestCase {
         roundTrip(c, Request(id: 2, .load(LoadRequest(session: "b", document: doc))))
         roundTrip(c, Request(id: 3, .load(LoadRequest(session: "c", document: doc))))  // evicts a
         guard case .info(let a) = roundTrip(c, Request(id: 4, .info(session: "a"))).body else { return XCTFail() }
-        XCTAssertEqual(a.state, "saved")
+        XCTAssertEqual(a.state, .saved)
         guard case .ask(let answer) = roundTrip(c, Request(id: 5, .ask(AskRequest(session: "a", question: "q", maxNewTokens: 2)))).body else { return XCTFail() }
         XCTAssertEqual(answer.answer, "one two")
         XCTAssertEqual(backend.restores, 1)
@@ -190,7 +190,7 @@ final class InMemoryServerTests: XCTestCase {
         XCTAssertLessThanOrEqual(s.kvBytes, 1000)
         XCTAssertEqual(errorCode(roundTrip(c, Request(id: 7, .load(LoadRequest(session: "huge", document: String(repeating: "w ", count: 20)))))), .resourceExhausted)
         let csv = try String(contentsOf: dir.appendingPathComponent("telemetry/a.csv"), encoding: .utf8)
-        XCTAssertEqual(csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false)[2] }, ["event", "load", "evict", "restore", "ask"])
+        XCTAssertEqual(TelemetryRow.records(csv).map { $0["event"] }, ["load", "evict", "restore", "ask"])
     }
 
     func testShutdownSavesAndRestartRestores() throws {
@@ -203,7 +203,7 @@ final class InMemoryServerTests: XCTestCase {
         try makeServer()
         let d = Client(server)
         guard case .info(let info) = roundTrip(d, Request(id: 1, .info(session: "keep"))).body else { return XCTFail() }
-        XCTAssertEqual(info.state, "saved")
+        XCTAssertEqual(info.state, .saved)
         guard case .ask(let a) = roundTrip(d, Request(id: 2, .ask(AskRequest(session: "keep", question: "q", maxNewTokens: 3)))).body else { return XCTFail() }
         XCTAssertEqual(a.answer, "red green blue")
         XCTAssertEqual(backend.loads, 0)

@@ -69,50 +69,22 @@ final class PersistenceTests: XCTestCase {
         XCTAssertTrue(c.allows(PeerCredentials(pid: 1, uid: 9, gid: 300), ownUID: 9))
     }
 
-    func testTelemetryQuotesSpecsWithCommas() {
-        var r = TelemetryRow(event: "load", session: "s")
-        r.press = "snapkv:ratio=0.5,window_size=64"
-        let line = TelemetryCSV.format(r, timestamp: Date(timeIntervalSince1970: 0))
-        XCTAssertTrue(line.contains(",\"snapkv:ratio=0.5,window_size=64\","))
-    }
-
-    func testTelemetryColumnsAreTheEventTheMetricsAndTheOutcome() {
-        XCTAssertEqual(TelemetryCSV.columns, ["timestamp", "session", "event", "model", "press", "compression_ratio", "kv_quant", "decoding"]
-                       + Metrics.names + ["finish_reason", "error_code", "detail"])
-    }
-
-    func testTelemetryRowCarriesEveryMetric() {
-        var row = TelemetryRow(event: "ask", session: "s")
-        row.metrics = Metrics(values: Dictionary(uniqueKeysWithValues: Metrics().fields.enumerated().map { i, f in
-            (f.name, Double(i + 1) * (f.isCount ? 1_000_003 : 1.125))
-        }))
-        let line = TelemetryCSV.format(row, timestamp: Date(timeIntervalSince1970: 0))
-        let fields = line.dropLast().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        XCTAssertEqual(fields.count, TelemetryCSV.columns.count)
-        let values = Dictionary(uniqueKeysWithValues: zip(TelemetryCSV.columns, fields).compactMap { name, field in
-            Double(field).map { (name, $0) }
-        })
-        XCTAssertEqual(Metrics(values: values), row.metrics)
-        XCTAssertEqual(fields[TelemetryCSV.columns.firstIndex(of: "ttft_ms")!], "7.875")
-    }
-
     func testTelemetryFileWithOtherColumnsIsSetAside() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kvd-telemetry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let old = "timestamp,session,event\n2026-01-01T00:00:00Z,s,load\n"
         try old.write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
-        var row = TelemetryRow(event: "ask", session: "s")
+        var row = TelemetryRow(event: .ask, session: "s")
         row.kvQuant = "kivi:bits=4"
         row.metrics.decodingCompressions = 3
         TelemetryCSV(directory: dir).record(row)
         XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("s.csv.prev"), encoding: .utf8), old)
-        let lines = try String(contentsOf: dir.appendingPathComponent("s.csv"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 2)
-        XCTAssertEqual(String(lines[0]), TelemetryCSV.columns.joined(separator: ","))
-        let fields = lines[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        XCTAssertEqual(fields.count, TelemetryCSV.columns.count)
-        XCTAssertEqual(fields[TelemetryCSV.columns.firstIndex(of: "kv_quant")!], "kivi:bits=4")
-        XCTAssertEqual(fields[TelemetryCSV.columns.firstIndex(of: "decoding_compressions")!], "3")
+        let text = try String(contentsOf: dir.appendingPathComponent("s.csv"), encoding: .utf8)
+        XCTAssertEqual(CSVText.records(text).first, TelemetryRow.columns)
+        let rows = TelemetryRow.records(text)
+        XCTAssertEqual(rows.map(\.count), [TelemetryRow.columns.count])
+        XCTAssertEqual(rows.first?["kv_quant"], "kivi:bits=4")
+        XCTAssertEqual(rows.first?["decoding_compressions"], "3")
     }
 }

@@ -105,9 +105,7 @@ final class SharedStoreTests: XCTestCase {
         func telemetryEvents(_ session: String) -> [String] {
             let path = server.configuration.telemetryDirectory + "/" + session + ".csv"
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            let lines = text.split(separator: "\n").map { csvFields(String($0)) }
-            guard let column = lines.first?.firstIndex(of: "event") else { return [] }
-            return lines.dropFirst().map { $0[column] }
+            return TelemetryRow.records(text).map { $0["event"] ?? "" }
         }
     }
 
@@ -152,7 +150,7 @@ final class SharedStoreTests: XCTestCase {
         XCTAssertEqual(b.telemetryEvents("doc").filter { $0 == "fetch" }.count, 1)
         XCTAssertTrue(a.telemetryEvents("doc").contains("load"))
         let info = b.sessions.first { $0.session == "doc" }
-        XCTAssertEqual(info?.state, "resident")
+        XCTAssertEqual(info?.state, .resident)
         XCTAssertEqual(info?.storeVersion, loaded.session.storeVersion)
     }
 
@@ -165,11 +163,11 @@ final class SharedStoreTests: XCTestCase {
         // Listed on B: its own (after its publish), and A's as `shared` (only in the store).
         XCTAssertTrue(b.wait { b.sessions.first { $0.session == "mine" }?.storeVersion ?? 0 > 0 })
         let listed = Dictionary(uniqueKeysWithValues: b.sessions.map { ($0.session, $0) })
-        XCTAssertEqual(listed["doc"]?.state, "shared")
+        XCTAssertEqual(listed["doc"]?.state, .shared)
         XCTAssertEqual(listed["doc"]?.contextTokens, 3)
-        XCTAssertEqual(listed["mine"]?.state, "resident")
+        XCTAssertEqual(listed["mine"]?.state, .resident)
         guard case .info(let info) = b.call(.info(session: "doc")) else { return XCTFail("info of a shared session") }
-        XCTAssertEqual(info.state, "shared")
+        XCTAssertEqual(info.state, .shared)
         XCTAssertGreaterThan(info.sharedUnix, 0)
         XCTAssertEqual(a.telemetryEvents("doc").filter { $0 == "publish" }.count, 1)
     }

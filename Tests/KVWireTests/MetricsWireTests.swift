@@ -24,7 +24,7 @@ final class MetricsWireTests: XCTestCase {
     func testEveryMetricRoundTripsThroughLoadAndAskResponses() throws {
         let m = everyMetricSet
         let load = Response(id: 1, .load(LoadResult(session: SessionInfo(), metrics: m)))
-        let ask = Response(id: 2, .ask(AskResult(answer: "a", tokenIDs: [1], metrics: m, finishReason: "eos")))
+        let ask = Response(id: 2, .ask(AskResult(answer: "a", tokenIDs: [1], metrics: m, finishReason: .eos)))
         XCTAssertEqual(try WireCodec.decodeResponse(WireCodec.encode(load)), load)
         XCTAssertEqual(try WireCodec.decodeResponse(WireCodec.encode(ask)), ask)
     }
@@ -41,12 +41,13 @@ final class MetricsWireTests: XCTestCase {
     }
 
     func testUnknownNamesAreIgnoredAndMissingOnesReadAsZero() throws {
-        // Response{id: 1, ask: AskResponse{metrics: [{name: "from_a_newer_kvd", value: 1}, {name: "ttft_ms", value: 2.5}]}}
+        // Response{id: 1, ask: AskResponse{metrics: [{name: "from_a_newer_kvd", value: 1}, {name: "ttft_ms", value: 2.5}],
+        //                                  finish_reason: "eos"}}
         func metric(_ name: String, _ value: Double) -> [UInt8] {
             let body = [0x0A, UInt8(name.utf8.count)] + Array(name.utf8) + [0x11] + withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init)
             return [0x2A, UInt8(body.count)] + body
         }
-        let ask = metric("from_a_newer_kvd", 1) + metric("ttft_ms", 2.5)
+        let ask = metric("from_a_newer_kvd", 1) + metric("ttft_ms", 2.5) + [0x22, 0x03] + Array("eos".utf8)
         let bytes: [UInt8] = [0x08, 0x01, 0x62, UInt8(ask.count)] + ask
         guard case .ask(let r) = try WireCodec.decodeResponse(bytes).body else { return XCTFail("not an ask") }
         var expected = Metrics()

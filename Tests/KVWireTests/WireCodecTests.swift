@@ -23,7 +23,7 @@ final class WireCodecTests: XCTestCase {
     func testResponsesRoundTrip() throws {
         var info = SessionInfo()
         info.session = "s"; info.press = "knorm:compression_ratio=0.5"; info.compressionRatio = 0.5
-        info.contextTokens = 100; info.keptTokens = 50; info.kvBytes = 1234; info.state = "resident"; info.asks = 3; info.failedAsks = 2
+        info.contextTokens = 100; info.keptTokens = 50; info.kvBytes = 1234; info.state = .resident; info.asks = 3; info.failedAsks = 2
         info.kvQuant = "kivi:bits=4"
         var t = Metrics()
         t.contextTokens = 100; t.generatedTokens = 9; t.ttftMs = 12.5; t.kvBytesUncompressed = 99
@@ -36,7 +36,7 @@ final class WireCodecTests: XCTestCase {
             Response(id: 1, .error(WireError(.notFound, "no session 'x'"))),
             Response(id: 2, .load(LoadResult(session: info, metrics: t))),
             Response(id: 3, .token(AskToken(tokenID: 17, text: " the"))),
-            Response(id: 3, .ask(AskResult(answer: "the end", tokenIDs: [1, 2, 3], metrics: t, finishReason: "eos"))),
+            Response(id: 3, .ask(AskResult(answer: "the end", tokenIDs: [1, 2, 3], metrics: t, finishReason: .eos))),
             Response(id: 4, .sessions([info, info])), Response(id: 4, .sessions([])),
             Response(id: 5, .info(info)), Response(id: 6, .drop(dropped: true)),
             Response(id: 7, .save(path: "/var/lib/kvd/s.kvds", bytes: 4096)), Response(id: 8, .restore(info)),

@@ -53,7 +53,7 @@ final class WireTextTests: XCTestCase {
         let load = Request(id: 4, .load(LoadRequest(session: "s", document: "x\0y\0z", press: "knorm")))
         XCTAssertEqual(try WireCodec.decodeRequest(WireCodec.encode(load)), load)
         for r in [Response(id: 1, .token(AskToken(tokenID: 0, text: "\0"))),
-                  Response(id: 1, .ask(AskResult(answer: "before\0after", tokenIDs: [1], metrics: Metrics(), finishReason: "eos"))),
+                  Response(id: 1, .ask(AskResult(answer: "before\0after", tokenIDs: [1], metrics: Metrics(), finishReason: .eos))),
                   Response(id: 1, .error(WireError(.invalidArgument, "id 'a\0b'")))] {
             XCTAssertEqual(try WireCodec.decodeResponse(WireCodec.encode(r)), r)
         }

@@ -4,6 +4,7 @@ import KVEngine
 import KVMetrics
 import KVModel
 import KVPress
+import KVWire
 
 /// Runs one evaluation: each context is loaded (prefilled and compressed) once and every one of
 /// its questions is answered against that compressed cache, greedily.

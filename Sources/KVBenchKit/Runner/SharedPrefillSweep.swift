@@ -3,6 +3,7 @@ import Foundation
 import KVEngine
 import KVModel
 import KVPress
+import KVWire
 
 /// Runs a whole grid of presses over a dataset with one prefill per context
 /// (`FanOutPressHook`): each configuration's cache is compressed from the same forward pass,

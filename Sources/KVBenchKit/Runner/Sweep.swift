@@ -1,4 +1,5 @@
 import Foundation
+import KVWire
 
 /// A grid of presses × compression ratios over one dataset; `none` and presses without a ratio
 /// (`fidelity`, `think`) run once.
@@ -22,13 +23,12 @@ public struct Sweep {
         /// Mean `achieved_ratio`: the share of entries the press really evicted.
         public var achievedRatio: Double
 
-        static let header = "dataset,model,press,compression_ratio,accuracy,n,wall_seconds,reused,mean_context_tokens,mean_kept_tokens,"
-            + "fidelity,achieved_ratio"
+        static let columns = ["dataset", "model", "press", "compression_ratio", "accuracy", "n", "wall_seconds", "reused",
+                              "mean_context_tokens", "mean_kept_tokens", "fidelity", "achieved_ratio"]
 
-        var csv: String {
-            [dataset, model, csvField(press), fmt(ratio, 4), fmt(accuracy, 4), String(n), fmt(wallSeconds, 1),
+        var fields: [String] {
+            [dataset, model, press, fmt(ratio, 4), fmt(accuracy, 4), String(n), fmt(wallSeconds, 1),
              String(reused), String(meanContextTokens), String(meanKeptTokens), fmt(fidelity, 4), fmt(achievedRatio, 4)]
-                .joined(separator: ",")
         }
 
         /// A row from a metrics.json object; `ratio` is `nil` for a press that chooses its own
@@ -65,7 +65,7 @@ public struct Sweep {
 
     /// The CSV text (header + rows).
     public static func csv(_ rows: [Row]) -> String {
-        ([Row.header] + rows.map(\.csv)).joined(separator: "\n") + "\n"
+        ([Row.columns] + rows.map(\.fields)).map(CSVText.line).joined()
     }
 
     /// Score versus compression ratio, one line per press, `none` as a dashed baseline.
@@ -79,8 +79,4 @@ public struct Sweep {
         let series = order.map { SVGLineChart.Series(name: $0, points: byPress[$0]!, isBaseline: $0 == "none") }
         return SVGLineChart(title: title, xLabel: "compression ratio", yLabel: "score (accuracy)", series: series)
     }
-}
-
-func csvField(_ s: String) -> String {
-    s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
 }

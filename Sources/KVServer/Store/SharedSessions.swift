@@ -204,7 +204,7 @@ public final class SharedSessions: @unchecked Sendable {
                                 return i
                             } ?? SessionInfo() : SessionInfo()
                             info.session = id
-                            info.state = "shared"
+                            info.state = .shared
                             out.append(info)
                         }
                     }
@@ -229,7 +229,7 @@ public final class SharedSessions: @unchecked Sendable {
                         guard let (entry, version) = try index.entry(c, id: id, fingerprint: fp) else { continue }
                         var i = entry.info
                         i.session = id
-                        i.state = "shared"
+                        i.state = .shared
                         i.storeVersion = version
                         i.sharedUnix = entry.publishedUnix
                         return i

@@ -8,7 +8,8 @@ public enum InnerPressArity: Sendable, Equatable {
     case many
 }
 
-/// One press of the catalog: its name, documentation, inner presses and parameters.
+/// One entry of a catalog: a press (or decoding scorer, or quantization method), its name,
+/// documentation, inner presses and parameters.
 public struct PressEntry: Sendable {
     /// kvpress's registry name.
     public let name: String

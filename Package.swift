@@ -74,10 +74,11 @@ let package = Package(
         ),
         .target(
             name: "KVModel",
-            dependencies: ["COpenBLAS", "KVSystem", "CKVKernels"],
+            dependencies: ["COpenBLAS", "KVSystem", "CKVKernels", "KVSpec"],
             swiftSettings: optimized
         ),
-        // Spec grammar and the press catalog (parameters, defaults, validation). Pure Swift: kvctl uses it.
+        // Spec grammar and the press and quantization catalogs (parameters, defaults, validation).
+        // Pure Swift: kvctl uses it, and KVModel builds its quantized-cache configuration from it.
         .target(
             name: "KVSpec"
         ),
@@ -98,7 +99,7 @@ let package = Package(
         // them), the telemetry row and its CSV, a blocking client. No model, no event loop (kvctl uses it).
         .target(
             name: "KVWire",
-            dependencies: ["CKVProto", "CProtobufC", "KVMetrics", .product(name: "CSV", package: "CSV.swift")]
+            dependencies: ["CKVProto", "CProtobufC", "KVMetrics", "KVSpec", .product(name: "CSV", package: "CSV.swift")]
         ),
         // The daemon's layers: libuv loop, connections, dispatcher, scheduler, sessions, persistence,
         // telemetry, and the `InferenceBackend` protocols. No engine: a backend plugs in through them.
@@ -155,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVModelTests",
-            dependencies: ["KVModel", "KVTestSupport"],
+            dependencies: ["KVModel", "KVSpec", "KVTestSupport"],
             exclude: benchmarks,
             resources: [.copy("Fixtures")],
             swiftSettings: optimized

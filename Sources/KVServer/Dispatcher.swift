@@ -7,7 +7,8 @@ import KVSystem
 /// Catalog and metadata requests (`health`, `presses`, `models`, `stats`, `sessions`, `info`,
 /// `cancel`) are answered at once on the loop thread. Requests that touch a cache (`load`, `ask`,
 /// `save`, `restore`, `drop`) are checked here (session id, press, model: cheap errors come back
-/// immediately) and then queued on the scheduler; their results come back through the loop.
+/// immediately; a load's specs are decoded once, by `InferenceBackend.prepare`, into the job) and
+/// then queued on the scheduler; their results come back through the loop.
 ///
 /// Queued jobs keep their order: a `drop`, `save` or `restore` sent while a load of its session is
 /// queued or running waits for that load and acts on what it loaded, whether the load is the
@@ -51,12 +52,12 @@ final class Dispatcher {
             case .load(let r):
                 try refuseIfStopping()
                 _ = try SessionID(r.session)
-                try backend.validate(r)
+                let prepared = try backend.prepare(r)
                 if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
                 let session = r.session, sizing = LoadSizing()
                 pendingLoads[session, default: 0] += 1
                 try submit(request, client, label: "load \(session)", ended: { self.loadEnded(session) }) { token in
-                    try self.load(r, id, client, token, sizing)
+                    try self.load(prepared, id, client, token, sizing)
                 }
             case .ask(let r):
                 try refuseIfStopping()
@@ -205,20 +206,21 @@ final class Dispatcher {
         var bytes: Int?
     }
 
-    private func load(_ r: LoadRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
+    private func load(_ prepared: BackendLoad, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
                       _ sizing: LoadSizing) throws {
+        let r = prepared.request
         let arrived = sizing.started ?? Date()
         sizing.started = arrived
         if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
         // Sized from the real token count first: nothing is evicted for a load that cannot fit, and
         // one that busy sessions keep out waits (MustWaitForRoom) until their asks end.
-        let needed = try sizing.bytes ?? backend.requiredBytes(r)
+        let needed = try sizing.bytes ?? backend.requiredBytes(prepared)
         sizing.bytes = needed
         try store.reserveRoom(for: needed, except: r.session)
         var reserved = needed
         defer { if reserved > 0 { store.releaseReservation(reserved) } }
         let scheduler = server.scheduler
-        let session = try backend.load(r, shouldStop: { token.stopReason }, betweenLayers: { scheduler.serveAsksDuringLoad() })
+        let session = try backend.load(prepared, shouldStop: { token.stopReason }, betweenLayers: { scheduler.serveAsksDuringLoad() })
         // A cancel that came after the last check still wins: nothing is inserted.
         if let why = token.stopReason { throw ServerError.loadStopped(why) }
         store.releaseReservation(reserved)

@@ -11,19 +11,22 @@ public protocol InferenceBackend: AnyObject {
     var models: [ModelInfo] { get }
     /// The press catalog.
     var presses: [PressInfo] { get }
-    /// Checks a load's press spec, model and storage before queueing it (fast; loop thread).
-    func validate(_ request: LoadRequest) throws
+    /// Checks a load's model, storage, quantization and press spec before queueing it, and
+    /// decodes them once: the queued job carries what this returns to `requiredBytes` and `load`
+    /// (fast; loop thread).
+    /// - Throws: what is wrong with the request (maps to INVALID_ARGUMENT or NOT_FOUND).
+    func prepare(_ request: LoadRequest) throws -> BackendLoad
     /// Checks an ask's decoding-compression spec before queueing it (fast; loop thread).
     func validate(_ request: AskRequest) throws
     /// The KV bytes a load of `request` will keep, from its real token count (for the memory
     /// budget, before anything is evicted). Worker: it tokenizes, which is cheap next to a prefill.
     /// - Throws: what makes the load impossible whatever is evicted (a document longer than the
     ///   context window, an empty one).
-    func requiredBytes(_ request: LoadRequest) throws -> Int
+    func requiredBytes(_ load: BackendLoad) throws -> Int
     /// Prefills and compresses a document. Worker.
     /// - Parameter betweenLayers: called between the layers of every forward pass of the load (the
     ///   scheduler steps its asks there).
-    func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
+    func load(_ load: BackendLoad, shouldStop: @escaping () -> StopReason?,
               betweenLayers: @escaping () -> Void) throws -> BackendSession
     /// Runs one step of `asks` (any sessions) as shared forward passes: a question prompt for an
     /// ask that has not started, one token for the others. Finished asks are skipped. Worker.
@@ -41,6 +44,14 @@ public protocol InferenceBackend: AnyObject {
     /// Gives back memory that only work now finished needed (a load's scratch, freed caches).
     /// Worker, when it goes idle after loads, drops, evictions or restores.
     func releaseIdleMemory()
+}
+
+/// A load `InferenceBackend.prepare` checked, with what it decoded from the request (model,
+/// press, quantization, storage): opaque to the server, which hands it back to the same backend's
+/// `requiredBytes` and `load`, so a load's specs are read once on the daemon's side.
+public protocol BackendLoad: AnyObject {
+    /// The request it was prepared from.
+    var request: LoadRequest { get }
 }
 
 /// One resident session of the engine.

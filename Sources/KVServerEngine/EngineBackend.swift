@@ -59,13 +59,7 @@ public final class EngineBackend: InferenceBackend {
         }
     }
 
-    public var presses: [PressInfo] {
-        PressCatalog.all.map { d in
-            PressInfo(name: d.name, summary: d.summary,
-                      parameters: d.parameters.map { PressParameterInfo(name: $0.name, defaultValue: $0.defaultValue, help: $0.doc) },
-                      wraps: d.inner != .none)
-        }
-    }
+    public var presses: [PressInfo] { PressCatalog.all.map(PressInfo.init) }
 
     func served(_ name: String) throws -> Served {
         if name.isEmpty { return served[0] }
@@ -87,47 +81,42 @@ public final class EngineBackend: InferenceBackend {
         return q
     }
 
-    public func validate(_ request: LoadRequest) throws {
+    public func prepare(_ request: LoadRequest) throws -> BackendLoad {
         let s = try served(request.model)
-        _ = try storage(request.kvStorage)
-        _ = try quantization(request.kvQuant, for: s.model)
-        _ = try PressSpec.parseUnlessNone(request.press)
+        let load = EngineLoad(request: request, served: s, storage: try storage(request.kvStorage),
+                              quantization: try quantization(request.kvQuant, for: s.model),
+                              press: try PressSpec.parseUnlessNone(request.press))
         if request.document.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw SessionError.emptyDocument }
+        return load
     }
 
     public func validate(_ request: AskRequest) throws {
         _ = try DecodingSpec.parseUnlessNone(request.decoding)
     }
 
-    public func requiredBytes(_ request: LoadRequest) throws -> Int {
-        let s = try served(request.model)
-        let storage = try storage(request.kvStorage)
-        let ratio = try PressSpec.parseUnlessNone(request.press)?.compressionRatio ?? 0
-        let text = Session.contextText(document: request.document, question: Self.question(request))
-        let tokens = Double(try Session.loadableTokens(model: s.model, document: text).count)
-        let perToken = s.model.config.layerCount * s.model.config.headCountKV * 2 * s.model.config.headDimension * storage.elementBytes
+    public func requiredBytes(_ load: BackendLoad) throws -> Int {
+        let load = try EngineLoad.of(load)
+        let config = load.served.model.config
+        let text = Session.contextText(document: load.request.document, question: load.question)
+        let tokens = Double(try Session.loadableTokens(model: load.served.model, document: text).count)
+        let perToken = config.layerCount * config.headCountKV * 2 * config.headDimension * load.storage.elementBytes
         // A quantized cache: codes plus a generous allowance for scales, outliers and the residual window.
-        let share = (try? quantization(request.kvQuant, for: s.model))?.map { min(1, Double($0.bits) / 16 + 0.25) } ?? 1
-        return Int((tokens * (1 - ratio) * share).rounded(.up)) * perToken
+        let share = load.quantization.map { min(1, Double($0.bits) / 16 + 0.25) } ?? 1
+        return Int((tokens * (1 - (load.press?.compressionRatio ?? 0)) * share).rounded(.up)) * perToken
     }
 
-    public func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
+    public func load(_ load: BackendLoad, shouldStop: @escaping () -> StopReason?,
                      betweenLayers: @escaping () -> Void) throws -> BackendSession {
-        let s = try served(request.model)
-        let press = try PressSpec.parseUnlessNone(request.press)
+        let load = try EngineLoad.of(load)
+        let model = load.served.model
         // Every forward pass of the load (prefill, kvzip's scoring passes) lets the asks step between layers.
-        s.model.layerBoundary = betweenLayers
-        defer { s.model.layerBoundary = nil }
-        let session = try Session.load(id: try SessionID(request.session), model: s.model, document: request.document,
-                                       question: Self.question(request), press: press, storage: try storage(request.kvStorage),
-                                       quantization: try quantization(request.kvQuant, for: s.model),
+        model.layerBoundary = betweenLayers
+        defer { model.layerBoundary = nil }
+        let session = try Session.load(id: try SessionID(load.request.session), model: model, document: load.request.document,
+                                       question: load.question, press: load.press, storage: load.storage,
+                                       quantization: load.quantization,
                                        interrupt: { if let why = shouldStop() { throw ServerError.loadStopped(why) } })
-        return EngineSession(session: session, modelName: s.name, restored: false)
-    }
-
-    /// The question a query-aware load compresses with its document (`nil`: query-agnostic).
-    private static func question(_ request: LoadRequest) -> String? {
-        request.question.isEmpty ? nil : request.question
+        return EngineSession(session: session, modelName: load.served.name, restored: false)
     }
 
     public func step(_ asks: [BackendAsk]) {
@@ -180,6 +169,40 @@ public final class EngineBackend: InferenceBackend {
         var info = header.info
         info.state = .saved
         return info
+    }
+}
+
+/// A load `EngineBackend.prepare` checked: the request and what it decoded, which the queued job
+/// carries to `requiredBytes` and `load`.
+final class EngineLoad: BackendLoad {
+    let request: LoadRequest
+    let served: EngineBackend.Served
+    let storage: KVStorageType
+    let quantization: KVCacheQuantization?
+    /// The press built from the spec, used by this load only (`nil`: no compression).
+    let press: Press?
+
+    init(request: LoadRequest, served: EngineBackend.Served, storage: KVStorageType, quantization: KVCacheQuantization?,
+         press: Press?) {
+        self.request = request
+        self.served = served
+        self.storage = storage
+        self.quantization = quantization
+        self.press = press
+    }
+
+    /// The question a query-aware load compresses with its document (`nil`: query-agnostic).
+    var question: String? { request.question.isEmpty ? nil : request.question }
+
+    /// `load` as this backend prepared it.
+    /// - Throws: for a load another backend prepared (a programming error, answered as INTERNAL).
+    static func of(_ load: BackendLoad) throws -> EngineLoad {
+        guard let mine = load as? EngineLoad else { throw ForeignLoad() }
+        return mine
+    }
+
+    struct ForeignLoad: Error, CustomStringConvertible {
+        var description: String { "the load was prepared by another backend" }
     }
 }
 

@@ -1,7 +1,7 @@
 /// A press's parameter values from a spec, checked against its catalog parameters: every value
 /// (given or default) is valid once this exists, so presses read them without checking again.
 public struct PressArguments: Sendable {
-    /// Name of the press (prefill or decoding).
+    /// Name of the press (prefill or decoding) or quantization method.
     public let press: String
     /// Its catalog parameters.
     public let parameters: [PressParameter]

@@ -25,7 +25,8 @@ public struct PressPhases: OptionSet, Sendable, Hashable {
     public var names: [String] { (contains(.prefill) ? ["prefill"] : []) + (contains(.decoding) ? ["decoding"] : []) }
 }
 
-/// One press of the catalog: its name, documentation, inner presses and parameters.
+/// One entry of a catalog: a press (or decoding scorer, or quantization method), its name,
+/// documentation, inner presses and parameters.
 public struct PressEntry: Sendable {
     /// kvpress's registry name.
     public let name: String

@@ -1,24 +1,40 @@
 import ArgumentParser
 import Foundation
+import KVSpec
 import KVWire
 
 struct Presses: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the presses kvd knows, with their parameters and defaults.",
-        discussion: "Names and parameters follow kvpress 0.5.5; `ratio` is accepted for compression_ratio.\n\nExamples:\n  kvctl presses\n  kvctl presses --json")
+        abstract: "List the presses and KV cache quantization methods, with their defaults.",
+        discussion: """
+        Names and parameters follow kvpress 0.5.5; `ratio` is accepted for compression_ratio. The \
+        quantization methods (kvctl load --kv-quant METHOD:key=value,…) come from kvctl's own catalog, \
+        the one kvd checks specs against. With --json: {"presses": […], "kv_quant": […]}.
+
+        Examples:
+          kvctl presses
+          kvctl presses --json
+        """)
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
         try runReporting(json: connection.json) {
             let body = try connection.connect().call(.presses)
             guard case .presses(let list) = body else { throw CLIError.unexpected("\(body)") }
-            if connection.json { printJSON(["presses": list]); return }
-            for p in list {
+            let quantization = QuantizationCatalog.all.map(PressInfo.init)
+            if connection.json { printJSON(Catalogs(presses: list, kvQuant: quantization)); return }
+            func show(_ p: PressInfo) {
                 print("\(p.name)\(p.wraps ? "(INNER)" : "") — \(p.summary)")
                 for q in p.parameters { print("    \(q.name) = \(q.defaultValue)    \(q.help)") }
             }
+            list.forEach(show)
+            print("\nKV cache quantization (kvctl load --kv-quant METHOD:key=value,…; --kv-bits N is kivi:bits=N):")
+            quantization.forEach(show)
         }
     }
+
+    /// The `--json` answer.
+    struct Catalogs: Encodable { let presses: [PressInfo]; let kvQuant: [PressInfo] }
 }
 
 struct Models: ParsableCommand {

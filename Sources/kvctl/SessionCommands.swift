@@ -19,8 +19,8 @@ struct Load: ParsableCommand {
           kvctl load manual manual.txt --press snapkv --ratio 0.5 --kv-bits 4
           kvctl load manual manual.txt --kv-quant gear:bits=4,rank=2,outlier_ratio=0.01
 
-        Quantized caches (--kv-quant METHOD:key=value,…): kivi (bits, group_size, residual), \
-        kvquant (+ outlier_ratio), gear (+ rank, outlier_ratio); --kv-bits N is kivi:bits=N.
+        Quantized caches (--kv-quant METHOD:key=value,…; kvctl presses lists them): \(QuantizationCatalog.usage); \
+        --kv-bits N is kivi:bits=N.
         """
     )
 
@@ -68,8 +68,16 @@ struct Load: ParsableCommand {
     @Option(help: "Model name or path among those kvd serves (default: kvd's default).")
     var model: String?
 
-    /// The quantization spec sent: `--kv-quant`, or `kivi:bits=N` for `--kv-bits N`.
-    var quantizationSpec: String { kvQuant ?? kvBits.map { "kivi:bits=\($0)" } ?? "" }
+    /// The quantization spec sent, with every parameter: `--kv-quant`, or `kivi:bits=N` for
+    /// `--kv-bits N`, checked against the catalog (kvd checks that group_size fits the model);
+    /// empty for full precision.
+    func quantizationSpec() throws -> String {
+        do {
+            return try QuantizationCatalog.arguments(kvQuant: kvQuant, kvBits: kvBits).map(QuantizationCatalog.spec) ?? ""
+        } catch {
+            throw ValidationError("\(error) (kvctl presses lists the quantization methods)")
+        }
+    }
 
     func validate() throws {
         if let targetFidelity, !(targetFidelity > 0 && targetFidelity <= 1) {
@@ -87,12 +95,7 @@ struct Load: ParsableCommand {
         _ = try pressSpec()
         if let question, question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--question is empty") }
         if let kvStorage, kvStorage != "f16" && kvStorage != "f32" { throw ValidationError("--kv-storage must be f16 or f32") }
-        if let kvBits, ![2, 4, 8].contains(kvBits) { throw ValidationError("--kv-bits must be 8, 4 or 2 (bits per stored key and value)") }
-        if kvBits != nil && kvQuant != nil { throw ValidationError("give --kv-bits or --kv-quant, not both") }
-        if !quantizationSpec.isEmpty {
-            // The grammar only: kvd checks methods and values (kvctl links no model code).
-            do { _ = try SpecNode.parse(quantizationSpec) } catch { throw ValidationError("\(error)") }
-        }
+        _ = try quantizationSpec()
     }
 
     /// The spec sent: `--press`, with `--ratio` as its top-level `ratio` (or `--target-fidelity` as the
@@ -120,7 +123,7 @@ struct Load: ParsableCommand {
             let client = try connection.connect()
             let body = try client.call(.load(LoadRequest(session: session, document: document, press: try pressSpec(), model: model ?? "",
                                                          replace: replace, kvStorage: kvStorage ?? "",
-                                                         kvQuant: quantizationSpec, question: question ?? "", shared: shared)))
+                                                         kvQuant: try quantizationSpec(), question: question ?? "", shared: shared)))
             guard case .load(let r) = body else { throw CLIError.unexpected("\(body)") }
             if connection.json {
                 printJSON(r)

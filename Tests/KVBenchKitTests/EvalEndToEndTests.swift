@@ -68,7 +68,7 @@ final class EvalEndToEndTests: XCTestCase {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("kvbench-q-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         var options = EvalOptions(maxNewTokens: 12)
-        options.quantization = try KVCacheQuantization(method: .kivi, bits: 4)
+        options.quantization = try KVCacheQuantization.parse("kivi:bits=4")
         options.decoding = try DecodingSpec.parse("h2o:cache_budget=64,compression_interval=4")
         let press = try PressChoice(spec: "knorm", ratio: 0.5)
         let outcome = try Evaluation(model: model, dataset: dataset, press: press, options: options, outputRoot: root).run(force: true)

@@ -1,16 +1,21 @@
 import XCTest
 import KVModel
+import KVSpec
 
-/// The quantization configuration: defaults, validation messages, spec parsing and its round trip.
+/// The quantization configuration built from the catalog's checked arguments: every method,
+/// defaults, the printed spec's round trip, and the head-width check only the model can make.
 final class KVCacheQuantizationTests: XCTestCase {
-    func testDefaultsPerMethod() throws {
+    func testEveryCatalogMethodBuildsWithItsDefaults() throws {
+        XCTAssertEqual(KVCacheQuantization.Method.allCases.map(\.rawValue), QuantizationCatalog.names)
         let kivi = try KVCacheQuantization.parse("kivi")
         XCTAssertEqual([kivi.bits, kivi.groupSize, kivi.residualLength, kivi.rank], [4, 32, 128, 0])
         XCTAssertEqual(kivi.outlierRatio, 0)
         let gear = try KVCacheQuantization.parse("gear:bits=2")
-        XCTAssertEqual(gear.rank, 2)
+        XCTAssertEqual([gear.bits, gear.rank], [2, 2])
         XCTAssertEqual(gear.outlierRatio, 0.01)
-        XCTAssertEqual(try KVCacheQuantization.parse("kvquant").outlierRatio, 0.01)
+        let kvquant = try KVCacheQuantization.parse("kvquant:group_size=16,residual=0,outlier_ratio=0.05")
+        XCTAssertEqual([kvquant.groupSize, kvquant.residualLength, kvquant.rank], [16, 0, 0])
+        XCTAssertEqual(kvquant.outlierRatio, 0.05)
     }
 
     func testDescriptionRoundTrips() throws {
@@ -23,20 +28,15 @@ final class KVCacheQuantizationTests: XCTestCase {
         }
         XCTAssertEqual(try KVCacheQuantization.parse(" gear : bits=4, rank=2 , outlier_ratio=0.01").description,
                        "gear:bits=4,group_size=32,residual=128,rank=2,outlier_ratio=0.01")
+        XCTAssertEqual(try KVCacheQuantization(XCTUnwrap(QuantizationCatalog.arguments(kvQuant: nil, kvBits: 8))).description,
+                       "kivi:bits=8,group_size=32,residual=128")
     }
 
-    func testErrorsNameWhatIsValid() {
-        func message(_ spec: String) -> String {
-            do { _ = try KVCacheQuantization.parse(spec); return "" } catch { return "\(error)" }
+    func testBadSpecsAreTheCatalogsErrors() {
+        XCTAssertThrowsError(try KVCacheQuantization.parse("kivi:bits=3")) {
+            XCTAssertEqual($0 as? KVQuantizationError,
+                           .invalidValue(method: "kivi", parameter: "bits", value: "3", expected: "one of 2, 4, 8"))
         }
-        XCTAssertEqual(message("kiwi:bits=4"), "unknown KV quantization method 'kiwi'; valid methods: kivi, kvquant, gear")
-        XCTAssertEqual(message("kivi:rank=2"), "kivi has no parameter 'rank'; valid parameters: bits, group_size, residual")
-        XCTAssertEqual(message("kivi:bits=3"), "invalid KV quantization: bits must be 2, 4 or 8, not 3")
-        XCTAssertEqual(message("kivi:bits=four"), "invalid KV quantization: bits must be an integer, not 'four'")
-        XCTAssertEqual(message("gear:rank=64"), "invalid KV quantization: rank must be between 0 and group_size (32), not 64")
-        XCTAssertEqual(message("kvquant:outlier_ratio=0.9"), "invalid KV quantization: outlier_ratio must be between 0 and 0.5, not 0.9")
-        XCTAssertEqual(message("kivi:bits"), "invalid KV quantization: expected key=value in 'kivi:bits', got 'bits'")
-        XCTAssertEqual(message("kivi:bits=4,bits=8"), "invalid KV quantization: parameter 'bits' given twice")
     }
 
     func testGroupSizeMustDivideTheHeadDimension() throws {

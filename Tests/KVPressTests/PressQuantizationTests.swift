@@ -25,7 +25,7 @@ final class PressQuantizationTests: XCTestCase {
         for (press, bits) in [(snapkv, 8), (snapkv, 4), (think, 8)] {
             let cache = caches[press]!.copy()
             let entries = cache.entryCount
-            try cache.quantize(try KVCacheQuantization(method: .kivi, bits: bits))
+            try cache.quantize(try KVCacheQuantization.parse("kivi:bits=\(bits)"))
             XCTAssertEqual(cache.entryCount, entries)
             var expected = 0
             for head in cache.layers.joined() {

@@ -12,7 +12,8 @@ extension EndToEndTests {
 
     /// A knorm@0.5 + 8-bit session answers as the in-process library does; an ask with decoding
     /// compression reports its counters (wire and CSV) and leaves the context intact; bad specs
-    /// are refused with what is valid; a restart restores the quantized cache bit for bit.
+    /// are refused with what is valid; kvctl sends quantization specs in full and lists the methods;
+    /// a restart restores the quantized cache bit for bit.
     func testQuantizedSessionWithDecodingCompression() throws {
         try requireModel()
         let document = try Self.document
@@ -87,7 +88,21 @@ extension EndToEndTests {
         let kvctl = try Products.path("kvctl")
         let local = try run(kvctl, ["load", "--socket", daemon!.socket, "x", "/dev/null", "--kv-bits", "3"])
         XCTAssertNotEqual(local.status, 0)
-        XCTAssertTrue(local.stderr.contains("bits"), local.stderr)
+        XCTAssertEqual(local.stderr.split(separator: "\n").first,
+                       "Error: invalid value '3' for kivi.bits; expected one of 2, 4, 8 (kvctl presses lists the quantization methods)")
+        // kvctl sends the spec with every parameter, so the session reports what it asked for.
+        let short = dir.appendingPathComponent("short.txt")
+        try "A short note about lighthouses.".write(to: short, atomically: true, encoding: .utf8)
+        let gear = try run(kvctl, ["load", "--socket", daemon!.socket, "--json", "g", short.path, "--kv-quant", "gear:rank=1"])
+        XCTAssertTrue(gear.stdout.contains("\"kv_quant\":\"gear:bits=4,group_size=32,residual=128,rank=1,outlier_ratio=0.01\""), gear.stdout + gear.stderr)
+
+        // kvctl presses lists the quantization methods, from the catalog, after kvd's presses.
+        let listed = try run(kvctl, ["presses", "--json", "--socket", daemon!.socket])
+        let catalogs = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: [[String: Any]]]
+        XCTAssertEqual(catalogs?["kv_quant"]?.compactMap { $0["name"] as? String }, ["kivi", "kvquant", "gear"])
+        XCTAssertEqual((catalogs?["kv_quant"]?.last?["parameters"] as? [[String: Any]])?.compactMap { $0["name"] as? String },
+                       ["bits", "group_size", "residual", "rank", "outlier_ratio"])
+        XCTAssertTrue(catalogs?["presses"]?.contains { $0["name"] as? String == "snapkv" } ?? false, listed.stdout)
 
         // Restart: the quantized cache is saved and restored exactly.
         XCTAssertEqual(daemon!.terminate(), 0, daemon!.log)

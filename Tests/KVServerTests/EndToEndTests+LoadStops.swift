@@ -12,7 +12,7 @@ extension EndToEndTests {
         try requireModel()
         let backend = try EngineBackend(modelPaths: [Self.modelPath], threads: 0, logger: .init(label: "test"))
         var checks = 0
-        XCTAssertThrowsError(try backend.load(LoadRequest(session: "s", document: try Self.document), shouldStop: {
+        XCTAssertThrowsError(try backend.load(backend.prepare(LoadRequest(session: "s", document: try Self.document)), shouldStop: {
             checks += 1
             return checks > 3 ? .deadline : nil
         }, betweenLayers: {})) { XCTAssertEqual($0 as? ServerError, .loadStopped(.deadline)) }

@@ -293,7 +293,7 @@ final class EndToEndTests: XCTestCase {
         try requireModel()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let backend = try EngineBackend(modelPaths: [Self.modelPath], threads: 0, logger: .init(label: "test"))
-        let session = try backend.load(LoadRequest(session: "fp", document: "A short text about lighthouses and ships."), shouldStop: { nil },
+        let session = try backend.load(backend.prepare(LoadRequest(session: "fp", document: "A short text about lighthouses and ships.")), shouldStop: { nil },
                                        betweenLayers: {})
         let url = dir.appendingPathComponent("fp.kvds")
         var meta = session.info

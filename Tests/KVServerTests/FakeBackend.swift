@@ -1,5 +1,6 @@
 import Foundation
 import KVSystem
+import XCTest
 @testable import KVServer
 
 /// A model-free backend: a "session" holds its document's words; an answer streams the first
@@ -22,9 +23,15 @@ final class FakeBackend: InferenceBackend {
                    parameters: [PressParameterInfo(name: "compression_ratio", defaultValue: "0.0", help: "fraction removed")], wraps: false)]
     }
 
-    func validate(_ request: LoadRequest) throws {
+    /// Every load `prepare` read, in order: the tests count how often a load's request is read.
+    private(set) var prepared: [FakeLoad] = []
+
+    func prepare(_ request: LoadRequest) throws -> BackendLoad {
         if !request.press.isEmpty && !request.press.hasPrefix("knorm") { throw WireError(.invalidArgument, "unknown press '\(request.press)'") }
         if request.document.trimmingCharacters(in: .whitespaces).isEmpty { throw WireError(.invalidArgument, "the document is empty") }
+        let load = FakeLoad(request: request)
+        prepared.append(load)
+        return load
     }
 
     func validate(_ request: AskRequest) throws {
@@ -34,8 +41,10 @@ final class FakeBackend: InferenceBackend {
     /// How much `requiredBytes` underestimates a load by (as a press's nominal ratio may).
     var requiredBytesShortfall = 0
 
-    func requiredBytes(_ request: LoadRequest) throws -> Int {
-        request.document.split(separator: " ").count * bytesPerWord - requiredBytesShortfall
+    func requiredBytes(_ load: BackendLoad) throws -> Int {
+        let load = try XCTUnwrap(load as? FakeLoad)
+        load.sized += 1
+        return load.words.count * bytesPerWord - requiredBytesShortfall
     }
 
     /// A load's "layers": each takes `layerDelay`, then lets the asks step (as a prefill does).
@@ -47,15 +56,17 @@ final class FakeBackend: InferenceBackend {
     /// Runs on the worker after every step (tests sample the store there).
     var onStep: (() -> Void)?
 
-    func load(_ request: LoadRequest, shouldStop: @escaping () -> StopReason?,
+    func load(_ load: BackendLoad, shouldStop: @escaping () -> StopReason?,
               betweenLayers: @escaping () -> Void) throws -> BackendSession {
+        let load = try XCTUnwrap(load as? FakeLoad)
+        load.loaded += 1
         loads += 1
         for _ in 0..<loadLayers {
             if let why = shouldStop() { throw ServerError.loadStopped(why) }
             Thread.sleep(forTimeInterval: layerDelay)
             betweenLayers()
         }
-        return FakeSession(id: request.session, words: request.document.split(separator: " ").map(String.init), backend: self)
+        return FakeSession(id: load.request.session, words: load.words, backend: self)
     }
 
     func step(_ asks: [BackendAsk]) {
@@ -93,6 +104,19 @@ final class FakeBackend: InferenceBackend {
         do { return try JSONDecoder().decode(SessionInfo.self, from: header) } catch {
             throw PersistenceError.corrupt(path: url.path, reason: "unreadable header: \(error)")
         }
+    }
+}
+
+/// A fake load: its document's words, read once by `prepare`, and how often the job used it.
+final class FakeLoad: BackendLoad {
+    let request: LoadRequest
+    let words: [String]
+    /// Calls of `requiredBytes` and `load` with it.
+    var sized = 0, loaded = 0
+
+    init(request: LoadRequest) {
+        self.request = request
+        words = request.document.split(separator: " ").map(String.init)
     }
 }
 

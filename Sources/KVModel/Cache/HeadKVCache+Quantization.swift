@@ -1,3 +1,5 @@
+import KVSpec
+
 /// Quantizing a head, flushing its residual window into blocks, and exact rollback across flushes.
 extension HeadKVCache {
     /// Quantizes all but the residual window into blocks of `scheme.groupSize` entries; later

@@ -1,4 +1,5 @@
 import Foundation
+import KVSpec
 import KVSystem
 
 /// The binary form of a `KVCache` inside a saved session (all integers little-endian).

@@ -1,3 +1,5 @@
+import KVSpec
+
 /// The key/value cache of a whole model: per layer, per KV head, variable length.
 ///
 /// A cache may be the private TAIL of another (`tail()`): attention then reads the `prefix`

@@ -1,56 +1,31 @@
-/// Quantization spec strings, as the CLI writes them.
-///
-/// Grammar (whitespace ignored): `method [ ":" key "=" value { "," key "=" value } ]`, e.g.
-/// `kivi`, `kivi:bits=4,group_size=32,residual=128`, `kvquant:bits=4,outlier_ratio=0.01`,
-/// `gear:bits=4,rank=2,outlier_ratio=0.01`. Unset parameters take their defaults.
+import KVSpec
+
+/// Quantization specs (`kivi:bits=4,group_size=32,residual=128`), read through
+/// ``QuantizationCatalog``: the one place a configuration is built from checked arguments.
 extension KVCacheQuantization {
-    /// Parameters each method accepts, in spec order.
-    public static func parameterNames(_ method: Method) -> [String] {
-        switch method {
-        case .kivi: return ["bits", "group_size", "residual"]
-        case .kvquant: return ["bits", "group_size", "residual", "outlier_ratio"]
-        case .gear: return ["bits", "group_size", "residual", "rank", "outlier_ratio"]
-        }
+    /// Parses a spec such as `kivi:bits=4,group_size=32,residual=128`; unset parameters take their
+    /// catalog defaults.
+    /// - Throws: `KVQuantizationError` naming the problem and the valid methods, parameters or values.
+    public static func parse(_ spec: String) throws -> KVCacheQuantization {
+        try KVCacheQuantization(QuantizationCatalog.arguments(spec))
     }
 
-    /// Parses a spec such as `kivi:bits=4,group_size=32,residual=128`.
-    /// - Throws: `KVQuantizationError` naming the problem and the valid methods or parameters.
-    public static func parse(_ spec: String) throws -> KVCacheQuantization {
-        let trimmed = spec.filter { $0 != " " && $0 != "\t" }
-        let parts = trimmed.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let name = String(parts[0])
-        guard let method = Method(rawValue: name) else {
-            throw KVQuantizationError.unknownMethod(name, valid: Method.allCases.map(\.rawValue))
+    /// The configuration `arguments` (from ``QuantizationCatalog/arguments(_:)``) describe: every
+    /// value is already checked. A parameter the method does not take reads as 0 (kivi's rank and
+    /// outlier ratio).
+    /// - Throws: `KVQuantizationError.unknownMethod` for arguments of a method this build cannot store.
+    public init(_ arguments: PressArguments) throws {
+        guard let method = Method(rawValue: arguments.press) else {
+            throw KVQuantizationError.unknownMethod(arguments.press, valid: Method.allCases.map(\.rawValue))
         }
-        let valid = parameterNames(method)
-        var values: [String: String] = [:]
-        if parts.count == 2 {
-            for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
-                let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard pair.count == 2, !pair[0].isEmpty, !pair[1].isEmpty else {
-                    throw KVQuantizationError.invalid("expected key=value in '\(spec)', got '\(item)'")
-                }
-                let key = String(pair[0])
-                guard valid.contains(key) else {
-                    throw KVQuantizationError.unknownParameter(key, method: name, valid: valid)
-                }
-                guard values[key] == nil else { throw KVQuantizationError.invalid("parameter '\(key)' given twice") }
-                values[key] = String(pair[1])
-            }
-        }
-        func int(_ key: String) throws -> Int? {
-            guard let text = values[key] else { return nil }
-            guard let v = Int(text) else { throw KVQuantizationError.invalid("\(key) must be an integer, not '\(text)'") }
-            return v
-        }
-        var ratio: Double?
-        if let text = values["outlier_ratio"] {
-            guard let v = Double(text) else { throw KVQuantizationError.invalid("outlier_ratio must be a number, not '\(text)'") }
-            ratio = v
-        }
-        return try KVCacheQuantization(method: method, bits: try int("bits") ?? 4,
-                                       groupSize: try int("group_size") ?? defaultGroupSize,
-                                       residualLength: try int("residual") ?? defaultResidualLength,
-                                       rank: try int("rank"), outlierRatio: ratio)
+        let values = Dictionary(uniqueKeysWithValues: arguments.specValues)
+        func value(_ p: PressParameter) -> String { values[p.name] ?? "0" }
+        self.method = method
+        bits = Int(value(QuantizationCatalog.bits)) ?? 0
+        groupSize = Int(value(QuantizationCatalog.groupSize)) ?? 0
+        residualLength = Int(value(QuantizationCatalog.residual)) ?? 0
+        rank = Int(value(QuantizationCatalog.rank)) ?? 0
+        outlierRatio = Double(value(QuantizationCatalog.outlierRatio)) ?? 0
+        description = QuantizationCatalog.spec(arguments)
     }
 }

@@ -1,3 +1,5 @@
+import KVSpec
+
 /// An element of a quantized key or value kept exactly: a sparse outlier, or part of the attention sink.
 ///
 /// Stored as 8 bytes (u32 row, u16 channel, f16 value); arrays of them are sorted by row, then channel.

@@ -49,7 +49,7 @@ final class QuantizedAttentionSpeedTests: XCTestCase {
         var caches: [(String, KVCache)] = [("f16", base)]
         for bits in [8, 4, 2] {
             let cache = base.copy()
-            try cache.quantize(try KVCacheQuantization(method: .kivi, bits: bits))
+            try cache.quantize(try KVCacheQuantization.parse("kivi:bits=\(bits)"))
             caches.append(("kivi \(bits)-bit", cache))
         }
         var rates: [String: [Double]] = [:]

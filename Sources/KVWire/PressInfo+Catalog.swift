@@ -1,0 +1,11 @@
+import KVSpec
+
+extension PressInfo {
+    /// The wire form of a catalog entry (a press, or a quantization method): its parameters with
+    /// their defaults and meaning, as the catalog declares them.
+    public init(_ entry: PressEntry) {
+        self.init(name: entry.name, summary: entry.summary,
+                  parameters: entry.parameters.map { PressParameterInfo(name: $0.name, defaultValue: $0.defaultValue, help: $0.doc) },
+                  wraps: entry.inner != .none)
+    }
+}

@@ -27,7 +27,7 @@ final class DecodingSweepTests: XCTestCase {
 
         // Without budgets, each spec runs as written; eval's single spec is the same path.
         let asWritten = try DecodingChoice.grid(decoding: "h2o:cache_budget=64", cacheBudgets: nil)
-        XCTAssertEqual(asWritten.map(\.label), ["h2o"])
+        XCTAssertEqual(asWritten.map(\.label), ["h2o:cache_budget=64"])
         XCTAssertEqual(asWritten[0].press?.cacheBudget, 64)
         XCTAssertEqual(try DecodingChoice.grid(decoding: nil, cacheBudgets: nil).map(\.isNone), [true])
     }

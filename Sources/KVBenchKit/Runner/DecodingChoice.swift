@@ -4,7 +4,7 @@ import KVPress
 /// takes it) whose `cache_budget` a sweep may set, as the kvpress reasoning fork sweeps
 /// `--cache_budget 128 256 384 512` per press.
 public struct DecodingChoice: Sendable {
-    /// The spec as written, without the budget the sweep sets (`h2o:compression_interval=16`), or `none`.
+    /// The spec as written, before the sweep sets its budget (`h2o:compression_interval=16`), or `none`.
     public let base: String
     /// The `cache_budget` the sweep set, or `nil` (the spec's own, or no decoding press).
     public let cacheBudget: Int?
@@ -31,7 +31,8 @@ public struct DecodingChoice: Sendable {
             self = .none
             return
         }
-        var node = try SpecNode.parse(spec)
+        let written = try SpecNode.parse(spec)
+        var node = written
         if let budget = cacheBudget {
             guard budget >= 1 else { throw SweepError.invalidBudget(budget) }
             for decided in ["cache_budget", "compression_ratio_decoding"] {
@@ -42,7 +43,7 @@ public struct DecodingChoice: Sendable {
             }
             node = node.setting("cache_budget", to: String(budget))
         }
-        self.init(base: node.removing(["cache_budget"]).description, cacheBudget: cacheBudget,
+        self.init(base: written.description, cacheBudget: cacheBudget,
                   press: try DecodingSpec.parse(node.description))
     }
 

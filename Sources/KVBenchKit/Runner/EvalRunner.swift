@@ -38,13 +38,8 @@ public struct EvalRunner {
                     "contexts": contexts, "decoding_compressions": asks.decodingCompressions,
                     "decoding_compress_seconds": round4(asks.decodingCompressMs / 1000),
                     "mean_kv_bytes_after_answer": asks.kvBytes / max(1, answers), "peak_rss_bytes": peakRssBytes,
-                    "mean_per_context": Self.means(loads, contexts), "mean_per_answer": Self.means(asks, answers)]
-        }
-
-        /// Every metric of `total` divided by `n` (zeros when `n` is 0), counts too: a mean of
-        /// 187.5 generated tokens stays 187.5.
-        static func means(_ total: Metrics, _ n: Int) -> [String: Double] {
-            total.values.mapValues { n == 0 ? 0 : round4($0 / Double(n)) }
+                    "mean_per_context": loads.means(over: contexts).mapValues(round4),
+                    "mean_per_answer": asks.means(over: answers).mapValues(round4)]
         }
     }
 

@@ -141,12 +141,15 @@ final class DecodingSweepTests: XCTestCase {
         // Score versus budget: a line per prefill + decoding press, answering without one dashed.
         let chart = Sweep.chart(rows, title: "t")
         XCTAssertEqual(chart.xLabel, "cache budget (KV pairs per head)")
-        XCTAssertEqual(chart.series.map(\.name), ["none", "h2o:compression_interval=2", "streaming_llm:compression_interval=2",
-                                                  "knorm@0.5", "knorm@0.5 + h2o:compression_interval=2",
-                                                  "knorm@0.5 + streaming_llm:compression_interval=2"])
+        XCTAssertEqual(chart.series.map(\.name), ["none", "h2o", "streaming_llm", "knorm@0.5", "knorm@0.5 + h2o", "knorm@0.5 + streaming_llm"])
         XCTAssertEqual(chart.series.map(\.isBaseline), [true, false, false, true, false, false])
         XCTAssertEqual(chart.series[1].points.map(\.x), [40, 100000])
         XCTAssertEqual(chart.render().components(separatedBy: "<polyline").count - 1, 4)
+        // Two specs of one press keep their parameters apart.
+        var twoH2O = rows[1]
+        twoH2O.decoding = "h2o:window_size=8"
+        XCTAssertEqual(Sweep.chart(Array(rows[0..<3]) + [twoH2O], title: "t").series.map(\.name),
+                       ["none", "h2o:compression_interval=2", "h2o:window_size=8"])
     }
 }
 

@@ -119,8 +119,12 @@ public struct Sweep {
     /// press, when there are others than `none`), answering without one as the dashed baseline.
     public static func chart(_ rows: [Row], title: String) -> SVGLineChart {
         let byBudget = rows.contains { $0.cacheBudget != nil }
+        // A decoding spec goes by its press's name alone when no other spec of the grid shares it.
+        func pressName(_ spec: String) -> String { (try? SpecNode.parse(spec).name) ?? spec }
+        let decodingSpecs = Set(rows.map(\.decoding))
         func name(_ prefill: String, _ decoding: String) -> String {
-            let parts = [prefill, decoding].filter { $0 != PressSpec.none }
+            let shared = decodingSpecs.filter { pressName($0) == pressName(decoding) }.count > 1
+            let parts = [prefill, shared ? decoding : pressName(decoding)].filter { $0 != PressSpec.none }
             return parts.isEmpty ? PressSpec.none : parts.joined(separator: " + ")
         }
         var order: [String] = []

@@ -34,8 +34,11 @@ public struct SharedPrefillSweep {
         guard let runner = runners.first else { return [] }
         // Each prefill press compresses once per context, whatever decodes after it.
         var choices: [PressChoice] = []
-        for c in configurations where !choices.contains(c.press) { choices.append(c.press) }
-        let prefillOf = configurations.map { c in choices.firstIndex(of: c.press)! }
+        let prefillOf = configurations.map { c -> Int in
+            if let i = choices.firstIndex(of: c.press) { return i }
+            choices.append(c.press)
+            return choices.count - 1
+        }
         var sharedPrefill = 0.0
         for (ci, context) in dataset.contexts.enumerated() {
             let document = runner.truncated(context.context)

@@ -35,7 +35,7 @@ public struct Sweep {
         public var model: String
         public var press: String
         public var ratio: Double
-        /// The decoding spec without the swept budget (`h2o:compression_interval=16`), or `none`.
+        /// The decoding spec as written, before the sweep sets its budget (`h2o:compression_interval=16`), or `none`.
         public var decoding: String
         /// The `cache_budget` the sweep set, or `nil`.
         public var cacheBudget: Int?

@@ -40,9 +40,10 @@ extension Metrics {
         Metrics(values: a.values.merging(b.values, uniquingKeysWith: +))
     }
 
-    /// Field-by-field quotients by `n` (a mean from a total), or zeros when `n` is 0.
-    public static func / (a: Metrics, n: Int) -> Metrics {
-        Metrics(values: a.values.mapValues { n == 0 ? 0 : $0 / Double(n) })
+    /// Field-by-field means of this total over `n` loads or answers, by name, or zeros when `n` is
+    /// 0. Counts keep their fraction (187.5 generated tokens), so they are not a record.
+    public func means(over n: Int) -> [String: Double] {
+        values.mapValues { n == 0 ? 0 : $0 / Double(n) }
     }
 
     /// `decodingCompressMs` → `decoding_compress_ms`.

@@ -43,7 +43,7 @@ struct EvalArguments: ParsableArguments {
 
     @OptionGroup var quantizationOptions: QuantizationOptions
 
-    @Option(help: ArgumentHelp("Compress while answering: a decoding press spec, e.g. h2o:cache_budget=256,compression_interval=32 (\(DecodingCatalog.names.joined(separator: ", "))).", valueName: "spec"))
+    @Option(help: ArgumentHelp("Compress while answering: a decoding press spec, e.g. h2o:cache_budget=256,compression_interval=32 (\(DecodingCatalog.names.joined(separator: ", "))); sweep takes a comma-separated list, e.g. none,h2o,snapkv:window_size=32.", valueName: "spec"))
     var decoding: String?
 
     @Flag(name: .customLong("query-aware"), help: ArgumentHelp(
@@ -70,7 +70,6 @@ struct EvalArguments: ParsableArguments {
             throw ValidationError("unknown --task '\(task)'; valid: \(RulerTask.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard KVStorageType(rawValue: kvStorage) != nil else { throw ValidationError("--kv-storage must be f16 or f32") }
-        do { _ = try decodingPress() } catch { throw ValidationError("\(error)") }
         do { _ = try datasetSpec() } catch { throw ValidationError("\(error)") }
         guard contextLength >= 128 else { throw ValidationError("--context-length must be at least 128") }
     }
@@ -94,14 +93,12 @@ struct EvalArguments: ParsableArguments {
         return v.map { $0! }
     }
 
-    /// The --decoding press, if any.
-    func decodingPress() throws -> DecodingPress? { try decoding.map(DecodingSpec.parse) }
-
+    /// The settings every configuration shares; each command sets the decoding press (`eval` the
+    /// one of --decoding, `sweep` each configuration's).
     var options: EvalOptions {
         var o = EvalOptions(samples: samples, fraction: fraction, maxContextLength: maxContextLength, maxNewTokens: maxNewTokens,
                             seed: seed, storage: KVStorageType(rawValue: kvStorage) ?? .f16)
         o.quantization = try? quantizationOptions.quantization()
-        o.decoding = try? decodingPress()
         o.queryAware = queryAware
         return o
     }

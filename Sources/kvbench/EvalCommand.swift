@@ -33,13 +33,24 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         if let ratio, !(ratio >= 0 && ratio < 1) { throw ValidationError("--ratio must be in [0, 1)") }
         do { _ = try PressChoice(spec: press, ratio: ratio) } catch { throw ValidationError("\(error)") }
+        do { _ = try decodingChoice() } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The --decoding press: one spec, or none.
+    func decodingChoice() throws -> DecodingChoice {
+        let choices = try DecodingChoice.grid(decoding: eval.decoding, cacheBudgets: nil)
+        guard choices.count == 1 else {
+            throw ValidationError("eval takes one --decoding spec, got \(choices.count); sweep runs a list of them")
+        }
+        return choices[0]
     }
 
     func run() throws {
         let model = try modelOptions.load()
         let dataset = try eval.loadDataset(model: model)
         let choice = try PressChoice(spec: press, ratio: ratio)
-        var evaluation = Evaluation(model: model, dataset: dataset, press: choice, options: eval.options, outputRoot: eval.outputDir)
+        let options = Sweep.Configuration(press: choice, decoding: try decodingChoice()).options(eval.options)
+        var evaluation = Evaluation(model: model, dataset: dataset, press: choice, options: options, outputRoot: eval.outputDir)
         evaluation.extraConfig = ["arguments": eval.json.merging(["press": press, "ratio": ratio ?? NSNull()]) { a, _ in a }]
         let bar = ProgressBar(label: "\(dataset.name) \(choice.base)@\(fmt2(choice.ratio))", enabled: !eval.quiet)
         let outcome = try evaluation.run(force: eval.force, progress: bar.update)

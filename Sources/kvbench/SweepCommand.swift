@@ -7,7 +7,7 @@ import KVSpec
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run a grid of presses × compression ratios and plot score versus ratio.",
+        abstract: "Run a grid of presses × compression ratios (× decoding presses × cache budgets) and plot score versus ratio or budget.",
         discussion: """
             Every configuration is an `eval` run (finished ones are reused unless --force). By \
             default each context is prefilled ONCE for the whole grid and every press compresses its \
@@ -18,9 +18,18 @@ struct SweepCommand: ParsableCommand {
             decoding-compressed and --query-aware grids name theirs after their directories \
             (sweep+query_aware.csv, …).
 
-            Example:
+            --decoding takes a list of decoding presses, each a configuration of its own; with \
+            --cache-budgets, each runs at every budget (its cache_budget; the spec must set no budget \
+            or compression_ratio_decoding of its own) and the chart is score versus budget, as the \
+            kvpress reasoning fork sweeps budgets 128, 256, 384, 512. Every prefill press is combined \
+            with every decoding configuration; such grids write sweep+decoding.csv and .svg.
+
+            Examples:
               kvbench sweep --dataset ruler --context-length 2048 --samples 50 \\
                 --presses none,knorm,snapkv,streaming_llm --ratios 0.5,0.75 --output-dir results
+              kvbench sweep --dataset gsm8k:gsm8k.jsonl --max-new-tokens 512 --presses none \\
+                --decoding none,h2o:compression_interval=16,snapkv:compression_interval=16 \\
+                --cache-budgets 128,256,384,512 --output-dir results
             """
     )
 
@@ -32,6 +41,9 @@ struct SweepCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Compression ratios, comma-separated, each in [0, 1).", valueName: "list"))
     var ratios: String = "0.25,0.5,0.75"
+
+    @Option(help: ArgumentHelp("Cache budgets (KV pairs kept per head), comma-separated: every --decoding press runs at each as its cache_budget.", valueName: "list"))
+    var cacheBudgets: String?
 
     @Flag(help: "Prefill each context once per configuration (as `eval` does) instead of once for the whole grid.")
     var separatePrefill = false
@@ -49,36 +61,50 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--ratios must be comma-separated numbers in [0, 1)")
         }
         guard !presses.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--presses needs at least one press") }
-        do { _ = try Sweep.grid(presses: pressList(), ratios: ratioValues) } catch { throw ValidationError("\(error)") }
+        do { _ = try grid(decodings()) } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Every configuration: each prefill press at each ratio, with each decoding press at each budget.
+    func grid(_ decodings: [DecodingChoice]) throws -> [Sweep.Configuration] {
+        Sweep.grid(presses: try Sweep.grid(presses: pressList(), ratios: ratioValues), decodings: decodings)
+    }
+
+    /// The decoding configurations of --decoding and --cache-budgets.
+    func decodings() throws -> [DecodingChoice] {
+        try DecodingChoice.grid(decoding: eval.decoding, cacheBudgets: cacheBudgets)
     }
 
     func run() throws {
         let model = try modelOptions.load()
         let dataset = try eval.loadDataset(model: model)
-        let grid = try Sweep.grid(presses: pressList(), ratios: ratioValues)
-        // Grids with other settings keep their own report next to this one.
-        let reportName = "sweep" + eval.options.directorySuffix
+        let decodings = try decodings()
+        let grid = try grid(decodings)
+        // Grids with other settings keep their own report next to this one; one decoding press names
+        // the report after itself, as it names the directories.
+        let reportName = "sweep" + (decodings.count > 1 ? "+decoding" + eval.options.directorySuffix
+                                                         : grid[0].options(eval.options).directorySuffix)
         let modelName = ResultStore.modelName(path: model.path)
         var rows: [Sweep.Row?] = grid.map { _ in nil }
         let start = DispatchTime.now()
-        func evaluation(_ choice: PressChoice) -> Evaluation {
-            var e = Evaluation(model: model, dataset: dataset, press: choice, options: eval.options, outputRoot: eval.outputDir)
-            e.extraConfig = ["arguments": eval.json.merging(["press": choice.base, "ratio": choice.ratio,
+        func evaluation(_ c: Sweep.Configuration) -> Evaluation {
+            var e = Evaluation(model: model, dataset: dataset, press: c.press, options: c.options(eval.options), outputRoot: eval.outputDir)
+            e.extraConfig = ["arguments": eval.json.merging(["press": c.press.base, "ratio": c.press.ratio, "decoding": c.decoding.base,
+                                                             "cache_budget": c.decoding.cacheBudget ?? NSNull(),
                                                              "shared_prefill": !separatePrefill]) { a, _ in a }]
             return e
         }
         func record(_ i: Int, _ outcome: Evaluation.Outcome) {
-            let choice = grid[i]
-            let row = Sweep.Row(dataset: dataset.name, model: modelName, press: choice.base,
-                                ratio: choice.isNone || choice.takesRatio ? choice.ratio : nil,
+            let c = grid[i]
+            let row = Sweep.Row(dataset: dataset.name, model: modelName, press: c.press.base,
+                                ratio: c.press.isNone || c.press.takesRatio ? c.press.ratio : nil, decoding: c.decoding,
                                 metrics: outcome.metrics, reused: outcome.skipped)
             rows[i] = row
-            FileHandle.standardError.write(Data("\(choice.base)@\(fmt2(choice.ratio)): accuracy \(row.accuracy) (n \(row.n), \(String(format: "%.0f", row.wallSeconds)) s\(outcome.skipped ? ", reused" : ""))\n".utf8))
+            FileHandle.standardError.write(Data("\(c.label): accuracy \(row.accuracy) (n \(row.n), \(String(format: "%.0f", row.wallSeconds)) s\(outcome.skipped ? ", reused" : ""))\n".utf8))
         }
         // Finished configurations are reused unless --force.
         var pending: [Int] = []
-        for (i, choice) in grid.enumerated() {
-            let e = evaluation(choice)
+        for (i, c) in grid.enumerated() {
+            let e = evaluation(c)
             if !eval.force, e.store.isFinished, let m = e.store.readMetrics() {
                 record(i, Evaluation.Outcome(metrics: m, skipped: true, predictions: [], store: e.store))
             } else {
@@ -87,7 +113,7 @@ struct SweepCommand: ParsableCommand {
         }
         if separatePrefill {
             for i in pending {
-                let bar = ProgressBar(label: "[\(i + 1)/\(grid.count)] \(grid[i].base)@\(fmt2(grid[i].ratio))", enabled: !eval.quiet)
+                let bar = ProgressBar(label: "[\(i + 1)/\(grid.count)] \(grid[i].label)", enabled: !eval.quiet)
                 record(i, try evaluation(grid[i]).run(force: true, progress: bar.update))
             }
         } else if !pending.isEmpty {
@@ -97,13 +123,13 @@ struct SweepCommand: ParsableCommand {
             let partialURL = URL(fileURLWithPath: eval.outputDir).appendingPathComponent(dataset.name)
                 .appendingPathComponent(modelName).appendingPathComponent(reportName + "-partial.csv")
             try FileManager.default.createDirectory(at: partialURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let results = try SharedPrefillSweep(model: model, choices: pending.map { grid[$0] }, options: eval.options)
+            let results = try SharedPrefillSweep(model: model, configurations: pending.map { grid[$0] }, options: eval.options)
                 .run(selected, progress: bar.update) { soFar in
-                    var text = "press,compression_ratio,accuracy,n,elapsed_seconds\n"
+                    var text = "configuration,accuracy,n,elapsed_seconds\n"
                     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
                     for (k, i) in pending.enumerated() {
                         let m = EvalMetrics(soFar[k])
-                        text += "\(grid[i].base.contains(",") ? "\"\(grid[i].base)\"" : grid[i].base),\(grid[i].ratio),\(m.accuracy),\(m.n),\(Int(elapsed))\n"
+                        text += "\"\(grid[i].label.replacingOccurrences(of: "\"", with: "\"\""))\",\(m.accuracy),\(m.n),\(Int(elapsed))\n"
                     }
                     try? Data(text.utf8).write(to: partialURL)
                 }

@@ -49,7 +49,8 @@ final class EvalEndToEndTests: XCTestCase {
         XCTAssertEqual((config["options"] as? [String: Any])?["max_new_tokens"] as? Int, 8)
 
         // One shared prefill for several presses gives exactly the separate run's predictions.
-        let shared = try SharedPrefillSweep(model: model, choices: [try PressChoice(spec: "none", ratio: nil), press],
+        let shared = try SharedPrefillSweep(model: model, configurations: [Sweep.Configuration(press: try PressChoice(spec: "none", ratio: nil)),
+                                                                           Sweep.Configuration(press: press)],
                                             options: EvalOptions(maxNewTokens: 8)).run(dataset)
         XCTAssertEqual(shared[1].0.map(\.prediction), outcome.predictions.map(\.prediction))
         XCTAssertEqual(shared[1].0.map(\.metrics.keptTokens), outcome.predictions.map(\.metrics.keptTokens))
@@ -88,7 +89,10 @@ final class EvalEndToEndTests: XCTestCase {
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: outcome.store.configURL)) as? [String: Any])
         XCTAssertEqual((config["options"] as? [String: Any])?["kv_quant"] as? String, "kivi:bits=4,group_size=32,residual=128")
 
-        let shared = try SharedPrefillSweep(model: model, choices: [press], options: options).run(dataset)
+        let decoding = try DecodingChoice(spec: "h2o:compression_interval=4", cacheBudget: 64)
+        XCTAssertEqual(decoding.press?.description, options.decoding?.description)
+        let shared = try SharedPrefillSweep(model: model, configurations: [Sweep.Configuration(press: press, decoding: decoding)],
+                                            options: options).run(dataset)
         XCTAssertEqual(shared[0].0.map(\.prediction), outcome.predictions.map(\.prediction))
         XCTAssertEqual(shared[0].0.map(\.metrics.decodingCompressions), outcome.predictions.map(\.metrics.decodingCompressions))
     }

@@ -39,16 +39,17 @@ final class ReportTests: XCTestCase {
                                       "timing": ["mean_per_context": ["fidelity": 0.93, "achieved_ratio": 0.62]]]
         let row = Sweep.Row(dataset: "d", model: "m", press: "fidelity:target=0.9", ratio: nil, metrics: metrics, reused: false)
         XCTAssertEqual(row.ratio, 0.62)
-        XCTAssertEqual(Sweep.csv([row]).split(separator: "\n")[1], "d,m,fidelity:target=0.9,0.62,0.9,3,0,false,0,0,0.93,0.62")
+        XCTAssertEqual(Sweep.csv([row]).split(separator: "\n")[1], "d,m,fidelity:target=0.9,0.62,none,,0.9,3,0,false,0,0,0.93,0.62,0,0,0,0,0")
     }
 
     func testCSVAndChart() {
         let rows = [row("none", 0, 1), row("knorm", 0.5, 0.8), row("knorm", 0.75, 0.4), row("adakv(a,b)", 0.5, 0.1)]
         let csv = Sweep.csv(rows).split(separator: "\n")
-        XCTAssertEqual(csv[0], "dataset,model,press,compression_ratio,accuracy,n,wall_seconds,reused,mean_context_tokens,mean_kept_tokens,"
-                       + "fidelity,achieved_ratio")
-        XCTAssertEqual(csv[2], "d,m,knorm,0.5,0.8,10,12.5,false,0,0,0,0")
-        XCTAssertEqual(csv[4].split(separator: ",").count, 13, "a press with a comma is quoted")
+        XCTAssertEqual(csv[0], "dataset,model,press,compression_ratio,decoding,cache_budget,accuracy,n,wall_seconds,reused,"
+                       + "mean_context_tokens,mean_kept_tokens,fidelity,achieved_ratio,"
+                       + "generated_tokens,final_cache_tokens,decoding_compressions,decoding_compress_ms,decode_tok_s")
+        XCTAssertEqual(csv[2], "d,m,knorm,0.5,none,,0.8,10,12.5,false,0,0,0,0,0,0,0,0,0")
+        XCTAssertEqual(csv[4].split(separator: ",", omittingEmptySubsequences: false).count, 20, "a press with a comma is quoted")
         XCTAssertEqual(CSVText.records(Sweep.csv(rows))[4][2], "adakv(a,b)", "and reads back whole")
         let svg = Sweep.chart(rows, title: "t <1>").render()
         XCTAssertTrue(svg.hasPrefix("<svg"))

@@ -13,7 +13,7 @@ final class SweepMatchesEvalTests: XCTestCase {
         let (model, dataset) = try EvalEndToEndTests.modelAndRulerSamples(1)
         let options = EvalOptions(maxNewTokens: 4)
         let choices = try PressCatalog.names.map { try PressChoice(spec: PressExamples.halfRatio[$0]!, ratio: nil) }
-        let swept = try SharedPrefillSweep(model: model, choices: choices, options: options).run(dataset)
+        let swept = try SharedPrefillSweep(model: model, configurations: choices.map { Sweep.Configuration(press: $0) }, options: options).run(dataset)
         XCTAssertEqual(swept.count, choices.count)
         for (choice, (sweepPredictions, _)) in zip(choices, swept) {
             let (separate, _) = try EvalRunner(model: model, press: choice, options: options).run(dataset)

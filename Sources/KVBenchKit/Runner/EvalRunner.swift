@@ -39,8 +39,8 @@ public struct EvalRunner {
                     "contexts": contexts, "decoding_compressions": asks.decodingCompressions,
                     "decoding_compress_seconds": round4(asks.decodingCompressMs / 1000),
                     "mean_kv_bytes_after_answer": asks.kvBytes / max(1, answers), "peak_rss_bytes": peakRssBytes,
-                    "mean_per_context": (loads / contexts).values.mapValues(round4),
-                    "mean_per_answer": (asks / answers).values.mapValues(round4)]
+                    "mean_per_context": loads.means(over: contexts).mapValues(round4),
+                    "mean_per_answer": asks.means(over: answers).mapValues(round4)]
         }
     }
 

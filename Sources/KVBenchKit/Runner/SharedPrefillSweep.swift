@@ -6,28 +6,40 @@ import KVPress
 import KVWire
 
 /// Runs a whole grid of presses over a dataset with one prefill per context
-/// (`FanOutPressHook`): each configuration's cache is compressed from the same forward pass,
-/// then that configuration answers the context's questions. Per configuration it yields the same
-/// predictions as separate `EvalRunner` runs; the prefill time is shared and reported as such.
+/// (`FanOutPressHook`): each prefill press's cache is compressed from the same forward pass, then
+/// every configuration using that press answers the context's questions, each with its own
+/// decoding press (an ask compressing while it answers works on its own copy of the cache). Per
+/// configuration it yields the same predictions as separate `EvalRunner` runs; the prefill time
+/// is shared and reported as such.
 public struct SharedPrefillSweep {
     public let model: Model
-    public let choices: [PressChoice]
+    public let configurations: [Sweep.Configuration]
     public let options: EvalOptions
 
-    public init(model: Model, choices: [PressChoice], options: EvalOptions) {
+    /// - Parameter options: the settings every configuration shares; each configuration's decoding
+    ///   choice replaces `options.decoding`.
+    public init(model: Model, configurations: [Sweep.Configuration], options: EvalOptions) {
         self.model = model
-        self.choices = choices
+        self.configurations = configurations
         self.options = options
     }
 
-    /// Predictions and timings per configuration (same order as `choices`).
+    /// Predictions and timings per configuration (same order as `configurations`).
     /// - Parameter progress: (contexts done, total contexts).
     /// - Parameter partial: after each context, the predictions so far per configuration (for a
     ///   running tally that survives an interrupted sweep).
     public func run(_ dataset: EvalDataset, progress: (Int, Int) -> Void = { _, _ in },
                     partial: ([[Prediction]]) -> Void = { _ in }) throws -> [([Prediction], EvalRunner.Timing)] {
-        var results = choices.map { _ in ([Prediction](), EvalRunner.Timing()) }
-        let runner = EvalRunner(model: model, press: choices[0], options: options)
+        var results = configurations.map { _ in ([Prediction](), EvalRunner.Timing()) }
+        let runners = configurations.map { EvalRunner(model: model, press: $0.press, options: $0.options(options)) }
+        guard let runner = runners.first else { return [] }
+        // Each prefill press compresses once per context, whatever decodes after it.
+        var choices: [PressChoice] = []
+        let prefillOf = configurations.map { c -> Int in
+            if let i = choices.firstIndex(of: c.press) { return i }
+            choices.append(c.press)
+            return choices.count - 1
+        }
         var sharedPrefill = 0.0
         for (ci, context) in dataset.contexts.enumerated() {
             let document = runner.truncated(context.context)
@@ -66,11 +78,12 @@ public struct SharedPrefillSweep {
             } catch {
                 loadError = "\(error)"
             }
-            for (i, _) in choices.enumerated() {
+            for (i, configurationRunner) in runners.enumerated() {
                 var (preds, timing) = results[i]
+                let session = sessions[prefillOf[i]]
                 let before = DispatchTime.now()
-                runner.answer(context, session: sessions[i], loadError: loadError, into: &preds, timing: &timing)
-                timing.wallSeconds += seconds(since: before) + (sessions[i].map { $0.loadMetrics.compressMs / 1000 } ?? 0)
+                configurationRunner.answer(context, session: session, loadError: loadError, into: &preds, timing: &timing)
+                timing.wallSeconds += seconds(since: before) + (session.map { $0.loadMetrics.compressMs / 1000 } ?? 0)
                 results[i] = (preds, timing)
             }
             partial(results.map(\.0))

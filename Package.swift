@@ -29,6 +29,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -73,7 +74,7 @@ let package = Package(
         ),
         .target(
             name: "KVModel",
-            dependencies: ["COpenBLAS", "KVSystem", "CKVKernels"],
+            dependencies: ["COpenBLAS", "KVSystem", "CKVKernels", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: optimized
         ),
         // Spec grammar and the press catalog (parameters, defaults, validation). Pure Swift: kvctl uses it.
@@ -105,6 +106,7 @@ let package = Package(
             dependencies: [
                 "KVWire", "KVMetrics", "CLibUV", "KVSystem", "CHiredis", "COpenSSLCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // The engine as the daemon's backend: KVEngine sessions behind `InferenceBackend`, and the

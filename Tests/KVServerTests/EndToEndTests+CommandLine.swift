@@ -41,6 +41,22 @@ extension EndToEndTests {
         XCTAssertTrue(r.stderr.contains(message), r.stderr)
     }
 
+    /// `--threads` sizes kvd's compute pool (passed to the pool, no environment variable), and a
+    /// flag kvd gained from the table takes effect: `--max-new-tokens=3` bounds an answer that sets none.
+    func testKvdPassesItsThreadsAndLimitsFromFlags() throws {
+        try requireModel()
+        let daemon = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath, "--threads", "3", "--max-new-tokens=3"])
+        defer { daemon.terminate() }
+        XCTAssertTrue(daemon.log.contains(", 3 threads, kernels"), daemon.log)
+        XCTAssertFalse(daemon.log.contains("ignored"), daemon.log)
+        let c = try daemon.client()
+        guard case .load = try c.call(.load(LoadRequest(session: "s", document: try Self.document))).body else { return XCTFail(daemon.log) }
+        let r = try c.call(.ask(AskRequest(session: "s", question: Self.questions[0])))
+        guard case .ask(let answer) = r.body else { return XCTFail("\(r.body)") }
+        XCTAssertEqual(answer.tokenIDs.count, 3)
+        XCTAssertEqual(answer.finishReason, "max_new_tokens")
+    }
+
     /// A negative `--target-fidelity` or `--ratio` is a value out of range, not a missing one.
     func testKvctlNamesTheRangeOfANegativeTargetOrRatio() throws {
         let kvctl = try Products.path("kvctl")

@@ -55,7 +55,7 @@ public struct ServerConfiguration: Equatable, Sendable {
         .list("model", \.modelPaths, flag: "model", environment: "KVD_MODEL", valueName: "path", expected: "a path",
               help: "Model file (GGUF); repeat to serve several, the first is the default. None: the model scripts/fetch-model installs.",
               parse: { SettingValue.path($0).map { [$0] } }, text: { $0 }),
-        .one("threads", \.threads, environment: "KVD_THREADS", valueName: "n", expected: "a number of threads, 0 = $KVD_THREADS, else min(2, cores)",
+        .one("threads", \.threads, environment: "KVD_THREADS", valueName: "n", expected: "a number of threads from 0 to 4096",
              help: "Compute threads for matrix products and attention (0 = $KVD_THREADS, else min(2, cores)).",
              parse: SettingValue.integer(in: 0...4096), text: { "\($0)" }),
         .one("memory_budget", \.memoryBudget, valueName: "bytes", expected: "bytes, e.g. 4G or 512M",

@@ -129,12 +129,16 @@ final class ServerConfigurationTests: XCTestCase {
         }
     }
 
-    /// The README's settings table names every key and flag (so it stays true when a row is added).
-    func testTheREADMEDocumentsEverySetting() throws {
-        let readme = try String(contentsOf: Products.repository.appendingPathComponent("README.md"), encoding: .utf8)
+    /// The user documentation (README.md and docs/) names every key and flag, so its settings
+    /// table stays true when a row is added.
+    func testTheDocumentationNamesEverySetting() throws {
+        let root = Products.repository
+        let docs = try FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("docs").path)
+            .filter { $0.hasSuffix(".md") }.map { "docs/" + $0 }
+        let text = try (["README.md"] + docs).map { try String(contentsOf: root.appendingPathComponent($0), encoding: .utf8) }.joined()
         for s in ServerConfiguration.settings {
-            XCTAssertTrue(readme.contains("`\(s.key)`"), "README.md does not document \(s.key)")
-            XCTAssertTrue(readme.contains("`--\(s.flag) "), "README.md does not document --\(s.flag)")
+            XCTAssertTrue(text.contains("`\(s.key)`"), "README.md and docs/ do not document \(s.key)")
+            XCTAssertTrue(text.contains("`--\(s.flag) "), "README.md and docs/ do not document --\(s.flag)")
         }
     }
 

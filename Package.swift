@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -74,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "KVModel",
-            dependencies: ["COpenBLAS", "KVSystem", "CKVKernels", "KVSpec"],
+            dependencies: ["COpenBLAS", "KVSystem", "CKVKernels", "KVSpec", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: optimized
         ),
         // Spec grammar and the press and quantization catalogs (parameters, defaults, validation).
@@ -108,6 +109,7 @@ let package = Package(
             dependencies: [
                 "KVWire", "KVMetrics", "CLibUV", "KVSystem", "CHiredis", "COpenSSLCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // The engine as the daemon's backend: KVEngine sessions behind `InferenceBackend`, and the

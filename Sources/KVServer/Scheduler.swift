@@ -1,5 +1,6 @@
-import KVWire
+import DequeModule
 import Foundation
+import KVWire
 
 /// Runs inference on one worker thread: jobs in FIFO order, and every started ask stepped in
 /// shared batches (continuous batching).
@@ -53,15 +54,15 @@ public final class Scheduler: @unchecked Sendable {
         let finished: () -> Void
     }
 
-    /// Jobs and asks that may wait at once.
+    /// Jobs and asks that may wait at once (`max_queue`).
     public let maxQueue: Int
-    /// Asks stepped together at most; the others wait their turn (oldest first).
+    /// Asks stepped together at most; the others wait their turn, oldest first (`max_batch`).
     public let maxBatch: Int
     /// Rows a step may hold: question prompts join a step only while it stays within this.
     public let maxStepRows: Int
     private let backend: InferenceBackend
     private let condition = NSCondition()
-    private var queue: [Job] = []
+    private var queue: Deque<Job> = []
     private var running: String?
     private var accepting = true
     private var finished = false
@@ -71,7 +72,7 @@ public final class Scheduler: @unchecked Sendable {
     /// `active.count`, readable from any thread.
     private var activeCount = 0
     /// Jobs waiting for memory, oldest first (`waitForRoom`). Worker thread only.
-    private var waiting: [Job] = []
+    private var waiting: Deque<Job> = []
     /// `waiting.count`, readable from any thread.
     private var waitingCount = 0
     /// Set by `waitForRoom` while a job runs (worker thread only).
@@ -84,10 +85,12 @@ public final class Scheduler: @unchecked Sendable {
     /// When the load in progress last handed over to the asks (worker thread only).
     private var loadResumed: DispatchTime?
 
-    public init(backend: InferenceBackend, maxQueue: Int = 1024, maxBatch: Int = 16, maxStepRows: Int = 512) {
+    /// - Parameters:
+    ///   - maxQueue, maxBatch: the `max_queue` and `max_batch` settings, as `ServerConfiguration` checked them.
+    public init(backend: InferenceBackend, maxQueue: Int, maxBatch: Int, maxStepRows: Int = 512) {
         self.backend = backend
         self.maxQueue = maxQueue
-        self.maxBatch = max(1, maxBatch)
+        self.maxBatch = maxBatch
         self.maxStepRows = max(1, maxStepRows)
         let t = Thread { self.workerLoop() }  // the worker keeps the scheduler alive until `drain`
         t.name = "kvd-worker"
@@ -277,7 +280,7 @@ public final class Scheduler: @unchecked Sendable {
         guard !waiting.isEmpty else { return }
         let jobs = waiting
         waiting = []
-        var kept: [Job] = []
+        var kept: Deque<Job> = []
         for job in jobs {
             if asksOnly && !job.startsAsk { kept.append(job) } else { run(job) }
         }

@@ -23,10 +23,10 @@ public final class EngineBackend: InferenceBackend {
     /// Opens `modelPaths` (the default model's usual places when empty).
     /// - Throws: `WireError`-free startup errors naming the file and the problem.
     /// - Parameter threads: size of KVModel's thread pool, which runs every matrix product and
-    ///   attention (0 = its default: `KVD_THREADS`, else min(2, cores)). OpenBLAS stays single-threaded.
+    ///   attention (0 = the pool's default). OpenBLAS stays single-threaded.
     public init(modelPaths: [String], threads: Int, logger: Logger) throws {
-        // The pool is created on first use, from KVD_THREADS: set it before any model touches it.
-        if threads > 0 { setenv("KVD_THREADS", String(threads), 1) }
+        // The pool is made on first use: size it before any model touches it.
+        if threads > 0 { ThreadPool.useSharedThreadCount(threads) }
         let paths = modelPaths.isEmpty ? [DefaultModel.path] : modelPaths
         var list: [Served] = []
         for path in paths {

@@ -12,6 +12,9 @@ public final class DaemonClient {
     private var decoder = FrameDecoder(maxFrameSize: 1 << 30)
     private var nextID: UInt64 = 1
 
+    /// The system service's socket: kvd's default `socket`, kvctl's default without `$KVD_SOCKET`.
+    public static let defaultSocketPath = "/run/kvd/kvd.sock"
+
     /// Connects to `socketPath`.
     /// - Throws: `DaemonClientError.cannotConnect` when nothing listens there, `.permissionDenied` when this
     ///   user may not open the socket.

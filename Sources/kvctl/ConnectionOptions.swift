@@ -6,10 +6,10 @@ import Foundation
 struct ConnectionOptions: ParsableArguments {
     /// The default socket: `$KVD_SOCKET`, else the system service's.
     static var defaultSocket: String {
-        ProcessInfo.processInfo.environment["KVD_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/kvd/kvd.sock"
+        ProcessInfo.processInfo.environment["KVD_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? DaemonClient.defaultSocketPath
     }
 
-    @Option(help: ArgumentHelp("kvd's Unix socket (default: $KVD_SOCKET, else /run/kvd/kvd.sock).", valueName: "path"))
+    @Option(help: ArgumentHelp("kvd's Unix socket (default: $KVD_SOCKET, else \(DaemonClient.defaultSocketPath)).", valueName: "path"))
     var socket: String = ConnectionOptions.defaultSocket
 
     @Flag(help: "Print one JSON object instead of text (errors too: {\"error\":{\"code\",\"message\"}}).")

@@ -55,7 +55,7 @@ final class Daemon {
         watchers = [try UVSignalWatcher(loop: loop, signal: SIGTERM, stop), try UVSignalWatcher(loop: loop, signal: SIGINT, stop)]
 
         SystemdNotify.send("READY=1\nSTATUS=serving \(backend.models.first?.name ?? "")")
-        logger.info("kvd \(Server.version) ready: model \(backend.models.first?.path ?? "?"), state \(configuration.stateDirectory), telemetry \(configuration.telemetryDirectory), memory budget \(configuration.memoryBudget) bytes, kernels \(CPULevel.current.rawValue)")
+        logger.info("kvd \(Server.version) ready: model \(backend.models.first?.path ?? "?"), state \(configuration.stateDirectory), telemetry \(configuration.telemetryDirectory), memory budget \(configuration.memoryBudget) bytes, \(ThreadPool.shared.threadCount) threads, kernels \(CPULevel.current.rawValue)")
         loop.run()
         if let ownSocket { unlink(ownSocket) }
         server.scheduler.waitUntilFinished(timeout: 5)

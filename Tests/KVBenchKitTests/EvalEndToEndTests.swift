@@ -74,7 +74,7 @@ final class EvalEndToEndTests: XCTestCase {
         let press = try PressChoice(spec: "knorm", ratio: 0.5)
         let outcome = try Evaluation(model: model, dataset: dataset, press: press, options: options, outputRoot: root).run(force: true)
         let dir = outcome.store.directory.path
-        XCTAssertTrue(dir.contains("/knorm+kivi_bits-4_group_size-32_residual-128+dec-h2o_window_size-64_gqa_score_agg-mean_cache_budget-64_compression_interval-4/"), dir)
+        XCTAssertTrue(dir.contains("/knorm+kivi_bits-4_group_size-32_residual-128+dec-h2o_window_size-64_gqa_score_agg-mean_cache_budget-64_compression_interval-4_query_buffer-256/"), dir)
         XCTAssertTrue(dir.hasSuffix("/0.50"), dir)
         for p in outcome.predictions {
             XCTAssertNil(p.error)

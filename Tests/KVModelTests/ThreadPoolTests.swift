@@ -72,8 +72,11 @@ final class ThreadPoolTests: XCTestCase {
         for i in 0..<2000 { XCTAssertEqual(counts[i], 2000) }
     }
 
+    /// Nobody sized the shared pool here (only kvd does), so it has the default; once made, its size stays.
     func testSharedPoolDefaults() {
         XCTAssertGreaterThanOrEqual(ThreadPool.shared.threadCount, 1)
+        XCTAssertEqual(ThreadPool.shared.threadCount, ThreadPool.defaultThreadCount)
+        XCTAssertFalse(ThreadPool.useSharedThreadCount(ThreadPool.shared.threadCount + 1))
         XCTAssertEqual(ThreadPool.shared.threadCount, ThreadPool.defaultThreadCount)
     }
 }

@@ -23,6 +23,40 @@ extension EndToEndTests {
         XCTAssertTrue(ok.stderr.contains("no-such-model.gguf"), "a valid level passes, up to the missing model: \(ok.stderr)")
     }
 
+    /// `kvd --help` lists every setting's flag, and a flag kvd gained from the table (`--max-batch`)
+    /// refuses a bad value with the config file's sentence, before any model is opened.
+    func testKvdHelpListsEverySettingAndItsFlagsRefuseLikeTheFile() throws {
+        let help = try run(try Products.path("kvd"), ["--help"])
+        XCTAssertEqual(help.status, 0, help.stderr)
+        for s in ServerConfiguration.settings {
+            XCTAssertTrue(help.stdout.contains("  --\(s.flag) <\(s.valueName)>"), "--\(s.flag) missing from:\n\(help.stdout)")
+        }
+        XCTAssertTrue(help.stdout.contains(ServerConfiguration.settingsHelp), "the table's lines, as they are:\n\(help.stdout)")
+        var c = ServerConfiguration()
+        var message = ""
+        XCTAssertThrowsError(try c.apply(configText: "max_batch = 300")) { message = ($0 as? ServerConfiguration.ParseError)?.message ?? "" }
+        XCTAssertEqual(message, "invalid value '300' for max_batch: expected a number of asks from 1 to 256")
+        let r = try run(try Products.path("kvd"), ["--max-batch=300", "--model", dir.appendingPathComponent("no-such-model.gguf").path])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains(message), r.stderr)
+    }
+
+    /// `--threads` sizes kvd's compute pool (passed to the pool, no environment variable), and a
+    /// flag kvd gained from the table takes effect: `--max-new-tokens=3` bounds an answer that sets none.
+    func testKvdPassesItsThreadsAndLimitsFromFlags() throws {
+        try requireModel()
+        let daemon = try DaemonProcess(directory: dir, extraArguments: ["--model", Self.modelPath, "--threads", "3", "--max-new-tokens=3"])
+        defer { daemon.terminate() }
+        XCTAssertTrue(daemon.log.contains(", 3 threads, kernels"), daemon.log)
+        XCTAssertFalse(daemon.log.contains("ignored"), daemon.log)
+        let c = try daemon.client()
+        guard case .load = try c.call(.load(LoadRequest(session: "s", document: try Self.document))).body else { return XCTFail(daemon.log) }
+        let r = try c.call(.ask(AskRequest(session: "s", question: Self.questions[0])))
+        guard case .ask(let answer) = r.body else { return XCTFail("\(r.body)") }
+        XCTAssertEqual(answer.tokenIDs.count, 3)
+        XCTAssertEqual(answer.finishReason, .maxNewTokens)
+    }
+
     /// A negative `--target-fidelity` or `--ratio` is a value out of range, not a missing one.
     func testKvctlNamesTheRangeOfANegativeTargetOrRatio() throws {
         let kvctl = try Products.path("kvctl")

@@ -20,8 +20,26 @@ public final class ThreadPool: @unchecked Sendable {
     /// How long an idle worker spins before it blocks.
     public let spinMicroseconds: Int
 
-    /// The process-wide pool: `KVD_THREADS` if set to a positive integer, otherwise min(2, active processors).
-    public static let shared = ThreadPool(threadCount: defaultThreadCount)
+    /// The process-wide pool, made on first use: `useSharedThreadCount`'s count if a program set
+    /// one (kvd's `threads` setting), else `defaultThreadCount`.
+    public static let shared = ThreadPool(threadCount: sharedSize.withLock { size in
+        size.made = true
+        return size.requested ?? defaultThreadCount
+    })
+
+    /// The count `shared` is to be made with, and whether it has been.
+    private static let sharedSize = Mutex<(requested: Int?, made: Bool)>((nil, false))
+
+    /// Makes `shared` run `threadCount` threads; call before anything computes.
+    /// - Returns: false when `shared` already exists (its count is then unchanged).
+    @discardableResult
+    public static func useSharedThreadCount(_ threadCount: Int) -> Bool {
+        sharedSize.withLock { size in
+            guard !size.made else { return false }
+            size.requested = threadCount
+            return true
+        }
+    }
 
     /// `KVD_THREADS`, or min(2, active processors).
     public static var defaultThreadCount: Int {

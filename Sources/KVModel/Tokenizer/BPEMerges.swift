@@ -1,3 +1,5 @@
+import HeapModule
+
 /// The merge table of a byte-level BPE vocabulary and the merge loop over one word.
 ///
 /// A word starts as one token per byte; the adjacent pair with the lowest merge rank is merged
@@ -70,14 +72,14 @@ struct BPEMerges: Sendable {
         var prev = [Int](0..<n).map { $0 - 1 }
         next[n - 1] = -1
         var alive = [Bool](repeating: true, count: n)
-        var heap = BinaryHeap<MergeCandidate> { $0.key < $1.key }
+        var heap = Heap<MergeCandidate>()
         for p in 0..<(n - 1) {
             if let v = lookup(ids[p], ids[p + 1]) {
-                heap.push(MergeCandidate(key: (v >> 32) << 32 | UInt64(p), left: Int32(p), leftID: ids[p], rightID: ids[p + 1],
+                heap.insert(MergeCandidate(key: (v >> 32) << 32 | UInt64(p), left: Int32(p), leftID: ids[p], rightID: ids[p + 1],
                                 merged: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)))
             }
         }
-        while let e = heap.pop() {
+        while let e = heap.popMin() {
             let l = Int(e.left)
             guard alive[l], ids[l] == e.leftID else { continue }
             let r = next[l]
@@ -88,12 +90,12 @@ struct BPEMerges: Sendable {
             if next[r] >= 0 { prev[next[r]] = l }
             let pl = prev[l]
             if pl >= 0, let v = lookup(ids[pl], ids[l]) {
-                heap.push(MergeCandidate(key: (v >> 32) << 32 | UInt64(pl), left: Int32(pl), leftID: ids[pl], rightID: ids[l],
+                heap.insert(MergeCandidate(key: (v >> 32) << 32 | UInt64(pl), left: Int32(pl), leftID: ids[pl], rightID: ids[l],
                                 merged: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)))
             }
             let nl = next[l]
             if nl >= 0, let v = lookup(ids[l], ids[nl]) {
-                heap.push(MergeCandidate(key: (v >> 32) << 32 | UInt64(l), left: Int32(l), leftID: ids[l], rightID: ids[nl],
+                heap.insert(MergeCandidate(key: (v >> 32) << 32 | UInt64(l), left: Int32(l), leftID: ids[l], rightID: ids[nl],
                                 merged: Int32(truncatingIfNeeded: v & 0xFFFF_FFFF)))
             }
         }
@@ -105,11 +107,15 @@ struct BPEMerges: Sendable {
     }
 }
 
-/// A queued merge in the heap path: `key` is `rank << 32 | position`, so equal ranks merge leftmost first.
-private struct MergeCandidate {
+/// A queued merge in the heap path: `key` is `rank << 32 | position`, so equal ranks merge leftmost
+/// first. Only `key` orders candidates: two with the same key are the same merge.
+private struct MergeCandidate: Comparable {
     var key: UInt64
     var left: Int32
     var leftID: Int32
     var rightID: Int32
     var merged: Int32
+
+    static func < (a: MergeCandidate, b: MergeCandidate) -> Bool { a.key < b.key }
+    static func == (a: MergeCandidate, b: MergeCandidate) -> Bool { a.key == b.key }
 }

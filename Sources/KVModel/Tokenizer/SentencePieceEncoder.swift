@@ -1,3 +1,5 @@
+import HeapModule
+
 /// The SentencePiece path (`tokenizer.ggml.model = llama`: Gemma, Llama 2, Mistral, TinyLlama, Phi-3)
 /// with the semantics of llama.cpp's SPM tokenizer.
 ///
@@ -59,15 +61,15 @@ struct SentencePieceEncoder: Sendable {
     }
 
     /// A pair of adjacent symbols whose concatenation (`size` bytes) is an entry with `score`.
-    private struct Bigram {
+    private struct Bigram: Comparable {
         var score: Float
         var left: Int32
         var right: Int32
         var size: Int32
 
-        /// Heap order: higher score first, then the leftmost pair.
-        @inline(__always) func before(_ o: Bigram) -> Bool {
-            score > o.score || (score == o.score && left < o.left)
+        /// Heap order (`popMin` first): higher score first, then the leftmost pair.
+        @inline(__always) static func < (a: Bigram, b: Bigram) -> Bool {
+            a.score > b.score || (a.score == b.score && a.left < b.left)
         }
     }
 
@@ -87,17 +89,17 @@ struct SentencePieceEncoder: Sendable {
         var next = (0..<count).map { Int32($0) + 1 }
         next[count - 1] = -1
 
-        var heap = BinaryHeap<Bigram> { $0.before($1) }
+        var heap = Heap<Bigram>()
         func consider(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0 else { return }
             let size = Int(length[Int(left)] + length[Int(right)])
             let s = Int(start[Int(left)])
             guard let id = index.id(of: UnsafeBufferPointer(rebasing: text[s..<(s + size)])) else { return }
-            heap.push(Bigram(score: scores[id], left: left, right: right, size: Int32(size)))
+            heap.insert(Bigram(score: scores[id], left: left, right: right, size: Int32(size)))
         }
         for i in 1..<max(count, 1) { consider(Int32(i - 1), Int32(i)) }
 
-        while let b = heap.pop() {
+        while let b = heap.popMin() {
             let l = Int(b.left), r = Int(b.right)
             // Stale: one side was merged away or grew since the pair was queued.
             if length[l] == 0 || length[r] == 0 || length[l] + length[r] != b.size { continue }

@@ -38,20 +38,6 @@ public struct PressArguments: Sendable {
         self.given = Set(text.keys)
     }
 
-    private init(press: String, parameters: [PressParameter], values: [String: String], given: Set<String>) {
-        self.press = press
-        self.parameters = parameters
-        self.values = values
-        self.given = given
-    }
-
-    /// The same values for `subset` of the parameters only (a decoding scorer's own, without the schedule).
-    public func restricted(to subset: [PressParameter]) -> PressArguments {
-        let names = Set(subset.map(\.name))
-        return PressArguments(press: press, parameters: subset, values: values.filter { names.contains($0.key) },
-                              given: given.intersection(names))
-    }
-
     /// Whether the spec gave `name` (rather than leaving its default).
     public func isGiven(_ name: String) -> Bool { given.contains(name) }
 

@@ -139,13 +139,10 @@ final class CapPressTests: XCTestCase {
         XCTAssertEqual(try PressSpec.parse(cap.description).description, cap.description)
         XCTAssertEqual(try PressSpec.parse("cap").description,
                        "cap:compression_ratio=0.0,tau=5.0,n_future_positions=512,n_sink=4,epsilon=1e-06,gqa_score_agg=mean")
-        func message(_ spec: String) -> String {
-            do { _ = try PressSpec.parse(spec); return "" } catch { return "\(error)" }
-        }
-        XCTAssertEqual(message("cap:tau=-1"), "invalid value '-1' for cap.tau; expected a number ≥ 0.0")
-        XCTAssertEqual(message("cap:epsilon=-0.1"), "invalid value '-0.1' for cap.epsilon; expected a number ≥ 0.0")
-        XCTAssertEqual(message("cap:n_future_positions=0"), "invalid value '0' for cap.n_future_positions; expected an integer ≥ 1")
-        XCTAssertEqual(message("cap:n_sink=-1"), "invalid value '-1' for cap.n_sink; expected an integer ≥ 0")
-        XCTAssertEqual(message("cap(knorm)"), "press 'cap' takes no inner press; write it without parentheses")
+        XCTAssertEqual(specError("cap:tau=-1"), "invalid value '-1' for cap.tau; expected a number ≥ 0.0")
+        XCTAssertEqual(specError("cap:epsilon=-0.1"), "invalid value '-0.1' for cap.epsilon; expected a number ≥ 0.0")
+        XCTAssertEqual(specError("cap:n_future_positions=0"), "invalid value '0' for cap.n_future_positions; expected an integer ≥ 1")
+        XCTAssertEqual(specError("cap:n_sink=-1"), "invalid value '-1' for cap.n_sink; expected an integer ≥ 0")
+        XCTAssertEqual(specError("cap(knorm)"), "press 'cap' takes no inner press; write it without parentheses")
     }
 }

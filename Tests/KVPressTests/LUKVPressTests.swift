@@ -110,23 +110,20 @@ final class LUKVPressTests: XCTestCase {
     }
 
     func testBadParametersAndCurvesSayWhatIsWrong() throws {
-        func message(_ spec: String) -> String {
-            do { _ = try PressSpec.parse(spec); return "" } catch { return "\(error)" }
-        }
-        XCTAssertEqual(message("lukv(snapkv):sink=-1"), "invalid value '-1' for lukv.sink; expected an integer ≥ 0")
-        XCTAssertEqual(message("lukv(snapkv):window=x"), "invalid value 'x' for lukv.window; expected an integer ≥ 0")
-        XCTAssertEqual(message("lukv:ratio=0.5"), "press 'lukv' wraps exactly one scorer press, e.g. lukv(snapkv); got 0")
-        XCTAssertEqual(message("lukv(adakv(snapkv))"),
+        XCTAssertEqual(specError("lukv(snapkv):sink=-1"), "invalid value '-1' for lukv.sink; expected an integer ≥ 0")
+        XCTAssertEqual(specError("lukv(snapkv):window=x"), "invalid value 'x' for lukv.window; expected an integer ≥ 0")
+        XCTAssertEqual(specError("lukv:ratio=0.5"), "press 'lukv' wraps exactly one scorer press, e.g. lukv(snapkv); got 0")
+        XCTAssertEqual(specError("lukv(adakv(snapkv))"),
                        "press 'lukv' needs a scorer press inside (e.g. snapkv, knorm); 'adakv' is not one")
-        XCTAssertEqual(message("lukv(knorm):budget_curve=/nonexistent/c.npy"),
+        XCTAssertEqual(specError("lukv(knorm):budget_curve=/nonexistent/c.npy"),
                        "press 'lukv' cannot use '/nonexistent/c.npy': cannot read the file")
         let text = try file(Data("not an array".utf8), "text.npy")
-        XCTAssertEqual(message("lukv(knorm):budget_curve=\(text)"), "press 'lukv' cannot use '\(text)': not a NumPy .npy file")
+        XCTAssertEqual(specError("lukv(knorm):budget_curve=\(text)"), "press 'lukv' cannot use '\(text)': not a NumPy .npy file")
         let short = try file(Self.npy([Float](repeating: 0.5, count: 50 * 4), shape: [50, 2, 2]), "short.npy")
-        XCTAssertEqual(message("lukv(knorm):budget_curve=\(short)"),
+        XCTAssertEqual(specError("lukv(knorm):budget_curve=\(short)"),
                        "press 'lukv' cannot use '\(short)': expected at least 99 targets (1%…99%), got 50")
         let ints = try file(Self.npy([], shape: [99, 2, 2]).replacing(Data("<f4".utf8), with: Data("<i4".utf8)), "ints.npy")
-        XCTAssertEqual(message("lukv(knorm):budget_curve=\(ints)"),
+        XCTAssertEqual(specError("lukv(knorm):budget_curve=\(ints)"),
                        "press 'lukv' cannot use '\(ints)': expected little-endian float32 or float64 values ('<f4' or '<f8')")
         // A curve for 3 layers cannot serve a 2-layer model: refused when the layer is compressed.
         let three = try curve(layer1: [0.375, 0.6875], layers: 3)

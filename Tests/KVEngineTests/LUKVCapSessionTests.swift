@@ -34,6 +34,8 @@ final class LUKVCapSessionTests: XCTestCase {
             let report = try session.ask(question: SessionTests.question, answerPrefix: SessionTests.answerPrefix,
                                          parameters: GenerateParameters(maxNewTokens: 12))
             XCTAssertTrue(report.answer.contains("4819233"), "\(spec): \(report.answer.debugDescription)")
+            print(String(format: "%@: %d tokens, prefill %.0f ms, compression %.0f ms, answer %@", spec as NSString, T,
+                         session.loadMetrics.prefillMs, session.loadMetrics.compressMs, report.answer.debugDescription as NSString))
         }
     }
 }

@@ -62,7 +62,7 @@ public enum PressCatalog {
             sketchSeed,
         ]),
         PressEntry("cap", "keeps entries of high capacity: anchor-weighted value leverage w·vᵀ(I + Σ w v vᵀ)⁻¹v (CAPKV)",
-                   "https://arxiv.org/abs/2604.25975", [
+                   "https://arxiv.org/abs/2604.25975", phases: .both, [
             ratio,
             PressParameter("tau", .number(0...Double.infinity), "5.0",
                            "temperature of the weights exp(tau·cos(anchor, key)) (larger = more peaked)"),

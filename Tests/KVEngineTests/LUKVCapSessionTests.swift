@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import KVEngine
+import KVWire
 import KVModel
 import KVPress
 

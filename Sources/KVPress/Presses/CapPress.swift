@@ -5,8 +5,9 @@ import KVModel
 /// well each key aligns with the expected future query (kvpress `CapPress`, CAPKV).
 ///
 /// Per query head, over the non-sink entries `j ≥ n_sink`:
-/// 1. The anchor `μ`: the mean pre-RoPE query of the non-sink rows, rotated by the RoPE rotation
-///    averaged over the next `n_future_positions` positions (as `expected_attention`).
+/// 1. The anchor `μ`: the mean pre-RoPE query of the non-sink rows (while decoding, of the recent
+///    queries), rotated by the RoPE rotation averaged over the next `n_future_positions` positions
+///    (as `expected_attention`).
 /// 2. Weights `w_j = exp(tau·c_j − max_j tau·c_j)`, `c_j` the cosine of `μ` and the (post-RoPE)
 ///    key, clamped to `[−1, 1]`.
 /// 3. The capacity matrix `A = I + Σ_j (w_j + epsilon)·v_j v_jᵀ` over the values; the score is
@@ -39,10 +40,14 @@ public final class CapPress: ScorerPress, CatalogPress {
         let T = input.tokenCount, H = input.headCount, G = input.headCountKV, D = input.headDimension
         guard T > nSink else { throw PressError.contextTooShort(press: name, tokens: T, needed: nSink + 1) }
         let n = T - nSink, group = input.groupSize
-        let q = Rotation.unrotate(input.queries, heads: H, headRows: input.headRows, rows: nSink..<T,
-                                  basePosition: input.firstPosition, geometry: input.geometry)
-        let R = Rotation.averageRotation(positions: (input.firstPosition + T)..<(input.firstPosition + T + nFuturePositions),
-                                         geometry: input.geometry)
+        // The anchor averages the rows whose queries are known (while decoding, the recent tokens').
+        let queryRows = max(nSink, input.queryRows.lowerBound)..<T
+        let nq = queryRows.count
+        guard nq > 0 else { throw PressError.contextTooShort(press: name, tokens: input.queryRowCount, needed: 1) }
+        let q = Rotation.unrotate(input.queries, heads: H, headRows: input.headRows, rows: queryRows,
+                                  positions: input.positions(queryRows), geometry: input.geometry)
+        let next = input.position(T - 1) + 1
+        let R = Rotation.averageRotation(positions: next..<(next + nFuturePositions), geometry: input.geometry)
         let (tau, epsilon) = (Float(tau), Float(epsilon))
         var unitKeys = [Float](repeating: 0, count: G * n * D)
         for g in 0..<G {
@@ -63,8 +68,8 @@ public final class CapPress: ScorerPress, CatalogPress {
                 for h in heads {
                     let g = h / group, values = input.value(g, nSink)
                     for c in 0..<D { mean[c] = 0 }
-                    for t in 0..<n { for c in 0..<D { mean[c] += q[(h * n + t) * D + c] } }
-                    let anchor = Self.unit((0..<D).map { r in (0..<D).reduce(Float(0)) { $0 + R[r * D + $1] * mean[$1] / Float(n) } })
+                    for t in 0..<nq { for c in 0..<D { mean[c] += q[(h * nq + t) * D + c] } }
+                    let anchor = Self.unit((0..<D).map { r in (0..<D).reduce(Float(0)) { $0 + R[r * D + $1] * mean[$1] / Float(nq) } })
                     for j in 0..<n {
                         var c: Float = 0
                         for i in 0..<D { c += anchor[i] * unitKeys[(g * n + j) * D + i] }

@@ -110,6 +110,18 @@ final class CapPressTests: XCTestCase {
         }
     }
 
+    /// A view of consecutive rows (how chunked wrappers read a layer) scores as an input holding
+    /// only those rows, at their true positions.
+    func testViewScoresAsAnInputOfItsRows() throws {
+        let full = Synthetic(tokens: 40, seed: 9)
+        let range = 8..<36
+        let cap: CapPress = try press("cap:ratio=0.5")
+        let viewed = try full.scores(cap, firstPosition: 100, view: range)
+        let sliced = try full.slice(range).scores(cap, firstPosition: 100 + range.lowerBound)
+        XCTAssertEqual(viewed.count, full.G * range.count)
+        for (a, b) in zip(viewed, sliced) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+    }
+
     /// The capacity matrix rewards a value direction no other entry spans: among many entries
     /// with the same value, the one with a new direction stays, and the sinks stay.
     func testKeepsTheUniqueValueDirectionAndTheSinks() throws {

@@ -40,14 +40,8 @@ public final class CapPress: ScorerPress, CatalogPress {
         let T = input.tokenCount, H = input.headCount, G = input.headCountKV, D = input.headDimension
         guard T > nSink else { throw PressError.contextTooShort(press: name, tokens: T, needed: nSink + 1) }
         let n = T - nSink, group = input.groupSize
-        // The anchor averages the rows whose queries are known (while decoding, the recent tokens').
-        let queryRows = max(nSink, input.queryRows.lowerBound)..<T
-        let nq = queryRows.count
-        guard nq > 0 else { throw PressError.contextTooShort(press: name, tokens: input.queryRowCount, needed: 1) }
-        let q = Rotation.unrotate(input.queries, heads: H, headRows: input.headRows, rows: queryRows,
-                                  positions: input.positions(queryRows), geometry: input.geometry)
-        let next = input.position(T - 1) + 1
-        let R = Rotation.averageRotation(positions: next..<(next + nFuturePositions), geometry: input.geometry)
+        // The anchor averages the rows whose queries are known.
+        let (q, nq, R) = try Rotation.futureQueries(input, skip: nSink, future: nFuturePositions, press: name)
         let (tau, epsilon) = (Float(tau), Float(epsilon))
         var unitKeys = [Float](repeating: 0, count: G * n * D)
         for g in 0..<G {

@@ -61,6 +61,16 @@ public enum PressCatalog {
             PressParameter("blending", .optionalNumber, "none", "weight of the leverage scores; none = compression_ratio"),
             sketchSeed,
         ]),
+        PressEntry("cap", "keeps entries of high capacity: anchor-weighted value leverage w·vᵀ(I + Σ w v vᵀ)⁻¹v (CAPKV)",
+                   "https://arxiv.org/abs/2604.25975", phases: .both, [
+            ratio,
+            PressParameter("tau", .number(0...Double.infinity), "5.0",
+                           "temperature of the weights exp(tau·cos(anchor, key)) (larger = more peaked)"),
+            PressParameter("n_future_positions", .integer(minimum: 1), "512", "future positions the anchor's RoPE rotation is averaged over"),
+            PressParameter("n_sink", .integer(minimum: 0), "4", "initial tokens always kept, left out of the anchor and the capacity matrix"),
+            PressParameter("epsilon", .number(0...Double.infinity), "1e-06", "added to each weight inside the capacity matrix"),
+            aggregation,
+        ]),
         PressEntry("pyramidkv", "SnapKV scores with pyramid-shaped per-layer budgets", "https://arxiv.org/abs/2406.02069", [
             PressParameter("compression_ratio", .ratio, "0.0", "average fraction of KV pairs removed"),
             PressParameter("window_size", .integer(minimum: 1), "64", "recent queries whose attention scores the context"),
@@ -109,6 +119,15 @@ public enum PressCatalog {
             alphaSafeguard, criticalEpsilon,
             PressParameter("first_stage_ratio", .number(0...1), "0.5", "share of each head's budget chosen by the inner scores"),
             innerRatio,
+        ]),
+        PressEntry("lukv", "per-layer, per-head budgets from a LU-KV budget curve around an inner scorer; sinks and the window stay",
+                   "https://arxiv.org/abs/2602.08585", inner: .one, [
+            innerRatio,
+            PressParameter("budget_curve", .text, "uniform",
+                           "LU-KV budget curve (.npy [99, layers, KV heads] of prune ratios, a local path; kvd extension), "
+                           + "or uniform (every head the ratio rounded to 1/100)"),
+            PressParameter("sink", .integer(minimum: 0), "4", "initial tokens always kept"),
+            PressParameter("window", .integer(minimum: 0), "1", "most recent tokens always kept"),
         ]),
         PressEntry("block", "compresses block by block, rescoring the kept set with each new block",
                    "https://arxiv.org/abs/2504.15364", inner: .one, [

@@ -102,3 +102,8 @@ extension Synthetic {
 func press<P>(_ spec: String, as type: P.Type = P.self) throws -> P {
     try XCTUnwrap(PressSpec.parse(spec) as? P, spec)
 }
+
+/// The error `PressSpec.parse(spec)` throws, as text (empty when it builds).
+func specError(_ spec: String) -> String {
+    do { _ = try PressSpec.parse(spec); return "" } catch { return "\(error)" }
+}

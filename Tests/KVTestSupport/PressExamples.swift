@@ -19,5 +19,6 @@ public enum PressExamples {
         "cam": "cam:ratio=0.5", "nacl": "nacl:ratio=0.5,seed=1", "scissorhands": "scissorhands:ratio=0.5",
         "finch": "finch:ratio=0.5", "kvzip": "kvzip:ratio=0.5",
         "headkv": "headkv:ratio=0.5", "fidelity": "fidelity:target=0.9",
+        "lukv": "lukv(snapkv):ratio=0.5", "cap": "cap:ratio=0.5",
     ]
 }

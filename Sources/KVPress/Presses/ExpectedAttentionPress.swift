@@ -39,15 +39,9 @@ public final class ExpectedAttentionPress: ScorerPress, CatalogPress {
         guard T > nSink + 1 else { throw PressError.contextTooShort(press: name, tokens: T, needed: nSink + 2) }
         let n = T - nSink
         let group = input.groupSize
-        // Pre-RoPE query statistics, over the rows whose queries are known (while decoding, the
-        // recent tokens', as kvpress's DecodingPress buffers them).
-        let queryRows = max(nSink, input.queryRows.lowerBound)..<T
-        let nq = queryRows.count
-        guard nq > 0 else { throw PressError.contextTooShort(press: name, tokens: input.queryRowCount, needed: 1) }
-        var q = Rotation.unrotate(input.queries, heads: H, headRows: input.headRows, rows: queryRows,
-                                  positions: input.positions(queryRows), geometry: input.geometry)
-        let next = input.position(T - 1) + 1
-        let R = Rotation.averageRotation(positions: next..<(next + nFuturePositions), geometry: input.geometry)
+        // Pre-RoPE query statistics, over the rows whose queries are known.
+        let (preRoPE, nq, R) = try Rotation.futureQueries(input, skip: nSink, future: nFuturePositions, press: name)
+        var q = preRoPE  // centred in place below
         var perHead = [Float](repeating: 0, count: H * n)
         var mu = [Float](repeating: 0, count: D), muR = mu
         var cov = [Float](repeating: 0, count: D * D), tmp = cov, covR = cov

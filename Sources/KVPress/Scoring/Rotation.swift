@@ -41,6 +41,22 @@ enum Rotation {
         return out
     }
 
+    /// What `expected_attention` and `cap` read of the future queries: the pre-RoPE queries
+    /// `[H, rows, D]` of the rows from `skip` on whose queries are known (while decoding, the
+    /// recent tokens', as kvpress's DecodingPress buffers them), and the RoPE rotation averaged
+    /// over the `future` positions after the last row.
+    /// - Throws: `PressError.contextTooShort` when no such row has a query.
+    static func futureQueries(_ input: PressInput, skip: Int, future: Int, press: String) throws
+        -> (queries: [Float], rows: Int, rotation: [Float]) {
+        let T = input.tokenCount
+        let rows = max(skip, input.queryRows.lowerBound)..<T
+        guard !rows.isEmpty else { throw PressError.contextTooShort(press: press, tokens: input.queryRowCount, needed: 1) }
+        let q = unrotate(input.queries, heads: input.headCount, headRows: input.headRows, rows: rows,
+                         positions: input.positions(rows), geometry: input.geometry)
+        let next = input.position(T - 1) + 1
+        return (q, rows.count, averageRotation(positions: next..<(next + future), geometry: input.geometry))
+    }
+
     /// The RoPE rotation averaged over positions `positions`, as a `D × D` row-major matrix
     /// (2×2 blocks `[[c̄, −s̄], [s̄, c̄]]` on each rotated pair, identity on the rest).
     static func averageRotation(positions: Range<Int>, geometry: PressGeometry) -> [Float] {

@@ -94,6 +94,8 @@ final class KVComposePressTests: XCTestCase {
                        "invalid value '-1' for kvcompose.keep_token_lower_bound; expected an integer ≥ 0")
         XCTAssertEqual(message("kvcompose:structured=maybe"), "invalid value 'maybe' for kvcompose.structured; expected true or false")
         XCTAssertTrue(message("kvcompose:window_size=4").hasPrefix("press 'kvcompose' has no parameter 'window_size'"))
+        XCTAssertEqual(message("composed(kvcompose:ratio=0.5,knorm:ratio=0.5)"),
+                       "press 'composed' cannot contain 'kvcompose' (it compresses after the prefill)")
     }
 
     func testContextsThatCannotBeReReadAreRefused() throws {

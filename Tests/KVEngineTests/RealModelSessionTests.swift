@@ -34,7 +34,7 @@ final class RealModelSessionTests: XCTestCase {
     /// kvcompose (no kvpress golden: kvpress needs torch) loads through the session on the default
     /// model: every layer's heads keep one count (composite tokens), layers get different budgets
     /// within the global one, and the needle survives 10% eviction (at 25% and 50% SmolLM2 loses
-    /// it: the last layers drop the needle's digits; `docs/presses.md` has the measured accuracy).
+    /// it: several layers drop the needle's digits; `docs/presses.md` has the measured accuracy).
     func testSmolLM2FindsTheNeedleWithKVCompose() throws {
         let model = try TestModel.model()
         let session = try Session.load(id: SessionID("kvcompose"), model: model, document: try document(),

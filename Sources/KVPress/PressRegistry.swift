@@ -44,6 +44,7 @@ enum PressRegistry {
         "headkv": { a, _ in try HeadKVPress(a) },
         "finch": { a, _ in try FinchPress(a) },
         "kvzip": { a, _ in KVzipPress(a) },
+        "kvcompose": { a, _ in KVComposePress(a) },
         "fidelity": { a, _ in FidelityPress(a) },
     ]
 

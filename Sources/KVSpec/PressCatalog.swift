@@ -202,6 +202,20 @@ public enum PressCatalog {
             PressParameter("layerwise", .flag, "false", "the same ratio in every layer instead of one global budget"),
             reconstructionSink, reconstructionChunk,
         ]),
+        PressEntry("kvcompose", "ranks each head's entries by the attention they get while the model re-reads the context "
+                   + "(one extra pass); composite tokens aligned across heads set per-layer budgets",
+                   "https://arxiv.org/abs/2509.05165", [
+            PressParameter("structured", .flag, "true",
+                           "every head of a layer keeps the same count (composite tokens); false: a count per head"),
+            ratio,
+            PressParameter("agg_task", .choice(["mean", "max"]), "max", "mean or max of an entry's attention over the re-read's queries"),
+            PressParameter("agg_group", .choice(["mean", "max"]), "mean", "mean or max over the query heads of a KV head"),
+            PressParameter("agg_head", .choice(["mean", "max"]), "mean",
+                           "mean or max over a layer's KV heads of their ranked scores (the composite tokens' scores)"),
+            PressParameter("add_v_norm", .flag, "false", "multiply each entry's score by its value's L2 norm"),
+            PressParameter("add_mean_across_heads", .flag, "true", "add the layer's mean score over KV heads to every head's"),
+            PressParameter("keep_token_lower_bound", .integer(minimum: 0), "0", "composite tokens (entries per head) every layer is favoured to keep"),
+        ]),
         PressEntry("fidelity", "compression by target: the fewest entries holding `target` of the attention the model "
                    + "pays while repeating the context (kvzip's passes); budgets per document, layer and head",
                    "kvd's own, on KVzip's reconstruction, https://arxiv.org/abs/2505.23416", [

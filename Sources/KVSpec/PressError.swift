@@ -15,6 +15,8 @@ public enum PressError: Error, CustomStringConvertible, Equatable {
     case innerPress(press: String, reason: String)
     /// The context is too short for the press's parameters.
     case contextTooShort(press: String, tokens: Int, needed: Int)
+    /// The context is too long for the press on this model (`limit` tokens at most).
+    case contextTooLong(press: String, tokens: Int, limit: Int)
     /// The press needs the model's weights (e.g. the output projection) but none were given.
     case modelRequired(press: String)
     /// The press re-reads the context's token ids after the prefill (`kvzip`) but none were given.
@@ -40,6 +42,8 @@ public enum PressError: Error, CustomStringConvertible, Equatable {
             return "press '\(press)' \(reason)"
         case .contextTooShort(let press, let tokens, let needed):
             return "press '\(press)' needs a context of at least \(needed) tokens, got \(tokens); use a longer context or smaller window parameters"
+        case .contextTooLong(let press, let tokens, let limit):
+            return "press '\(press)' takes a context of at most \(limit) tokens on this model, got \(tokens); use a shorter document or another press"
         case .modelRequired(let press):
             return "press '\(press)' reads the model's weights; create its PressHook with the model"
         case .contextRequired(let press):

@@ -17,7 +17,7 @@ public enum PressExamples {
         "per_layer": "per_layer(snapkv):compression_ratios=" + Array(repeating: "0.5", count: 30).joined(separator: ";"),
         "key_rerotation": "key_rerotation(snapkv:ratio=0.5)", "think": "think:key_channel_compression_ratio=0.5",
         "cam": "cam:ratio=0.5", "nacl": "nacl:ratio=0.5,seed=1", "scissorhands": "scissorhands:ratio=0.5",
-        "finch": "finch:ratio=0.5", "kvzip": "kvzip:ratio=0.5",
+        "finch": "finch:ratio=0.5", "kvzip": "kvzip:ratio=0.5", "kvcompose": "kvcompose:ratio=0.5",
         "headkv": "headkv:ratio=0.5", "fidelity": "fidelity:target=0.9",
         "lukv": "lukv(snapkv):ratio=0.5", "cap": "cap:ratio=0.5",
     ]

@@ -1,4 +1,3 @@
-import COpenBLAS
 import KVModel
 
 /// What the model's attention says about every context entry while it repeats the context
@@ -114,47 +113,12 @@ private final class ReconstructionHook: LayerHook {
 
     func afterAttention(_ o: AttentionObservation) throws {
         guard !o.config.isLocalLayer(o.layer) else { return }
-        let q = o.tokenCount, D = o.config.headDimension, group = o.config.groupSize, T = contextLength
-        let G = o.cache.count, H = G * group, n = chunk.count, S = sinks + n + q
-        // Per KV head, the keys a pass query can see: the sinks, the chunk's entries, the pass's own tokens.
-        let keys = UnsafeMutablePointer<Float>.allocate(capacity: G * S * D)
-        defer { keys.deallocate() }
-        for (g, head) in o.cache.enumerated() {
-            let k = keys + g * S * D
-            for j in 0..<sinks { head.copyKey(j, into: k + j * D) }
-            for (i, j) in chunk.enumerated() { head.copyKey(j, into: k + (sinks + i) * D) }
-            (k + (sinks + n) * D).update(from: o.keys + g * q * D, count: q * D)
-        }
-        // Per query head: the max and the sum of each chunk entry's attention over the pass's queries.
-        let best = UnsafeMutablePointer<Float>.allocate(capacity: max(H * n, 1))
-        let sum = UnsafeMutablePointer<Float>.allocate(capacity: max(H * n, 1))
-        best.initialize(repeating: 0, count: max(H * n, 1))
-        sum.initialize(repeating: 0, count: max(H * n, 1))
-        defer { best.deallocate(); sum.deallocate() }
-        let block = 128, scale = 1 / Float(D).squareRoot()
-        // Query heads are independent (each owns its rows of `best` and `sum`): one per thread.
-        ThreadPool.shared.parallelFor(H) { heads in
-            let rows = UnsafeMutablePointer<Float>.allocate(capacity: block * S)
-            defer { rows.deallocate() }
-            for h in heads {
-                var i0 = 0
-                while i0 < q {
-                    let m = min(block, q - i0)
-                    // Keys after the block's last query are masked for every row: not computed.
-                    let width = sinks + n + i0 + m
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(width), Int32(D), scale,
-                                o.queries + (h * q + i0) * D, Int32(D), keys + (h / group) * S * D, Int32(D), 0, rows, Int32(width))
-                    for r in 0..<m {
-                        let row = rows + r * width
-                        FastMath.softmax(row, sinks + n + i0 + r + 1)
-                        // The chunk's entries come before every query of the pass: all n are visible.
-                        Vectorised.maximum(row + sinks, into: best + h * n, n)
-                        Vectorised.add(row + sinks, into: sum + h * n, n)
-                    }
-                    i0 += m
-                }
-            }
-        }
+        let group = o.config.groupSize, T = contextLength, G = o.cache.count, n = chunk.count
+        // Per query head: the max and the sum of each chunk entry's attention over the pass's queries,
+        // which see the sinks, the chunk's entries and the pass's own tokens.
+        let visible: [Int] = Array(0..<sinks) + Array(chunk)
+        let scale: Float = 1 / Float(o.config.headDimension).squareRoot()
+        let (best, sum) = PassAttention.reduce(o, visible: visible, columns: sinks..<(sinks + n), scale: scale)
         for g in 0..<G {
             for (i, j) in chunk.enumerated() {
                 var top: Float = 0, total: Float = 0

@@ -12,7 +12,7 @@ final class ArchitecturePressTests: XCTestCase {
     static let models = ["tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-gemma3-scaled", "tiny-phi3"]
     static let tokens = 200
     /// Presses whose budget differs per head or layer (their mean still is the ratio's).
-    static let uneven: Set<String> = ["adakv", "critical_adakv", "pyramidkv", "kvzip"]
+    static let uneven: Set<String> = ["adakv", "critical_adakv", "pyramidkv", "kvzip", "kvcompose"]
     /// Presses that at these settings evict no tokens: `think` narrows key channels instead,
     /// `simlayerkv` compresses only layers it finds lazy.
     static let noTokenBudget: Set<String> = ["think", "simlayerkv"]

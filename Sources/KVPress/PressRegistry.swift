@@ -41,6 +41,7 @@ enum PressRegistry {
         "finch": { a, _ in try FinchPress(a) },
         "kvzip": { a, _ in KVzipPress(a) },
         "fidelity": { a, _ in FidelityPress(a) },
+        "minicache": { a, _ in MiniCachePress(a) },
     ]
 
     /// The press `node` describes, its inner presses already built.

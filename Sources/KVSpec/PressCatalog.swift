@@ -189,6 +189,13 @@ public enum PressCatalog {
             PressParameter("target", .numberAbove(0, maximum: 1), "0.9", "share of the reconstruction attention kept (the fidelity)"),
             reconstructionSink, reconstructionChunk,
         ]),
+        PressEntry("minicache", "merges adjacent layers from the middle on: one shared SLERP direction per token, "
+                   + "each layer's own magnitudes, the most divergent tokens kept apart (real bytes saved, no entry evicted)",
+                   "https://arxiv.org/abs/2405.14366 (KVCache-Factory pyramidkv/minicache.py)", [
+            PressParameter("interpolation", .number(0...1), "0.6", "SLERP t: 0 takes the earlier layer's direction, 1 the later's"),
+            PressParameter("retention_ratio", .number(0...1), "0.05",
+                           "share of tokens per pair and KV head kept unmerged (largest key angle)"),
+        ]),
     ]
 
     /// `compression_ratio` of a plain press.

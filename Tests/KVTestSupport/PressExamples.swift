@@ -16,6 +16,6 @@ public enum PressExamples {
         "key_rerotation": "key_rerotation(snapkv:ratio=0.5)", "think": "think:key_channel_compression_ratio=0.5",
         "cam": "cam:ratio=0.5", "nacl": "nacl:ratio=0.5,seed=1", "scissorhands": "scissorhands:ratio=0.5",
         "finch": "finch:ratio=0.5", "kvzip": "kvzip:ratio=0.5",
-        "headkv": "headkv:ratio=0.5", "fidelity": "fidelity:target=0.9",
+        "headkv": "headkv:ratio=0.5", "fidelity": "fidelity:target=0.9", "minicache": "minicache",
     ]
 }

@@ -1,7 +1,9 @@
 /// Inner loops of decode attention over one KV head's entries.
 ///
 /// A quantized head's entries `0..<quantizedCount` go to the quantized loops (`KVDot+Quantized`),
-/// the residual window to the register-tiled float loops (`KVDot+FloatTiles`); a slice may span both.
+/// a merged head's `0..<mergedCount` to the float loops over the shared directions, scaled by the
+/// head's magnitudes (`KVDot+Merged`), the residual window to the register-tiled float loops
+/// (`KVDot+FloatTiles`); a slice may span both.
 /// Scores are laid out `[G, scoreStride]`, one row per query of the KV head's group.
 enum KVDot {
     /// `scores[k·scoreStride + (j - lo)] = queries[k] · key[j]` for `j` in `lo..<hi`, `k` in `0..<G`.
@@ -12,15 +14,20 @@ enum KVDot {
             quantizedScores(blocks, lo: lo, hi: min(hi, q0), queries: queries, queryStride: queryStride, groupSize: G,
                             scores: scores, scoreStride: scoreStride)
         }
-        let start = max(lo, q0)
+        let m0 = head.residualStart
+        if lo < m0, let merged = head.merged {
+            mergedScores(merged, lo: lo, hi: min(hi, m0), queries: queries, queryStride: queryStride, groupSize: G,
+                         scores: scores, scoreStride: scoreStride)
+        }
+        let start = max(lo, m0)
         guard start < hi, let keys = head.keys else { return }
         let base = UnsafeRawPointer(keys), rowBytes = kd * head.storage.elementBytes, out = scores + (start - lo)
         switch head.storage {
         case .f16:
-            floatScores(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - q0, hi: hi - q0, width: kd, queries: queries,
+            floatScores(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: kd, queries: queries,
                         queryStride: queryStride, groupSize: G, scores: out, scoreStride: scoreStride)
         case .f32:
-            floatScores(F32Rows.self, rows: base, rowBytes: rowBytes, lo: start - q0, hi: hi - q0, width: kd, queries: queries,
+            floatScores(F32Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: kd, queries: queries,
                         queryStride: queryStride, groupSize: G, scores: out, scoreStride: scoreStride)
         }
     }
@@ -33,16 +40,21 @@ enum KVDot {
             quantizedWeightedValues(blocks, lo: lo, hi: min(hi, q0), weights: weights, weightStride: weightStride, groupSize: G,
                                     output: output, outputStride: outputStride)
         }
-        let start = max(lo, q0)
+        let m0 = head.residualStart
+        if lo < m0, let merged = head.merged {
+            mergedWeightedValues(merged, lo: lo, hi: min(hi, m0), weights: weights, weightStride: weightStride, groupSize: G,
+                                 output: output, outputStride: outputStride)
+        }
+        let start = max(lo, m0)
         guard start < hi, let values = head.values else { return }
         let D = head.valueDimension, base = UnsafeRawPointer(values), rowBytes = D * head.storage.elementBytes
         let w = weights + (start - lo)
         switch head.storage {
         case .f16:
-            floatWeightedValues(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - q0, hi: hi - q0, width: D, weights: w,
+            floatWeightedValues(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: D, weights: w,
                                 weightStride: weightStride, groupSize: G, output: output, outputStride: outputStride)
         case .f32:
-            floatWeightedValues(F32Rows.self, rows: base, rowBytes: rowBytes, lo: start - q0, hi: hi - q0, width: D, weights: w,
+            floatWeightedValues(F32Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: D, weights: w,
                                 weightStride: weightStride, groupSize: G, output: output, outputStride: outputStride)
         }
     }

@@ -6,8 +6,9 @@ import KVPress
 import KVTestSupport
 
 /// `minicache` on SmolLM2 through the session API: `kv_bytes` drops by exactly the shared rows of
-/// the merged layer pairs, a snapshot of the merged cache restores to the same answer, and with
-/// every token retained the needle is found as without a press.
+/// the merged layer pairs, a snapshot of the merged cache restores to the same answer, decoding
+/// compression evicts merged entries from an ask's copy only, and with every token retained the
+/// needle is found as without a press.
 ///
 /// At the defaults SmolLM2 loses the needle (even at `retention_ratio=0.9`): its adjacent layers'
 /// keys and values are about orthogonal per head (mean angular distance ≈ 0.5 at layers 15/16),
@@ -42,5 +43,14 @@ extension RealModelSessionTests {
         let again = Session(id: try SessionID("again"), model: model, cache: restored, contextTokenIDs: merged.contextTokenIDs,
                             pressSpec: merged.pressSpec, compressionRatio: 0, loadMetrics: m)
         XCTAssertEqual(try again.ask(question: Self.question, answerPrefix: Self.answerPrefix, parameters: parameters).answer, answer)
+
+        // Decoding compression evicts from a copy of the context, merged entries included
+        // (each evicting layer gets directions of its own); the session's cache stays as it was.
+        let squeezed = try merged.ask(question: Self.question, answerPrefix: Self.answerPrefix, parameters: parameters,
+                                      decoding: try DecodingSpec.parse("knorm:cache_budget=1024,compression_interval=4"))
+        XCTAssertGreaterThan(squeezed.metrics.decodingCompressions, 0)
+        XCTAssertLessThan(squeezed.metrics.kvBytes, m.kvBytes)
+        XCTAssertEqual(merged.cache.byteCount, m.kvBytes)
+        XCTAssertEqual(try merged.ask(question: Self.question, answerPrefix: Self.answerPrefix, parameters: parameters).answer, answer)
     }
 }

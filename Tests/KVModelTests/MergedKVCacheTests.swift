@@ -99,6 +99,8 @@ final class MergedKVCacheTests: XCTestCase {
         XCTAssertEqual(merged.sharedDirections.count, 1)
         let pair = 95 * 2 * 64 * 2 + 2 * 95 * 8 + 2 * 5 * 2 * 64 * 2
         XCTAssertEqual(merged.byteCount, 100 * 2 * 64 * 2 + pair)
+        let ownBuffers = merged.layers.joined().reduce(0) { $0 + $1.capacity * (2 * 64 * 2 + 4) + $1.mergedCount * 8 }
+        XCTAssertEqual(merged.allocatedBytes, ownBuffers + d.byteCount + 95 * 4, "the shared rows and their positions once")
         XCTAssertEqual(pair, 28_400, "against 51 200 bytes for the two layers unmerged")
         XCTAssertThrowsError(try merged.quantize(KVCacheQuantization.parse("kivi:bits=4"))) {
             XCTAssertTrue("\($0)".contains("merged layers"), "\($0)")

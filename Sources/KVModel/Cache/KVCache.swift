@@ -67,7 +67,8 @@ public final class KVCache {
 
     /// Bytes allocated, including positions and spare capacity.
     public var allocatedBytes: Int {
-        layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.allocatedBytes } } + sharedDirectionBytes
+        layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.allocatedBytes } }
+            + sharedDirections.reduce(0) { $0 + $1.byteCount + $1.count * 4 }
     }
 
     /// Every distinct set of shared directions the merged heads read, in layer and head order.

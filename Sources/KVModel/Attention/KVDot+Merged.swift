@@ -5,15 +5,9 @@ extension KVDot {
     /// Scores of merged entries `lo..<hi` (all `< merged.count`), as `scores(head:…)` lays them out.
     static func mergedScores(_ merged: MergedKVEntries, lo: Int, hi: Int, queries: UnsafePointer<Float>, queryStride: Int,
                              groupSize G: Int, scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
-        let d = merged.directions, rowBytes = d.width * d.storage.elementBytes, base = UnsafeRawPointer(d.keys)
-        switch d.storage {
-        case .f16:
-            floatScores(F16Rows.self, rows: base, rowBytes: rowBytes, lo: lo, hi: hi, width: d.width, queries: queries,
-                        queryStride: queryStride, groupSize: G, scores: scores, scoreStride: scoreStride)
-        case .f32:
-            floatScores(F32Rows.self, rows: base, rowBytes: rowBytes, lo: lo, hi: hi, width: d.width, queries: queries,
-                        queryStride: queryStride, groupSize: G, scores: scores, scoreStride: scoreStride)
-        }
+        let d = merged.directions
+        storedScores(d.storage, rows: UnsafeRawPointer(d.keys), width: d.width, lo: lo, hi: hi, queries: queries,
+                     queryStride: queryStride, groupSize: G, scores: scores, scoreStride: scoreStride)
         merged.keyMagnitudes.withUnsafeBufferPointer { m in
             for k in 0..<G {
                 let s = scores + k * scoreStride
@@ -26,22 +20,16 @@ extension KVDot {
     static func mergedWeightedValues(_ merged: MergedKVEntries, lo: Int, hi: Int, weights: UnsafePointer<Float>,
                                      weightStride: Int, groupSize G: Int, output: UnsafeMutablePointer<Float>,
                                      outputStride: Int) {
-        let n = hi - lo, d = merged.directions, rowBytes = d.width * d.storage.elementBytes, base = UnsafeRawPointer(d.values)
+        let n = hi - lo, d = merged.directions
         withUnsafeTemporaryAllocation(of: Float.self, capacity: G * n) { scaled in
             merged.valueMagnitudes.withUnsafeBufferPointer { m in
                 for k in 0..<G {
                     for j in lo..<hi { scaled[k * n + j - lo] = weights[k * weightStride + j - lo] * m[j] }
                 }
             }
-            let w = UnsafePointer(scaled.baseAddress!)
-            switch d.storage {
-            case .f16:
-                floatWeightedValues(F16Rows.self, rows: base, rowBytes: rowBytes, lo: lo, hi: hi, width: d.width, weights: w,
-                                    weightStride: n, groupSize: G, output: output, outputStride: outputStride)
-            case .f32:
-                floatWeightedValues(F32Rows.self, rows: base, rowBytes: rowBytes, lo: lo, hi: hi, width: d.width, weights: w,
-                                    weightStride: n, groupSize: G, output: output, outputStride: outputStride)
-            }
+            storedWeightedValues(d.storage, rows: UnsafeRawPointer(d.values), width: d.width, lo: lo, hi: hi,
+                                 weights: UnsafePointer(scaled.baseAddress!), weightStride: n, groupSize: G, output: output,
+                                 outputStride: outputStride)
         }
     }
 }

@@ -21,15 +21,8 @@ enum KVDot {
         }
         let start = max(lo, m0)
         guard start < hi, let keys = head.keys else { return }
-        let base = UnsafeRawPointer(keys), rowBytes = kd * head.storage.elementBytes, out = scores + (start - lo)
-        switch head.storage {
-        case .f16:
-            floatScores(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: kd, queries: queries,
-                        queryStride: queryStride, groupSize: G, scores: out, scoreStride: scoreStride)
-        case .f32:
-            floatScores(F32Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: kd, queries: queries,
-                        queryStride: queryStride, groupSize: G, scores: out, scoreStride: scoreStride)
-        }
+        storedScores(head.storage, rows: UnsafeRawPointer(keys), width: kd, lo: start - m0, hi: hi - m0, queries: queries,
+                     queryStride: queryStride, groupSize: G, scores: scores + (start - lo), scoreStride: scoreStride)
     }
 
     /// `output[k·outputStride + c] += Σ_j weights[k·weightStride + (j - lo)] · value[j][c]`.
@@ -47,14 +40,37 @@ enum KVDot {
         }
         let start = max(lo, m0)
         guard start < hi, let values = head.values else { return }
-        let D = head.valueDimension, base = UnsafeRawPointer(values), rowBytes = D * head.storage.elementBytes
-        let w = weights + (start - lo)
-        switch head.storage {
+        storedWeightedValues(head.storage, rows: UnsafeRawPointer(values), width: head.valueDimension, lo: start - m0, hi: hi - m0,
+                             weights: weights + (start - lo), weightStride: weightStride, groupSize: G, output: output,
+                             outputStride: outputStride)
+    }
+
+    /// `floatScores` over f16 or f32 rows of `width` channels at `rows`.
+    static func storedScores(_ storage: KVStorageType, rows: UnsafeRawPointer, width: Int, lo: Int, hi: Int,
+                             queries: UnsafePointer<Float>, queryStride: Int, groupSize G: Int,
+                             scores: UnsafeMutablePointer<Float>, scoreStride: Int) {
+        let rowBytes = width * storage.elementBytes
+        switch storage {
         case .f16:
-            floatWeightedValues(F16Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: D, weights: w,
+            floatScores(F16Rows.self, rows: rows, rowBytes: rowBytes, lo: lo, hi: hi, width: width, queries: queries,
+                        queryStride: queryStride, groupSize: G, scores: scores, scoreStride: scoreStride)
+        case .f32:
+            floatScores(F32Rows.self, rows: rows, rowBytes: rowBytes, lo: lo, hi: hi, width: width, queries: queries,
+                        queryStride: queryStride, groupSize: G, scores: scores, scoreStride: scoreStride)
+        }
+    }
+
+    /// `floatWeightedValues` over f16 or f32 rows of `width` channels at `rows`.
+    static func storedWeightedValues(_ storage: KVStorageType, rows: UnsafeRawPointer, width: Int, lo: Int, hi: Int,
+                                     weights: UnsafePointer<Float>, weightStride: Int, groupSize G: Int,
+                                     output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        let rowBytes = width * storage.elementBytes
+        switch storage {
+        case .f16:
+            floatWeightedValues(F16Rows.self, rows: rows, rowBytes: rowBytes, lo: lo, hi: hi, width: width, weights: weights,
                                 weightStride: weightStride, groupSize: G, output: output, outputStride: outputStride)
         case .f32:
-            floatWeightedValues(F32Rows.self, rows: base, rowBytes: rowBytes, lo: start - m0, hi: hi - m0, width: D, weights: w,
+            floatWeightedValues(F32Rows.self, rows: rows, rowBytes: rowBytes, lo: lo, hi: hi, width: width, weights: weights,
                                 weightStride: weightStride, groupSize: G, output: output, outputStride: outputStride)
         }
     }

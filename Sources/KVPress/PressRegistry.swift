@@ -46,6 +46,7 @@ enum PressRegistry {
         "kvzip": { a, _ in KVzipPress(a) },
         "kvcompose": { a, _ in KVComposePress(a) },
         "fidelity": { a, _ in FidelityPress(a) },
+        "minicache": { a, _ in MiniCachePress(a) },
     ]
 
     /// The press `node` describes, its inner presses already built.

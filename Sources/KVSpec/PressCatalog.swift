@@ -231,6 +231,13 @@ public enum PressCatalog {
             PressParameter("n_hash_bits", .integer(minimum: 1, maximum: 62), "16", "hyperplanes (signature bits) of the SimHash"),
             PressParameter("seed", .integer(minimum: .min), "0", "seed of the hyperplanes (integer)"),
         ]),
+        PressEntry("minicache", "merges adjacent layers from the middle on: one shared SLERP direction per token, "
+                   + "each layer's own magnitudes, the most divergent tokens kept apart (real bytes saved, no entry evicted)",
+                   "https://arxiv.org/abs/2405.14366 (KVCache-Factory pyramidkv/minicache.py)", [
+            PressParameter("interpolation", .number(0...1), "0.6", "SLERP t: 0 takes the earlier layer's direction, 1 the later's"),
+            PressParameter("retention_ratio", .number(0...1), "0.05",
+                           "share of tokens per pair and KV head kept unmerged (largest key angle)"),
+        ]),
     ]
 
     /// What `rkv` and `rkv_lsh` share (R-KV's reference defaults: window 8, kernel 7, lambda 0.07).

@@ -20,5 +20,6 @@ public enum PressExamples {
         "finch": "finch:ratio=0.5", "kvzip": "kvzip:ratio=0.5", "kvcompose": "kvcompose:ratio=0.5",
         "headkv": "headkv:ratio=0.5", "fidelity": "fidelity:target=0.9",
         "lukv": "lukv(snapkv):ratio=0.5", "cap": "cap:ratio=0.5",
+        "minicache": "minicache",
     ]
 }

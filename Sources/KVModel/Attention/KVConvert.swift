@@ -1,4 +1,5 @@
-/// Converts a head's stored keys or values to contiguous floats (quantized entries dequantized).
+/// Converts a head's stored keys or values to contiguous floats (quantized entries dequantized,
+/// merged entries scaled from their shared directions).
 enum KVConvert {
     /// Keys of entries `start..<count` into `dst` (`keyDimension` floats each).
     static func keys(_ head: HeadKVCache, from start: Int = 0, into dst: UnsafeMutablePointer<Float>) {
@@ -15,10 +16,21 @@ enum KVConvert {
         if start < q0, let blocks = head.quantizedBlocks {
             dequantize(blocks, keys: keys, rows: start..<q0, into: dst)
         }
-        let first = max(start, q0) - q0
+        let m0 = head.residualStart
+        if start < m0, let merged = head.merged {
+            for row in max(start, q0)..<m0 {
+                let out = dst + (row - start) * width
+                if keys {
+                    for c in 0..<width { out[c] = merged.key(row, c) }
+                } else {
+                    for c in 0..<width { out[c] = merged.value(row, c) }
+                }
+            }
+        }
+        let first = max(start, m0) - m0
         guard let stored = keys ? head.keys : head.values else { return }
         convert(stored + first * width * head.storage.elementBytes, head.storage, (head.residualCount - first) * width,
-                dst + (max(start, q0) - start) * width)
+                dst + (max(start, m0) - start) * width)
     }
 
     /// Reconstructed rows `rows` of quantized blocks (dense elements, then the exact outliers).

@@ -11,6 +11,10 @@
 /// `quantizedBlocks` and the rest, the residual window, in the f16/f32 buffers; entry indices run
 /// over both, quantized first. Appends go to the residual and flush its oldest `groupSize`
 /// entries into a new block whenever it reaches `residualLength + groupSize` entries.
+///
+/// A merged head (MiniCache, `merge(_:keyMagnitudes:valueMagnitudes:retaining:)`) holds its first
+/// `mergedCount` entries as directions shared with the same head of an adjacent layer, scaled by
+/// its own magnitudes (`merged`), and the rest in the f16/f32 buffers. A head is never both.
 public final class HeadKVCache {
     /// Element type of the stored keys and values (of the residual window, when quantized).
     public let storage: KVStorageType
@@ -27,9 +31,17 @@ public final class HeadKVCache {
     /// The quantized entries (`0..<quantizedCount`), when quantized.
     /// (Mutated in place, no observers: an observer would copy every array on each flush.)
     public internal(set) var quantizedBlocks: QuantizedKVBlocks?
-    /// Entries held in quantized blocks; the f16/f32 buffers hold entries `quantizedCount..<count`.
+    /// Entries held in quantized blocks; the f16/f32 buffers hold entries `residualStart..<count`.
     @inline(__always)
     public var quantizedCount: Int { quantizedBlocks?.rowCount ?? 0 }
+    /// The merged entries (`0..<mergedCount`), when merged.
+    public internal(set) var merged: MergedKVEntries?
+    /// Entries read from shared directions.
+    @inline(__always)
+    public var mergedCount: Int { merged?.count ?? 0 }
+    /// Index of the first entry in the f16/f32 buffers (after the quantized or merged entries).
+    @inline(__always)
+    public var residualStart: Int { quantizedCount + mergedCount }
 
     private(set) var keys: UnsafeMutableRawPointer?
     private(set) var values: UnsafeMutableRawPointer?
@@ -40,7 +52,7 @@ public final class HeadKVCache {
     /// Width of a stored value.
     public var valueDimension: Int { headDimension }
     /// Entries in the f16/f32 buffers (all of them for a plain head).
-    public var residualCount: Int { count - quantizedCount }
+    public var residualCount: Int { count - residualStart }
 
     /// Creates an empty head.
     public init(headDimension: Int, storage: KVStorageType) {
@@ -55,19 +67,25 @@ public final class HeadKVCache {
     }
 
     /// Bytes held by the stored keys and values of the `count` entries (what compression saves):
-    /// `QuantizedKVBlocks.byteCount` plus `residualCount × (keyDimension + valueDimension) × elementBytes`.
+    /// `QuantizedKVBlocks.byteCount`, plus 8 bytes of magnitudes per merged entry, plus
+    /// `residualCount × (keyDimension + valueDimension) × elementBytes`. Shared directions are not
+    /// included: ``KVCache/byteCount`` counts them once per pair.
     public var byteCount: Int {
-        (quantizedBlocks?.byteCount ?? 0) + residualCount * (keyDimension + valueDimension) * storage.elementBytes
+        (quantizedBlocks?.byteCount ?? 0) + mergedCount * MergedKVEntries.bytesPerEntry
+            + residualCount * (keyDimension + valueDimension) * storage.elementBytes
     }
 
-    /// Bytes allocated for keys, values and positions, including spare capacity.
+    /// Bytes allocated for keys, values and positions, including spare capacity (shared directions excluded).
     public var allocatedBytes: Int {
-        (quantizedBlocks?.allocatedBytes ?? 0) + capacity * ((keyDimension + valueDimension) * storage.elementBytes + 4)
+        (quantizedBlocks?.allocatedBytes ?? 0) + mergedCount * MergedKVEntries.bytesPerEntry
+            + capacity * ((keyDimension + valueDimension) * storage.elementBytes + 4)
     }
 
     /// The original position of entry `i`.
     public func position(_ i: Int) -> Int {
-        i < quantizedCount ? Int(quantizedBlocks!.positions[i]) : Int(positionBuffer![i - quantizedCount])
+        if i < quantizedCount { return Int(quantizedBlocks!.positions[i]) }
+        if i < residualStart { return Int(merged!.directions.positions[i]) }
+        return Int(positionBuffer![i - residualStart])
     }
 
     /// Original positions of all entries, in storage order.
@@ -75,7 +93,7 @@ public final class HeadKVCache {
 
     /// Makes room for at least `needed` entries.
     public func reserve(_ needed: Int) {
-        let rows = needed - quantizedCount
+        let rows = needed - residualStart
         guard rows > capacity else { return }
         reallocate(to: max(rows, capacity * 2, 64))
     }
@@ -146,7 +164,8 @@ public final class HeadKVCache {
     @inline(__always)
     public func key(_ row: Int, _ channel: Int) -> Float {
         if row < quantizedCount { return quantizedBlocks!.key(row, channel) }
-        let i = (row - quantizedCount) * keyDimension + channel
+        if row < residualStart { return merged!.key(row, channel) }
+        let i = (row - residualStart) * keyDimension + channel
         switch storage {
         case .f32: return keys!.assumingMemoryBound(to: Float.self)[i]
         case .f16: return Float(keys!.assumingMemoryBound(to: Float16.self)[i])
@@ -157,7 +176,8 @@ public final class HeadKVCache {
     @inline(__always)
     public func value(_ row: Int, _ channel: Int) -> Float {
         if row < quantizedCount { return quantizedBlocks!.value(row, channel) }
-        let i = (row - quantizedCount) * valueDimension + channel
+        if row < residualStart { return merged!.value(row, channel) }
+        let i = (row - residualStart) * valueDimension + channel
         switch storage {
         case .f32: return values!.assumingMemoryBound(to: Float.self)[i]
         case .f16: return Float(values!.assumingMemoryBound(to: Float16.self)[i])
@@ -165,13 +185,13 @@ public final class HeadKVCache {
     }
 
     /// Overwrites value `row` with `valueDimension` floats (used by presses that merge evicted values).
-    /// A quantized row is re-quantized per token.
+    /// A quantized row is re-quantized per token; a merged row (shared with another layer) cannot be set.
     public func setValue(_ row: Int, _ src: UnsafePointer<Float>) {
-        precondition(row < count)
+        precondition(row < count && (row < quantizedCount || row >= residualStart), "merged entries are read-only")
         if row < quantizedCount {
             quantizedBlocks!.setValue(row, src)
         } else {
-            store(src, to: values!, element: (row - quantizedCount) * valueDimension, n: valueDimension)
+            store(src, to: values!, element: (row - residualStart) * valueDimension, n: valueDimension)
         }
     }
 
@@ -186,13 +206,15 @@ public final class HeadKVCache {
     }
 
     /// Keeps only the entries at `indices` (ascending, unique, each `< count`), in that order.
-    /// Quantized entries keep their codes (nothing is re-quantized).
+    /// Quantized entries keep their codes (nothing is re-quantized); merged entries keep their
+    /// magnitudes (see ``MergedKVEntries/keep(_:)``).
     ///
     /// - Complexity: O(kept × dimension); memory is compacted in place and the spare capacity released.
     public func keep(_ indices: [Int]) {
-        let kd = keyDimension, vd = valueDimension, eb = storage.elementBytes, q = quantizedCount
+        let kd = keyDimension, vd = valueDimension, eb = storage.elementBytes, q = residualStart
         let split = indices.firstIndex { $0 >= q } ?? indices.count
         if quantizedBlocks != nil { quantizedBlocks!.keep(Array(indices[..<split])) }
+        if merged != nil { merged!.keep(Array(indices[..<split])) }
         var out = 0
         for i in indices[split...] {
             let r = i - q
@@ -204,13 +226,14 @@ public final class HeadKVCache {
             }
             out += 1
         }
-        count = quantizedCount + out
+        count = residualStart + out
         shrinkToFit()
     }
 
     /// Keeps only the key channels at `channels` (ascending indices into the current stored key),
     /// narrowing every stored key. Later appends store only these channels too.
     public func keepKeyChannels(_ channels: [Int]) {
+        precondition(merged == nil, "a merged head keeps every key channel")
         let current = keyChannels ?? Array(0..<headDimension)
         let newChannels = channels.map { current[$0] }
         let oldKD = keyDimension, newKD = channels.count, eb = storage.elementBytes
@@ -232,6 +255,7 @@ public final class HeadKVCache {
     public func truncate(to newCount: Int) {
         precondition(newCount <= count)
         if newCount < quantizedCount { quantizedBlocks!.truncate(rows: newCount) }
+        if newCount < residualStart, merged != nil { merged!.keep(Array(0..<newCount)) }
         count = newCount
     }
 
@@ -249,7 +273,8 @@ public final class HeadKVCache {
         c.keyChannels = keyChannels
         c.quantization = quantization
         c.quantizedBlocks = quantizedBlocks
-        c.count = quantizedCount
+        c.merged = merged
+        c.count = residualStart
         c.copyResidual(from: self)
         return c
     }
@@ -257,13 +282,13 @@ public final class HeadKVCache {
     /// Replaces this head's residual window (buffers, positions, count) by `other`'s.
     private func copyResidual(from other: HeadKVCache) {
         let rows = other.residualCount, eb = storage.elementBytes
-        count = quantizedCount
-        reserve(quantizedCount + rows)
+        count = residualStart
+        reserve(residualStart + rows)
         if rows > 0 {
             keys!.copyMemory(from: other.keys!, byteCount: rows * keyDimension * eb)
             values!.copyMemory(from: other.values!, byteCount: rows * valueDimension * eb)
             positionBuffer!.update(from: other.positionBuffer!, count: rows)
         }
-        count = quantizedCount + rows
+        count = residualStart + rows
     }
 }

@@ -14,14 +14,22 @@ import KVSystem
 /// between the key channels and the positions: u32 block count, i32 block lengths, i32 positions,
 /// key codes, f16 key scales/minima, value codes, f16 value scales/minima, u32 count + key
 /// outliers (u32 row, u16 channel, f16 value), the same for value outliers, then f16 key factors,
-/// key bases, value factors, value bases (see `QuantizedKVBlocks`). The header's `cacheFormat`
-/// says which; a missing value means format 1.
+/// key bases, value factors, value bases (see `QuantizedKVBlocks`).
+///
+/// Format 3 (caches with merged heads, `minicache`): u32 number of shared direction sets, each as
+/// u32 row count, i32 positions, key rows, value rows (f16 or f32); then per head u32 set number
+/// + 1 (0 = not merged) and, when merged, u32 merged entry count and f32 key then value
+/// magnitudes, followed by the format-1 fields of its own (residual) entries.
+///
+/// The header's `cacheFormat` says which; a missing value means format 1.
 ///
 /// Restoring reproduces the cache bit for bit, so answers after a restore equal answers before it.
 /// The file around it (header, checksum, atomic writes) is the daemon's; this is only the cache.
 public enum KVCacheSnapshot {
     /// The payload format `encode` writes for `cache`.
-    public static func format(of cache: KVCache) -> Int { cache.quantization == nil ? 1 : 2 }
+    public static func format(of cache: KVCache) -> Int {
+        cache.quantization != nil ? 2 : cache.layers.joined().contains { $0.merged != nil } ? 3 : 1
+    }
 
     /// Serialises `cache` in `format(of: cache)`.
     public static func encode(_ cache: KVCache) -> [UInt8] {
@@ -33,14 +41,23 @@ public enum KVCacheSnapshot {
             w.bytes += spec
         }
         let eb = cache.storage.elementBytes
+        let shared = format(of: cache) == 3 ? cache.sharedDirections : []
+        if !shared.isEmpty { w.put(shared) }
         for h in cache.layers.joined() {
+            if let merged = h.merged {
+                w.put32(UInt32(shared.firstIndex { $0 === merged.directions }! + 1))
+                w.put32(UInt32(merged.count))
+                for m in merged.keyMagnitudes + merged.valueMagnitudes { w.put32(m.bitPattern) }
+            } else if !shared.isEmpty {
+                w.put32(0)
+            }
             w.put32(UInt32(h.residualCount))
             w.put32(UInt32(h.keyDimension))
             let channels = h.keyChannels ?? []
             w.put32(UInt32(channels.count))
             for c in channels { w.put16(UInt16(c)) }
             if let blocks = h.quantizedBlocks { w.put(blocks) }
-            let rows = h.quantizedCount..<h.count
+            let rows = h.residualStart..<h.count
             for i in rows { w.put32(UInt32(bitPattern: Int32(h.position(i)))) }
             for r in rows { for c in 0..<h.keyDimension { w.putElement(h.key(r, c), bytes: eb) } }
             for r in rows { for c in 0..<h.valueDimension { w.putElement(h.value(r, c), bytes: eb) } }
@@ -51,7 +68,7 @@ public enum KVCacheSnapshot {
     /// Fills the empty `cache` (shaped by the model) from `bytes` written in `format`.
     /// - Throws: `KVCacheSnapshotError.corrupt` when the bytes do not fit the cache's shape or format.
     public static func decode(_ bytes: [UInt8], format: Int = 1, into cache: KVCache) throws {
-        guard format == 1 || format == 2 else { throw KVCacheSnapshotError.corrupt(reason: "unknown cache format \(format)") }
+        guard (1...3).contains(format) else { throw KVCacheSnapshotError.corrupt(reason: "unknown cache format \(format)") }
         let eb = cache.storage.elementBytes
         let hd = cache.headDimension
         try bytes.withUnsafeBytes { raw in
@@ -64,9 +81,18 @@ public enum KVCacheSnapshot {
                     throw KVCacheSnapshotError.corrupt(reason: "bad quantization '\(spec)': \(error)")
                 }
             }
+            let shared = format == 3 ? try r.getDirections(cache.storage, width: hd) : []
             var keyRow = [Float](repeating: 0, count: hd)
             var valueRow = [Float](repeating: 0, count: hd)
             for h in cache.layers.joined() {
+                if format == 3, let set = Int(exactly: try r.get32()), set > 0 {
+                    guard set <= shared.count else { throw KVCacheSnapshotError.corrupt(reason: "unknown shared direction set \(set)") }
+                    let n = Int(try r.get32())
+                    try r.need(8 * n)
+                    let magnitudes = try (0..<(2 * n)).map { _ in Float(bitPattern: try r.get32()) }
+                    try h.restoreMerged(shared[set - 1], keyMagnitudes: Array(magnitudes[..<n]),
+                                        valueMagnitudes: Array(magnitudes[n...]))
+                }
                 let count = Int(try r.get32())
                 let keyDim = Int(try r.get32())
                 let nChannels = Int(try r.get32())
@@ -78,7 +104,10 @@ public enum KVCacheSnapshot {
                 guard channels.allSatisfy({ $0 < hd }), zip(channels, channels.dropFirst()).allSatisfy({ $0 < $1 }) else {
                     throw KVCacheSnapshotError.corrupt(reason: "invalid key channels")
                 }
-                if !channels.isEmpty { h.keepKeyChannels(channels) }
+                if !channels.isEmpty {
+                    guard h.merged == nil else { throw KVCacheSnapshotError.corrupt(reason: "a merged head with narrowed keys") }
+                    h.keepKeyChannels(channels)
+                }
                 if let scheme {
                     do { try h.restoreQuantized(try r.getBlocks(scheme, keyDimension: keyDim, valueDimension: hd)) } catch let error as KVQuantizationError {
                         throw KVCacheSnapshotError.corrupt(reason: "\(error)")
@@ -121,6 +150,17 @@ public enum KVCacheSnapshot {
             if eb == 2 { put16(Float16(v).bitPattern) } else { put32(v.bitPattern) }
         }
         mutating func put(_ halves: [Float16]) { for h in halves { put16(h.bitPattern) } }
+
+        mutating func put(_ sets: [SharedKVDirections]) {
+            put32(UInt32(sets.count))
+            for d in sets {
+                put32(UInt32(d.count))
+                for p in d.positions { put32(UInt32(bitPattern: p)) }
+                let size = d.count * d.width * d.storage.elementBytes
+                bytes += UnsafeRawBufferPointer(start: d.keys, count: size)
+                bytes += UnsafeRawBufferPointer(start: d.values, count: size)
+            }
+        }
 
         mutating func put(_ b: QuantizedKVBlocks) {
             put32(UInt32(b.blockCount))
@@ -177,6 +217,19 @@ public enum KVCacheSnapshot {
             try need(8 * n)
             return try (0..<n).map { _ in
                 KVOutlier(row: try get32(), channel: try get16(), value: Float16(bitPattern: try get16()))
+            }
+        }
+
+        /// Reads the shared direction sets of format 3.
+        mutating func getDirections(_ storage: KVStorageType, width: Int) throws -> [SharedKVDirections] {
+            let sets = Int(try get32())
+            return try (0..<sets).map { _ in
+                let n = Int(try get32())
+                try need(n * (4 + 2 * width * storage.elementBytes))
+                let positions = try (0..<n).map { _ in Int32(bitPattern: try get32()) }
+                let keys = try (0..<(n * width)).map { _ in try getElement(bytes: storage.elementBytes) }
+                let values = try (0..<(n * width)).map { _ in try getElement(bytes: storage.elementBytes) }
+                return SharedKVDirections(storage: storage, width: width, keys: keys, values: values, positions: positions)
             }
         }
 

@@ -63,11 +63,24 @@ public final class KVCache {
                        longRoPE: longRoPE, prefix: self)
     }
 
-    /// Bytes held by stored keys and values (exact, summed over every head of every layer).
-    public var byteCount: Int { layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.byteCount } } }
+    /// Bytes held by stored keys and values (exact, summed over every head of every layer; each
+    /// set of shared directions of merged heads counted once).
+    public var byteCount: Int { layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.byteCount } } + sharedDirectionBytes }
 
     /// Bytes allocated, including positions and spare capacity.
-    public var allocatedBytes: Int { layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.allocatedBytes } } }
+    public var allocatedBytes: Int {
+        layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.allocatedBytes } }
+            + sharedDirections.reduce(0) { $0 + $1.byteCount + $1.count * 4 }
+    }
+
+    /// Every distinct set of shared directions the merged heads read, in layer and head order.
+    public var sharedDirections: [SharedKVDirections] {
+        var seen = Set<ObjectIdentifier>()
+        return layers.joined().compactMap(\.merged?.directions).filter { seen.insert(ObjectIdentifier($0)).inserted }
+    }
+
+    /// Bytes of the shared direction rows, once per set.
+    private var sharedDirectionBytes: Int { sharedDirections.reduce(0) { $0 + $1.byteCount } }
 
     /// Total entries held over all layers and heads.
     public var entryCount: Int { layers.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } } }
@@ -90,6 +103,9 @@ public final class KVCache {
     public func quantize(_ scheme: KVCacheQuantization) throws {
         if let quantization {
             throw KVQuantizationError.invalid("the cache is already quantized (\(quantization)); quantize an f16 cache")
+        }
+        if layers.joined().contains(where: { $0.merged != nil }) {
+            throw KVQuantizationError.invalid("the cache holds merged layers (minicache); quantize a cache without them")
         }
         try scheme.validate(headDimension: headDimension)
         let heads = layers.flatMap { $0 }

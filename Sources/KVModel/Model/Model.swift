@@ -119,7 +119,9 @@ public final class Model: @unchecked Sendable {
         for (l, heads) in cache.layers.enumerated() {
             for head in heads where head.count > 0 {
                 let visible = min(head.count, config.window(layer: l) ?? head.count)
-                kv += head.byteCount * visible / head.count
+                // Both layers of a merged pair read the shared directions of their merged entries.
+                let shared = head.merged.map { $0.count * 2 * $0.directions.width * $0.directions.storage.elementBytes } ?? 0
+                kv += (head.byteCount + shared) * visible / head.count
             }
         }
         return decoder.weightBytesPerToken + kv

@@ -11,7 +11,7 @@ import XCTest
 /// release --filter CompressionSpeed`; `KVD_BENCH_PRESSES=snapkv,kvzip` times only those). About two minutes.
 final class CompressionSpeedTests: XCTestCase {
     /// Presses that need the whole prefilled context and extra forward passes (timed on their own).
-    static let postPrefill: Set<String> = ["kvzip"]
+    static let postPrefill: Set<String> = ["kvzip", "minicache"]
 
     static let tokens = 4096
 

@@ -28,6 +28,9 @@ public enum DecodingCatalog {
         PressCatalog.entry(name).flatMap { $0.phases.contains(.decoding) ? $0 : nil }
     }
 
+    /// The press that judges entries against a threshold instead of cutting to a budget: `dms(SCORER)`.
+    public static let thresholdPress = "dms"
+
     /// The scorer's own parameters in a decoding spec (all but `compression_ratio`).
     public static func scorerParameters(_ entry: PressEntry) -> [PressParameter] {
         entry.parameters.filter { $0.name != "compression_ratio" }
@@ -56,10 +59,22 @@ public enum DecodingCatalog {
     ///   a budget and a ratio.
     public static func arguments(_ node: SpecNode) throws -> PressArguments {
         guard let entry = entry(node.name) else { throw PressError.unknownPress(node.name, valid: names) }
-        guard node.inner.isEmpty else {
+        if entry.inner == .none, !node.inner.isEmpty {
             throw PressError.innerPress(press: node.name, reason: "is a decoding press and takes no inner press; write it without parentheses")
         }
+        if entry.inner == .one {
+            guard node.inner.count == 1, let inner = self.entry(node.inner[0].name), inner.inner == .none else {
+                throw PressError.innerPress(press: node.name, reason: "wraps exactly one scorer press, e.g. \(node.name)(knorm)")
+            }
+            _ = try PressArguments(press: inner.name, parameters: scorerParameters(inner), given: node.inner[0].arguments)
+        }
         let args = try PressArguments(press: node.name, parameters: allParameters(entry), given: node.arguments, aliases: aliases)
+        if node.name == thresholdPress {
+            for budget in ["cache_budget", "compression_ratio_decoding"] where args.isGiven(budget) {
+                throw PressError.invalidValue(press: node.name, parameter: budget, value: args.string(budget),
+                                              expected: "no budget: dms evicts by threshold")
+            }
+        }
         if let ratio = args.optionalDouble("compression_ratio_decoding"), args.isGiven("cache_budget") {
             throw PressError.invalidValue(press: node.name, parameter: "compression_ratio_decoding", value: String(ratio),
                                           expected: "either cache_budget or compression_ratio_decoding, not both")

@@ -20,9 +20,6 @@ public struct PressPhases: OptionSet, Sendable, Hashable {
     public static let decoding = PressPhases(rawValue: 2)
     /// A scorer: both phases.
     public static let both: PressPhases = [.prefill, .decoding]
-
-    /// The phases' names, as `kvctl presses` and the `presses` RPC print them.
-    public var names: [String] { (contains(.prefill) ? ["prefill"] : []) + (contains(.decoding) ? ["decoding"] : []) }
 }
 
 /// One entry of a catalog: a press (or decoding scorer, or quantization method), its name,
@@ -53,13 +50,4 @@ public struct PressEntry: Sendable {
 
     /// Whether the press has a `compression_ratio` (`simlayerkv`, `think` and `per_layer` do not).
     public var takesRatio: Bool { parameters.contains { $0.name == "compression_ratio" } }
-
-    /// The catalog's lines for this press: name, summary, reference, then each parameter with its
-    /// default and meaning.
-    public var catalogText: String {
-        let head = name + (inner == .none ? "" : inner == .one ? "(PRESS)" : "(PRESS,…)")
-        return (["\(head) — \(summary) [\(phases.names.joined(separator: ", "))]", "    \(reference)"]
-            + parameters.map { "    \($0.name)=\($0.defaultValue.isEmpty ? "(required)" : $0.defaultValue)  \($0.doc)" })
-            .joined(separator: "\n")
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KVSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,18 +17,18 @@ struct LlamaServerClient {
     func complete(prompt: String, maxTokens: Int) throws -> (text: String, firstToken: Double, total: Double) {
         let body: [String: Any] = ["prompt": prompt, "n_predict": maxTokens, "temperature": 0, "top_k": 1,
                                    "cache_prompt": true, "stream": true]
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         var text = ""
         var first: Double?
         try request(method: "POST", path: "/completion", body: try JSONSerialization.data(withJSONObject: body)) { line in
             guard line.hasPrefix("data: "), let data = line.dropFirst(6).data(using: .utf8),
                   let event = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
             if let piece = event["content"] as? String, !piece.isEmpty {
-                if first == nil { first = seconds(since: start) }
+                if first == nil { first = start.secondsElapsed }
                 text += piece
             }
         }
-        let total = seconds(since: start)
+        let total = start.secondsElapsed
         return (text, first ?? total, total)
     }
 
@@ -125,6 +126,3 @@ struct LlamaServerClient {
     }
 }
 
-func seconds(since t: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
-}

@@ -1,7 +1,7 @@
-import Dispatch
 import Foundation
 import KVBenchKit
 import KVModel
+import KVSystem
 import KVWire
 #if canImport(Glibc)
 import Glibc
@@ -75,9 +75,9 @@ extension ServeBenchCommand {
     private func runRepeat(_ replicas: [Replica], _ document: ServeWorkload.Document, _ question: ServeWorkload.Question,
                            workload: ServeWorkload, tag: String) throws -> (SessionInfo, [Int: ReplicaSample]) {
         let sharedID = "\(document.session)-shared\(tag)"
-        let t0 = DispatchTime.now()
+        let t0 = ContinuousClock.now
         let published = try load(replicas[0], sharedID, document.text, shared: true)
-        let sharedLoad = seconds(since: t0)
+        let sharedLoad = t0.secondsElapsed
         var remote: [Int: TimedAsk] = [:]
         for r in replicas.dropFirst() {
             let ask = try self.ask(r, sharedID, question)
@@ -91,9 +91,9 @@ extension ServeBenchCommand {
         var samples: [Int: ReplicaSample] = [:]
         for r in replicas.dropFirst() {
             let localID = "\(document.session)-local\(tag)-\(r.number)"
-            let t1 = DispatchTime.now()
+            let t1 = ContinuousClock.now
             _ = try load(r, localID, document.text, shared: false)
-            let localLoad = seconds(since: t1)
+            let localLoad = t1.secondsElapsed
             // The load is published behind its answer; its ask runs once that is done.
             try waitUntilPublished(r, localID)
             let local = try self.ask(r, localID, question)
@@ -122,12 +122,12 @@ extension ServeBenchCommand {
         let request = AskRequest(session: session, question: question.text, answerPrefix: question.answerPrefix,
                                  maxNewTokens: UInt32(maxNewTokens), stream: true)
         let client = try DaemonClient(socketPath: r.socket)
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         var first: Double?
         let body = try client.call(.ask(request)) { piece in
-            if first == nil && !piece.text.isEmpty { first = seconds(since: start) }
+            if first == nil && !piece.text.isEmpty { first = start.secondsElapsed }
         }
-        let latency = seconds(since: start)
+        let latency = start.secondsElapsed
         guard case .ask(let result) = body else { throw CommandFailure("replica \(r.number): unexpected answer to ask: \(body)") }
         return TimedAsk(latency: latency, firstToken: first ?? latency, result: result)
     }

@@ -133,9 +133,9 @@ struct ServeBenchCommand: ParsableCommand {
         let loader = try DaemonClient(socketPath: socket)
         var loadSeconds: [Double] = []
         for d in workload.documents {
-            let t0 = DispatchTime.now()
+            let t0 = ContinuousClock.now
             _ = try loader.call(.load(LoadRequest(session: d.session, document: d.text, press: press)))
-            loadSeconds.append(seconds(since: t0))
+            loadSeconds.append(t0.secondsElapsed)
         }
         log("kvd: loaded \(workload.documents.count) documents in \(loadSeconds.map { String(format: "%.2f s", $0) }.joined(separator: ", "))")
 
@@ -182,7 +182,7 @@ struct ServeBenchCommand: ParsableCommand {
                           ask: @escaping (Int) throws -> ServeAsk) -> ServeRound {
         let asks = Locked<[ServeAsk]>([])
         let group = DispatchGroup()
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         for client in 0..<clients {
             group.enter()
             let t = Thread {
@@ -201,7 +201,7 @@ struct ServeBenchCommand: ParsableCommand {
             t.start()
         }
         group.wait()
-        return ServeRound(server: server, clients: clients, wall: seconds(since: start), asks: asks.value)
+        return ServeRound(server: server, clients: clients, wall: start.secondsElapsed, asks: asks.value)
     }
 
     private func askKVD(socket: String, workload: ServeWorkload, question q: Int) throws -> ServeAsk {
@@ -209,12 +209,12 @@ struct ServeBenchCommand: ParsableCommand {
         let question = workload.questions[q]
         let request = AskRequest(session: workload.documents[question.document].session, question: question.text,
                                  answerPrefix: question.answerPrefix, maxNewTokens: UInt32(maxNewTokens), stream: true)
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         var first: Double?
         let body = try client.call(.ask(request)) { piece in
-            if first == nil && !piece.text.isEmpty { first = seconds(since: start) }
+            if first == nil && !piece.text.isEmpty { first = start.secondsElapsed }
         }
-        let latency = seconds(since: start)
+        let latency = start.secondsElapsed
         guard case .ask(let answer) = body else { throw CommandFailure("unexpected answer: \(body)") }
         return ServeAsk(firstToken: first ?? latency, latency: latency, correct: workload.isCorrect(answer.answer, for: question),
                         tokens: answer.tokenIDs.count)
@@ -231,9 +231,9 @@ struct ServeBenchCommand: ParsableCommand {
         let loader = Thread {
             do {
                 let c = try DaemonClient(socketPath: socket)
-                let t0 = DispatchTime.now()
+                let t0 = ContinuousClock.now
                 _ = try c.call(.load(LoadRequest(session: "long1", document: text, press: press)))
-                outcome.update { $0 = .success(seconds(since: t0)) }
+                outcome.update { $0 = .success(t0.secondsElapsed) }
             } catch { outcome.update { $0 = .failure(error) } }
             done.signal()
         }

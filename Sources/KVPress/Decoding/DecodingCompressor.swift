@@ -1,5 +1,5 @@
-import Dispatch
 import KVModel
+import KVSystem
 
 /// Applies a ``DecodingPress`` while the model generates: a layer hook for the question prefill
 /// and every decode step.
@@ -64,7 +64,7 @@ public final class DecodingCompressor: LayerHook {
     func compress(_ layer: DecodingLayer, target: Int) throws {
         let over = layer.heads.indices.filter { layer.heads[$0].count > target }
         guard !over.isEmpty else { return }
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         // Heads one after another: the scorer is shared and parallelises inside.
         for g in over {
             let n = layer.heads[g].count
@@ -80,7 +80,7 @@ public final class DecodingCompressor: LayerHook {
             entriesEvicted += n - kept.count
             layer.keep(g, kept)
         }
-        compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        compressionSeconds += start.secondsElapsed
         if lastCompressedStep != decodeSteps {
             lastCompressedStep = decodeSteps
             compressions += 1

@@ -331,17 +331,11 @@ struct ServeBenchCommand: ParsableCommand {
         let most = rows.first { $0.server == "kvd" && $0.clients == clientCounts.max() }
         let llamaMost = rows.first { $0.server == "llama-server" && $0.clients == clientCounts.max() }
         if json {
-            var out: [String: Any] = ["model": URL(fileURLWithPath: modelOptions.path).lastPathComponent, "press": press,
-                                      "documents": documents, "document_tokens": documentTokens, "facts": facts,
-                                      "max_new_tokens": maxNewTokens, "repeats": repeats, "cpu": MachineDescription.cpuModelName,
-                                      "kernels": CPULevel.current.rawValue]
-            out["rounds"] = rounds.map { r -> [String: Any] in
-                ["server": r.server, "clients": r.clients, "asks": r.asks.count, "wall_s": r.wall, "s_per_ask": r.secondsPerAsk,
-                 "p50_latency_s": r.latency(50), "p99_latency_s": r.latency(99), "p50_ttft_s": r.firstToken(50),
-                 "p99_ttft_s": r.firstToken(99), "accuracy": r.accuracy, "mean_tokens": r.meanTokens, "errors": r.errors, "rss_bytes": r.rssBytes ?? 0]
-            }
-            if let probe { out["ask_during_load"] = ["load_tokens": loadTokens, "load_s": probe.load, "ttft_s": probe.firstToken, "latency_s": probe.latency] }
-            if let data = try? JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
+            printSnakeCaseJSON(ServeBenchReport(
+                model: URL(fileURLWithPath: modelOptions.path).lastPathComponent, press: press, documents: documents,
+                documentTokens: documentTokens, facts: facts, maxNewTokens: maxNewTokens, repeats: repeats,
+                cpu: MachineDescription.cpuModelName, kernels: CPULevel.current.rawValue, rounds: rounds.map(ServeBenchReport.Round.init),
+                askDuringLoad: probe.map { .init(loadTokens: loadTokens, loadS: $0.load, ttftS: $0.firstToken, latencyS: $0.latency) }))
             return
         }
         print("\(URL(fileURLWithPath: modelOptions.path).lastPathComponent), press \(press), \(documents) documents × \(facts) questions of ~\(documentTokens) tokens, \(maxNewTokens) new tokens, median of \(repeats) round(s)")

@@ -1,4 +1,3 @@
-import Dispatch
 import KVMetrics
 import KVModel
 import KVPress
@@ -44,7 +43,7 @@ public final class SessionAsk {
     private let keptTokens: Int
     private let bytesBefore: Int
 
-    private let created = DispatchTime.now()
+    private let created = ContinuousClock.now
     private var queueSeconds: Double?
     private var prefillSeconds: Double = 0
     private var timeToFirstToken: Double = 0
@@ -117,7 +116,7 @@ public final class SessionAsk {
     func nextStep() -> BatchedSequence? {
         guard !isFinished else { return nil }
         if let reason = shouldStop() { finish(reason); return nil }
-        if queueSeconds == nil { queueSeconds = Self.seconds(since: created) }
+        if queueSeconds == nil { queueSeconds = created.secondsElapsed }
         do {
             try session.model.validate(input, cache: cache)
         } catch {
@@ -140,7 +139,7 @@ public final class SessionAsk {
         let token = sampler.sample(&logits, history: history)
         tokens.append(token)
         history.append(token)
-        if tokens.count == 1 { timeToFirstToken = Self.seconds(since: created) }
+        if tokens.count == 1 { timeToFirstToken = created.secondsElapsed }
         let piece = detokenizer.append(token)
         answer += piece
         onToken(GeneratedPiece(tokenID: token, text: piece))
@@ -167,7 +166,4 @@ public final class SessionAsk {
         session.askEnded()
     }
 
-    static func seconds(since t: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
-    }
 }

@@ -36,7 +36,4 @@ public struct GenerationTimings: Sendable, Equatable, Codable {
     public var decodeTokensPerSecond: Double {
         generatedTokens > 1 && decodeSeconds > 0 ? Double(generatedTokens - 1) / decodeSeconds : 0
     }
-
-    /// Prefill speed in tokens per second.
-    public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0 }
 }

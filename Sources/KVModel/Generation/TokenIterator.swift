@@ -1,4 +1,4 @@
-import Dispatch
+import KVSystem
 
 /// Generates tokens one `next()` at a time: the prompt is prefilled on the first call, then each
 /// call decodes one step on top of the cache.
@@ -25,7 +25,7 @@ public struct TokenIterator {
     private var pendingLogits: [Float]?
     private var finished = false
     private var history: [Int]
-    private let start = DispatchTime.now()
+    private let start = ContinuousClock.now
 
     /// - Parameters:
     ///   - prompt: tokens to run before generating (may be empty if the cache already ends with
@@ -49,25 +49,25 @@ public struct TokenIterator {
         guard !finished, tokens.count < parameters.maxNewTokens else { return nil }
         var logits: [Float]
         if !prompt.isEmpty {
-            let t0 = DispatchTime.now()
+            let t0 = ContinuousClock.now
             logits = try model.forward(prompt, cache: cache, hook: hook, logits: .last)
             timings.promptTokens = prompt.count
-            timings.prefillSeconds = Self.seconds(since: t0)
+            timings.prefillSeconds = t0.secondsElapsed
             prompt = []
         } else if let pending = pendingLogits {
             logits = pending
             pendingLogits = nil
         } else {
             guard let last = tokens.last else { return nil }
-            let t0 = DispatchTime.now()
+            let t0 = ContinuousClock.now
             logits = try model.forward([last], cache: cache, hook: hook, logits: .last)
-            timings.decodeSeconds += Self.seconds(since: t0)
+            timings.decodeSeconds += t0.secondsElapsed
         }
         let token = sampler.sample(&logits, history: history)
         tokens.append(token)
         history.append(token)
         timings.generatedTokens = tokens.count
-        if tokens.count == 1 { timings.timeToFirstTokenSeconds = Self.seconds(since: start) }
+        if tokens.count == 1 { timings.timeToFirstTokenSeconds = start.secondsElapsed }
         if parameters.stopTokens.contains(token) { finished = true }
         return token
     }
@@ -76,9 +76,5 @@ public struct TokenIterator {
     public mutating func collect() throws -> [Int] {
         while try next() != nil {}
         return tokens
-    }
-
-    static func seconds(since t: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
     }
 }

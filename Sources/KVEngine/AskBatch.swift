@@ -36,8 +36,8 @@ public enum AskBatch {
             } catch {
                 results = group.map { _ in .failure(error) }
             }
-            let seconds = SessionAsk.seconds(since: start)
-            for (i, (ask, _)) in group.enumerated() { ask.finishStep(results[i], seconds: seconds, batchSize: group.count) }
+            let elapsed = seconds(since: start)
+            for (i, (ask, _)) in group.enumerated() { ask.finishStep(results[i], seconds: elapsed, batchSize: group.count) }
             ran += group.count
         }
         return ran

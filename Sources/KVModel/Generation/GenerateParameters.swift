@@ -29,7 +29,7 @@ public struct GenerationTimings: Sendable, Equatable, Codable {
     /// Seconds spent producing the tokens after the first.
     public var decodeSeconds: Double = 0
 
-    /// All zero; `TokenIterator` fills them as it runs.
+    /// All zero; `Generation` fills them as it runs.
     public init() {}
 
     /// Decode speed in tokens per second (tokens after the first, over `decodeSeconds`).

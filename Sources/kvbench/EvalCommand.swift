@@ -24,7 +24,8 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var eval: EvalArguments
 
-    @Option(help: ArgumentHelp("Press spec (kvpress names, e.g. snapkv, adakv(expected_attention):ratio=0.5), or none.", valueName: "spec"))
+    @Option(help: ArgumentHelp("Press spec (kvpress names, e.g. snapkv, adakv(expected_attention):ratio=0.5), or none; "
+                               + "prefill_decoding(PREFILL,DECODING) gives both phases at once.", valueName: "spec"))
     var press: String = "none"
 
     @Option(help: "Compression ratio in [0, 1); overrides the spec's ratio.")
@@ -32,8 +33,21 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if let ratio, !(ratio >= 0 && ratio < 1) { throw ValidationError("--ratio must be in [0, 1)") }
-        do { _ = try PressChoice(spec: press, ratio: ratio) } catch { throw ValidationError("\(error)") }
-        do { _ = try decodingChoice() } catch { throw ValidationError("\(error)") }
+        do { _ = try phases() } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The prefill press and the decoding press: --press and --decoding, or the two halves of
+    /// `--press prefill_decoding(PREFILL,DECODING)` (kvpress `PrefillDecodingPress`).
+    func phases() throws -> (PressChoice, DecodingChoice) {
+        guard (try? SpecNode.parse(press).name) == PrefillDecodingPress.name else {
+            return (try PressChoice(spec: press, ratio: ratio), try decodingChoice())
+        }
+        guard eval.decoding == nil else {
+            throw ValidationError("--press prefill_decoding(…) already names the decoding press; leave out --decoding")
+        }
+        let both = try DecodingSpec.parsePrefillDecoding(press)
+        return (try PressChoice(spec: both.prefill?.description ?? PressSpec.none, ratio: ratio),
+                try DecodingChoice(spec: both.decoding?.description ?? PressSpec.none))
     }
 
     /// The --decoding press: one spec, or none.
@@ -48,8 +62,8 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let model = try modelOptions.load()
         let dataset = try eval.loadDataset(model: model)
-        let choice = try PressChoice(spec: press, ratio: ratio)
-        let options = Sweep.Configuration(press: choice, decoding: try decodingChoice()).options(eval.options)
+        let (choice, decoding) = try phases()
+        let options = Sweep.Configuration(press: choice, decoding: decoding).options(eval.options)
         var evaluation = Evaluation(model: model, dataset: dataset, press: choice, options: options, outputRoot: eval.outputDir)
         var arguments = eval.arguments
         (arguments.press, arguments.ratio) = (press, ratio)

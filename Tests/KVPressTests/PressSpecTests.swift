@@ -35,7 +35,12 @@ final class PressSpecTests: XCTestCase {
             let spec: String
             switch d.inner {
             case .none: spec = d.name == "per_layer" ? "" : d.name
-            case .one: spec = d.name == "per_layer" ? "per_layer(knorm):compression_ratios=0.1;0.2" : "\(d.name)(snapkv)"
+            case .one:
+                spec = switch d.name {
+                case "per_layer": "per_layer(knorm):compression_ratios=0.1;0.2"
+                case "dms": "dms(snapkv):threshold=0.5"
+                default: "\(d.name)(snapkv)"
+                }
             case .many: spec = "\(d.name)(think,knorm)"
             }
             guard !spec.isEmpty else { continue }

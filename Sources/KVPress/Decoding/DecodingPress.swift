@@ -27,10 +27,10 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     /// `schedule` holds the catalog's schedule parameters (checked, so any value is valid);
     /// `scorer` builds the press that ranks entries.
     public init(schedule: PressArguments, scorer: @escaping @Sendable () -> ScorerPress) {
-        cacheBudget = schedule.int("cache_budget")
-        compressionInterval = schedule.int("compression_interval")
-        compressionRatioDecoding = schedule.optionalDouble("compression_ratio_decoding")
-        queryBuffer = schedule.int("query_buffer")
+        cacheBudget = schedule[.cacheBudget]
+        compressionInterval = schedule[.compressionInterval]
+        compressionRatioDecoding = schedule[.compressionRatioDecoding]
+        queryBuffer = schedule[.queryBuffer]
         makeScorerPress = scorer
     }
 
@@ -52,10 +52,11 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     /// Every parameter as spec text: the scorer's own (without `compression_ratio`, which the
     /// schedule sets), then the target (budget or ratio), the interval and the query buffer.
     public var parameterValues: [(String, String)] {
-        let target = compressionRatioDecoding.map { ("compression_ratio_decoding", String($0)) }
-            ?? ("cache_budget", String(cacheBudget))
-        return makeScorer().parameterValues.filter { $0.0 != "compression_ratio" }
-            + [target, ("compression_interval", String(compressionInterval)), ("query_buffer", String(queryBuffer))]
+        let target = compressionRatioDecoding.map { (ParameterKey<Double?>.compressionRatioDecoding.name, String($0)) }
+            ?? (ParameterKey<Int>.cacheBudget.name, String(cacheBudget))
+        return makeScorer().parameterValues.filter { $0.0 != ParameterKey<Double>.compressionRatio.name }
+            + [target, (ParameterKey<Int>.compressionInterval.name, String(compressionInterval)),
+               (ParameterKey<Int>.queryBuffer.name, String(queryBuffer))]
     }
 
     /// The spec string (`h2o:window_size=64,…,cache_budget=256,…`), which ``DecodingSpec/parse(_:)`` reads back.

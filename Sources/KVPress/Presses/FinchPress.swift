@@ -34,7 +34,8 @@ public final class FinchPress: ScorerPress, CatalogPress {
         normalizeScores = arguments[.normalizeScores]
         rerotateKeys = arguments[.rerotateKeys]
         if let chunkLength, Double(chunkLength) <= Double(windowSize) / (1 - compressionRatio) {
-            throw PressError.invalidValue(press: "finch", parameter: ParameterKey<Int?>.chunkLengthOrNone.name, value: String(chunkLength),
+            throw PressError.invalidValue(press: "finch", parameter: ParameterKey<Int?>.chunkLengthOrNone.name,
+                                          value: String(chunkLength),
                                           expected: "an integer > window_size / (1 − compression_ratio)")
         }
     }

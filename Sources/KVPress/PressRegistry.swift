@@ -35,6 +35,7 @@ enum PressRegistry {
         "lukv": { a, i in try LUKVPress(a, press: try scorer(i, a)) },
         "block": { a, i in BlockPress(a, press: try scorer(i, a)) },
         "composed": { a, i in try ComposedPress(a, presses: i) },
+        "dms": { a, i in DMSPress(a, press: try scorer(i, a)) },
         "per_layer": { a, i in PerLayerCompressionPress(a, press: try scorer(i, a)) },
         "key_rerotation": { a, i in KeyRerotationPress(a, press: try scorer(i, a)) },
         "think": { a, _ in ThinKPress(a) },

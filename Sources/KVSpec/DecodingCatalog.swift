@@ -29,6 +29,9 @@ public enum DecodingCatalog {
         PressCatalog.entry(name).flatMap { $0.phases.contains(.decoding) ? $0 : nil }
     }
 
+    /// The press that judges entries against a threshold instead of cutting to a budget: `dms(SCORER)`.
+    public static let thresholdPress = "dms"
+
     /// The scorer's own parameters in a decoding spec (all but `compression_ratio`).
     public static func scorerParameters(_ entry: PressEntry) -> [PressParameter] {
         entry.parameters.filter { $0.name != ParameterKey<Double>.compressionRatio.name }
@@ -57,10 +60,25 @@ public enum DecodingCatalog {
     ///   a budget and a ratio.
     public static func arguments(_ node: SpecNode) throws -> PressArguments {
         guard let entry = entry(node.name) else { throw PressError.unknownPress(node.name, valid: names) }
-        guard node.inner.isEmpty else {
+        if entry.inner == .none, !node.inner.isEmpty {
             throw PressError.innerPress(press: node.name, reason: "is a decoding press and takes no inner press; write it without parentheses")
         }
+        if entry.inner == .one {
+            guard node.inner.count == 1, let inner = self.entry(node.inner[0].name), inner.inner == .none else {
+                throw PressError.innerPress(press: node.name, reason: "wraps exactly one scorer press, e.g. \(node.name)(knorm)")
+            }
+            _ = try PressArguments(press: inner.name, parameters: scorerParameters(inner), given: node.inner[0].arguments)
+        }
         let args = try PressArguments(press: node.name, parameters: allParameters(entry), given: node.arguments, aliases: aliases)
+        if node.name == thresholdPress {
+            func refuse<Value>(_ budget: ParameterKey<Value>) throws {
+                guard args.isGiven(budget) else { return }
+                throw PressError.invalidValue(press: node.name, parameter: budget.name, value: args.printed(budget),
+                                              expected: "no budget: dms evicts by threshold")
+            }
+            try refuse(ParameterKey<Int>.cacheBudget)
+            try refuse(ParameterKey<Double?>.compressionRatioDecoding)
+        }
         if let ratio = args[.compressionRatioDecoding], args.isGiven(.cacheBudget) {
             throw PressError.invalidValue(press: node.name, parameter: ParameterKey<Double?>.compressionRatioDecoding.name,
                                           value: String(ratio),

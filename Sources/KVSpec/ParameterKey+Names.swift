@@ -70,6 +70,7 @@ extension ParameterKey where Value == Int {
     public static var sink: ParameterKey { ParameterKey("sink") }
     public static var sinkSizeEnd: ParameterKey { ParameterKey("sink_size_end") }
     public static var sinkSizeStart: ParameterKey { ParameterKey("sink_size_start") }
+    public static var slidingWindowSize: ParameterKey { ParameterKey("sliding_window_size") }
     public static var sketchDimension: ParameterKey { ParameterKey("sketch_dimension") }
     public static var window: ParameterKey { ParameterKey("window") }
     public static var windowSize: ParameterKey { ParameterKey("window_size") }

@@ -231,6 +231,12 @@ public enum PressCatalog {
             PressParameter(.nHashBits, .integer(minimum: 1, maximum: 62), "16", "hyperplanes (signature bits) of the SimHash"),
             PressParameter(.hashSeed, .integer(minimum: .min), "0", "seed of the hyperplanes (integer)"),
         ]),
+        PressEntry("dms", "evicts entries scoring below a threshold once they leave a sliding window of the newest "
+                   + "(the threshold form of any scorer; Dynamic Memory Sparsification without its trained evictors)",
+                   "https://arxiv.org/abs/2506.05345 (kvpress DMSPress)", inner: .one, phases: .both, [
+            PressParameter(.threshold, .anyNumber, "", "entries whose inner score is below this are evicted (scale depends on the scorer)"),
+            PressParameter(.slidingWindowSize, .integer(minimum: 0), "128", "newest entries never evicted"),
+        ]),
         PressEntry("minicache", "merges adjacent layers from the middle on: one shared SLERP direction per token, "
                    + "each layer's own magnitudes, the most divergent tokens kept apart (real bytes saved, no entry evicted)",
                    "https://arxiv.org/abs/2405.14366 (KVCache-Factory pyramidkv/minicache.py)", [

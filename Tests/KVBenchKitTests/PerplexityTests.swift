@@ -7,7 +7,7 @@ import XCTest
 /// `Perplexity` follows llama-perplexity's protocol: non-overlapping windows, BOS replacing each
 /// window's first token where the vocabulary adds one, the second half scored; checked against a
 /// naive computation (one forward per window, every row's logits) on a tiny Gemma 3 model.
-/// (Measured on real models against llama-perplexity itself: see the README.)
+/// (Measured on real models against llama-perplexity itself: see docs/models.md.)
 final class PerplexityTests: XCTestCase {
     func testWindowsBOSAndScoredHalvesMatchANaiveComputation() throws {
         let model = try TestModel.tinyModel("tiny-gemma3-scaled")

@@ -14,8 +14,9 @@ final class ArchitecturePressTests: XCTestCase {
     /// Presses whose budget differs per head or layer (their mean still is the ratio's).
     static let uneven: Set<String> = ["adakv", "critical_adakv", "pyramidkv", "kvzip", "kvcompose"]
     /// Presses that at these settings evict no tokens: `think` narrows key channels instead,
-    /// `simlayerkv` compresses only layers it finds lazy, `minicache` merges layer pairs.
-    static let noTokenBudget: Set<String> = ["think", "simlayerkv", "minicache"]
+    /// `simlayerkv` compresses only layers it finds lazy, `minicache` merges layer pairs; `dms`
+    /// evicts what falls below its threshold, however many entries that is.
+    static let noTokenBudget: Set<String> = ["think", "simlayerkv", "minicache", "dms"]
 
     func testEveryPressOnEveryArchitecture() throws {
         var report = ""

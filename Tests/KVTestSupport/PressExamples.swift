@@ -21,5 +21,6 @@ public enum PressExamples {
         "headkv": "headkv:ratio=0.5", "fidelity": "fidelity:target=0.9",
         "lukv": "lukv(snapkv):ratio=0.5", "cap": "cap:ratio=0.5",
         "minicache": "minicache",
+        "dms": "dms(leverage:seed=1):threshold=0.0",
     ]
 }

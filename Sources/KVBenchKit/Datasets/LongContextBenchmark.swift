@@ -1,5 +1,5 @@
 /// The long-context benchmarks kvpress evaluates, read from local JSONL in kvpress's layout
-/// (see README: "Long-context and reasoning data"), each with its own metric.
+/// (see docs/evaluation.md: "Long-context and reasoning data"), each with its own metric.
 public enum LongContextBenchmark: String, CaseIterable, Sendable {
     case longbench
     case longbenchV2 = "longbench-v2"

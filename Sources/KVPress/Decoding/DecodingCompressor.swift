@@ -57,7 +57,11 @@ public final class DecodingCompressor: LayerHook {
         layer.record(o)
         guard o.tokenCount == 1 else { return }
         guard decodeSteps % press.compressionInterval == 0 else { return }
-        try compress(layer, target: press.targetSize(tokensSeen: o.firstPosition + o.tokenCount))
+        if let threshold = press.threshold {
+            try judge(layer, threshold: Float(threshold))
+        } else {
+            try compress(layer, target: press.targetSize(tokensSeen: o.firstPosition + o.tokenCount))
+        }
     }
 
     /// Cuts every head of `layer` longer than `target` down to `target` entries.
@@ -82,6 +86,39 @@ public final class DecodingCompressor: LayerHook {
         }
         compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         if lastCompressedStep != decodeSteps {
+            lastCompressedStep = decodeSteps
+            compressions += 1
+        }
+    }
+
+    /// `dms`: in every head, judges the entries that left the newest `sliding_window_size` (and
+    /// are not the newest entry) since the last judgment, and evicts those scoring below `threshold`.
+    func judge(_ layer: DecodingLayer, threshold: Float) throws {
+        let start = DispatchTime.now()
+        var judged = false
+        for g in layer.heads.indices {
+            let head = layer.heads[g], n = head.count
+            let outside = min(n - press.slidingWindowSize, n - 1)
+            guard outside > 0 else { continue }
+            let positions = head.positions, last = layer.judgedThrough[g]
+            let candidates = (0..<outside).filter { positions[$0] > last }
+            guard !candidates.isEmpty else { continue }
+            layer.judgedThrough[g] = (0..<outside).map { positions[$0] }.max()!
+            scorer.compressionRatio = 0
+            let scores: [Float]
+            do {
+                scores = try scorer.score(layer.input(head: g))
+            } catch PressError.contextTooShort {
+                continue
+            }
+            let evict = Set(candidates.filter { scores[$0] < threshold })
+            guard !evict.isEmpty else { continue }
+            entriesEvicted += evict.count
+            layer.keep(g, (0..<n).filter { !evict.contains($0) })
+            judged = true
+        }
+        compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        if judged, lastCompressedStep != decodeSteps {
             lastCompressedStep = decodeSteps
             compressions += 1
         }

@@ -25,6 +25,9 @@ public final class DecodingLayer {
     private var queryNext = 0
     /// Recent queries held, `≤ queryCapacity`.
     public private(set) var recentQueryCount = 0
+    /// Per KV head, the newest position a threshold press (`dms`) has judged: every entry at or
+    /// before it was judged once and stays.
+    var judgedThrough: [Int]
 
     public init(geometry: PressGeometry, heads: [HeadKVCache], queryCapacity: Int, accumulates: Bool) {
         self.geometry = geometry
@@ -33,6 +36,7 @@ public final class DecodingLayer {
         accumulated = accumulates ? Array(repeating: [], count: geometry.headCount) : []
         queryRing = [Float](repeating: 0, count: queryCapacity * geometry.headCount * geometry.headDimension)
         queryPositions = [Int](repeating: 0, count: queryCapacity)
+        judgedThrough = [Int](repeating: .min, count: heads.count)
     }
 
     /// Takes in one forward call's tokens: remembers their queries, grows the accumulated scores

@@ -9,6 +9,11 @@ import KVModel
 /// compression off) or, with `compression_ratio_decoding = r`, `max(1, Int(seen · (1 − r)))` where
 /// `seen` counts every token the cache has seen (original context, question and answer so far).
 ///
+/// With `dms(SCORER):threshold=t` the schedule judges instead of cutting: every entry that has
+/// left the newest `sliding_window_size` is judged once, at the first compression after, and
+/// evicted if its score is below `t` (kvpress `DMSPress` with `decoding=True`; kvd rescores the
+/// head at that compression, which for key-only scorers is the score the entry had on arrival).
+///
 /// Its parameters (`cache_budget`, `compression_interval`, `compression_ratio_decoding`,
 /// `query_buffer`, with kvpress's names as aliases) are declared in
 /// ``DecodingCatalog/scheduleParameters``; the scorer's are its ``PressCatalog`` entry's.
@@ -21,6 +26,10 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     public let compressionRatioDecoding: Double?
     /// Recent queries remembered per layer for scorers that read them.
     public let queryBuffer: Int
+    /// `dms`: the score below which an entry that left the window is evicted, or `nil` for a budget.
+    public let threshold: Double?
+    /// `dms`: newest entries never judged.
+    public let slidingWindowSize: Int
     /// Builds a fresh scorer: every generation gets its own, since a compression sets its ratio.
     private let makeScorerPress: @Sendable () -> ScorerPress
 
@@ -31,6 +40,9 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
         compressionInterval = schedule[.compressionInterval]
         compressionRatioDecoding = schedule[.compressionRatioDecoding]
         queryBuffer = schedule[.queryBuffer]
+        let judges = schedule.press == DecodingCatalog.thresholdPress
+        threshold = judges ? schedule[.threshold] : nil
+        slidingWindowSize = judges ? schedule[.slidingWindowSize] : 0
         makeScorerPress = scorer
     }
 
@@ -41,7 +53,7 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     public var name: String { makeScorer().name }
 
     /// Whether the press ever removes anything (budget `0` or ratio `0` never does).
-    public var isActive: Bool { compressionRatioDecoding.map { $0 > 0 } ?? (cacheBudget > 0) }
+    public var isActive: Bool { threshold != nil || (compressionRatioDecoding.map { $0 > 0 } ?? (cacheBudget > 0)) }
 
     /// Entries each head keeps after a compression, when `seen` tokens have gone through the cache.
     public func targetSize(tokensSeen seen: Int) -> Int {
@@ -50,18 +62,32 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     }
 
     /// Every parameter as spec text: the scorer's own (without `compression_ratio`, which the
-    /// schedule sets), then the target (budget or ratio), the interval and the query buffer.
+    /// schedule sets), then the target (budget, ratio, or dms's threshold and window), the
+    /// interval and the query buffer.
     public var parameterValues: [(String, String)] {
-        let target = compressionRatioDecoding.map { (ParameterKey<Double?>.compressionRatioDecoding.name, String($0)) }
-            ?? (ParameterKey<Int>.cacheBudget.name, String(cacheBudget))
-        return makeScorer().parameterValues.filter { $0.0 != ParameterKey<Double>.compressionRatio.name }
-            + [target, (ParameterKey<Int>.compressionInterval.name, String(compressionInterval)),
-               (ParameterKey<Int>.queryBuffer.name, String(queryBuffer))]
+        let target: [(String, String)]
+        if let threshold {
+            target = [(ParameterKey<Double>.threshold.name, String(threshold)),
+                      (ParameterKey<Int>.slidingWindowSize.name, String(slidingWindowSize))]
+        } else {
+            target = [compressionRatioDecoding.map { (ParameterKey<Double?>.compressionRatioDecoding.name, String($0)) }
+                      ?? (ParameterKey<Int>.cacheBudget.name, String(cacheBudget))]
+        }
+        let own = threshold == nil ? scorerParameters : []
+        return own + target + [(ParameterKey<Int>.compressionInterval.name, String(compressionInterval)),
+                               (ParameterKey<Int>.queryBuffer.name, String(queryBuffer))]
     }
 
-    /// The spec string (`h2o:window_size=64,…,cache_budget=256,…`), which ``DecodingSpec/parse(_:)`` reads back.
+    /// The scorer's parameters as spec text, without `compression_ratio`.
+    private var scorerParameters: [(String, String)] { makeScorer().parameterValues.filter { $0.0 != ParameterKey<Double>.compressionRatio.name } }
+
+    /// The spec string (`h2o:window_size=64,…,cache_budget=256,…`, `dms(knorm):threshold=…`),
+    /// which ``DecodingSpec/parse(_:)`` reads back.
     public var description: String {
-        name + ":" + parameterValues.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let parameters = parameterValues.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        guard threshold != nil else { return name + ":" + parameters }
+        let inner = scorerParameters.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        return DecodingCatalog.thresholdPress + "(" + name + (inner.isEmpty ? "" : ":" + inner) + "):" + parameters
     }
 
     /// The ratio that keeps exactly `target` of `count` entries under kvpress's rule

@@ -12,15 +12,16 @@ public enum DecodingSpec {
         try build(DecodingCatalog.parse(spec))
     }
 
-    /// The decoding press `node` describes: its scorer is the catalog press of that name, built
-    /// from the scorer's own parameters (`compression_ratio` left to the schedule).
+    /// The decoding press `node` describes: its scorer is the catalog press of that name (for
+    /// `dms`, its inner press), built from the scorer's own parameters (`compression_ratio` left
+    /// to the schedule).
     static func build(_ node: SpecNode) throws -> DecodingPress {
         let schedule = try DecodingCatalog.arguments(node)
-        let scorerNames = Set(DecodingCatalog.scheduleParameters.map(\.name) + DecodingCatalog.aliases.keys)
-        let scorerNode = node.removing(scorerNames)
+        let scorerNode = node.name == DecodingCatalog.thresholdPress
+            ? node.inner[0] : node.removing(Set(DecodingCatalog.scheduleParameters.map(\.name) + DecodingCatalog.aliases.keys))
         let args = try PressCatalog.arguments(scorerNode)
-        guard let factory = PressRegistry.factories[node.name] else {
-            preconditionFailure("no factory for catalog press '\(node.name)'")
+        guard let factory = PressRegistry.factories[scorerNode.name] else {
+            preconditionFailure("no factory for catalog press '\(scorerNode.name)'")
         }
         @Sendable func make() -> ScorerPress {
             // The catalog marks only scorer presses as decoding; a factory that fails or builds

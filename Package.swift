@@ -85,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "KVPress",
-            dependencies: ["KVSpec", "KVModel", "COpenBLAS"],
+            dependencies: ["KVSpec", "KVModel", "KVSystem", "COpenBLAS"],
             resources: [.copy("Resources")],
             swiftSettings: optimized
         ),
@@ -124,7 +124,7 @@ let package = Package(
         // Evaluation harness: datasets, RULER, metrics, runners, plots (kvbench's library).
         .target(
             name: "KVBenchKit",
-            dependencies: ["KVEngine", "KVPress", "KVModel", "KVMetrics", "KVWire"],
+            dependencies: ["KVEngine", "KVPress", "KVModel", "KVMetrics", "KVSystem", "KVWire"],
             swiftSettings: optimized
         ),
         .executableTarget(

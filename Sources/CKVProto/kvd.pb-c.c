@@ -3215,7 +3215,7 @@ const ProtobufCMessageDescriptor kvd__press_parameter__descriptor =
   (ProtobufCMessageInit) kvd__press_parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kvd__press_info__field_descriptors[4] =
+static const ProtobufCFieldDescriptor kvd__press_info__field_descriptors[5] =
 {
   {
     "name",
@@ -3265,17 +3265,30 @@ static const ProtobufCFieldDescriptor kvd__press_info__field_descriptors[4] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "phases",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Kvd__PressInfo, n_phases),
+    offsetof(Kvd__PressInfo, phases),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kvd__press_info__field_indices_by_name[] = {
   0,   /* field[0] = name */
   2,   /* field[2] = parameters */
+  4,   /* field[4] = phases */
   1,   /* field[1] = summary */
   3,   /* field[3] = wraps */
 };
 static const ProtobufCIntRange kvd__press_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor kvd__press_info__descriptor =
 {
@@ -3285,7 +3298,7 @@ const ProtobufCMessageDescriptor kvd__press_info__descriptor =
   "Kvd__PressInfo",
   "kvd",
   sizeof(Kvd__PressInfo),
-  4,
+  5,
   kvd__press_info__field_descriptors,
   kvd__press_info__field_indices_by_name,
   1,  kvd__press_info__number_ranges,

@@ -1,5 +1,5 @@
-import Dispatch
 import KVModel
+import KVSystem
 
 /// Runs one step of many asks as one forward pass per model (continuous batching).
 ///
@@ -29,14 +29,14 @@ public enum AskBatch {
         for key in order {
             let group = byModel[key]!
             let model = group[0].0.session.model
-            let start = DispatchTime.now()
+            let start = ContinuousClock.now
             let results: [Result<[Float], Error>]
             do {
                 results = try model.forward(batch: group.map(\.1), scratch: scratch(model))
             } catch {
                 results = group.map { _ in .failure(error) }
             }
-            let seconds = SessionAsk.seconds(since: start)
+            let seconds = start.secondsElapsed
             for (i, (ask, _)) in group.enumerated() { ask.finishStep(results[i], seconds: seconds, batchSize: group.count) }
             ran += group.count
         }

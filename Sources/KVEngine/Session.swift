@@ -1,8 +1,8 @@
-import Dispatch
 import Foundation
 import KVMetrics
 import KVModel
 import KVPress
+import KVSystem
 import KVWire
 
 /// A compressed context: a document prefilled once, its KV cache pressed, ready to answer any
@@ -129,7 +129,7 @@ public final class Session: @unchecked Sendable {
         try quantization?.validate(headDimension: model.config.headDimension)
         let cache = makeCache(model: model, storage: storage, contextTokens: ids.count)
         let hook = press.map { PressHook($0, model: model) }
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         try interrupt()
         _ = try model.forward(ids, cache: cache, hook: InterruptibleHook(hook, interrupt: interrupt), logits: .none)
         try interrupt()
@@ -137,11 +137,11 @@ public final class Session: @unchecked Sendable {
         try hook?.finish(cache, contextIDs: ids)
         // Sliding-window layers keep their window (Gemma 3's local layers), press or not.
         model.dropEntriesOutsideWindows(cache)
-        let quantizeStart = DispatchTime.now()
+        let quantizeStart = ContinuousClock.now
         try interrupt()
         if let quantization { try cache.quantize(quantization) }
-        let quantize = quantization == nil ? 0 : seconds(since: quantizeStart)
-        let total = seconds(since: start)
+        let quantize = quantization == nil ? 0 : quantizeStart.secondsElapsed
+        let total = start.secondsElapsed
         let compress = (hook?.compressionSeconds ?? 0) + quantize
         return Session(id: id, model: model, cache: cache, contextTokenIDs: ids,
                        pressSpec: press?.description ?? PressSpec.none, compressionRatio: press?.compressionRatio ?? 0,
@@ -223,6 +223,3 @@ public final class Session: @unchecked Sendable {
     }
 }
 
-func seconds(since t: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
-}

@@ -1,4 +1,3 @@
-import Dispatch
 import KVMetrics
 import KVModel
 import KVPress
@@ -22,9 +21,9 @@ public final class SessionAsk {
     /// Tokens of the question part (question, end of turn, assistant start, answer prefix).
     public let questionTokens: Int
     /// Tokens generated so far.
-    public private(set) var tokens: [Int] = []
+    public var tokens: [Int] { generation.tokens }
     /// The answer text so far.
-    public private(set) var answer = ""
+    public var answer: String { generation.text }
     /// Why the ask ended, once it has.
     public private(set) var finishReason: FinishReason?
     /// Whether the ask has ended (answered, stopped or failed); finished asks are skipped by `AskBatch.step`.
@@ -33,22 +32,16 @@ public final class SessionAsk {
     /// The ask's own cache: a tail over the session's context, or a copy of it.
     let cache: KVCache
     let compressor: DecodingCompressor?
-    private let parameters: GenerateParameters
     private let shouldStop: () -> FinishReason?
     private let onToken: (GeneratedPiece) -> Void
-    private var input: [Int]
-    private var sampler: Sampler
-    private var history: [Int]
-    private var detokenizer: StreamingDetokenizer
+    /// Sampling, stop rules, the answer text and the prefill/decode timings (`TokenIterator`'s too).
+    private var generation: Generation
     private var failure: Error?
     private let keptTokens: Int
     private let bytesBefore: Int
 
-    private let created = DispatchTime.now()
+    private let created = ContinuousClock.now
     private var queueSeconds: Double?
-    private var prefillSeconds: Double = 0
-    private var timeToFirstToken: Double = 0
-    private var decodeSeconds: Double = 0
     private var steps = 0
     private var batchSizes = 0
 
@@ -56,15 +49,11 @@ public final class SessionAsk {
          shouldStop: @escaping () -> FinishReason?, onToken: @escaping (GeneratedPiece) -> Void) {
         self.session = session
         questionTokens = questionIDs.count
-        input = questionIDs
-        history = questionIDs
         var params = parameters
         if params.stopTokens.isEmpty { params.stopTokens = session.model.stopTokens }
-        self.parameters = params
         self.shouldStop = shouldStop
         self.onToken = onToken
-        sampler = Sampler(params.sampling)
-        detokenizer = StreamingDetokenizer(tokenizer: session.model.tokenizer, skipSpecialTokens: true)
+        generation = Generation(prompt: questionIDs, parameters: params, tokenizer: session.model.tokenizer)
         compressor = decoding.flatMap { $0.isActive ? DecodingCompressor($0) : nil }
         cache = compressor == nil ? session.cache.tail() : session.cache.copy()
         keptTokens = session.cache.meanEntriesPerHead
@@ -83,16 +72,17 @@ public final class SessionAsk {
         if let failure { throw failure }
         let compression = compressor?.compressionSeconds ?? 0
         // Compression runs inside decode steps; decode time excludes it.
-        let decode = max(0, decodeSeconds - compression)
+        var timings = generation.timings
+        timings.decodeSeconds = max(0, timings.decodeSeconds - compression)
         var m = Metrics()
         m.contextTokens = session.loadMetrics.contextTokens
         m.keptTokens = keptTokens
         m.questionTokens = questionTokens
         m.generatedTokens = tokens.count
-        m.prefillMs = prefillSeconds * 1000
-        m.ttftMs = timeToFirstToken * 1000
-        m.decodeMs = decode * 1000
-        m.decodeTokS = tokens.count > 1 && decode > 0 ? Double(tokens.count - 1) / decode : 0
+        m.prefillMs = timings.prefillSeconds * 1000
+        m.ttftMs = timings.timeToFirstTokenSeconds * 1000
+        m.decodeMs = timings.decodeSeconds * 1000
+        m.decodeTokS = timings.decodeTokensPerSecond
         m.kvBytes = cache.byteCount + (cache.prefix?.byteCount ?? 0)
         m.kvBytesUncompressed = session.loadMetrics.kvBytesUncompressed
         m.fidelity = session.loadMetrics.fidelity
@@ -111,44 +101,36 @@ public final class SessionAsk {
     public var isPrompting: Bool { tokens.isEmpty }
 
     /// Rows the ask adds to the next step.
-    public var nextRows: Int { isPrompting ? input.count : 1 }
+    public var nextRows: Int { generation.input.count }
 
     /// Polls `shouldStop` and returns the ask's share of the next step, or `nil` when it has ended.
     func nextStep() -> BatchedSequence? {
         guard !isFinished else { return nil }
         if let reason = shouldStop() { finish(reason); return nil }
-        if queueSeconds == nil { queueSeconds = Self.seconds(since: created) }
+        if queueSeconds == nil { queueSeconds = created.secondsElapsed }
         do {
-            try session.model.validate(input, cache: cache)
+            try session.model.validate(generation.input, cache: cache)
         } catch {
             fail(error)
             return nil
         }
-        return BatchedSequence(tokens: input, cache: cache, hook: compressor, logits: .last)
+        return BatchedSequence(tokens: generation.input, cache: cache, hook: compressor, logits: .last)
     }
 
     /// Takes the result of the step the ask took part in: samples and streams the next token.
     func finishStep(_ result: Result<[Float], Error>, seconds: Double, batchSize: Int) {
         steps += 1
         batchSizes += batchSize
-        if tokens.isEmpty { prefillSeconds = seconds } else { decodeSeconds += seconds }
         var logits: [Float]
         switch result {
         case .failure(let error): fail(error); return
         case .success(let l): logits = l
         }
-        let token = sampler.sample(&logits, history: history)
-        tokens.append(token)
-        history.append(token)
-        if tokens.count == 1 { timeToFirstToken = Self.seconds(since: created) }
-        let piece = detokenizer.append(token)
-        answer += piece
-        onToken(GeneratedPiece(tokenID: token, text: piece))
-        input = [token]
-        if parameters.stopTokens.contains(token) {
-            finish(.eos)
-        } else if tokens.count >= parameters.maxNewTokens {
-            finish(.maxNewTokens)
+        onToken(generation.take(&logits, seconds: seconds))
+        switch generation.end {
+        case .stopToken: finish(.eos)
+        case .maxNewTokens: finish(.maxNewTokens)
+        case nil: break
         }
     }
 
@@ -159,15 +141,8 @@ public final class SessionAsk {
 
     private func finish(_ reason: FinishReason) {
         finishReason = reason
-        let tail = detokenizer.flush()
-        if !tail.isEmpty {
-            answer += tail
-            onToken(GeneratedPiece(tokenID: nil, text: tail))
-        }
+        let tail = generation.flush()
+        if !tail.isEmpty { onToken(GeneratedPiece(tokenID: nil, text: tail)) }
         session.askEnded()
-    }
-
-    static func seconds(since t: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
     }
 }

@@ -13,10 +13,3 @@ public struct AskReport: Sendable, Equatable {
     public var metrics: Metrics
 }
 
-/// One streamed step of an answer.
-public struct GeneratedPiece: Sendable, Equatable {
-    /// The token generated, or `nil` for a final flush of leftover bytes.
-    public let tokenID: Int?
-    /// Text completed by this step (may be empty while a UTF-8 character is incomplete).
-    public let text: String
-}

@@ -1,5 +1,5 @@
-import Dispatch
 import KVModel
+import KVSystem
 
 /// Applies a press to the context prefill: after each layer's attention, the press compresses
 /// that layer's cache.
@@ -83,8 +83,8 @@ public final class PressHook: LayerHook {
 
     /// Runs `work`, adding its time to `compressionSeconds`.
     private func timed<T>(_ work: () throws -> T) rethrows -> T {
-        let start = DispatchTime.now()
-        defer { compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+        let start = ContinuousClock.now
+        defer { compressionSeconds += start.secondsElapsed }
         return try work()
     }
 }

@@ -18,12 +18,12 @@ public enum StopReason: String, Sendable {
 public final class CancelToken: @unchecked Sendable {
     private let lock = NSLock()
     private var reason: StopReason?
-    /// When the request's deadline passes (uptime nanoseconds), if it has one.
-    public let deadline: UInt64?
+    /// When the request's deadline passes, if it has one.
+    public let deadline: ContinuousClock.Instant?
 
     /// - Parameter deadlineMs: the request's `deadline_ms` (0 = none), counted from now.
     public init(deadlineMs: UInt32 = 0) {
-        deadline = deadlineMs > 0 ? DispatchTime.now().uptimeNanoseconds + UInt64(deadlineMs) * 1_000_000 : nil
+        deadline = deadlineMs > 0 ? .now + .milliseconds(deadlineMs) : nil
     }
 
     /// Asks the work to stop; the first reason wins.
@@ -39,7 +39,7 @@ public final class CancelToken: @unchecked Sendable {
         let r = reason
         lock.unlock()
         if let r { return r }
-        if let deadline, DispatchTime.now().uptimeNanoseconds >= deadline { return .deadline }
+        if let deadline, ContinuousClock.now >= deadline { return .deadline }
         return nil
     }
 }

@@ -63,7 +63,7 @@ final class Dispatcher {
                 try refuseIfStopping()
                 _ = try SessionID(r.session)
                 try backend.validate(r)
-                let arrived = Date()
+                let arrived = ContinuousClock.now
                 let ask = { (fetched: FetchedSession?) in
                     try self.submit(request, client, label: "ask \(r.session)", startsAsk: true) { token in
                         try fetched?.adoptOnce(into: self.store)
@@ -201,7 +201,7 @@ final class Dispatcher {
     /// What a load's job keeps between its runs when it waits for room.
     private final class LoadSizing {
         /// When the job first ran (its `request_ms` counts the wait).
-        var started: Date?
+        var started: ContinuousClock.Instant?
         /// The bytes it was sized for (the document is tokenized once).
         var bytes: Int?
     }
@@ -209,7 +209,7 @@ final class Dispatcher {
     private func load(_ prepared: BackendLoad, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken,
                       _ sizing: LoadSizing) throws {
         let r = prepared.request
-        let arrived = sizing.started ?? Date()
+        let arrived = sizing.started ?? .now
         sizing.started = arrived
         if !r.replace && store.contains(r.session) { throw store.damage(r.session) ?? ServerError.sessionExists(r.session) }
         // Sized from the real token count first: nothing is evicted for a load that cannot fit, and
@@ -244,7 +244,7 @@ final class Dispatcher {
         row.describe(info)
         var metrics = session.loadMetrics
         metrics.peakRssBytes = ResourceUsage.peakRSSBytes
-        metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
+        metrics.requestMs = arrived.secondsElapsed * 1000
         row.metrics = metrics
         guard server.shared != nil else {
             server.telemetry.record(row)
@@ -261,7 +261,7 @@ final class Dispatcher {
                     info.sharedUnix = published.visibleUnix
                     row.metrics.storeMs = published.ms
                     row.metrics.storeBytes = published.bytes
-                    row.metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
+                    row.metrics.requestMs = arrived.secondsElapsed * 1000
                     self.server.telemetry.record(row)
                     self.reply(client, Response(id: id, .load(LoadResult(session: info, metrics: row.metrics))))
                 case .failure(let error):
@@ -279,13 +279,13 @@ final class Dispatcher {
     }
 
     /// Starts an ask; the scheduler steps it with the others and answers when it ends.
-    private func startAsk(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken, arrived: Date,
+    private func startAsk(_ r: AskRequest, _ id: UInt64, _ client: ClientConnection, _ token: CancelToken, arrived: ContinuousClock.Instant,
                           fetched: FetchedSession?) throws {
         let (session, _) = try store.resident(r.session)
         let loop = server.loop
         let stream = r.stream
         // Waiting for the worker counts as queueing too (the ask's own figure starts here).
-        let waitedMs = Date().timeIntervalSince(arrived) * 1000
+        let waitedMs = arrived.secondsElapsed * 1000
         store.askStarted(r.session)
         let ask: BackendAsk
         do {
@@ -318,9 +318,9 @@ final class Dispatcher {
     }
 
     /// Records an ended ask; returns its answer, or throws its cancel or deadline error.
-    private func finish(_ r: AskRequest, _ token: CancelToken, session: BackendSession, result: AskResult, arrived: Date) throws -> AskResult {
+    private func finish(_ r: AskRequest, _ token: CancelToken, session: BackendSession, result: AskResult, arrived: ContinuousClock.Instant) throws -> AskResult {
         var result = result
-        result.metrics.requestMs = Date().timeIntervalSince(arrived) * 1000
+        result.metrics.requestMs = arrived.secondsElapsed * 1000
         var row = TelemetryRow(event: .ask)
         row.describe(session.info)
         row.metrics = result.metrics

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import KVSystem
 import KVWire
 
 /// Runs inference on one worker thread: jobs in FIFO order, and every started ask stepped in
@@ -81,9 +82,8 @@ public final class Scheduler: @unchecked Sendable {
     private var counters = (steps: 0, asks: 0, tokens: 0)
     /// Where the worker's time went, for `stats`.
     private var time = WorkerTime()
-    private let started = Date()
     /// When the load in progress last handed over to the asks (worker thread only).
-    private var loadResumed: DispatchTime?
+    private var loadResumed: ContinuousClock.Instant?
 
     /// - Parameters:
     ///   - maxQueue, maxBatch: the `max_queue` and `max_batch` settings, as `ServerConfiguration` checked them.
@@ -175,17 +175,17 @@ public final class Scheduler: @unchecked Sendable {
     /// steps the active ones for as long as the load has just run, so a load and the asks share
     /// the machine half and half and an ask's first token never waits for a whole prefill.
     public func serveAsksDuringLoad() {
-        let now = DispatchTime.now()
-        let loadSlice = loadResumed.map { now.uptimeNanoseconds - $0.uptimeNanoseconds } ?? 0
-        var served: UInt64 = 0
+        let now = ContinuousClock.now
+        let loadSlice = loadResumed.map { now - $0 } ?? .zero
+        var served = Duration.zero
         while true {
             answerStoppedWaiting()
             while let job = takeAskStart() { run(job) }
-            guard !active.isEmpty && (served == 0 || served < loadSlice) else { break }
+            guard !active.isEmpty && (served == .zero || served < loadSlice) else { break }
             if step() { retryWaiting(asksOnly: true) }
-            served = DispatchTime.now().uptimeNanoseconds - now.uptimeNanoseconds
+            served = ContinuousClock.now - now
         }
-        loadResumed = DispatchTime.now()
+        loadResumed = ContinuousClock.now
     }
 
     private func workerLoop() {
@@ -252,16 +252,16 @@ public final class Scheduler: @unchecked Sendable {
         }
         let outerWaits = waitRequested
         waitRequested = false
-        let started = DispatchTime.now(), stepsBefore = condition.withLock { time.promptSteps + time.decodeSteps }
+        let started = ContinuousClock.now, stepsBefore = condition.withLock { time.promptSteps + time.decodeSteps }
         if job.startsAsk {
             job.run()
         } else {
-            loadResumed = DispatchTime.now()
+            loadResumed = ContinuousClock.now
             job.run()
             loadResumed = nil
         }
         // A load's time without the asks stepped between its layers (those count as steps).
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let seconds = started.secondsElapsed
         condition.withLock { time.jobs += max(0, seconds - (time.promptSteps + time.decodeSteps - stepsBefore)) }
         if waitRequested { setAside(job) }
         waitRequested = outerWaits
@@ -316,9 +316,9 @@ public final class Scheduler: @unchecked Sendable {
         }
         let tokensBefore = chosen.reduce(0) { $0 + $1.generatedTokens }
         let prompts = chosen.contains { $0.nextRows > 1 || $0.generatedTokens == 0 }
-        let attentionBefore = backend.stepAttentionSeconds, started = DispatchTime.now()
+        let attentionBefore = backend.stepAttentionSeconds, started = ContinuousClock.now
         backend.step(chosen)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let seconds = started.secondsElapsed
         let attention = backend.stepAttentionSeconds - attentionBefore
         let generated = chosen.reduce(0) { $0 + $1.generatedTokens } - tokensBefore
         var ended: [Active] = []

@@ -27,7 +27,7 @@ public final class Server {
     private var connections: [Int: ClientConnection] = [:]
     private var nextConnectionID = 1
     private let counters = Counters()
-    private let started = Date()
+    private let started = ContinuousClock.now
     /// Set once shutdown has begun: new work is refused with UNAVAILABLE.
     public private(set) var isStopping = false
 
@@ -135,7 +135,7 @@ public final class Server {
         s.errors = c.errors
         s.connections = UInt32(connections.count)
         s.queueDepth = UInt32(scheduler.depth)
-        s.uptimeS = Date().timeIntervalSince(started)
+        s.uptimeS = started.secondsElapsed
         let b = scheduler.batching
         s.steps = UInt64(b.steps)
         s.meanBatchSize = b.meanBatchSize

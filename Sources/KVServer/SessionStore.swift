@@ -237,13 +237,13 @@ public final class SessionStore: @unchecked Sendable {
     /// - Returns: false when it could not be saved (it stays resident).
     private func evict(_ e: Entry) -> Bool {
         guard let session = e.session else { return true }
-        let start = Date()
+        let start = ContinuousClock.now
         do {
             if e.savedURL == nil { _ = try save(e, session) }
             lock.withLock { e.session = nil }
             var row = TelemetryRow(event: .evict)
             row.describe(e.info)
-            row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
+            row.metrics.ioMs = start.secondsElapsed * 1000
             row.detail = e.savedURL?.path ?? ""
             telemetry.record(row)
             log(.info, "evicted session \(e.id) (\(e.info.kvBytes) bytes) to \(e.savedURL?.path ?? "?")")
@@ -300,9 +300,9 @@ public final class SessionStore: @unchecked Sendable {
         if let s = lock.withLock({ e.session }) { return (s, nil) }
         guard let url = lock.withLock({ e.savedURL }) else { throw ServerError.unknownSession(id) }
         try ensureRoom(for: Int(e.info.kvBytes), except: id, restoring: id)
-        let start = Date()
+        let start = ContinuousClock.now
         let session = try backend.restore(session: id, from: url)
-        let ms = Date().timeIntervalSince(start) * 1000
+        let ms = start.secondsElapsed * 1000
         lock.withLock {
             e.info = session.info.keepingStoreFigures(of: e.info)
             e.session = session
@@ -341,11 +341,11 @@ public final class SessionStore: @unchecked Sendable {
     func save(_ id: String) throws -> (URL, Int) {
         let (session, _) = try resident(id)
         guard let e = lock.withLock({ entries[id] }) else { throw ServerError.unknownSession(id) }
-        let start = Date()
+        let start = ContinuousClock.now
         let bytes = try save(e, session)
         var row = TelemetryRow(event: .save)
         row.describe(e.info)
-        row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
+        row.metrics.ioMs = start.secondsElapsed * 1000
         row.detail = snapshotURL(id).path
         telemetry.record(row)
         return (snapshotURL(id), bytes)
@@ -414,7 +414,7 @@ public final class SessionStore: @unchecked Sendable {
     /// - Parameter fetchMs: how long the fetch took (the `fetch` row's `store_ms`).
     func adopt(_ id: String, snapshot: [UInt8], version: UInt64, sharedUnix: Double, fetchMs: Double) throws {
         let url = snapshotURL(id)
-        let start = Date()
+        let start = ContinuousClock.now
         try SnapshotFile.write(to: url, image: snapshot)
         var info = try backend.savedInfo(at: url)
         info.session = id
@@ -426,7 +426,7 @@ public final class SessionStore: @unchecked Sendable {
         lock.withLock { entries[id] = e }
         var row = TelemetryRow(event: .fetch)
         row.describe(info)
-        row.metrics.ioMs = Date().timeIntervalSince(start) * 1000
+        row.metrics.ioMs = start.secondsElapsed * 1000
         row.metrics.storeBytes = snapshot.count
         row.metrics.storeMs = fetchMs
         row.detail = "version \(version)"

@@ -59,7 +59,7 @@ public final class EngineBackend: InferenceBackend {
         }
     }
 
-    public var presses: [PressInfo] { PressCatalog.all.map(PressInfo.init) }
+    public var presses: [PressInfo] { PressCatalog.all.map(PressInfo.init(press:)) }
 
     func served(_ name: String) throws -> Served {
         if name.isEmpty { return served[0] }

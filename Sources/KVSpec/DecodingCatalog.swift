@@ -40,13 +40,6 @@ public enum DecodingCatalog {
     /// Every parameter a decoding spec of `entry` may give: the scorer's, then the schedule's.
     public static func allParameters(_ entry: PressEntry) -> [PressParameter] { scorerParameters(entry) + scheduleParameters }
 
-    /// The decoding presses as text, each with its scorer's and the schedule's parameters.
-    public static var text: String {
-        entries.map {
-            PressEntry($0.name, $0.summary, $0.reference, phases: $0.phases, allParameters($0)).catalogText
-        }.joined(separator: "\n")
-    }
-
     /// Reads a decoding spec, rejecting names that cannot decode as soon as they are read.
     /// - Throws: `PressError.syntax` or `PressError.unknownPress`.
     public static func parse(_ spec: String) throws -> SpecNode {

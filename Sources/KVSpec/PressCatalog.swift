@@ -283,10 +283,6 @@ public enum PressCatalog {
     /// The entry of `name`.
     public static func entry(_ name: String) -> PressEntry? { byName[name] }
 
-    /// The catalog as text: every press, its summary and reference, and each parameter with its
-    /// default and meaning.
-    public static var text: String { all.map(\.catalogText).joined(separator: "\n") }
-
     /// Reads a spec, rejecting unknown names as soon as they are read.
     /// - Throws: `PressError.syntax` or `PressError.unknownPress`.
     public static func parse(_ spec: String) throws -> SpecNode {

@@ -21,7 +21,7 @@ public struct PressPhases: OptionSet, Sendable, Hashable {
     /// A scorer: both phases.
     public static let both: PressPhases = [.prefill, .decoding]
 
-    /// The phases' names, as `kvctl presses` and the `presses` RPC print them.
+    /// The phases' names, as the `presses` RPC and `kvctl presses` print them.
     public var names: [String] { (contains(.prefill) ? ["prefill"] : []) + (contains(.decoding) ? ["decoding"] : []) }
 }
 
@@ -53,13 +53,4 @@ public struct PressEntry: Sendable {
 
     /// Whether the press has a `compression_ratio` (`simlayerkv`, `think` and `per_layer` do not).
     public var takesRatio: Bool { parameters.contains { $0.name == ParameterKey<Double>.compressionRatio.name } }
-
-    /// The catalog's lines for this press: name, summary, reference, then each parameter with its
-    /// default and meaning.
-    public var catalogText: String {
-        let head = name + (inner == .none ? "" : inner == .one ? "(PRESS)" : "(PRESS,…)")
-        return (["\(head) — \(summary) [\(phases.names.joined(separator: ", "))]", "    \(reference)"]
-            + parameters.map { "    \($0.name)=\($0.defaultValue.isEmpty ? "(required)" : $0.defaultValue)  \($0.doc)" })
-            .joined(separator: "\n")
-    }
 }

@@ -231,6 +231,10 @@ public enum WireCodec {
                 q.pointee.name = a.string(info.name, "name", of: q)
                 q.pointee.summary = a.string(info.summary, "summary", of: q)
                 q.pointee.wraps = info.wraps ? 1 : 0
+                let phases = a.array(UnsafeMutablePointer<CChar>?.self, info.phases.count)
+                for (j, phase) in info.phases.enumerated() { phases[j] = a.string(phase, "phases", of: q) }
+                q.pointee.n_phases = info.phases.count
+                q.pointee.phases = phases
                 let params = a.array(UnsafeMutablePointer<Kvd__PressParameter>?.self, info.parameters.count)
                 for (j, pp) in info.parameters.enumerated() {
                     let r = a.make(kvd__press_parameter__init)
@@ -331,7 +335,8 @@ public enum WireCodec {
                     guard let pp = q.parameters[j]?.pointee else { return nil }
                     return PressParameterInfo(name: str(pp.name), defaultValue: str(pp.default_value), help: str(pp.help))
                 }
-                return PressInfo(name: str(q.name), summary: str(q.summary), parameters: params, wraps: q.wraps != 0)
+                return PressInfo(name: str(q.name), summary: str(q.summary), parameters: params, wraps: q.wraps != 0,
+                                 phases: (0..<q.n_phases).map { str(q.phases[$0]) })
             })
         case KVD__RESPONSE__BODY_MODELS:
             guard let p = r.models?.pointee else { throw ProtocolError.malformedMessage(bytes: bytes.count) }

@@ -315,12 +315,16 @@ public struct PressInfo: Equatable, Sendable, Codable {
     public var parameters: [PressParameterInfo]
     /// Whether it wraps inner presses (`adakv(snapkv)`).
     public var wraps: Bool
+    /// When it runs: `prefill` (at load), `decoding` (while generating), or both; empty for a
+    /// catalog entry that is not a press (a quantization method).
+    public var phases: [String]
     /// A catalog entry.
-    public init(name: String, summary: String, parameters: [PressParameterInfo], wraps: Bool) {
+    public init(name: String, summary: String, parameters: [PressParameterInfo], wraps: Bool, phases: [String] = []) {
         self.name = name
         self.summary = summary
         self.parameters = parameters
         self.wraps = wraps
+        self.phases = phases
     }
 }
 

@@ -113,11 +113,11 @@ struct EvalArguments: ParsableArguments {
     }
 
     /// The arguments as config.json records them.
-    var json: [String: Any] {
-        var o: [String: Any] = ["dataset": dataset, "output_dir": outputDir, "force": force]
-        if dataset == "ruler" { o["task"] = task; o["context_length"] = contextLength }
-        if dataset.hasPrefix("needle") { o["needle_lengths"] = needleLengths; o["needle_depths"] = needleDepths }
-        if let haystack { o["haystack"] = haystack }
-        return o
+    var arguments: ConfigFile.Arguments {
+        var a = ConfigFile.Arguments(dataset: dataset, outputDir: outputDir, force: force)
+        if dataset == "ruler" { (a.task, a.contextLength) = (task, contextLength) }
+        if dataset.hasPrefix("needle") { (a.needleLengths, a.needleDepths) = (needleLengths, needleDepths) }
+        a.haystack = haystack
+        return a
     }
 }

@@ -51,14 +51,16 @@ struct EvalCommand: ParsableCommand {
         let choice = try PressChoice(spec: press, ratio: ratio)
         let options = Sweep.Configuration(press: choice, decoding: try decodingChoice()).options(eval.options)
         var evaluation = Evaluation(model: model, dataset: dataset, press: choice, options: options, outputRoot: eval.outputDir)
-        evaluation.extraConfig = ["arguments": eval.json.merging(["press": press, "ratio": ratio ?? NSNull()]) { a, _ in a }]
+        var arguments = eval.arguments
+        (arguments.press, arguments.ratio) = (press, ratio)
+        evaluation.arguments = arguments
         let bar = ProgressBar(label: "\(dataset.name) \(choice.base)@\(fmt2(choice.ratio))", enabled: !eval.quiet)
         let outcome = try evaluation.run(force: eval.force, progress: bar.update)
         if eval.dataset.hasPrefix("needle"), !outcome.skipped {
             try NeedleReport.write(outcome: outcome, dataset: dataset, title: "needle — \(choice.isNone ? "none" : choice.spec)")
         }
         let m = outcome.metrics
-        print("\(outcome.skipped ? "skipped (finished; --force to rerun)" : "done"): accuracy \(m["accuracy"] ?? 0), n \(m["n"] ?? 0), wall \(m["wall_seconds"] ?? 0) s → \(outcome.store.directory.path)")
+        print("\(outcome.skipped ? "skipped (finished; --force to rerun)" : "done"): accuracy \(m.accuracy), n \(m.n), wall \(m.wallSeconds) s → \(outcome.store.directory.path)")
     }
 }
 

@@ -78,12 +78,11 @@ struct GenerateCommand: ParsableCommand {
         }
         var iterator = TokenIterator(model: model, cache: model.makeCache(), prompt: ids, parameters: GenerateParameters(
             maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: model.stopTokens))
-        var detokenizer = StreamingDetokenizer(tokenizer: model.tokenizer, skipSpecialTokens: true)
         let out = FileHandle.standardOutput
-        while let token = try iterator.next() {
-            out.write(Data(detokenizer.append(token).utf8))
+        while let piece = try iterator.nextPiece() {
+            out.write(Data(piece.text.utf8))
         }
-        out.write(Data((detokenizer.flush() + "\n").utf8))
+        out.write(Data((iterator.flush() + "\n").utf8))
         if verbose {
             let t = iterator.timings
             FileHandle.standardError.write(Data(String(

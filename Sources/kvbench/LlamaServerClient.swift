@@ -1,4 +1,5 @@
 import Foundation
+import KVSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,22 +13,41 @@ struct LlamaServerClient {
         let description: String
     }
 
+    /// `POST /completion`'s body: greedy, streamed, reusing the cached prompt prefix.
+    struct CompletionRequest: Encodable {
+        let prompt: String
+        let nPredict: Int
+        let temperature = 0
+        let topK = 1
+        let cachePrompt = true
+        let stream = true
+
+        enum CodingKeys: String, CodingKey {
+            case prompt, temperature, stream
+            case nPredict = "n_predict", topK = "top_k", cachePrompt = "cache_prompt"
+        }
+    }
+
+    /// One server-sent event of a streamed completion (only the text is read).
+    struct CompletionEvent: Decodable {
+        let content: String?
+    }
+
     /// One greedy completion of `prompt` (prefix cache on), with the time to its first piece of text.
     func complete(prompt: String, maxTokens: Int) throws -> (text: String, firstToken: Double, total: Double) {
-        let body: [String: Any] = ["prompt": prompt, "n_predict": maxTokens, "temperature": 0, "top_k": 1,
-                                   "cache_prompt": true, "stream": true]
-        let start = DispatchTime.now()
+        let body = CompletionRequest(prompt: prompt, nPredict: maxTokens)
+        let start = ContinuousClock.now
         var text = ""
         var first: Double?
-        try request(method: "POST", path: "/completion", body: try JSONSerialization.data(withJSONObject: body)) { line in
+        try request(method: "POST", path: "/completion", body: try JSONEncoder().encode(body)) { line in
             guard line.hasPrefix("data: "), let data = line.dropFirst(6).data(using: .utf8),
-                  let event = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
-            if let piece = event["content"] as? String, !piece.isEmpty {
-                if first == nil { first = seconds(since: start) }
+                  let event = try? JSONDecoder().decode(CompletionEvent.self, from: data) else { return }
+            if let piece = event.content, !piece.isEmpty {
+                if first == nil { first = start.secondsElapsed }
                 text += piece
             }
         }
-        let total = seconds(since: start)
+        let total = start.secondsElapsed
         return (text, first ?? total, total)
     }
 
@@ -125,6 +145,3 @@ struct LlamaServerClient {
     }
 }
 
-func seconds(since t: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
-}

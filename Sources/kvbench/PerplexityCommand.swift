@@ -50,16 +50,29 @@ struct PerplexityCommand: ParsableCommand {
             throw CommandFailure(failure.description)
         }
         if json {
-            let object: [String: Any] = [
-                "model": modelOptions.path, "file": file, "context": context, "perplexity": result.value,
-                "uncertainty": result.uncertainty, "windows": result.windows, "scored_tokens": result.scoredTokens,
-                "text_tokens": result.textTokens, "seconds": result.seconds,
-            ]
-            let out = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: out, as: UTF8.self))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let report = Report(model: modelOptions.path, file: file, context: context, perplexity: result.value,
+                                uncertainty: result.uncertainty, windows: result.windows, scoredTokens: result.scoredTokens,
+                                textTokens: result.textTokens, seconds: result.seconds)
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print(String(format: "PPL = %.4f +/- %.5f (%d windows of %d tokens, %d scored, %.1f s)", result.value,
                          result.uncertainty, result.windows, context, result.scoredTokens, result.seconds))
+        }
+    }
+
+    /// The `--json` answer.
+    struct Report: Encodable {
+        let model, file: String
+        let context: Int
+        let perplexity, uncertainty: Double
+        let windows, scoredTokens, textTokens: Int
+        let seconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case model, file, context, perplexity, uncertainty, windows, seconds
+            case scoredTokens = "scored_tokens", textTokens = "text_tokens"
         }
     }
 }

@@ -1,7 +1,7 @@
-import Dispatch
 import Foundation
 import KVBenchKit
 import KVModel
+import KVSystem
 import KVWire
 #if canImport(Glibc)
 import Glibc
@@ -75,9 +75,9 @@ extension ServeBenchCommand {
     private func runRepeat(_ replicas: [Replica], _ document: ServeWorkload.Document, _ question: ServeWorkload.Question,
                            workload: ServeWorkload, tag: String) throws -> (SessionInfo, [Int: ReplicaSample]) {
         let sharedID = "\(document.session)-shared\(tag)"
-        let t0 = DispatchTime.now()
+        let t0 = ContinuousClock.now
         let published = try load(replicas[0], sharedID, document.text, shared: true)
-        let sharedLoad = seconds(since: t0)
+        let sharedLoad = t0.secondsElapsed
         var remote: [Int: TimedAsk] = [:]
         for r in replicas.dropFirst() {
             let ask = try self.ask(r, sharedID, question)
@@ -91,9 +91,9 @@ extension ServeBenchCommand {
         var samples: [Int: ReplicaSample] = [:]
         for r in replicas.dropFirst() {
             let localID = "\(document.session)-local\(tag)-\(r.number)"
-            let t1 = DispatchTime.now()
+            let t1 = ContinuousClock.now
             _ = try load(r, localID, document.text, shared: false)
-            let localLoad = seconds(since: t1)
+            let localLoad = t1.secondsElapsed
             // The load is published behind its answer; its ask runs once that is done.
             try waitUntilPublished(r, localID)
             let local = try self.ask(r, localID, question)
@@ -122,12 +122,12 @@ extension ServeBenchCommand {
         let request = AskRequest(session: session, question: question.text, answerPrefix: question.answerPrefix,
                                  maxNewTokens: UInt32(maxNewTokens), stream: true)
         let client = try DaemonClient(socketPath: r.socket)
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         var first: Double?
         let body = try client.call(.ask(request)) { piece in
-            if first == nil && !piece.text.isEmpty { first = seconds(since: start) }
+            if first == nil && !piece.text.isEmpty { first = start.secondsElapsed }
         }
-        let latency = seconds(since: start)
+        let latency = start.secondsElapsed
         guard case .ask(let result) = body else { throw CommandFailure("replica \(r.number): unexpected answer to ask: \(body)") }
         return TimedAsk(latency: latency, firstToken: first ?? latency, result: result)
     }
@@ -180,31 +180,11 @@ extension ServeBenchCommand {
     private func reportReplicas(_ summaries: [ReplicaSummary], workload: ServeWorkload, store: String, prefix: String) {
         let modelName = URL(fileURLWithPath: modelOptions.path).lastPathComponent
         if json {
-            var out: [String: Any] = ["mode": "replicas", "model": modelName, "press": press, "replicas": replicas,
-                                      "store": Self.hidingPassword(store), "store_prefix": prefix, "documents": documents,
-                                      "document_tokens": documentTokens, "max_new_tokens": maxNewTokens, "repeats": repeats,
-                                      "threads": threads, "cpu": MachineDescription.cpuModelName,
-                                      "cores": ProcessInfo.processInfo.activeProcessorCount, "kernels": CPULevel.current.rawValue]
-            out["results"] = summaries.map { s -> [String: Any] in
-                [
-                    "document": workload.documents[s.document].session, "replica": s.replica,
-                    "context_tokens": s.contextTokens, "kept_tokens": s.keptTokens,
-                    "remote_first_ask_s": s.median(\.remoteAsk), "remote_ttft_s": s.median(\.remoteFirstToken),
-                    "store_ms": s.median(\.storeMs), "store_bytes": Int(s.median { Double($0.storeBytes) }),
-                    "local_load_s": s.median(\.localLoad), "local_ask_s": s.median(\.localAsk),
-                    "local_ttft_s": s.median(\.localFirstToken), "shared_load_s": s.median(\.sharedLoad),
-                    "publish_ms": s.median(\.publishMs), "publish_bytes": Int(s.median { Double($0.publishBytes) }),
-                    "remote_ask_over_local_load": s.ratio, "identical": s.identicalCount, "repeats": s.samples.count,
-                    "remote_correct": s.samples.filter(\.remoteCorrect).count, "local_correct": s.samples.filter(\.localCorrect).count,
-                    "samples": s.samples.map { x -> [String: Any] in
-                        ["remote_first_ask_s": x.remoteAsk, "remote_ttft_s": x.remoteFirstToken, "store_ms": x.storeMs,
-                         "store_bytes": x.storeBytes, "local_load_s": x.localLoad, "local_ask_s": x.localAsk,
-                         "local_ttft_s": x.localFirstToken, "shared_load_s": x.sharedLoad, "publish_ms": x.publishMs,
-                         "publish_bytes": x.publishBytes, "identical": x.identical]
-                    },
-                ]
-            }
-            if let data = try? JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
+            printSnakeCaseJSON(ReplicasReport(
+                model: modelName, press: press, replicas: replicas, store: Self.hidingPassword(store), storePrefix: prefix,
+                documents: documents, documentTokens: documentTokens, maxNewTokens: maxNewTokens, repeats: repeats, threads: threads,
+                cpu: MachineDescription.cpuModelName, cores: ProcessInfo.processInfo.activeProcessorCount, kernels: CPULevel.current.rawValue,
+                results: summaries.map { ReplicasReport.Result($0, document: workload.documents[$0.document].session) }))
             return
         }
         print("\(modelName), press \(press), \(replicas) replicas sharing \(Self.hidingPassword(store)) (prefix \(prefix)), \(documents) document(s) of ~\(documentTokens) tokens, \(maxNewTokens) new tokens, \(threads) threads each, median of \(repeats) repeat(s), A and B interleaved")

@@ -133,9 +133,9 @@ struct ServeBenchCommand: ParsableCommand {
         let loader = try DaemonClient(socketPath: socket)
         var loadSeconds: [Double] = []
         for d in workload.documents {
-            let t0 = DispatchTime.now()
+            let t0 = ContinuousClock.now
             _ = try loader.call(.load(LoadRequest(session: d.session, document: d.text, press: press)))
-            loadSeconds.append(seconds(since: t0))
+            loadSeconds.append(t0.secondsElapsed)
         }
         log("kvd: loaded \(workload.documents.count) documents in \(loadSeconds.map { String(format: "%.2f s", $0) }.joined(separator: ", "))")
 
@@ -182,7 +182,7 @@ struct ServeBenchCommand: ParsableCommand {
                           ask: @escaping (Int) throws -> ServeAsk) -> ServeRound {
         let asks = Locked<[ServeAsk]>([])
         let group = DispatchGroup()
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         for client in 0..<clients {
             group.enter()
             let t = Thread {
@@ -201,7 +201,7 @@ struct ServeBenchCommand: ParsableCommand {
             t.start()
         }
         group.wait()
-        return ServeRound(server: server, clients: clients, wall: seconds(since: start), asks: asks.value)
+        return ServeRound(server: server, clients: clients, wall: start.secondsElapsed, asks: asks.value)
     }
 
     private func askKVD(socket: String, workload: ServeWorkload, question q: Int) throws -> ServeAsk {
@@ -209,12 +209,12 @@ struct ServeBenchCommand: ParsableCommand {
         let question = workload.questions[q]
         let request = AskRequest(session: workload.documents[question.document].session, question: question.text,
                                  answerPrefix: question.answerPrefix, maxNewTokens: UInt32(maxNewTokens), stream: true)
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         var first: Double?
         let body = try client.call(.ask(request)) { piece in
-            if first == nil && !piece.text.isEmpty { first = seconds(since: start) }
+            if first == nil && !piece.text.isEmpty { first = start.secondsElapsed }
         }
-        let latency = seconds(since: start)
+        let latency = start.secondsElapsed
         guard case .ask(let answer) = body else { throw CommandFailure("unexpected answer: \(body)") }
         return ServeAsk(firstToken: first ?? latency, latency: latency, correct: workload.isCorrect(answer.answer, for: question),
                         tokens: answer.tokenIDs.count)
@@ -231,9 +231,9 @@ struct ServeBenchCommand: ParsableCommand {
         let loader = Thread {
             do {
                 let c = try DaemonClient(socketPath: socket)
-                let t0 = DispatchTime.now()
+                let t0 = ContinuousClock.now
                 _ = try c.call(.load(LoadRequest(session: "long1", document: text, press: press)))
-                outcome.update { $0 = .success(seconds(since: t0)) }
+                outcome.update { $0 = .success(t0.secondsElapsed) }
             } catch { outcome.update { $0 = .failure(error) } }
             done.signal()
         }
@@ -331,17 +331,11 @@ struct ServeBenchCommand: ParsableCommand {
         let most = rows.first { $0.server == "kvd" && $0.clients == clientCounts.max() }
         let llamaMost = rows.first { $0.server == "llama-server" && $0.clients == clientCounts.max() }
         if json {
-            var out: [String: Any] = ["model": URL(fileURLWithPath: modelOptions.path).lastPathComponent, "press": press,
-                                      "documents": documents, "document_tokens": documentTokens, "facts": facts,
-                                      "max_new_tokens": maxNewTokens, "repeats": repeats, "cpu": MachineDescription.cpuModelName,
-                                      "kernels": CPULevel.current.rawValue]
-            out["rounds"] = rounds.map { r -> [String: Any] in
-                ["server": r.server, "clients": r.clients, "asks": r.asks.count, "wall_s": r.wall, "s_per_ask": r.secondsPerAsk,
-                 "p50_latency_s": r.latency(50), "p99_latency_s": r.latency(99), "p50_ttft_s": r.firstToken(50),
-                 "p99_ttft_s": r.firstToken(99), "accuracy": r.accuracy, "mean_tokens": r.meanTokens, "errors": r.errors, "rss_bytes": r.rssBytes ?? 0]
-            }
-            if let probe { out["ask_during_load"] = ["load_tokens": loadTokens, "load_s": probe.load, "ttft_s": probe.firstToken, "latency_s": probe.latency] }
-            if let data = try? JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
+            printSnakeCaseJSON(ServeBenchReport(
+                model: URL(fileURLWithPath: modelOptions.path).lastPathComponent, press: press, documents: documents,
+                documentTokens: documentTokens, facts: facts, maxNewTokens: maxNewTokens, repeats: repeats,
+                cpu: MachineDescription.cpuModelName, kernels: CPULevel.current.rawValue, rounds: rounds.map(ServeBenchReport.Round.init),
+                askDuringLoad: probe.map { .init(loadTokens: loadTokens, loadS: $0.load, ttftS: $0.firstToken, latencyS: $0.latency) }))
             return
         }
         print("\(URL(fileURLWithPath: modelOptions.path).lastPathComponent), press \(press), \(documents) documents × \(facts) questions of ~\(documentTokens) tokens, \(maxNewTokens) new tokens, median of \(repeats) round(s)")

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import KVEngine
 import KVModel
@@ -209,9 +208,9 @@ struct SpeedCommand: ParsableCommand {
 }
 
 func time(_ body: () throws -> Void) rethrows -> Double {
-    let start = DispatchTime.now()
+    let start = ContinuousClock.now
     try body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    return start.secondsElapsed
 }
 
 func median(_ values: [Double]) -> Double {

@@ -1,8 +1,8 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import KVBenchKit
 import KVSpec
+import KVSystem
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,12 +85,13 @@ struct SweepCommand: ParsableCommand {
                                                          : grid[0].options(eval.options).directorySuffix)
         let modelName = ResultStore.modelName(path: model.path)
         var rows: [Sweep.Row?] = grid.map { _ in nil }
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         func evaluation(_ c: Sweep.Configuration) -> Evaluation {
             var e = Evaluation(model: model, dataset: dataset, press: c.press, options: c.options(eval.options), outputRoot: eval.outputDir)
-            e.extraConfig = ["arguments": eval.json.merging(["press": c.press.base, "ratio": c.press.ratio, "decoding": c.decoding.base,
-                                                             "cache_budget": c.decoding.cacheBudget ?? NSNull(),
-                                                             "shared_prefill": !separatePrefill]) { a, _ in a }]
+            var arguments = eval.arguments
+            (arguments.press, arguments.ratio, arguments.decoding) = (c.press.base, c.press.ratio, c.decoding.base)
+            (arguments.cacheBudget, arguments.sharedPrefill) = (.some(c.decoding.cacheBudget), !separatePrefill)
+            e.arguments = arguments
             return e
         }
         func record(_ i: Int, _ outcome: Evaluation.Outcome) {
@@ -126,7 +127,7 @@ struct SweepCommand: ParsableCommand {
             let results = try SharedPrefillSweep(model: model, configurations: pending.map { grid[$0] }, options: eval.options)
                 .run(selected, progress: bar.update) { soFar in
                     var text = "configuration,accuracy,n,elapsed_seconds\n"
-                    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+                    let elapsed = start.secondsElapsed
                     for (k, i) in pending.enumerated() {
                         let m = EvalMetrics(soFar[k])
                         text += "\"\(grid[i].label.replacingOccurrences(of: "\"", with: "\"\""))\",\(m.accuracy),\(m.n),\(Int(elapsed))\n"
@@ -144,7 +145,7 @@ struct SweepCommand: ParsableCommand {
         let svg = dir.appendingPathComponent(reportName + ".svg")
         try Data(Sweep.chart(done, title: "\(dataset.name) — \(modelName)").render().utf8).write(to: svg)
         let png = PNGConverter.convert(svg: svg.path, png: dir.appendingPathComponent(reportName + ".png").path)
-        let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let total = start.secondsElapsed
         print(Sweep.csv(done), terminator: "")
         print("sweep wall time \(String(format: "%.0f", total)) s; wrote \(dir.path)/\(reportName).csv, \(reportName).svg\(png != nil ? ", \(reportName).png" : "")")
     }

@@ -24,7 +24,7 @@ struct Presses: ParsableCommand {
             let quantization = QuantizationCatalog.all.map(PressInfo.init)
             if connection.json { printJSON(Catalogs(presses: list, kvQuant: quantization)); return }
             func show(_ p: PressInfo) {
-                print("\(p.name)\(p.wraps ? "(INNER)" : "") — \(p.summary)")
+                print("\(p.name)\(p.wraps ? "(INNER)" : "") — \(p.summary)" + (p.phases.isEmpty ? "" : " [\(p.phases.joined(separator: ", "))]"))
                 for q in p.parameters { print("    \(q.name) = \(q.defaultValue)    \(q.help)") }
             }
             list.forEach(show)

@@ -1,7 +1,7 @@
 import XCTest
 @testable import KVBenchKit
 
-/// Each loader reads its fixture (Fixtures/*.jsonl) into contexts and questions with the right metric.
+/// Each loader reads its fixture (Fixtures/*.jsonl) into contexts and questions with the right scorer.
 final class LoaderTests: XCTestCase {
     func fixture(_ name: String) -> String {
         Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil)!.path
@@ -16,7 +16,7 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(d.contexts[0].questions[1].references, ["Rome", "Roma"])
         XCTAssertEqual(d.contexts[1].questions[0].references, ["4711"])
         XCTAssertEqual(d.contexts[1].questions[0].maxNewTokens, 8)
-        XCTAssertEqual(d.contexts[0].questions[0].metric, .contains)
+        XCTAssertEqual(d.contexts[0].questions[0].scorer, .contains)
     }
 
     func testFlatLayoutGroupsByContext() throws {
@@ -38,13 +38,13 @@ final class LoaderTests: XCTestCase {
 
     func testLongBenchMetrics() throws {
         let d = try LongContextBenchmark.longbench.load(path: fixture("longbench.jsonl"))
-        let metrics = d.contexts.flatMap(\.questions).map(\.metric)
+        let metrics = d.contexts.flatMap(\.questions).map(\.scorer)
         XCTAssertEqual(metrics, [.qaF1, .firstLine(.classification(classes: ["Human being", "Human", "Location"])),
                                  .retrieval, .codeSimilarity, .rougeL])
         XCTAssertEqual(d.contexts[0].questions[0].references, ["Paris"])
-        XCTAssertEqual(try LongContextBenchmark.longbenchV2.load(path: fixture("longbench-v2.jsonl")).contexts[0].questions[0].metric, .multipleChoice)
+        XCTAssertEqual(try LongContextBenchmark.longbenchV2.load(path: fixture("longbench-v2.jsonl")).contexts[0].questions[0].scorer, .multipleChoice)
         let inf = try LongContextBenchmark.infinitebench.load(path: fixture("infinitebench.jsonl"))
-        XCTAssertEqual(inf.contexts.flatMap(\.questions).map(\.metric), [.firstInteger, .wordMatch, .choiceLetter])
+        XCTAssertEqual(inf.contexts.flatMap(\.questions).map(\.scorer), [.firstInteger, .wordMatch, .choiceLetter])
     }
 
     func testReasoningSets() throws {
@@ -52,7 +52,7 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(gsm.contexts.flatMap(\.questions).map(\.references), [["7"], ["1200"]])
         XCTAssertTrue(gsm.contexts[0].questions[0].question.contains("\\boxed{}"))
         XCTAssertEqual(try ReasoningSet.math500.load(path: fixture("math-500.jsonl")).contexts[1].questions[0].references, ["\\frac{1}{2}"])
-        XCTAssertEqual(try ReasoningSet.aime25.load(path: fixture("aime25.jsonl")).contexts[0].questions[0].metric, .boxed)
+        XCTAssertEqual(try ReasoningSet.aime25.load(path: fixture("aime25.jsonl")).contexts[0].questions[0].scorer, .boxed)
         let csqa = try ReasoningSet.commonsenseqa.load(path: fixture("commonsenseqa.jsonl"))
         XCTAssertTrue(csqa.contexts[0].context.contains("A. fridge"))
         XCTAssertEqual(csqa.contexts[0].questions[0].references, ["A"])
@@ -84,6 +84,10 @@ final class LoaderTests: XCTestCase {
         let c = try PressChoice(spec: "snapkv:window_size=32,ratio=0.2", ratio: nil)
         XCTAssertEqual(c.spec, "snapkv:window_size=32,ratio=0.2")
         XCTAssertTrue(try PressChoice(spec: "none", ratio: 0.5).isNone)
+        let kvpressNone = try PressChoice(spec: "no_press", ratio: 0.5)
+        XCTAssertTrue(kvpressNone.isNone)
+        XCTAssertEqual(kvpressNone.spec, "none")
+        XCTAssertTrue(try DecodingChoice(spec: "no_press", cacheBudget: nil).isNone)
         XCTAssertThrowsError(try PressChoice(spec: "nosuchpress", ratio: 0.5))
     }
 }

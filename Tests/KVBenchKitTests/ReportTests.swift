@@ -5,8 +5,17 @@ import XCTest
 /// Sweep CSV and chart, heatmap and progress line.
 final class ReportTests: XCTestCase {
     func row(_ press: String, _ ratio: Double, _ acc: Double) -> Sweep.Row {
-        Sweep.Row(dataset: "d", model: "m", press: press, ratio: ratio,
-                  metrics: ["accuracy": acc, "n": 10, "wall_seconds": 12.5], reused: false)
+        Sweep.Row(dataset: "d", model: "m", press: press, ratio: ratio, metrics: metrics(accuracy: acc, n: 10, wallSeconds: 12.5), reused: false)
+    }
+
+    /// A metrics.json with these figures, the rest zero.
+    func metrics(accuracy: Double, n: Int, wallSeconds: Double = 0, perContext: [String: Double] = [:]) -> MetricsFile {
+        let timing = MetricsFile.RunTiming(wallSeconds: wallSeconds, prefillSeconds: 0, compressSeconds: 0, ttftSecondsTotal: 0, decodeTokS: 0,
+                                           meanContextTokens: 0, meanKeptTokens: 0, meanKVBytes: 0, meanKVBytesUncompressed: 0, contexts: 0,
+                                           decodingCompressions: 0, decodingCompressSeconds: 0, meanKVBytesAfterAnswer: 0, peakRssBytes: 0,
+                                           meanPerContext: perContext, meanPerAnswer: [:])
+        return MetricsFile(accuracy: accuracy, n: n, unscored: 0, errors: 0, metric: "contains", tasks: [:], timing: timing,
+                           wallSeconds: wallSeconds, press: "none", compressionRatio: 0)
     }
 
     func testSweepGridRunsNoneOnce() throws {
@@ -18,7 +27,7 @@ final class ReportTests: XCTestCase {
     /// Query-aware: one context per question, the question compressed with it; results apart.
     func testQueryAwareSplitsEveryQuestionIntoItsOwnContext() {
         let q = { (id: String) in EvalQuestion(id: id, question: "Q\(id)?", answerPrefix: "", references: ["a"], maxNewTokens: nil,
-                                               task: "t", metric: .contains) }
+                                               task: "t", scorer: .contains) }
         let dataset = EvalDataset(name: "d", contexts: [EvalContext(id: "c", context: "doc", questions: [q("1"), q("2")])])
         var options = EvalOptions()
         XCTAssertEqual(options.select(dataset).contexts.count, 1)
@@ -28,16 +37,15 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(split.map(\.compressedQuestion), ["Q1?", "Q2?"])
         XCTAssertEqual(split.map { $0.questions.map(\.id) }, [["1"], ["2"]])
         XCTAssertEqual(options.directorySuffix, "+query_aware")
-        XCTAssertEqual(options.json["query_aware"] as? Bool, true)
+        XCTAssertEqual(options.record.queryAware, true)
     }
 
     /// A press that chooses its own ratio runs once, and its row shows the ratio that came out.
     func testSweepRunsATargetPressOnceAndShowsItsAchievedRatio() throws {
         let grid = try Sweep.grid(presses: ["fidelity:target=0.9", "knorm"], ratios: [0.5, 0.75])
         XCTAssertEqual(grid.map(\.spec), ["fidelity:target=0.9", "knorm:ratio=0.5", "knorm:ratio=0.75"])
-        let metrics: [String: Any] = ["accuracy": 0.9, "n": 3,
-                                      "timing": ["mean_per_context": ["fidelity": 0.93, "achieved_ratio": 0.62]]]
-        let row = Sweep.Row(dataset: "d", model: "m", press: "fidelity:target=0.9", ratio: nil, metrics: metrics, reused: false)
+        let row = Sweep.Row(dataset: "d", model: "m", press: "fidelity:target=0.9", ratio: nil,
+                            metrics: metrics(accuracy: 0.9, n: 3, perContext: ["fidelity": 0.93, "achieved_ratio": 0.62]), reused: false)
         XCTAssertEqual(row.ratio, 0.62)
         XCTAssertEqual(Sweep.csv([row]).split(separator: "\n")[1], "d,m,fidelity:target=0.9,0.62,none,,0.9,3,0,false,0,0,0.93,0.62,0,0,0,0,0")
     }

@@ -59,6 +59,34 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(report.answer.contains("4819233"))
     }
 
+    /// kvd's ask and `TokenIterator` (which the generation goldens run) share `Generation`: over
+    /// the same context, a seeded sampled answer has the same tokens, streamed pieces and text.
+    func testAskGeneratesWhatTokenIteratorGenerates() throws {
+        let model = try model()
+        let golden = try goldenDocument(model)
+        let session = try Session.load(id: SessionID("same"), model: model, document: golden.document, press: nil)
+        let sampling = SamplingParameters(temperature: 0.9, topK: 40, repetitionPenalty: 1.1, seed: 3)
+        let parameters = GenerateParameters(maxNewTokens: 12, sampling: sampling)
+        var streamed: [GeneratedPiece] = []
+        let report = try session.ask(question: Self.question, answerPrefix: Self.answerPrefix, parameters: parameters,
+                                     onToken: { streamed.append($0) })
+
+        var direct = parameters
+        direct.stopTokens = model.stopTokens
+        var iterator = TokenIterator(model: model, cache: session.cache.tail(), prompt: golden.questionIDs, parameters: direct)
+        var pieces: [GeneratedPiece] = []
+        while let piece = try iterator.nextPiece() { pieces.append(piece) }
+        let tail = iterator.flush()
+        if !tail.isEmpty { pieces.append(GeneratedPiece(tokenID: nil, text: tail)) }
+
+        XCTAssertEqual(report.tokenIDs, iterator.tokens)
+        XCTAssertEqual(streamed, pieces)
+        XCTAssertEqual(report.answer, iterator.generation.text)
+        XCTAssertEqual(report.finishReason, iterator.generation.end == .stopToken ? .eos : .maxNewTokens)
+        XCTAssertEqual(report.metrics.generatedTokens, iterator.timings.generatedTokens)
+        XCTAssertEqual(report.metrics.questionTokens, iterator.timings.promptTokens)
+    }
+
     func testRollbackIsExactAcrossQuestions() throws {
         // Three questions against one compressed context give the same answers as three fresh
         // compress-then-ask runs.

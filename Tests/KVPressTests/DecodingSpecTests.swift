@@ -35,7 +35,9 @@ final class DecodingSpecTests: XCTestCase {
             XCTAssertEqual(try DecodingSpec.parse(press.description).description, press.description)
         }
         XCTAssertFalse(try DecodingSpec.parse("tova:cache_budget=0").isActive)
-        XCTAssertTrue(DecodingCatalog.text.contains("rkv_lsh — "))
+        let rkvLSH = try XCTUnwrap(DecodingCatalog.entry("rkv_lsh"))
+        let listed = DecodingCatalog.allParameters(rkvLSH).map(\.name)
+        XCTAssertTrue(listed.contains("n_hash_bits") && listed.contains("cache_budget") && !listed.contains("compression_ratio"), "\(listed)")
     }
 
     func testErrorsListWhatIsValid() {

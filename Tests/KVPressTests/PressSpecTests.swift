@@ -103,14 +103,18 @@ final class PressSpecTests: XCTestCase {
         XCTAssertTrue(error("knorm:ratio=" + String(repeating: "9", count: 5000)).contains("at most 4096 bytes"))
     }
 
-    func testRegistryDocumentsEveryParameter() {
+    func testRegistryDocumentsEveryParameter() throws {
         XCTAssertEqual(Set(PressCatalog.names).count, PressCatalog.names.count)
         for d in PressCatalog.all {
             XCTAssertFalse(d.summary.isEmpty)
             for p in d.parameters { XCTAssertFalse(p.doc.isEmpty, "\(d.name).\(p.name)") }
         }
         XCTAssertEqual(PressCatalog.entry("streaming_llm")?.parameters.map(\.defaultValue), ["0.0", "4"])
-        XCTAssertTrue(PressCatalog.text.contains("adakv(PRESS) — head-wise budgets"))
-        XCTAssertTrue(PressCatalog.text.contains("    n_sink=4  initial tokens always kept (attention sinks), ≥ 0"))
+        let adakv = try XCTUnwrap(PressCatalog.entry("adakv"))
+        XCTAssertEqual(adakv.inner, .one)
+        XCTAssertTrue(adakv.summary.hasPrefix("head-wise budgets"), adakv.summary)
+        let nSink = try XCTUnwrap(PressCatalog.entry("streaming_llm")?.parameters.first { $0.name == "n_sink" })
+        XCTAssertEqual(nSink.defaultValue, "4")
+        XCTAssertEqual(nSink.doc, "initial tokens always kept (attention sinks), ≥ 0")
     }
 }

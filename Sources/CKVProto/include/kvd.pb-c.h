@@ -517,10 +517,15 @@ struct  Kvd__PressInfo
    * Wrappers take an inner press: "adakv(snapkv)".
    */
   protobuf_c_boolean wraps;
+  /*
+   * When it runs: "prefill" (kvctl load --press), "decoding" (kvctl ask --decoding), or both.
+   */
+  size_t n_phases;
+  char **phases;
 };
 #define KVD__PRESS_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kvd__press_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL }
 
 
 struct  Kvd__PressesResponse

@@ -6,24 +6,24 @@ public struct EvalQuestion: Sendable, Equatable {
     public var question: String
     /// Text the answer is forced to start with (kvpress's `answer_prefix`).
     public var answerPrefix: String
-    /// Reference answers; how they are compared with the prediction is `metric`'s business.
+    /// Reference answers; how they are compared with the prediction is `scorer`'s business.
     public var references: [String]
     /// The token budget this question asks for (kvpress's `max_new_tokens`), if it sets one.
     public var maxNewTokens: Int?
     /// Sub-task name, used to group scores in metrics.json (`niah_single_1`, `hotpotqa`, …).
     public var task: String
     /// How a prediction is scored.
-    public var metric: Metric
+    public var scorer: AnswerScorer
 
     public init(id: String, question: String, answerPrefix: String = "", references: [String],
-                maxNewTokens: Int? = nil, task: String, metric: Metric) {
+                maxNewTokens: Int? = nil, task: String, scorer: AnswerScorer) {
         self.id = id
         self.question = question
         self.answerPrefix = answerPrefix
         self.references = references
         self.maxNewTokens = maxNewTokens
         self.task = task
-        self.metric = metric
+        self.scorer = scorer
     }
 }
 

@@ -7,12 +7,12 @@
 ///   the context is compressed once (as kvpress's pipeline groups by context).
 ///
 /// `answer` may be a string or a list (`answers` is read too, as LongBench names it). Each
-/// question's metric comes from `metric(task, record)`.
+/// question's scorer comes from `scorer(task, record)`.
 public enum KVPressLayout {
-    /// The contexts of a file; `metric` chooses each question's metric from its task and record.
+    /// The contexts of a file; `scorer` chooses each question's scorer from its task and record.
     /// - Throws: `DatasetError` for unreadable files and records without context or question.
     public static func load(path: String, name: String,
-                            metric: (String, [String: Any]) -> Metric = { _, _ in .contains }) throws -> EvalDataset {
+                            scorer: (String, [String: Any]) -> AnswerScorer = { _, _ in .contains }) throws -> EvalDataset {
         var contexts: [EvalContext] = []
         var index: [String: Int] = [:]
         for (line, fields) in try JSONLines.read(path) {
@@ -26,7 +26,7 @@ public enum KVPressLayout {
                     return EvalQuestion(id: qr.string("id") ?? "\(contextID)-\(j)", question: try qr.require("question"),
                                         answerPrefix: qr.string("answer_prefix") ?? "",
                                         references: qr.strings("answer") ?? qr.strings("answers") ?? [],
-                                        maxNewTokens: qr.int("max_new_tokens"), task: task, metric: metric(task, q))
+                                        maxNewTokens: qr.int("max_new_tokens"), task: task, scorer: scorer(task, q))
                 }
                 contexts.append(EvalContext(id: contextID, context: context, questions: qs))
                 continue
@@ -35,7 +35,7 @@ public enum KVPressLayout {
             let q = EvalQuestion(id: r.string("id") ?? "q\(line)", question: try r.require("question"),
                                  answerPrefix: r.string("answer_prefix") ?? "",
                                  references: r.strings("answer") ?? r.strings("answers") ?? [],
-                                 maxNewTokens: r.int("max_new_tokens"), task: task, metric: metric(task, fields))
+                                 maxNewTokens: r.int("max_new_tokens"), task: task, scorer: scorer(task, fields))
             if let i = index[context] {
                 contexts[i].questions.append(q)
             } else {

@@ -1,5 +1,5 @@
 /// The long-context benchmarks kvpress evaluates, read from local JSONL in kvpress's layout
-/// (see docs/evaluation.md: "Long-context and reasoning data"), each with its own metric.
+/// (see docs/evaluation.md: "Long-context and reasoning data"), each with its own scorer.
 public enum LongContextBenchmark: String, CaseIterable, Sendable {
     case longbench
     case longbenchV2 = "longbench-v2"
@@ -7,12 +7,12 @@ public enum LongContextBenchmark: String, CaseIterable, Sendable {
     case zeroscrolls
     case infinitebench
 
-    /// The metric of one question, from its `task` column (and LongBench's `all_classes`).
-    public func metric(task: String, record: [String: Any]) -> Metric {
+    /// The scorer of one question, from its `task` column (and LongBench's `all_classes`).
+    public func scorer(task: String, record: [String: Any]) -> AnswerScorer {
         switch self {
         case .longbench:
             let t = task.hasSuffix("-e") ? String(task.dropLast(2)) : task
-            let m: Metric
+            let m: AnswerScorer
             switch t {
             case "gov_report", "qmsum", "multi_news", "vcsum", "dureader", "samsum": m = .rougeL
             case "trec", "lsht": m = .classification(classes: (record["all_classes"] as? [String]) ?? [])
@@ -44,7 +44,7 @@ public enum LongContextBenchmark: String, CaseIterable, Sendable {
     /// Loads a file in kvpress's layout with this benchmark's metrics.
     public func load(path: String) throws -> EvalDataset {
         try KVPressLayout.load(path: path, name: rawValue.replacingOccurrences(of: "-", with: "_")) { task, record in
-            metric(task: task, record: record)
+            scorer(task: task, record: record)
         }
     }
 }

@@ -47,7 +47,7 @@ public struct NeedleDataset {
                 contexts.append(EvalContext(
                     id: id, context: "This is a very long story book: <book> \(body) </book>.",
                     questions: [EvalQuestion(id: id, question: question, answerPrefix: answerPrefix, references: [reference],
-                                             maxNewTokens: 32, task: "needle", metric: .rougeL)],
+                                             maxNewTokens: 32, task: "needle", scorer: .rougeL)],
                     labels: ["length": String(length), "depth": String(depth)]))
             }
         }

@@ -28,8 +28,8 @@ public enum ReasoningSet: String, CaseIterable, Sendable {
         }
     }
 
-    /// Context, question, references and metric of one record.
-    func format(_ r: Record) throws -> (context: String, question: String, references: [String], metric: Metric) {
+    /// Context, question, references and scorer of one record.
+    func format(_ r: Record) throws -> (context: String, question: String, references: [String], scorer: AnswerScorer) {
         func lettered(_ options: [String]) -> String {
             options.enumerated().map { "\(["A", "B", "C", "D", "E", "F", "G", "H"][min($0.offset, 7)]). \($0.element)" }.joined(separator: "\n")
         }
@@ -83,7 +83,7 @@ public enum ReasoningSet: String, CaseIterable, Sendable {
             let f = try format(r)
             let id = r.string("id") ?? r.string("query_id") ?? r.string("qid") ?? "\(rawValue)-\(line)"
             let q = EvalQuestion(id: id, question: f.question, references: f.references, maxNewTokens: maxNewTokens,
-                                 task: rawValue, metric: f.metric)
+                                 task: rawValue, scorer: f.scorer)
             if let i = index[f.context] {
                 contexts[i].questions.append(q)
             } else {

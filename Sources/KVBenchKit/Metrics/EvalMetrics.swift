@@ -9,7 +9,7 @@ public struct EvalMetrics: Sendable, Equatable {
     public var errors: Int
     /// Per task: mean score and count.
     public var perTask: [String: (score: Double, n: Int)]
-    /// Metric names used, sorted.
+    /// The names of the scorers used, sorted.
     public var metricNames: [String]
 
     public static func == (a: EvalMetrics, b: EvalMetrics) -> Bool {
@@ -30,15 +30,13 @@ public struct EvalMetrics: Sendable, Equatable {
         metricNames = Array(Set(scored.map(\.metric))).sorted()
     }
 
-    /// The JSON object: `accuracy`, `n`, then the dataset's own metric per task in percent
-    /// (kvpress reports `string_match` etc. × 100).
-    public var json: [String: Any] {
-        var tasks: [String: Any] = [:]
-        for (t, v) in perTask {
-            tasks[t] = ["score": round4(v.score), "n": v.n, (metricNames.count == 1 ? metricNames[0] : "score_percent"): round4(v.score * 100)]
+    /// metrics.json's per-task scores: the dataset's own scorer per task in percent (kvpress reports
+    /// `string_match` etc. × 100).
+    public var tasks: [String: MetricsFile.TaskScore] {
+        perTask.mapValues {
+            MetricsFile.TaskScore(score: round4($0.score), n: $0.n, percentKey: metricNames.count == 1 ? metricNames[0] : "score_percent",
+                                  percent: round4($0.score * 100))
         }
-        return ["accuracy": round4(accuracy), "n": n, "unscored": unscored, "errors": errors,
-                "metric": metricNames.joined(separator: ","), "tasks": tasks]
     }
 }
 

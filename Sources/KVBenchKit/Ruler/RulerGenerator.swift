@@ -36,7 +36,7 @@ public struct RulerGenerator {
             EvalContext(id: "\(task.rawValue)-\(i)", context: p.context, questions: [
                 EvalQuestion(id: "\(task.rawValue)-\(i)", question: p.question, answerPrefix: p.answerPrefix,
                              references: p.answers, maxNewTokens: task.maxNewTokens, task: task.rawValue,
-                             metric: task.metric),
+                             scorer: task.scorer),
             ])
         }
         return EvalDataset(name: "ruler_\(task.rawValue)_\(contextLength)", contexts: contexts, settings: [

@@ -26,8 +26,6 @@ enum RulerTemplates {
         return (intro + context + "\n", question, prefix)
     }
 
-    static let niahNeedle = "One of the special magic %@ for %@ is: %@."
-
     static func vt(context: String, value: String, count: Int) -> (String, String, String) {
         ("Memorize and track the chain(s) of variable assignment hidden in the following text.\n\n\(context)\n",
          "Question: Find all variables that are assigned the value \(value) in the text above. ",

@@ -60,5 +60,5 @@ public enum RulerTask: String, CaseIterable, Sendable {
     }
 
     /// RULER scores every synthetic task with `string_match_all`.
-    public var metric: Metric { .stringMatchAll }
+    public var scorer: AnswerScorer { .stringMatchAll }
 }

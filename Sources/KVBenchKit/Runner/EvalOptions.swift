@@ -34,17 +34,32 @@ public struct EvalOptions: Sendable {
         self.storage = storage
     }
 
+    /// The settings as config.json writes them; unset ones are left out.
+    public struct Record: Codable, Sendable, Equatable {
+        public var seed: UInt64
+        public var kvStorage: String
+        public var defaultMaxNewTokens: Int
+        public var samples: Int?
+        public var fraction: Double?
+        public var maxContextLength: Int?
+        public var maxNewTokens: Int?
+        public var kvQuant: String?
+        public var decoding: String?
+        /// Written only when set.
+        public var queryAware: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case seed, samples, fraction, decoding
+            case kvStorage = "kv_storage", defaultMaxNewTokens = "default_max_new_tokens", maxContextLength = "max_context_length"
+            case maxNewTokens = "max_new_tokens", kvQuant = "kv_quant", queryAware = "query_aware"
+        }
+    }
+
     /// The settings as config.json writes them.
-    public var json: [String: Any] {
-        var o: [String: Any] = ["seed": Int(seed), "kv_storage": storage.rawValue, "default_max_new_tokens": defaultMaxNewTokens]
-        if let samples { o["samples"] = samples }
-        if let fraction { o["fraction"] = fraction }
-        if let maxContextLength { o["max_context_length"] = maxContextLength }
-        if let maxNewTokens { o["max_new_tokens"] = maxNewTokens }
-        if let quantization { o["kv_quant"] = quantization.description }
-        if let decoding { o["decoding"] = decoding.description }
-        if queryAware { o["query_aware"] = true }
-        return o
+    public var record: Record {
+        Record(seed: seed, kvStorage: storage.rawValue, defaultMaxNewTokens: defaultMaxNewTokens, samples: samples, fraction: fraction,
+               maxContextLength: maxContextLength, maxNewTokens: maxNewTokens, kvQuant: quantization?.description,
+               decoding: decoding?.description, queryAware: queryAware ? true : nil)
     }
 
     /// Appended to the press's directory name so quantized or decoding-compressed runs of the

@@ -1,9 +1,9 @@
-import Dispatch
 import Foundation
 import KVEngine
 import KVMetrics
 import KVModel
 import KVPress
+import KVSystem
 import KVWire
 
 /// Runs one evaluation: each context is loaded (prefilled and compressed) once and every one of
@@ -28,19 +28,20 @@ public struct EvalRunner {
 
         /// metrics.json's `timing`: the run's headline figures, then every metric's mean per
         /// loaded context and per answer.
-        public var json: [String: Any] {
+        public var summary: MetricsFile.RunTiming {
             let q = max(1, contexts)
             let decodedTokens = max(0, asks.generatedTokens - answers)
-            return ["wall_seconds": round4(wallSeconds), "prefill_seconds": round4(loads.prefillMs / 1000),
-                    "compress_seconds": round4(loads.compressMs / 1000), "ttft_seconds_total": round4(asks.ttftMs / 1000),
-                    "decode_tok_s": asks.decodeMs > 0 ? round4(Double(decodedTokens) / (asks.decodeMs / 1000)) : 0,
-                    "mean_context_tokens": loads.contextTokens / q, "mean_kept_tokens": loads.keptTokens / q,
-                    "mean_kv_bytes": loads.kvBytes / q, "mean_kv_bytes_uncompressed": loads.kvBytesUncompressed / q,
-                    "contexts": contexts, "decoding_compressions": asks.decodingCompressions,
-                    "decoding_compress_seconds": round4(asks.decodingCompressMs / 1000),
-                    "mean_kv_bytes_after_answer": asks.kvBytes / max(1, answers), "peak_rss_bytes": peakRssBytes,
-                    "mean_per_context": loads.means(over: contexts).mapValues(round4),
-                    "mean_per_answer": asks.means(over: answers).mapValues(round4)]
+            return MetricsFile.RunTiming(
+                wallSeconds: round4(wallSeconds), prefillSeconds: round4(loads.prefillMs / 1000),
+                compressSeconds: round4(loads.compressMs / 1000), ttftSecondsTotal: round4(asks.ttftMs / 1000),
+                decodeTokS: asks.decodeMs > 0 ? round4(Double(decodedTokens) / (asks.decodeMs / 1000)) : 0,
+                meanContextTokens: loads.contextTokens / q, meanKeptTokens: loads.keptTokens / q,
+                meanKVBytes: loads.kvBytes / q, meanKVBytesUncompressed: loads.kvBytesUncompressed / q,
+                contexts: contexts, decodingCompressions: asks.decodingCompressions,
+                decodingCompressSeconds: round4(asks.decodingCompressMs / 1000),
+                meanKVBytesAfterAnswer: asks.kvBytes / max(1, answers), peakRssBytes: peakRssBytes,
+                meanPerContext: loads.means(over: contexts).mapValues(round4),
+                meanPerAnswer: asks.means(over: answers).mapValues(round4))
         }
     }
 
@@ -59,7 +60,7 @@ public struct EvalRunner {
         let total = dataset.questionCount
         var predictions: [Prediction] = []
         var timing = Timing()
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         var done = 0
         for (ci, context) in dataset.contexts.enumerated() {
             let document = truncated(context.context)
@@ -78,7 +79,7 @@ public struct EvalRunner {
                 progress(done, total)
             }
         }
-        timing.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        timing.wallSeconds = start.secondsElapsed
         return (predictions, timing)
     }
 
@@ -105,7 +106,7 @@ extension EvalRunner {
             unanswered.contextTokens = session?.loadMetrics.contextTokens ?? 0
             unanswered.keptTokens = session?.loadMetrics.keptTokens ?? 0
             var pred = Prediction(id: q.id, contextID: context.id, task: q.task, question: q.question, prediction: "",
-                                  reference: q.references, score: 0, metric: q.metric.name, metrics: unanswered,
+                                  reference: q.references, score: 0, metric: q.scorer.name, metrics: unanswered,
                                   error: loadError)
             if let s = session {
                 let budget = options.maxNewTokens ?? q.maxNewTokens ?? options.defaultMaxNewTokens
@@ -116,7 +117,7 @@ extension EvalRunner {
                                       decoding: options.decoding)
                     pred.prediction = a.answer
                     pred.metrics = a.metrics
-                    pred.score = q.metric.score(StringMatch.clean(a.answer), references: q.references)
+                    pred.score = q.scorer.score(StringMatch.clean(a.answer), references: q.references)
                     timing.asks = timing.asks + a.metrics
                     timing.answers += 1
                     timing.peakRssBytes = max(timing.peakRssBytes, a.metrics.peakRssBytes)

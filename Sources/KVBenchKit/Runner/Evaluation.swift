@@ -1,5 +1,6 @@
 import Foundation
 import KVModel
+import KVPress
 
 /// One configuration end to end: skip it when finished (unless forced), otherwise run it and
 /// write predictions.jsonl, metrics.json and config.json.
@@ -9,8 +10,8 @@ public struct Evaluation {
     public var press: PressChoice
     public var options: EvalOptions
     public var outputRoot: String
-    /// Extra settings for config.json (the command line, dataset flags).
-    public var extraConfig: [String: Any] = [:]
+    /// The command line, for config.json.
+    public var arguments: ConfigFile.Arguments?
 
     public init(model: Model, dataset: EvalDataset, press: PressChoice, options: EvalOptions, outputRoot: String) {
         self.model = model
@@ -28,12 +29,12 @@ public struct Evaluation {
 
     /// The outcome of `run`.
     public struct Outcome {
-        public var metrics: [String: Any]
+        public var metrics: MetricsFile
         public var skipped: Bool
         public var predictions: [Prediction]
         public var store: ResultStore
 
-        public init(metrics: [String: Any], skipped: Bool, predictions: [Prediction], store: ResultStore) {
+        public init(metrics: MetricsFile, skipped: Bool, predictions: [Prediction], store: ResultStore) {
             self.metrics = metrics
             self.skipped = skipped
             self.predictions = predictions
@@ -56,22 +57,12 @@ public struct Evaluation {
     /// Writes the three files for predictions computed elsewhere (a shared-prefill sweep).
     public func write(predictions: [Prediction], timing: EvalRunner.Timing, selected: EvalDataset) throws -> Outcome {
         let store = self.store
-        var metrics = EvalMetrics(predictions).json
-        metrics["timing"] = timing.json
-        metrics["wall_seconds"] = round4(timing.wallSeconds)
-        metrics["press"] = press.isNone ? "none" : press.spec
-        metrics["compression_ratio"] = press.ratio
-        var config: [String: Any] = [
-            "dataset": ["name": dataset.name, "settings": dataset.settings, "contexts": selected.contexts.count,
-                        "questions": selected.questionCount],
-            "press": ["spec": press.isNone ? "none" : ((try? press.makePress())??.description ?? press.spec),
-                      "name": press.base, "compression_ratio": press.ratio],
-            "options": options.json,
-            "model": RunInfo.model(model),
-            "environment": RunInfo.environment(),
-            "sampling": "greedy",
-        ]
-        for (k, v) in extraConfig { config[k] = v }
+        let metrics = MetricsFile(predictions, timing: timing, press: press)
+        let config = ConfigFile(
+            dataset: .init(name: dataset.name, settings: dataset.settings, contexts: selected.contexts.count, questions: selected.questionCount),
+            press: .init(spec: press.isNone ? PressSpec.none : ((try? press.makePress())??.description ?? press.spec),
+                         name: press.base, compressionRatio: press.ratio),
+            options: options.record, model: RunInfo.ModelIdentity(model), environment: RunInfo.Environment(), arguments: arguments)
         try store.write(predictions: predictions, metrics: metrics, config: config)
         return Outcome(metrics: metrics, skipped: false, predictions: predictions, store: store)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KVModel
+import KVSystem
 
 /// Perplexity of a model on a text by llama.cpp's `llama-perplexity` protocol, so the two numbers
 /// can be compared directly.
@@ -56,7 +57,7 @@ public struct Perplexity: Sendable {
         let first = context / 2
         let V = model.config.vocabularySize
         var nll = 0.0, nll2 = 0.0, count = 0
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         for w in 0..<windows {
             var window = Array(tokens[(w * context)..<((w + 1) * context)])
             if let bos { window[0] = bos }
@@ -76,7 +77,7 @@ public struct Perplexity: Sendable {
             }
             progress?(w + 1, windows, Foundation.exp(nll / Double(count)))
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let seconds = start.secondsElapsed
         let mean = nll / Double(count)
         let variance = nll2 / Double(count) - mean * mean
         let ppl = Foundation.exp(mean)

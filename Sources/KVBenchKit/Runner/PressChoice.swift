@@ -13,7 +13,7 @@ public struct PressChoice: Sendable, Equatable {
     /// - Throws: `PressError` when the spec does not parse (checked by building the press).
     public init(spec: String, ratio: Double?) throws {
         let trimmed = spec.trimmingCharacters(in: .whitespaces)
-        if PressSpec.isNone(trimmed) || trimmed == "no_press" {
+        if PressSpec.isNone(trimmed) {
             node = nil
             self.ratio = 0
             return

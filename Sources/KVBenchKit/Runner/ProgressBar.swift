@@ -1,11 +1,11 @@
-import Dispatch
 import Foundation
+import KVSystem
 
 /// A one-line progress bar with elapsed time and ETA, redrawn in place on stderr.
 public final class ProgressBar {
     private let label: String
     private let width: Int
-    private let start = DispatchTime.now()
+    private let start = ContinuousClock.now
     private let output: FileHandle
     private let enabled: Bool
 
@@ -34,7 +34,7 @@ public final class ProgressBar {
     /// Redraws the bar.
     public func update(_ done: Int, _ total: Int) {
         guard enabled else { return }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let elapsed = start.secondsElapsed
         output.write(Data(("\r" + Self.line(label: label, done: done, total: total, elapsed: elapsed, width: width)).utf8))
         if done >= total { output.write(Data("\n".utf8)) }
     }

@@ -30,13 +30,13 @@ public struct ResultStore {
     public var isFinished: Bool { FileManager.default.fileExists(atPath: metricsURL.path) }
 
     /// The saved metrics.json, if any.
-    public func readMetrics() -> [String: Any]? {
+    public func readMetrics() -> MetricsFile? {
         guard let d = FileManager.default.contents(atPath: metricsURL.path) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: d)) as? [String: Any]
+        return try? JSONDecoder().decode(MetricsFile.self, from: d)
     }
 
     /// Writes the three files (config first, metrics last).
-    public func write(predictions: [Prediction], metrics: [String: Any], config: [String: Any]) throws {
+    public func write(predictions: [Prediction], metrics: MetricsFile, config: ConfigFile) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try? FileManager.default.removeItem(at: metricsURL)
         try Self.json(config).write(to: configURL)
@@ -51,8 +51,10 @@ public struct ResultStore {
         try Self.json(metrics).write(to: metricsURL)
     }
 
-    static func json(_ object: [String: Any]) throws -> Data {
-        var d = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    static func json(_ object: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var d = try encoder.encode(object)
         d.append(UInt8(ascii: "\n"))
         return d
     }
@@ -85,24 +87,65 @@ public enum RunInfo {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The model's identity: path, file size, name and shape.
-    public static func model(_ m: Model) -> [String: Any] {
-        let size = (try? FileManager.default.attributesOfItem(atPath: m.path)[.size] as? Int) ?? nil
-        return ["path": m.path, "file": URL(fileURLWithPath: m.path).lastPathComponent, "bytes": size ?? 0,
-                "name": m.config.name, "architecture": m.config.architecture, "layers": m.config.layerCount,
-                "kv_heads": m.config.headCountKV, "head_dim": m.config.headDimension, "context_length": m.config.contextLength]
+    /// A model's identity: path, file size, name and shape.
+    public struct ModelIdentity: Codable, Sendable {
+        public var path: String
+        public var file: String
+        public var bytes: Int
+        public var name: String
+        public var architecture: String
+        public var layers: Int
+        public var kvHeads: Int
+        public var headDim: Int
+        public var contextLength: Int
+
+        enum CodingKeys: String, CodingKey {
+            case path, file, bytes, name, architecture, layers
+            case kvHeads = "kv_heads", headDim = "head_dim", contextLength = "context_length"
+        }
+
+        public init(_ m: Model) {
+            path = m.path
+            file = URL(fileURLWithPath: m.path).lastPathComponent
+            bytes = ((try? FileManager.default.attributesOfItem(atPath: m.path)[.size] as? Int) ?? nil) ?? 0
+            name = m.config.name
+            architecture = m.config.architecture
+            layers = m.config.layerCount
+            kvHeads = m.config.headCountKV
+            headDim = m.config.headDimension
+            contextLength = m.config.contextLength
+        }
     }
 
-    /// Versions and time of the run.
-    public static func environment() -> [String: Any] {
-        var o: [String: Any] = ["kvbench": version, "os": ProcessInfo.processInfo.operatingSystemVersionString,
-                                "timestamp": ISO8601DateFormatter().string(from: Date())]
-        #if swift(>=6.1)
-        o["swift"] = ">=6.1"
-        #elseif swift(>=6.0)
-        o["swift"] = "6.0"
-        #endif
-        o["git_commit"] = gitCommit() ?? NSNull()
-        return o
+    /// Versions and time of a run; `git_commit` is `null` outside a repository.
+    public struct Environment: Codable, Sendable {
+        public var kvbench = version
+        public var os = ProcessInfo.processInfo.operatingSystemVersionString
+        public var timestamp = ISO8601DateFormatter().string(from: Date())
+        public var swift: String?
+        public var gitCommit = RunInfo.gitCommit()
+
+        enum CodingKeys: String, CodingKey {
+            case kvbench, os, timestamp, swift
+            case gitCommit = "git_commit"
+        }
+
+        /// This process's environment, now.
+        public init() {
+            #if swift(>=6.1)
+            swift = ">=6.1"
+            #elseif swift(>=6.0)
+            swift = "6.0"
+            #endif
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kvbench, forKey: .kvbench)
+            try c.encode(os, forKey: .os)
+            try c.encode(timestamp, forKey: .timestamp)
+            try c.encodeIfPresent(swift, forKey: .swift)
+            try c.encode(gitCommit, forKey: .gitCommit)
+        }
     }
 }

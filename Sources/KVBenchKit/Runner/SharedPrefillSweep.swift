@@ -1,8 +1,8 @@
-import Dispatch
 import Foundation
 import KVEngine
 import KVModel
 import KVPress
+import KVSystem
 import KVWire
 
 /// Runs a whole grid of presses over a dataset with one prefill per context
@@ -51,19 +51,19 @@ public struct SharedPrefillSweep {
                 let pressed = choices.enumerated().filter { !$0.element.isNone }
                 let hook = FanOutPressHook(presses: try pressed.map { try $0.element.makePress()! }, model: model, storage: options.storage)
                 let cache = Session.makeCache(model: model, storage: options.storage, contextTokens: ids.count)
-                let t0 = DispatchTime.now()
+                let t0 = ContinuousClock.now
                 _ = try model.forward(ids, cache: cache, hook: hook, logits: .none)
                 try hook.finish(contextIDs: ids, prefilled: cache)
-                let total = seconds(since: t0)
+                let total = t0.secondsElapsed
                 let compressTotal = hook.targets.reduce(0) { $0 + $1.hook.compressionSeconds }
                 let prefill = total - compressTotal
                 sharedPrefill += prefill
                 func session(_ c: KVCache, _ choice: PressChoice, compress pressSeconds: Double,
                              fidelity: Double?) throws -> Session {
                     model.dropEntriesOutsideWindows(c)  // as Session.load does
-                    let q0 = DispatchTime.now()
+                    let q0 = ContinuousClock.now
                     if let q = options.quantization { try c.quantize(q) }
-                    let compress = pressSeconds + (options.quantization == nil ? 0 : seconds(since: q0))
+                    let compress = pressSeconds + (options.quantization == nil ? 0 : q0.secondsElapsed)
                     let metrics = Session.loadMetrics(c, contextTokens: ids.count, prefillSeconds: prefill, compressSeconds: compress,
                                                       fidelity: fidelity)
                     return Session(id: try SessionID("sweep-\(ci)"), model: model, cache: c, contextTokenIDs: ids,
@@ -81,9 +81,9 @@ public struct SharedPrefillSweep {
             for (i, configurationRunner) in runners.enumerated() {
                 var (preds, timing) = results[i]
                 let session = sessions[prefillOf[i]]
-                let before = DispatchTime.now()
+                let before = ContinuousClock.now
                 configurationRunner.answer(context, session: session, loadError: loadError, into: &preds, timing: &timing)
-                timing.wallSeconds += seconds(since: before) + (session.map { $0.loadMetrics.compressMs / 1000 } ?? 0)
+                timing.wallSeconds += before.secondsElapsed + (session.map { $0.loadMetrics.compressMs / 1000 } ?? 0)
                 results[i] = (preds, timing)
             }
             partial(results.map(\.0))
@@ -96,6 +96,3 @@ public struct SharedPrefillSweep {
     }
 }
 
-func seconds(since t: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - t.uptimeNanoseconds) / 1e9
-}

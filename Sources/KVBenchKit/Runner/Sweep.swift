@@ -70,26 +70,23 @@ public struct Sweep {
         /// A row from a metrics.json object; `ratio` is `nil` for a press that chooses its own
         /// (the row then shows the achieved one).
         public init(dataset: String, model: String, press: String, ratio: Double?, decoding: DecodingChoice = .none,
-                    metrics: [String: Any], reused: Bool) {
+                    metrics: MetricsFile, reused: Bool) {
             self.dataset = dataset
             self.model = model
             self.press = press
             self.decoding = decoding.base
             cacheBudget = decoding.cacheBudget
-            let timing = metrics["timing"] as? [String: Any]
-            let perContext = timing?["mean_per_context"] as? [String: Any]
-            let answers = timing?["mean_per_answer"] as? [String: Any]
-            perAnswer = Self.answerMetrics.map { (answers?[$0] as? NSNumber)?.doubleValue ?? 0 }
-            func number(_ key: String) -> Double { (perContext?[key] as? NSNumber)?.doubleValue ?? 0 }
-            fidelity = number("fidelity")
-            achievedRatio = number("achieved_ratio")
+            let timing = metrics.timing
+            perAnswer = Self.answerMetrics.map { timing.meanPerAnswer[$0] ?? 0 }
+            fidelity = timing.meanPerContext["fidelity"] ?? 0
+            achievedRatio = timing.meanPerContext["achieved_ratio"] ?? 0
             self.ratio = ratio ?? achievedRatio
-            accuracy = (metrics["accuracy"] as? Double) ?? (metrics["accuracy"] as? NSNumber)?.doubleValue ?? 0
-            n = (metrics["n"] as? Int) ?? 0
-            wallSeconds = (metrics["wall_seconds"] as? Double) ?? 0
+            accuracy = metrics.accuracy
+            n = metrics.n
+            wallSeconds = metrics.wallSeconds
             self.reused = reused
-            meanKeptTokens = (timing?["mean_kept_tokens"] as? Int) ?? 0
-            meanContextTokens = (timing?["mean_context_tokens"] as? Int) ?? 0
+            meanKeptTokens = timing.meanKeptTokens
+            meanContextTokens = timing.meanContextTokens
         }
     }
 

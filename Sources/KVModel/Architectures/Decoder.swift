@@ -1,5 +1,5 @@
-import Dispatch
 import COpenBLAS
+import KVSystem
 
 // The forward pass shared by every family in `Architecture.all`: a pre-norm transformer with
 // grouped-query attention and a gated feed-forward network. Each family's file says which optional
@@ -152,7 +152,7 @@ final class Decoder {
                     for t in 0..<T { VectorOps.axpy(1, b.baseAddress!, qkv + t * qkvWidth, count: qkvWidth) }
                 }
             }
-            let attentionStart = DispatchTime.now().uptimeNanoseconds
+            let attentionStart = ContinuousClock.now
             for (i, s) in batch.enumerated() {
                 let rope = ropes[s.cache.longRoPE ? 1 : 0][l]
                 let table = tables + 2 * distinctRopes.firstIndex(of: rope)! * T * half
@@ -219,7 +219,7 @@ final class Decoder {
             }
             sharedContext.removeAll(keepingCapacity: true)
             sharedContextOrder.removeAll(keepingCapacity: true)
-            scratch.attentionSeconds += Double(DispatchTime.now().uptimeNanoseconds - attentionStart) / 1e9
+            scratch.attentionSeconds += attentionStart.secondsElapsed
             linear([block.output], attn, inputStride: H * D, projected, outputStride: d, segments, scratch)
             if let n = block.postAttentionNorm { RMSNorm.apply(projected, weight: n, into: projected, rows: T, width: d, epsilon: c.rmsEpsilon) }
             Self.add(projected, into: x, T * d)

@@ -183,30 +183,6 @@ public struct QuantizedKVBlocks: Sendable, Equatable {
         return denseValue(row, c, block: block(containing: row))
     }
 
-    /// Writes every row's reconstructed key (`rowCount × keyDimension` floats) to `dst`.
-    public func dequantizeKeys(into dst: UnsafeMutablePointer<Float>) {
-        withDenseReader { reader in
-            for b in 0..<blockCount {
-                for row in blockStarts[b]..<blockStarts[b + 1] {
-                    for c in 0..<keyDimension { dst[row * keyDimension + c] = reader.key(row, c, block: b) }
-                }
-            }
-        }
-        for o in keyOutliers { dst[Int(o.row) * keyDimension + Int(o.channel)] = Float(o.value) }
-    }
-
-    /// Writes every row's reconstructed value (`rowCount × valueDimension` floats) to `dst`.
-    public func dequantizeValues(into dst: UnsafeMutablePointer<Float>) {
-        withDenseReader { reader in
-            for b in 0..<blockCount {
-                for row in blockStarts[b]..<blockStarts[b + 1] {
-                    for c in 0..<valueDimension { dst[row * valueDimension + c] = reader.value(row, c, block: b) }
-                }
-            }
-        }
-        for o in valueOutliers { dst[Int(o.row) * valueDimension + Int(o.channel)] = Float(o.value) }
-    }
-
     /// Keeps only the rows at `indices` (ascending, unique, each `< rowCount`), without re-quantizing:
     /// each kept row keeps its codes and its block's parameters; emptied blocks disappear.
     public mutating func keep(_ indices: [Int]) {

@@ -29,14 +29,11 @@ public struct GenerationTimings: Sendable, Equatable, Codable {
     /// Seconds spent producing the tokens after the first.
     public var decodeSeconds: Double = 0
 
-    /// All zero; `TokenIterator` fills them as it runs.
+    /// All zero; `Generation` fills them as it runs.
     public init() {}
 
     /// Decode speed in tokens per second (tokens after the first, over `decodeSeconds`).
     public var decodeTokensPerSecond: Double {
         generatedTokens > 1 && decodeSeconds > 0 ? Double(generatedTokens - 1) / decodeSeconds : 0
     }
-
-    /// Prefill speed in tokens per second.
-    public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0 }
 }

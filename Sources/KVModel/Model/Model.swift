@@ -1,5 +1,6 @@
 import COpenBLAS
 import Foundation
+import KVSystem
 
 /// A loaded language model: its GGUF file, hyperparameters and forward pass.
 ///
@@ -32,7 +33,7 @@ public final class Model: @unchecked Sendable {
     /// Opens the model at `path`.
     /// - Throws: `GGUFError` naming the file and the problem.
     public init(path: String) throws {
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         gguf = try GGUFFile(path: path)
         config = try ModelConfig(gguf: gguf)
         guard let family = Architecture.named(config.architecture) else {
@@ -46,7 +47,7 @@ public final class Model: @unchecked Sendable {
             chatTemplate = .failure(error)
         }
         BLAS.setThreadCount(1)  // kvd's pool splits the work; OpenBLAS's spinning threads would fight it
-        loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        loadSeconds = start.secondsElapsed
     }
 
     /// How kvpress's split builds context and question text: the chat template, or raw text for a

@@ -270,12 +270,6 @@ public final class Tokenizer: @unchecked Sendable {
         id >= 0 && id < vocabularySize ? types[id] : nil
     }
 
-    /// Whether `id` is a control or user-defined token (written as its literal text, e.g. `<|im_end|>`).
-    public func isSpecial(_ id: Int) -> Bool {
-        guard let t = tokenType(id) else { return false }
-        return t == .control || t == .userDefined
-    }
-
     /// The raw bytes token `id` stands for, as llama.cpp's `token_to_piece` gives them: `▁` is a
     /// space, `<0xNN>` the byte NN, special tokens their text, unused tokens nothing (empty for out-of-range ids).
     public func bytes(of id: Int) -> ArraySlice<UInt8> {

@@ -1,5 +1,5 @@
-import Dispatch
 import KVModel
+import KVSystem
 
 /// Applies a ``DecodingPress`` while the model generates: a layer hook for the question prefill
 /// and every decode step.
@@ -68,7 +68,7 @@ public final class DecodingCompressor: LayerHook {
     func compress(_ layer: DecodingLayer, target: Int) throws {
         let over = layer.heads.indices.filter { layer.heads[$0].count > target }
         guard !over.isEmpty else { return }
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         // Heads one after another: the scorer is shared and parallelises inside.
         for g in over {
             let n = layer.heads[g].count
@@ -84,7 +84,7 @@ public final class DecodingCompressor: LayerHook {
             entriesEvicted += n - kept.count
             layer.keep(g, kept)
         }
-        compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        compressionSeconds += start.secondsElapsed
         if lastCompressedStep != decodeSteps {
             lastCompressedStep = decodeSteps
             compressions += 1
@@ -94,7 +94,7 @@ public final class DecodingCompressor: LayerHook {
     /// `dms`: in every head, judges the entries that left the newest `sliding_window_size` (and
     /// are not the newest entry) since the last judgment, and evicts those scoring below `threshold`.
     func judge(_ layer: DecodingLayer, threshold: Float) throws {
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         var judged = false
         for g in layer.heads.indices {
             let head = layer.heads[g], n = head.count
@@ -117,7 +117,7 @@ public final class DecodingCompressor: LayerHook {
             layer.keep(g, (0..<n).filter { !evict.contains($0) })
             judged = true
         }
-        compressionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        compressionSeconds += start.secondsElapsed
         if judged, lastCompressedStep != decodeSteps {
             lastCompressedStep = decodeSteps
             compressions += 1

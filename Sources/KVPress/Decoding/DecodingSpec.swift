@@ -43,10 +43,10 @@ public enum DecodingSpec {
     /// Builds the prefill + decoding pair `prefill_decoding(PREFILL,DECODING)` describes.
     /// - Throws: `PressError` naming the problem and what is valid.
     public static func parsePrefillDecoding(_ spec: String) throws -> PrefillDecodingPress {
-        let known = Set(PressCatalog.names + [PrefillDecodingPress.name, "none"])
+        let known = Set(PressCatalog.names + [PrefillDecodingPress.name, PressSpec.none, PressSpec.kvpressNone])
         let node = try SpecNode.parse(spec) { name in
             guard known.contains(name) else {
-                throw PressError.unknownPress(name, valid: [PrefillDecodingPress.name, "none"] + PressCatalog.names)
+                throw PressError.unknownPress(name, valid: [PrefillDecodingPress.name, PressSpec.none] + PressCatalog.names)
             }
         }
         let usage = "takes two inner presses: prefill_decoding(PREFILL,DECODING), e.g. prefill_decoding(snapkv:ratio=0.5,h2o:cache_budget=256); either may be none"
@@ -56,8 +56,8 @@ public enum DecodingSpec {
         guard node.parameters.isEmpty else {
             throw PressError.unknownParameter(press: PrefillDecodingPress.name, parameter: node.arguments.keys.sorted()[0], valid: [])
         }
-        let prefill = node.inner[0].name == "none" ? nil : try PressSpec.build(node.inner[0])
-        let decoding = node.inner[1].name == "none" ? nil : try build(node.inner[1])
+        let prefill = PressSpec.isNone(node.inner[0].name) ? nil : try PressSpec.build(node.inner[0])
+        let decoding = PressSpec.isNone(node.inner[1].name) ? nil : try build(node.inner[1])
         return PrefillDecodingPress(prefill: prefill, decoding: decoding)
     }
 }

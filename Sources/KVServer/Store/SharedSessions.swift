@@ -1,4 +1,5 @@
 import Foundation
+import KVSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,16 +88,15 @@ public final class SharedSessions: @unchecked Sendable {
     func publish(id: String, fingerprint: String, snapshot: [UInt8], info: SessionInfo,
                  completion: @escaping (Result<Published, Error>) -> Void) {
         writer.enqueue { [self] in
-            let start = Date()
+            let start = ContinuousClock.now
             do {
                 let (version, sent) = try writer.withConnection {
                     try index.publish($0, id: id, fingerprint: fingerprint, snapshot: snapshot, info: info, origin: origin)
                 }
                 forget(id)
                 health.count { $0.bytesOut += UInt64(sent) }
-                let now = Date()
-                completion(.success(Published(version: version, visibleUnix: now.timeIntervalSince1970,
-                                              ms: now.timeIntervalSince(start) * 1000, bytes: sent)))
+                completion(.success(Published(version: version, visibleUnix: Date().timeIntervalSince1970,
+                                              ms: start.secondsElapsed * 1000, bytes: sent)))
             } catch {
                 health.count { $0.errors += 1 }
                 wait(id, .publish(fingerprint: fingerprint))
@@ -141,7 +141,7 @@ public final class SharedSessions: @unchecked Sendable {
         // The version read runs on the checker, the fetch on the reader: a large fetch never
         // holds up other asks' checks.
         checker.enqueue { [self] in
-            let start = Date()
+            let start = ContinuousClock.now
             do {
                 let found: (fingerprint: String, version: UInt64)? = try checker.withConnection { c in
                     for fp in fingerprints {
@@ -165,7 +165,7 @@ public final class SharedSessions: @unchecked Sendable {
                                 return .gone(dropped: try wasDropped(c, id, fingerprints, known))
                             }
                             return .fetched(snapshot: snapshot, version: v, sharedUnix: entry.publishedUnix,
-                                            ms: Date().timeIntervalSince(start) * 1000, bytes: received)
+                                            ms: start.secondsElapsed * 1000, bytes: received)
                         }
                         if case .fetched = resolution { health.count { $0.hits += 1 } } else { health.count { $0.misses += 1 } }
                         completion(.success(resolution))

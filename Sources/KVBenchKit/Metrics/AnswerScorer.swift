@@ -3,9 +3,9 @@
 /// The rules follow the scorers of kvpress's `evaluation/benchmarks/*/calculate_metrics.py`
 /// (RULER, LongBench, LongBench-v2, InfiniteBench, AIME/MATH-500) and the usual answer extraction
 /// of the reasoning sets.
-public indirect enum Metric: Sendable, Equatable {
+public indirect enum AnswerScorer: Sendable, Equatable {
     /// Score only the first line of the prediction with the inner metric (LongBench trec, triviaqa, samsum, lsht).
-    case firstLine(Metric)
+    case firstLine(AnswerScorer)
     /// Some reference appears in the prediction, ignoring case (the default for `jsonl:`).
     case contains
     /// RULER `string_match_all`: the fraction of references that appear, ignoring case.

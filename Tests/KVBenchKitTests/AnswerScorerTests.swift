@@ -1,14 +1,14 @@
 import XCTest
 @testable import KVBenchKit
 
-/// Every metric against values computed by hand (see the comments).
-final class MetricTests: XCTestCase {
+/// Every scorer against values computed by hand (see the comments).
+final class AnswerScorerTests: XCTestCase {
     func testStringMatch() {
         // 2 of 3 references occur → 2/3; any → 1.
         XCTAssertEqual(StringMatch.all("The numbers are 123 and 456", ["123", "456", "789"]), 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(StringMatch.part("The numbers are 123", ["999", "123"]), 1)
         XCTAssertEqual(StringMatch.part("nothing", ["999"]), 0)
-        XCTAssertEqual(Metric.contains.score("It is PARIS.", references: ["paris"]), 1)
+        XCTAssertEqual(AnswerScorer.contains.score("It is PARIS.", references: ["paris"]), 1)
         XCTAssertEqual(StringMatch.clean("  \u{1}7 \n"), "7")
     }
 
@@ -17,7 +17,7 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(QAF1.normalize("The cat, sat on the mat!"), "cat sat on mat")
         XCTAssertEqual(QAF1.score("The cat sat on the mat", "a cat on a mat"), 6.0 / 7, accuracy: 1e-12)
         XCTAssertEqual(QAF1.score("dog", "cat"), 0)
-        XCTAssertEqual(Metric.qaF1.score("Paris", references: ["London", "Paris"]), 1)
+        XCTAssertEqual(AnswerScorer.qaF1.score("Paris", references: ["London", "Paris"]), 1)
     }
 
     func testRougeL() {
@@ -41,7 +41,7 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(LongBenchScores.classification("Human being or Location", "Human being", classes: classes), 0.5)
         XCTAssertEqual(LongBenchScores.retrieval("Paragraph 2, not 3", "Paragraph 2"), 0.5)
         XCTAssertEqual(LongBenchScores.count("There are 5 unique paragraphs among 10", "5"), 0.5)
-        XCTAssertEqual(Metric.firstLine(.qaF1).score("\nParis\nand more words", references: ["Paris"]), 1)
+        XCTAssertEqual(AnswerScorer.firstLine(.qaF1).score("\nParis\nand more words", references: ["Paris"]), 1)
     }
 
     func testExtraction() {
@@ -59,16 +59,16 @@ final class MetricTests: XCTestCase {
     }
 
     func testReasoningMetrics() {
-        XCTAssertEqual(Metric.number.score("We get 8, then \\boxed{7}", references: ["7"]), 1)
-        XCTAssertEqual(Metric.number.score("So 1,200 cents.", references: ["1200"]), 1)
-        XCTAssertEqual(Metric.boxed.score("\\boxed{\\dfrac{1}{2}}", references: ["\\frac{1}{2}"]), 1)
-        XCTAssertEqual(Metric.boxed.score("1/2", references: ["\\frac{1}{2}"]), 0)
-        XCTAssertEqual(Metric.choiceLetter.score("Answer: b", references: ["B"]), 1)
-        XCTAssertEqual(Metric.label(options: ["yes", "no"]).score("Cats cannot fly, so no.", references: ["no"]), 1)
-        XCTAssertEqual(Metric.multipleChoice.score("**The correct answer is (B)**", references: ["B"]), 1)
-        XCTAssertEqual(Metric.multipleChoice.score("The correct answer is A", references: ["B"]), 0)
-        XCTAssertEqual(Metric.firstInteger.score("pass key 71432", references: ["71432"]), 1)
-        XCTAssertEqual(Metric.wordMatch.score("the value is: b.", references: ["b"]), 1)
+        XCTAssertEqual(AnswerScorer.number.score("We get 8, then \\boxed{7}", references: ["7"]), 1)
+        XCTAssertEqual(AnswerScorer.number.score("So 1,200 cents.", references: ["1200"]), 1)
+        XCTAssertEqual(AnswerScorer.boxed.score("\\boxed{\\dfrac{1}{2}}", references: ["\\frac{1}{2}"]), 1)
+        XCTAssertEqual(AnswerScorer.boxed.score("1/2", references: ["\\frac{1}{2}"]), 0)
+        XCTAssertEqual(AnswerScorer.choiceLetter.score("Answer: b", references: ["B"]), 1)
+        XCTAssertEqual(AnswerScorer.label(options: ["yes", "no"]).score("Cats cannot fly, so no.", references: ["no"]), 1)
+        XCTAssertEqual(AnswerScorer.multipleChoice.score("**The correct answer is (B)**", references: ["B"]), 1)
+        XCTAssertEqual(AnswerScorer.multipleChoice.score("The correct answer is A", references: ["B"]), 0)
+        XCTAssertEqual(AnswerScorer.firstInteger.score("pass key 71432", references: ["71432"]), 1)
+        XCTAssertEqual(AnswerScorer.wordMatch.score("the value is: b.", references: ["b"]), 1)
     }
 
     func testEvalMetricsSummary() {
@@ -82,8 +82,6 @@ final class MetricTests: XCTestCase {
         XCTAssertEqual(m.n, 3)
         XCTAssertEqual(m.unscored, 1)
         XCTAssertEqual(m.perTask["a"]?.score, 0.75)
-        let json = m.json
-        XCTAssertEqual(json["accuracy"] as? Double, 0.5)
-        XCTAssertEqual(json["n"] as? Int, 3)
+        XCTAssertEqual(m.tasks["a"], MetricsFile.TaskScore(score: 0.75, n: 2, percentKey: "contains", percent: 75))
     }
 }

@@ -11,6 +11,6 @@ extension CatalogPress {
     /// The arguments in printed form; `compression_ratio` is the press's current ratio (a wrapper
     /// may have set it).
     public var parameterValues: [(String, String)] {
-        arguments.specValues.map { $0.0 == "compression_ratio" ? ($0.0, String(compressionRatio)) : $0 }
+        arguments.specValues.map { $0.0 == ParameterKey<Double>.compressionRatio.name ? ($0.0, String(compressionRatio)) : $0 }
     }
 }

@@ -68,35 +68,6 @@ extension ScorerPress {
     public func keptCount(_ tokens: Int) -> Int { Int(Double(tokens) * (1 - compressionRatio)) }
 }
 
-/// How per-query-head scores combine over a GQA group into one KV head's score
-/// (KVCache-Factory's `gqa_score_agg`).
-public enum GQAScoreAggregation: String, CaseIterable, Sendable {
-    /// Average over the group (kvpress's behaviour, the default).
-    case mean
-    /// Maximum over the group.
-    case max
-    /// Sum over the group.
-    case sum
-
-    /// Combines `[H, n]` per-query-head scores into `[G, n]` (`H = G * groupSize`, heads of one
-    /// group adjacent, as in `repeat_kv`).
-    public func aggregate(_ scores: [Float], headCount H: Int, headCountKV G: Int, count n: Int) -> [Float] {
-        let group = H / G
-        var out = [Float](repeating: 0, count: G * n)
-        for g in 0..<G {
-            for j in 0..<n {
-                var acc: Float = self == .max ? -.infinity : 0
-                for k in 0..<group {
-                    let v = scores[(g * group + k) * n + j]
-                    if self == .max { acc = Swift.max(acc, v) } else { acc += v }
-                }
-                out[g * n + j] = self == .mean ? acc / Float(group) : acc
-            }
-        }
-        return out
-    }
-}
-
 /// A press that decides only once the whole context is prefilled, over all layers at once
 /// (`kvzip` runs extra forward passes that re-read the context).
 ///
@@ -107,11 +78,4 @@ public protocol ContextPress: Press {
     /// - Returns: the result's fidelity when the press measured it (``Reconstruction/fidelity(of:)``).
     /// - Throws: `PressError`, or `ModelError` from extra forward passes.
     func compress(contextIDs: [Int], cache: KVCache, model: Model) throws -> Double?
-}
-
-extension PressArguments {
-    /// The GQA aggregation `gqa_score_agg` (the catalog's choices are the enum's cases).
-    public func aggregation(_ name: String = "gqa_score_agg") -> GQAScoreAggregation {
-        GQAScoreAggregation(rawValue: string(name))!
-    }
 }

@@ -64,7 +64,7 @@ enum PressRegistry {
             throw PressError.innerPress(press: args.press,
                                         reason: "needs a scorer press inside (e.g. snapkv, knorm); '\(inner.first?.name ?? "")' is not one")
         }
-        if args.parameters.contains(where: { $0.name == "compression_ratio" }), let r = args.optionalDouble("compression_ratio") {
+        if let r = args[ifDeclared: .innerCompressionRatio] ?? nil {
             s.compressionRatio = r
         }
         return s

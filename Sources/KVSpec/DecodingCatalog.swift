@@ -4,18 +4,19 @@
 public enum DecodingCatalog {
     /// The parameters every decoding press takes after its scorer's own.
     public static let scheduleParameters = [
-        PressParameter("cache_budget", .integer(minimum: 0), "2048",
+        PressParameter(.cacheBudget, .integer(minimum: 0), "2048",
                        "KV pairs kept per head after a compression (0 = no decoding compression)"),
-        PressParameter("compression_interval", .integer(minimum: 1), "512", "decode steps between compressions"),
-        PressParameter("compression_ratio_decoding", .optionalRatio, "none",
+        PressParameter(.compressionInterval, .integer(minimum: 1), "512", "decode steps between compressions"),
+        PressParameter(.compressionRatioDecoding, .optionalRatio, "none",
                        "fraction of all tokens seen removed at each compression, [0, 1), instead of cache_budget; or none"),
-        PressParameter("query_buffer", .integer(minimum: 0), "256",
+        PressParameter(.queryBuffer, .integer(minimum: 0), "256",
                        "recent queries remembered per layer for scorers that read queries (kvpress's hidden_states_buffer_size)"),
     ]
 
     /// kvpress's parameter names, accepted for ours.
-    public static let aliases = ["target_size": "cache_budget", "target_compression_ratio": "compression_ratio_decoding",
-                                 "hidden_states_buffer_size": "query_buffer"]
+    public static let aliases = ["target_size": ParameterKey<Int>.cacheBudget.name,
+                                 "target_compression_ratio": ParameterKey<Double?>.compressionRatioDecoding.name,
+                                 "hidden_states_buffer_size": ParameterKey<Int>.queryBuffer.name]
 
     /// Every press that can run while generating, in catalog order.
     public static var entries: [PressEntry] { PressCatalog.all.filter { $0.phases.contains(.decoding) } }
@@ -33,7 +34,7 @@ public enum DecodingCatalog {
 
     /// The scorer's own parameters in a decoding spec (all but `compression_ratio`).
     public static func scorerParameters(_ entry: PressEntry) -> [PressParameter] {
-        entry.parameters.filter { $0.name != "compression_ratio" }
+        entry.parameters.filter { $0.name != ParameterKey<Double>.compressionRatio.name }
     }
 
     /// Every parameter a decoding spec of `entry` may give: the scorer's, then the schedule's.
@@ -63,13 +64,17 @@ public enum DecodingCatalog {
         }
         let args = try PressArguments(press: node.name, parameters: allParameters(entry), given: node.arguments, aliases: aliases)
         if node.name == thresholdPress {
-            for budget in ["cache_budget", "compression_ratio_decoding"] where args.isGiven(budget) {
-                throw PressError.invalidValue(press: node.name, parameter: budget, value: args.string(budget),
+            func refuse<Value>(_ budget: ParameterKey<Value>) throws {
+                guard args.isGiven(budget) else { return }
+                throw PressError.invalidValue(press: node.name, parameter: budget.name, value: args.printed(budget),
                                               expected: "no budget: dms evicts by threshold")
             }
+            try refuse(ParameterKey<Int>.cacheBudget)
+            try refuse(ParameterKey<Double?>.compressionRatioDecoding)
         }
-        if let ratio = args.optionalDouble("compression_ratio_decoding"), args.isGiven("cache_budget") {
-            throw PressError.invalidValue(press: node.name, parameter: "compression_ratio_decoding", value: String(ratio),
+        if let ratio = args[.compressionRatioDecoding], args.isGiven(.cacheBudget) {
+            throw PressError.invalidValue(press: node.name, parameter: ParameterKey<Double?>.compressionRatioDecoding.name,
+                                          value: String(ratio),
                                           expected: "either cache_budget or compression_ratio_decoding, not both")
         }
         return args

@@ -38,35 +38,30 @@ public struct PressArguments: Sendable {
         self.given = Set(text.keys)
     }
 
-    /// Whether the spec gave `name` (rather than leaving its default).
-    public func isGiven(_ name: String) -> Bool { given.contains(name) }
+    /// Whether the spec gave `key` (rather than leaving its default).
+    public func isGiven<Value>(_ key: ParameterKey<Value>) -> Bool { given.contains(key.name) }
 
-    /// The valid value of `name` in printed form; asking for an undeclared name is a programming error.
-    public func string(_ name: String) -> String {
-        guard let v = values[name] else { preconditionFailure("\(press) declares no parameter '\(name)'") }
-        return v
+    /// The valid value of `key`; asking for a parameter the press does not declare is a
+    /// programming error.
+    public subscript<Value>(_ key: ParameterKey<Value>) -> Value {
+        guard let value = self[ifDeclared: key] else { preconditionFailure("\(press) declares no parameter '\(key.name)'") }
+        return value
     }
 
-    /// A number (ratio or number kinds).
-    public func double(_ name: String) -> Double { Double(string(name))! }
+    /// The value of `key`, or `nil` when the press (or method) does not declare it.
+    public subscript<Value>(ifDeclared key: ParameterKey<Value>) -> Value? {
+        guard let text = values[key.name] else { return nil }
+        guard let value = Value(parameterText: text) else {
+            preconditionFailure("\(press)'s '\(key.name)' = '\(text)' does not read as \(Value.self)")
+        }
+        return value
+    }
 
-    /// The compression ratio.
-    public func ratio(_ name: String = "compression_ratio") -> Double { double(name) }
-
-    /// A number, or `nil` for `none`.
-    public func optionalDouble(_ name: String) -> Double? { Double(string(name)) }
-
-    /// An integer.
-    public func int(_ name: String) -> Int { Int(string(name))! }
-
-    /// An integer, or `nil` for `none`.
-    public func optionalInt(_ name: String) -> Int? { Int(string(name)) }
-
-    /// A flag.
-    public func bool(_ name: String) -> Bool { string(name) == "true" }
-
-    /// A `;`-separated list of ratios.
-    public func doubleList(_ name: String) -> [Double] { string(name).split(separator: ";").map { Double($0)! } }
+    /// The valid value of `key` in printed form (as a spec writes it).
+    public func printed<Value>(_ key: ParameterKey<Value>) -> String {
+        guard let text = values[key.name] else { preconditionFailure("\(press) declares no parameter '\(key.name)'") }
+        return text
+    }
 
     /// Every parameter the press's own spec prints, in catalog order (inner ratios are printed by
     /// the inner press).

@@ -52,5 +52,5 @@ public struct PressEntry: Sendable {
     }
 
     /// Whether the press has a `compression_ratio` (`simlayerkv`, `think` and `per_layer` do not).
-    public var takesRatio: Bool { parameters.contains { $0.name == "compression_ratio" } }
+    public var takesRatio: Bool { parameters.contains { $0.name == ParameterKey<Double>.compressionRatio.name } }
 }

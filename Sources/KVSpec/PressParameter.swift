@@ -10,8 +10,13 @@ public struct PressParameter: Sendable, Equatable {
     /// One line: its meaning.
     public let summary: String
 
-    public init(_ name: String, _ kind: ParameterKind, _ defaultValue: String, _ summary: String) {
-        self.name = name
+    /// Declares `key` with `kind`; the default and every choice must read as the key's type (a
+    /// catalog mistake, stopped the first time the catalog is used).
+    public init<Value>(_ key: ParameterKey<Value>, _ kind: ParameterKind, _ defaultValue: String, _ summary: String) {
+        let samples = (defaultValue.isEmpty ? [] : [defaultValue]) + kind.choices
+        precondition(samples.allSatisfy { kind.canonical($0).flatMap(Value.init(parameterText:)) != nil },
+                     "\(key.name): kind \(kind) or default '\(defaultValue)' does not read as \(Value.self)")
+        self.name = key.name
         self.kind = kind
         self.defaultValue = defaultValue
         self.summary = summary
@@ -82,6 +87,12 @@ public enum ParameterKind: Sendable, Equatable {
         case .text: return "some text"
         case .ratioList: return "ratios in [0, 1) separated by ';', one per layer"
         }
+    }
+
+    /// The words of a choice; empty for other kinds.
+    var choices: [String] {
+        if case .choice(let words) = self { return words }
+        return []
     }
 
     /// Whether the kind takes `none` (and reads it as no value).

@@ -7,17 +7,17 @@
 /// `gear:bits=4,rank=2,outlier_ratio=0.01`. `--kv-bits N` stands for `kivi:bits=N`.
 public enum QuantizationCatalog {
     /// Bits per stored code.
-    public static let bits = PressParameter("bits", .choice(["2", "4", "8"]), "4", "bits per stored key and value code")
+    public static let bits = PressParameter(.bits, .choice(["2", "4", "8"]), "4", "bits per stored key and value code")
     /// Tokens per key block (keys are quantized per channel) and channels per value group (per token).
-    public static let groupSize = PressParameter("group_size", .integer(minimum: 1, maximum: 1024), "32",
+    public static let groupSize = PressParameter(.groupSize, .integer(minimum: 1, maximum: 1024), "32",
                                                  "tokens per key block and channels per value group; divides the head width")
     /// The newest entries kept in f16 (KIVI's R).
-    public static let residual = PressParameter("residual", .integer(minimum: 0), "128", "newest entries kept in f16")
+    public static let residual = PressParameter(.residual, .integer(minimum: 0), "128", "newest entries kept in f16")
     /// GEAR's rank of the low-rank error approximation (at most `group_size`, checked by `arguments`).
-    public static let rank = PressParameter("rank", .integer(minimum: 0, maximum: 1024), "2",
+    public static let rank = PressParameter(.rank, .integer(minimum: 0, maximum: 1024), "2",
                                             "rank of the low-rank approximation of each block's error, at most group_size")
     /// The share of each block's elements kept exactly as sparse outliers.
-    public static let outlierRatio = PressParameter("outlier_ratio", .number(0...0.5), "0.01",
+    public static let outlierRatio = PressParameter(.outlierRatio, .number(0...0.5), "0.01",
                                                     "share of each block's key and value elements kept exactly")
 
     /// Every method, in catalog order; parameters in the order the printed spec lists them.
@@ -86,9 +86,9 @@ public enum QuantizationCatalog {
         } catch PressError.invalidValue(_, let parameter, let value, let expected) {
             throw KVQuantizationError.invalidValue(method: node.name, parameter: parameter, value: value, expected: expected)
         }
-        if entry.parameters.contains(rank), args.int(rank.name) > args.int(groupSize.name) {
-            throw KVQuantizationError.invalidValue(method: node.name, parameter: rank.name, value: args.string(rank.name),
-                                                   expected: "an integer in [0, group_size] = [0, \(args.int(groupSize.name))]")
+        if let rank = args[ifDeclared: .rank], rank > args[.groupSize] {
+            throw KVQuantizationError.invalidValue(method: node.name, parameter: ParameterKey<Int>.rank.name, value: String(rank),
+                                                   expected: "an integer in [0, group_size] = [0, \(args[.groupSize])]")
         }
         return args
     }

@@ -41,8 +41,8 @@ final class SpecNodeTests: XCTestCase {
 
     func testDecodingArgumentsIncludeTheSchedule() throws {
         let args = try DecodingCatalog.arguments(DecodingCatalog.parse("h2o:target_size=256"))
-        XCTAssertEqual(args.int("cache_budget"), 256)
-        XCTAssertEqual(args.int("compression_interval"), 512)
+        XCTAssertEqual(args[.cacheBudget], 256)
+        XCTAssertEqual(args[.compressionInterval], 512)
         XCTAssertEqual(args.specValues.map(\.0), ["window_size", "gqa_score_agg", "cache_budget", "compression_interval",
                                                     "compression_ratio_decoding", "query_buffer"], "the scorer's own, without compression_ratio")
         XCTAssertThrowsError(try DecodingCatalog.arguments(DecodingCatalog.parse("h2o:cache_budget=8,compression_ratio_decoding=0.5")))

@@ -18,14 +18,12 @@ extension KVCacheQuantization {
         guard let method = Method(rawValue: arguments.press) else {
             throw KVQuantizationError.unknownMethod(arguments.press, valid: Method.allCases.map(\.rawValue))
         }
-        let values = Dictionary(uniqueKeysWithValues: arguments.specValues)
-        func value(_ p: PressParameter) -> String { values[p.name] ?? "0" }
         self.method = method
-        bits = Int(value(QuantizationCatalog.bits)) ?? 0
-        groupSize = Int(value(QuantizationCatalog.groupSize)) ?? 0
-        residualLength = Int(value(QuantizationCatalog.residual)) ?? 0
-        rank = Int(value(QuantizationCatalog.rank)) ?? 0
-        outlierRatio = Double(value(QuantizationCatalog.outlierRatio)) ?? 0
+        bits = arguments[ifDeclared: .bits] ?? 0
+        groupSize = arguments[ifDeclared: .groupSize] ?? 0
+        residualLength = arguments[ifDeclared: .residual] ?? 0
+        rank = arguments[ifDeclared: .rank] ?? 0
+        outlierRatio = arguments[ifDeclared: .outlierRatio] ?? 0
         description = QuantizationCatalog.spec(arguments)
     }
 }

@@ -36,13 +36,13 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     /// `schedule` holds the catalog's schedule parameters (checked, so any value is valid);
     /// `scorer` builds the press that ranks entries.
     public init(schedule: PressArguments, scorer: @escaping @Sendable () -> ScorerPress) {
-        cacheBudget = schedule.int("cache_budget")
-        compressionInterval = schedule.int("compression_interval")
-        compressionRatioDecoding = schedule.optionalDouble("compression_ratio_decoding")
-        queryBuffer = schedule.int("query_buffer")
+        cacheBudget = schedule[.cacheBudget]
+        compressionInterval = schedule[.compressionInterval]
+        compressionRatioDecoding = schedule[.compressionRatioDecoding]
+        queryBuffer = schedule[.queryBuffer]
         let judges = schedule.press == DecodingCatalog.thresholdPress
-        threshold = judges ? schedule.double("threshold") : nil
-        slidingWindowSize = judges ? schedule.int("sliding_window_size") : 0
+        threshold = judges ? schedule[.threshold] : nil
+        slidingWindowSize = judges ? schedule[.slidingWindowSize] : 0
         makeScorerPress = scorer
     }
 
@@ -67,16 +67,19 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     public var parameterValues: [(String, String)] {
         let target: [(String, String)]
         if let threshold {
-            target = [("threshold", String(threshold)), ("sliding_window_size", String(slidingWindowSize))]
+            target = [(ParameterKey<Double>.threshold.name, String(threshold)),
+                      (ParameterKey<Int>.slidingWindowSize.name, String(slidingWindowSize))]
         } else {
-            target = [compressionRatioDecoding.map { ("compression_ratio_decoding", String($0)) } ?? ("cache_budget", String(cacheBudget))]
+            target = [compressionRatioDecoding.map { (ParameterKey<Double?>.compressionRatioDecoding.name, String($0)) }
+                      ?? (ParameterKey<Int>.cacheBudget.name, String(cacheBudget))]
         }
         let own = threshold == nil ? scorerParameters : []
-        return own + target + [("compression_interval", String(compressionInterval)), ("query_buffer", String(queryBuffer))]
+        return own + target + [(ParameterKey<Int>.compressionInterval.name, String(compressionInterval)),
+                               (ParameterKey<Int>.queryBuffer.name, String(queryBuffer))]
     }
 
     /// The scorer's parameters as spec text, without `compression_ratio`.
-    private var scorerParameters: [(String, String)] { makeScorer().parameterValues.filter { $0.0 != "compression_ratio" } }
+    private var scorerParameters: [(String, String)] { makeScorer().parameterValues.filter { $0.0 != ParameterKey<Double>.compressionRatio.name } }
 
     /// The spec string (`h2o:window_size=64,…,cache_budget=256,…`, `dms(knorm):threshold=…`),
     /// which ``DecodingSpec/parse(_:)`` reads back.

@@ -17,7 +17,7 @@ public final class AdaKVPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         self.press = press
-        alphaSafeguard = arguments.double("alpha_safeguard")
+        alphaSafeguard = arguments[.alphaSafeguard]
     }
 
     public var innerPresses: [Press] { [press] }

@@ -16,7 +16,7 @@ public final class BlockPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         self.press = press
-        blockSize = arguments.int("block_size")
+        blockSize = arguments[.blockSize]
     }
 
     public var innerPresses: [Press] { [press] }

@@ -26,11 +26,11 @@ public final class CAMPress: Press, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        windowSize = arguments.int("window_size")
-        startBudgetRatio = arguments.double("start_budget_ratio")
-        seed = arguments.optionalInt("seed")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        windowSize = arguments[.windowSize]
+        startBudgetRatio = arguments[.startBudgetRatio]
+        seed = arguments[.seed]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     public func compress(_ input: PressInput) throws {

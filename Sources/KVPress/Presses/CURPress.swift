@@ -17,12 +17,12 @@ public final class CURPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        numSinks = arguments.int("num_sinks")
-        leverageType = arguments.string("leverage_type")
-        useRandomLeverage = arguments.bool("use_random_leverage")
-        useLocalApproximation = arguments.bool("use_local_approximation")
-        localWindowSize = arguments.int("local_window_size")
+        compressionRatio = arguments[.compressionRatio]
+        numSinks = arguments[.numSinks]
+        leverageType = arguments[.leverageType]
+        useRandomLeverage = arguments[.useRandomLeverage]
+        useLocalApproximation = arguments[.useLocalApproximation]
+        localWindowSize = arguments[.localWindowSize]
     }
 
     public var recentQueriesRead: Int? { 0 }

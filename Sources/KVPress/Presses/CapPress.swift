@@ -28,12 +28,12 @@ public final class CapPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        tau = arguments.double("tau")
-        nFuturePositions = arguments.int("n_future_positions")
-        nSink = arguments.int("n_sink")
-        epsilon = arguments.double("epsilon")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        tau = arguments[.tau]
+        nFuturePositions = arguments[.nFuturePositions]
+        nSink = arguments[.nSink]
+        epsilon = arguments[.epsilon]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     public func score(_ input: PressInput) throws -> [Float] {

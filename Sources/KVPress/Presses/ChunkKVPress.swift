@@ -15,7 +15,7 @@ public final class ChunkKVPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         self.press = press
-        chunkLength = arguments.int("chunk_length")
+        chunkLength = arguments[.chunkLength]
     }
 
     public var innerPresses: [Press] { [press] }

@@ -20,15 +20,16 @@ public final class CompactorPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) throws {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        sinkSizeStart = arguments.int("sink_size_start")
-        sinkSizeEnd = arguments.int("sink_size_end")
-        blending = arguments.optionalDouble("blending")
+        compressionRatio = arguments[.compressionRatio]
+        sinkSizeStart = arguments[.sinkSizeStart]
+        sinkSizeEnd = arguments[.sinkSizeEnd]
+        blending = arguments[.blending]
         leverage = LeverageScorePress(try PressCatalog.arguments(SpecNode(name: "leverage", parameters: [
-            .init("sketch_dimension", arguments.string("sketch_dimension")), .init("seed", arguments.string("seed")),
+            .init(ParameterKey<Int>.sketchDimension.name, arguments.printed(.sketchDimension)),
+            .init(ParameterKey<Int?>.seed.name, arguments.printed(.seed)),
         ])))
         attention = NonCausalAttnPress(try PressCatalog.arguments(SpecNode(name: "non_causal_attn", parameters: [
-            .init("chunk_size", arguments.string("chunk_size")),
+            .init(ParameterKey<Int>.chunkSize.name, arguments.printed(.chunkSize)),
         ])))
     }
 

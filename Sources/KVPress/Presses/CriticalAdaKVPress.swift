@@ -17,9 +17,9 @@ public final class CriticalAdaKVPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         self.press = press
-        alphaSafeguard = arguments.double("alpha_safeguard")
-        epsilon = arguments.double("epsilon")
-        firstStageRatio = arguments.double("first_stage_ratio")
+        alphaSafeguard = arguments[.alphaSafeguard]
+        epsilon = arguments[.epsilon]
+        firstStageRatio = arguments[.firstStageRatio]
     }
 
     public var innerPresses: [Press] { [press] }

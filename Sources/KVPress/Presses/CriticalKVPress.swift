@@ -19,8 +19,8 @@ public final class CriticalKVPress: ScorerPress, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         self.press = press
-        epsilon = arguments.double("epsilon")
-        firstStageRatio = arguments.double("first_stage_ratio")
+        epsilon = arguments[.epsilon]
+        firstStageRatio = arguments[.firstStageRatio]
     }
 
     public var innerPresses: [Press] { [press] }

@@ -23,8 +23,8 @@ public final class DMSPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         scorer = press
-        threshold = arguments.double("threshold")
-        slidingWindowSize = arguments.int("sliding_window_size")
+        threshold = arguments[.threshold]
+        slidingWindowSize = arguments[.slidingWindowSize]
     }
 
     public var innerPresses: [Press] { [scorer] }

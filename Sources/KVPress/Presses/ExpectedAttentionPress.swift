@@ -25,13 +25,13 @@ public final class ExpectedAttentionPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        nFuturePositions = arguments.int("n_future_positions")
-        nSink = arguments.int("n_sink")
-        useCovariance = arguments.bool("use_covariance")
-        useVnorm = arguments.bool("use_vnorm")
-        epsilon = arguments.double("epsilon")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        nFuturePositions = arguments[.nFuturePositions]
+        nSink = arguments[.nSink]
+        useCovariance = arguments[.useCovariance]
+        useVnorm = arguments[.useVnorm]
+        epsilon = arguments[.epsilon]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     public func score(_ input: PressInput) throws -> [Float] {

@@ -25,9 +25,9 @@ public final class FidelityPress: ContextPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        target = arguments.double("target")
-        nSink = arguments.int("n_sink")
-        chunkSize = arguments.int("chunk_size")
+        target = arguments[.target]
+        nSink = arguments[.nSink]
+        chunkSize = arguments[.chunkSize]
     }
 
     /// Keeps everything during the prefill; the work happens in `compress(contextIDs:cache:model:)`.

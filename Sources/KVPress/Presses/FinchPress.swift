@@ -28,13 +28,14 @@ public final class FinchPress: ScorerPress, CatalogPress {
     /// - Throws: `PressError.invalidValue` when `chunk_length` cannot hold the window's share of a chunk.
     public init(_ arguments: PressArguments) throws {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        windowSize = arguments.int("window_size")
-        chunkLength = arguments.optionalInt("chunk_length")
-        normalizeScores = arguments.bool("normalize_scores")
-        rerotateKeys = arguments.bool("rerotate_keys")
+        compressionRatio = arguments[.compressionRatio]
+        windowSize = arguments[.windowSize]
+        chunkLength = arguments[.chunkLengthOrNone]
+        normalizeScores = arguments[.normalizeScores]
+        rerotateKeys = arguments[.rerotateKeys]
         if let chunkLength, Double(chunkLength) <= Double(windowSize) / (1 - compressionRatio) {
-            throw PressError.invalidValue(press: "finch", parameter: "chunk_length", value: String(chunkLength),
+            throw PressError.invalidValue(press: "finch", parameter: ParameterKey<Int?>.chunkLengthOrNone.name,
+                                          value: String(chunkLength),
                                           expected: "an integer > window_size / (1 − compression_ratio)")
         }
     }

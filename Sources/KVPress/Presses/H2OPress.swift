@@ -19,9 +19,9 @@ public final class H2OPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        windowSize = arguments.int("window_size")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        windowSize = arguments[.windowSize]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     /// Reads the attention column sums the prefill accumulates (no recomputation).

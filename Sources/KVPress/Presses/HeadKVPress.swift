@@ -28,13 +28,13 @@ public final class HeadKVPress: Press, CatalogPress {
     /// - Throws: `PressError.badFile` when the profile is missing or malformed.
     public init(_ arguments: PressArguments) throws {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        profilePath = arguments.string("profile")
+        compressionRatio = arguments[.compressionRatio]
+        profilePath = arguments[.profile]
         profile = profilePath == "default" ? try HeadProfile.bundledDefault() : try HeadProfile(contentsOf: profilePath)
-        windowSize = arguments.int("window_size")
-        kernelSize = arguments.int("kernel_size")
-        beta = arguments.double("beta")
-        aggregation = arguments.aggregation()
+        windowSize = arguments[.windowSize]
+        kernelSize = arguments[.kernelSize]
+        beta = arguments[.beta]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     /// Entries each KV head of `layer` keeps besides the window, for a context of `T` tokens.

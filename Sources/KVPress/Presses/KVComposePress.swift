@@ -57,14 +57,14 @@ public final class KVComposePress: ContextPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        structured = arguments.bool("structured")
-        compressionRatio = arguments.ratio()
-        taskAggregation = arguments.aggregation("agg_task")
-        groupAggregation = arguments.aggregation("agg_group")
-        headAggregation = arguments.aggregation("agg_head")
-        addValueNorm = arguments.bool("add_v_norm")
-        addMeanAcrossHeads = arguments.bool("add_mean_across_heads")
-        keepTokenLowerBound = arguments.int("keep_token_lower_bound")
+        structured = arguments[.structured]
+        compressionRatio = arguments[.compressionRatio]
+        taskAggregation = arguments[.aggTask]
+        groupAggregation = arguments[.aggGroup]
+        headAggregation = arguments[.aggHead]
+        addValueNorm = arguments[.addVNorm]
+        addMeanAcrossHeads = arguments[.addMeanAcrossHeads]
+        keepTokenLowerBound = arguments[.keepTokenLowerBound]
     }
 
     /// Keeps everything during the prefill; the work happens in `compress(contextIDs:cache:model:)`.

@@ -29,10 +29,10 @@ public final class KVzipPress: ContextPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        layerwise = arguments.bool("layerwise")
-        nSink = arguments.int("n_sink")
-        chunkSize = arguments.int("chunk_size")
+        compressionRatio = arguments[.compressionRatio]
+        layerwise = arguments[.layerwise]
+        nSink = arguments[.nSink]
+        chunkSize = arguments[.chunkSize]
     }
 
     /// Keeps everything during the prefill; the work happens in `compress(contextIDs:cache:model:)`.

@@ -27,10 +27,10 @@ public final class LUKVPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) throws {
         self.arguments = arguments
         self.press = press
-        curvePath = arguments.string("budget_curve")
+        curvePath = arguments[.budgetCurve]
         if curvePath == "uniform" { curve = nil } else { curve = try BudgetCurve(contentsOf: curvePath) }
-        sink = arguments.int("sink")
-        window = arguments.int("window")
+        sink = arguments[.sink]
+        window = arguments[.window]
     }
 
     public var innerPresses: [Press] { [press] }

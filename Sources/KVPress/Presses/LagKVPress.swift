@@ -19,10 +19,10 @@ public final class LagKVPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        nSink = arguments.int("n_sink")
-        lagSize = arguments.int("lag_size")
-        crossScoring = arguments.bool("cross_scoring")
+        compressionRatio = arguments[.compressionRatio]
+        nSink = arguments[.nSink]
+        lagSize = arguments[.lagSize]
+        crossScoring = arguments[.crossScoring]
     }
 
     public var recentQueriesRead: Int? { 0 }

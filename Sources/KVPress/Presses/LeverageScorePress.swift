@@ -19,9 +19,9 @@ public final class LeverageScorePress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        sketchDimension = arguments.int("sketch_dimension")
-        seed = arguments.optionalInt("seed")
+        compressionRatio = arguments[.compressionRatio]
+        sketchDimension = arguments[.sketchDimension]
+        seed = arguments[.seed]
     }
 
     public var recentQueriesRead: Int? { 0 }

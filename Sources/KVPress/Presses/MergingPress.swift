@@ -21,8 +21,8 @@ public final class MergingPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         self.press = press
-        similarityThreshold = arguments.double("similarity_threshold")
-        mergeFraction = arguments.double("merge_fraction")
+        similarityThreshold = arguments[.similarityThreshold]
+        mergeFraction = arguments[.mergeFraction]
     }
 
     public var innerPresses: [Press] { [press] }

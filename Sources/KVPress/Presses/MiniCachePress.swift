@@ -46,8 +46,8 @@ public final class MiniCachePress: ContextPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        interpolation = arguments.double("interpolation")
-        retentionRatio = arguments.double("retention_ratio")
+        interpolation = arguments[.interpolation]
+        retentionRatio = arguments[.retentionRatio]
     }
 
     /// Keeps everything during the prefill; the work happens in `compress(contextIDs:cache:model:)`.

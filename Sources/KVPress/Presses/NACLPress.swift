@@ -27,13 +27,13 @@ public final class NACLPress: Press, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        proxySize = arguments.int("proxy_size")
-        nSink = arguments.int("n_sink")
-        randomRatio = arguments.double("random_ratio")
-        randomTemperature = arguments.double("random_temperature")
-        seed = arguments.optionalInt("seed")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        proxySize = arguments[.proxySize]
+        nSink = arguments[.nSink]
+        randomRatio = arguments[.randomRatio]
+        randomTemperature = arguments[.randomTemperature]
+        seed = arguments[.seed]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     /// Proxy-attention scores `[G, T]`.

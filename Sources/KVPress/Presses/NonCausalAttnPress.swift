@@ -19,9 +19,9 @@ public final class NonCausalAttnPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        chunkSize = arguments.int("chunk_size")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        chunkSize = arguments[.chunkSize]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     public func score(_ input: PressInput) throws -> [Float] {

@@ -17,8 +17,8 @@ public final class ObservedAttentionPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     /// Reads the attention column sums the prefill accumulates (no recomputation).

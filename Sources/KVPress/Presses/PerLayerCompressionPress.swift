@@ -9,7 +9,7 @@ public final class PerLayerCompressionPress: Press, CatalogPress {
     public init(_ arguments: PressArguments, press: ScorerPress) {
         self.arguments = arguments
         self.press = press
-        compressionRatios = arguments.doubleList("compression_ratios")
+        compressionRatios = arguments[.compressionRatios]
     }
 
     public var innerPresses: [Press] { [press] }
@@ -17,7 +17,7 @@ public final class PerLayerCompressionPress: Press, CatalogPress {
 
     public func compress(_ input: PressInput) throws {
         guard input.layer < compressionRatios.count else {
-            throw PressError.invalidValue(press: name, parameter: "compression_ratios", value: "\(compressionRatios.count) ratios",
+            throw PressError.invalidValue(press: name, parameter: ParameterKey<[Double]>.compressionRatios.name, value: "\(compressionRatios.count) ratios",
                                           expected: "one ratio per layer (\(input.geometry.layerCount))")
         }
         let saved = press.compressionRatio

@@ -20,11 +20,11 @@ public final class PyramidKVPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        windowSize = arguments.int("window_size")
-        kernelSize = arguments.int("kernel_size")
-        beta = arguments.int("beta")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        windowSize = arguments[.windowSize]
+        kernelSize = arguments[.kernelSize]
+        beta = arguments[.pyramidBeta]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     public func score(_ input: PressInput) throws -> [Float] {

@@ -55,15 +55,15 @@ public final class RKVPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        windowSize = arguments.int("window_size")
-        kernelSize = arguments.int("kernel_size")
-        mixLambda = arguments.double("mix_lambda")
-        retainDirection = RetainDirection(rawValue: arguments.string("retain_direction"))!
+        compressionRatio = arguments[.compressionRatio]
+        windowSize = arguments[.windowSize]
+        kernelSize = arguments[.kernelSize]
+        mixLambda = arguments[.mixLambda]
+        retainDirection = RetainDirection(rawValue: arguments[.retainDirection])!
         if arguments.press == "rkv_lsh" {
-            redundancy = .lsh(bits: arguments.int("n_hash_bits"), seed: arguments.int("seed"))
+            redundancy = .lsh(bits: arguments[.nHashBits], seed: arguments[.hashSeed])
         } else {
-            redundancy = .cosine(threshold: arguments.double("threshold"))
+            redundancy = .cosine(threshold: arguments[.threshold])
         }
     }
 

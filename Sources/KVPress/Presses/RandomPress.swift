@@ -12,8 +12,8 @@ public final class RandomPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        seed = arguments.optionalInt("seed")
+        compressionRatio = arguments[.compressionRatio]
+        seed = arguments[.seed]
     }
 
     public var recentQueriesRead: Int? { 0 }

@@ -30,15 +30,15 @@ public final class ScissorhandsPress: Press, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        historyWindow = arguments.int("history_window")
-        decay = arguments.double("decay")
-        recentSize = arguments.int("recent_size")
-        nSink = arguments.int("n_sink")
-        probabilistic = arguments.string("selection") == "prob"
-        randomTemperature = arguments.double("random_temperature")
-        seed = arguments.optionalInt("seed")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        historyWindow = arguments[.historyWindow]
+        decay = arguments[.decay]
+        recentSize = arguments[.recentSize]
+        nSink = arguments[.nSink]
+        probabilistic = arguments[.selection] == "prob"
+        randomTemperature = arguments[.randomTemperature]
+        seed = arguments[.seed]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     /// Importance `[G, T]`.

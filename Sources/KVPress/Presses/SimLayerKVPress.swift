@@ -20,10 +20,10 @@ public final class SimLayerKVPress: Press, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        lazyThreshold = arguments.double("lazy_threshold")
-        nLast = arguments.int("n_last")
-        nRecent = arguments.int("n_recent")
-        nInitial = arguments.int("n_initial")
+        lazyThreshold = arguments[.lazyThreshold]
+        nLast = arguments[.nLast]
+        nRecent = arguments[.nRecent]
+        nInitial = arguments[.nInitial]
     }
 
     public var compressionRatio: Double { layerRatios.isEmpty ? 0 : layerRatios.reduce(0, +) / Double(layerRatios.count) }

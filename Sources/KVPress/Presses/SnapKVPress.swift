@@ -20,10 +20,10 @@ public final class SnapKVPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        windowSize = arguments.int("window_size")
-        kernelSize = arguments.int("kernel_size")
-        aggregation = arguments.aggregation()
+        compressionRatio = arguments[.compressionRatio]
+        windowSize = arguments[.windowSize]
+        kernelSize = arguments[.kernelSize]
+        aggregation = arguments[.gqaScoreAgg]
     }
 
     public var recentQueriesRead: Int? { windowSize }

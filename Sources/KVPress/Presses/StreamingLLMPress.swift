@@ -13,8 +13,8 @@ public final class StreamingLLMPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
-        nSink = arguments.int("n_sink")
+        compressionRatio = arguments[.compressionRatio]
+        nSink = arguments[.nSink]
     }
 
     public var recentQueriesRead: Int? { 0 }

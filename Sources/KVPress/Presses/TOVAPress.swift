@@ -11,7 +11,7 @@ public final class TOVAPress: ScorerPress, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        compressionRatio = arguments.ratio()
+        compressionRatio = arguments[.compressionRatio]
     }
 
     public var recentQueriesRead: Int? { 1 }

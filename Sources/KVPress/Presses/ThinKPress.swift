@@ -15,8 +15,8 @@ public final class ThinKPress: Press, CatalogPress {
 
     public init(_ arguments: PressArguments) {
         self.arguments = arguments
-        keyChannelCompressionRatio = arguments.ratio("key_channel_compression_ratio")
-        windowSize = arguments.int("window_size")
+        keyChannelCompressionRatio = arguments[.keyChannelCompressionRatio]
+        windowSize = arguments[.windowSize]
     }
 
     /// Half the channel ratio: keys lose that share, values none (kvpress's convention).

@@ -33,37 +33,20 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if let ratio, !(ratio >= 0 && ratio < 1) { throw ValidationError("--ratio must be in [0, 1)") }
-        do { _ = try phases() } catch { throw ValidationError("\(error)") }
+        do { _ = try configuration() } catch { throw ValidationError("\(error)") }
     }
 
-    /// The prefill press and the decoding press: --press and --decoding, or the two halves of
-    /// `--press prefill_decoding(PREFILL,DECODING)` (kvpress `PrefillDecodingPress`).
-    func phases() throws -> (PressChoice, DecodingChoice) {
-        guard (try? SpecNode.parse(press).name) == PrefillDecodingPress.name else {
-            return (try PressChoice(spec: press, ratio: ratio), try decodingChoice())
-        }
-        guard eval.decoding == nil else {
-            throw ValidationError("--press prefill_decoding(…) already names the decoding press; leave out --decoding")
-        }
-        let both = try DecodingSpec.parsePrefillDecoding(press)
-        return (try PressChoice(spec: both.prefill?.description ?? PressSpec.none, ratio: ratio),
-                try DecodingChoice(spec: both.decoding?.description ?? PressSpec.none))
-    }
-
-    /// The --decoding press: one spec, or none.
-    func decodingChoice() throws -> DecodingChoice {
-        let choices = try DecodingChoice.grid(decoding: eval.decoding, cacheBudgets: nil)
-        guard choices.count == 1 else {
-            throw ValidationError("eval takes one --decoding spec, got \(choices.count); sweep runs a list of them")
-        }
-        return choices[0]
+    /// The prefill and decoding presses: --press and --decoding, or `--press prefill_decoding(…)`.
+    func configuration() throws -> Sweep.Configuration {
+        try Sweep.Configuration(press: press, ratio: ratio, decoding: eval.decoding)
     }
 
     func run() throws {
         let model = try modelOptions.load()
         let dataset = try eval.loadDataset(model: model)
-        let (choice, decoding) = try phases()
-        let options = Sweep.Configuration(press: choice, decoding: decoding).options(eval.options)
+        let configuration = try configuration()
+        let choice = configuration.press
+        let options = configuration.options(eval.options)
         var evaluation = Evaluation(model: model, dataset: dataset, press: choice, options: options, outputRoot: eval.outputDir)
         var arguments = eval.arguments
         (arguments.press, arguments.ratio) = (press, ratio)

@@ -32,6 +32,26 @@ final class DecodingSweepTests: XCTestCase {
         XCTAssertEqual(try DecodingChoice.grid(decoding: nil, cacheBudgets: nil).map(\.isNone), [true])
     }
 
+    /// `kvbench eval --press prefill_decoding(PREFILL,DECODING)`: one spec names both phases,
+    /// exactly as --press and --decoding would.
+    func testPrefillDecodingGivesBothPhasesOfOneConfiguration() throws {
+        let both = try Sweep.Configuration(press: "prefill_decoding(snapkv:ratio=0.5,h2o:cache_budget=64)", ratio: nil, decoding: nil)
+        let apart = try Sweep.Configuration(press: "snapkv:ratio=0.5", ratio: nil, decoding: "h2o:cache_budget=64")
+        XCTAssertEqual(try PressSpec.parse(both.press.spec).description, try PressSpec.parse(apart.press.spec).description)
+        XCTAssertEqual(both.press.ratio, 0.5)
+        XCTAssertEqual(both.decoding.press?.description, apart.decoding.press?.description)
+        XCTAssertEqual(both.options(EvalOptions()).directorySuffix, apart.options(EvalOptions()).directorySuffix)
+        let decodingOnly = try Sweep.Configuration(press: "prefill_decoding(none,rkv:cache_budget=32)", ratio: nil, decoding: nil)
+        XCTAssertTrue(decodingOnly.press.isNone)
+        XCTAssertEqual(decodingOnly.decoding.press?.cacheBudget, 32)
+        XCTAssertThrowsError(try Sweep.Configuration(press: "prefill_decoding(snapkv,h2o)", ratio: nil, decoding: "knorm")) {
+            XCTAssertEqual($0 as? SweepError, .decodingGivenTwice)
+        }
+        XCTAssertThrowsError(try Sweep.Configuration(press: "snapkv", ratio: 0.5, decoding: "h2o,knorm")) {
+            XCTAssertEqual($0 as? SweepError, .oneDecodingSpec(2))
+        }
+    }
+
     func testBadDecodingFlagsAreRefusedWithTheirReason() throws {
         func refusal(_ decoding: String?, _ budgets: String?) -> String {
             do {

@@ -102,7 +102,16 @@ extension EndToEndTests {
         XCTAssertEqual(catalogs?["kv_quant"]?.compactMap { $0["name"] as? String }, ["kivi", "kvquant", "gear"])
         XCTAssertEqual((catalogs?["kv_quant"]?.last?["parameters"] as? [[String: Any]])?.compactMap { $0["name"] as? String },
                        ["bits", "group_size", "residual", "rank", "outlier_ratio"])
-        XCTAssertTrue(catalogs?["presses"]?.contains { $0["name"] as? String == "snapkv" } ?? false, listed.stdout)
+        // Each press says when it runs: a scorer in both phases, a wrapper or context press at load only.
+        func phases(_ name: String) -> [String]? {
+            catalogs?["presses"]?.first { $0["name"] as? String == name }?["phases"] as? [String]
+        }
+        XCTAssertEqual(phases("snapkv"), ["prefill", "decoding"], listed.stdout)
+        XCTAssertEqual(phases("dms"), ["prefill", "decoding"])
+        XCTAssertEqual(phases("kvzip"), ["prefill"])
+        XCTAssertEqual(phases("adakv"), ["prefill"])
+        let text = try run(kvctl, ["presses", "--socket", daemon!.socket]).stdout
+        XCTAssertTrue(text.contains("\nsnapkv — scores by the attention of the last window_size queries [prefill, decoding]\n"), text)
 
         // Restart: the quantized cache is saved and restored exactly.
         XCTAssertEqual(daemon!.terminate(), 0, daemon!.log)

@@ -9,6 +9,10 @@ public enum SweepError: Error, CustomStringConvertible, Equatable {
     /// A decoding spec of a budget sweep decides its own target (`cache_budget`,
     /// `compression_ratio_decoding` or a kvpress alias of either).
     case budgetInSpec(spec: String, parameter: String)
+    /// `eval` got a list of decoding specs.
+    case oneDecodingSpec(Int)
+    /// `--press prefill_decoding(…)` and `--decoding` both name a decoding press.
+    case decodingGivenTwice
 
     public var description: String {
         switch self {
@@ -21,6 +25,10 @@ public enum SweepError: Error, CustomStringConvertible, Equatable {
         case .budgetInSpec(let spec, let parameter):
             return "decoding press '\(spec)' sets \(parameter), but --cache-budgets sets each configuration's cache_budget; "
                 + "remove \(parameter) from the spec, or drop --cache-budgets"
+        case .oneDecodingSpec(let count):
+            return "eval takes one --decoding spec, got \(count); sweep runs a list of them"
+        case .decodingGivenTwice:
+            return "--press prefill_decoding(…) already names the decoding press; leave out --decoding"
         }
     }
 }

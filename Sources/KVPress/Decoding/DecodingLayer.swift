@@ -28,6 +28,9 @@ public final class DecodingLayer {
     /// Per KV head, the newest position a threshold press (`dms`) has judged: every entry at or
     /// before it was judged once and stays.
     var judgedThrough: [Int]
+    /// The hidden rows every decoding input shows: no scorer reads them, so one zeroed block,
+    /// grown with the heads, serves every head and compression.
+    private var zeroHidden = ZeroRows(count: 0)
 
     public init(geometry: PressGeometry, heads: [HeadKVCache], queryCapacity: Int, accumulates: Bool) {
         self.geometry = geometry
@@ -82,19 +85,20 @@ public final class DecodingLayer {
         one.headCount = group
         one.headCountKV = 1
         one.firstHeadKV = g
-        let store = DecodingRows(rows: n, queryHeads: group, width: D, hidden: d,
+        if zeroHidden.count < n * d { zeroHidden = ZeroRows(count: n * d) }
+        let store = DecodingRows(rows: n, queryHeads: group, width: D, hidden: zeroHidden,
                                  columnSums: accumulated.isEmpty ? 0 : group * n)
         let kd = head.keyDimension
         var narrow = [Float](repeating: 0, count: kd)
         for j in 0..<n {
-            let k = store.keys + j * D
+            let k = store.keys.pointer + j * D
             if let channels = head.keyChannels {
                 narrow.withUnsafeMutableBufferPointer { head.copyKey(j, into: $0.baseAddress!) }
                 for (i, c) in channels.enumerated() { k[c] = narrow[i] }
             } else {
                 head.copyKey(j, into: k)
             }
-            head.copyValue(j, into: store.values + j * D)
+            head.copyValue(j, into: store.values.pointer + j * D)
         }
         // Recent queries, newest last, on the rows of the entries they belong to.
         var known = 0
@@ -104,21 +108,21 @@ public final class DecodingLayer {
                 let row = n - 1 - known
                 guard queryPositions[slot] == positions[row] else { break }
                 for k in 0..<group {
-                    (store.queries + (k * n + row) * D).update(from: ring.baseAddress! + (slot * geometry.headCount + g * group + k) * D,
+                    (store.queries.pointer + (k * n + row) * D).update(from: ring.baseAddress! + (slot * geometry.headCount + g * group + k) * D,
                                                                count: D)
                 }
                 known += 1
             }
         }
-        if let sums = store.columnSums {
+        if let sums = store.columnSums?.pointer {
             for k in 0..<group {
                 let acc = accumulated[g * group + k]
                 for j in 0..<min(n, acc.count) { sums[k * n + j] = acc[j] }
             }
         }
         return PressInput(geometry: one, tokenCount: n, firstPosition: positions.first ?? 0, hidden: store.hidden,
-                          queries: store.queries, keys: store.keys, values: store.values, cache: [head], model: nil,
-                          owner: store, columnSums: store.columnSums.map { UnsafePointer($0) },
+                          queries: store.queries.pointer, keys: store.keys.pointer, values: store.values.pointer, cache: [head], model: nil,
+                          owner: store, columnSums: store.columnSums.map { UnsafePointer($0.pointer) },
                           rowPositions: positions, queryRowCount: known)
     }
 
@@ -134,23 +138,30 @@ public final class DecodingLayer {
     }
 }
 
-/// Owns the rows of a decoding ``PressInput`` (zeroed: queries a row has none of stay 0).
-private final class DecodingRows {
-    let hidden, queries, keys, values: UnsafeMutablePointer<Float>
-    let columnSums: UnsafeMutablePointer<Float>?
-    init(rows n: Int, queryHeads: Int, width D: Int, hidden d: Int, columnSums: Int) {
-        func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return p
-        }
-        hidden = zeros(n * d)
-        queries = zeros(queryHeads * n * D)
-        keys = zeros(n * D)
-        values = zeros(n * D)
-        self.columnSums = columnSums > 0 ? zeros(columnSums) : nil
+/// `count` zeroed floats.
+private final class ZeroRows {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
     }
-    deinit {
-        hidden.deallocate(); queries.deallocate(); keys.deallocate(); values.deallocate(); columnSums?.deallocate()
+    deinit { pointer.deallocate() }
+}
+
+/// Owns the rows of a decoding ``PressInput`` (zeroed: queries a row has none of stay 0); the
+/// hidden rows are the layer's shared zeros, kept alive here.
+private final class DecodingRows {
+    let hiddenRows: ZeroRows
+    let queries, keys, values: ZeroRows
+    let columnSums: ZeroRows?
+    var hidden: UnsafeMutablePointer<Float> { hiddenRows.pointer }
+    init(rows n: Int, queryHeads: Int, width D: Int, hidden: ZeroRows, columnSums: Int) {
+        hiddenRows = hidden
+        queries = ZeroRows(count: queryHeads * n * D)
+        keys = ZeroRows(count: n * D)
+        values = ZeroRows(count: n * D)
+        self.columnSums = columnSums > 0 ? ZeroRows(count: columnSums) : nil
     }
 }

@@ -30,6 +30,10 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
     public let threshold: Double?
     /// `dms`: newest entries never judged.
     public let slidingWindowSize: Int
+    /// The scorer's name.
+    public let name: String
+    /// The scorer's parameters as spec text, without `compression_ratio` (which the schedule sets).
+    private let scorerParameters: [(String, String)]
     /// Builds a fresh scorer: every generation gets its own, since a compression sets its ratio.
     private let makeScorerPress: @Sendable () -> ScorerPress
 
@@ -44,13 +48,13 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
         threshold = judges ? schedule[.threshold] : nil
         slidingWindowSize = judges ? schedule[.slidingWindowSize] : 0
         makeScorerPress = scorer
+        let prototype = scorer()
+        name = prototype.name
+        scorerParameters = prototype.parameterValues.filter { $0.0 != ParameterKey<Double>.compressionRatio.name }
     }
 
     /// A new scorer for one generation.
     public func makeScorer() -> ScorerPress { makeScorerPress() }
-
-    /// The scorer's name.
-    public var name: String { makeScorer().name }
 
     /// Whether the press ever removes anything (budget `0` or ratio `0` never does).
     public var isActive: Bool { threshold != nil || (compressionRatioDecoding.map { $0 > 0 } ?? (cacheBudget > 0)) }
@@ -78,8 +82,6 @@ public final class DecodingPress: CustomStringConvertible, Sendable {
                                (ParameterKey<Int>.queryBuffer.name, String(queryBuffer))]
     }
 
-    /// The scorer's parameters as spec text, without `compression_ratio`.
-    private var scorerParameters: [(String, String)] { makeScorer().parameterValues.filter { $0.0 != ParameterKey<Double>.compressionRatio.name } }
 
     /// The spec string (`h2o:window_size=64,…,cache_budget=256,…`, `dms(knorm):threshold=…`),
     /// which ``DecodingSpec/parse(_:)`` reads back.
